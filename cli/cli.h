@@ -1,0 +1,40 @@
+/*
+ * cli.h - shared pieces of the ferry command-line program: output of errors
+ * and summaries, option helpers, and one entry point per verb.  The CLI uses
+ * only libferry's public API.
+ */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+#include <stdint.h>
+#include "ferry/ferry.h"
+
+typedef struct cli_globals {
+    int quiet;
+    int json;
+    int log_json;
+    ferry_log_level log_level;
+} cli_globals;
+
+extern cli_globals cli;
+
+/* Print "ferry: error: <msg>" (or a JSON object with --json) and return the exit code. */
+int cli_fail(const ferry_error *err);
+/* Usage error: prints the message and the verb's help hint; returns 2. */
+int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse "8M", "1MiB", "65536" into bytes; -1 on error. */
+int64_t cli_parse_size(const char *s);
+/* Parse a whole non-negative number; -1 on error. */
+long cli_parse_long(const char *s);
+/* Read a whole (small) file such as --query-file into a malloc'd string. */
+char *cli_read_text_file(const char *path, ferry_error *err);
+/* Append a JSON string literal (escaped) to out. */
+void cli_json_string(FILE *out, const char *s);
+
+int cmd_copy(int argc, char **argv);
+int cmd_conn(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * cmd_conn.c - `ferry conn list|get ID|test ID`: what ferry can see of the
+ * connections, always with secrets masked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char conn_help[] =
+    "usage: ferry conn list [--json]\n"
+    "       ferry conn get ID           the connection as Airflow JSON, secrets shown as ***\n"
+    "       ferry conn test ID [--json] connect and authenticate; exit 0 when it works\n";
+
+static int conn_list(void)
+{
+    char **ids = NULL, **origins = NULL;
+    ferry_error err;
+    ferry_error_clear(&err);
+    if (ferry_conn_list(&ids, &origins, &err) != FERRY_OK)
+        return cli_fail(&err);
+    if (cli.json)
+        fputc('[', stdout);
+    for (size_t i = 0; ids && ids[i]; i++) {
+        if (cli.json) {
+            fputs(i ? ",{\"conn_id\":" : "{\"conn_id\":", stdout);
+            cli_json_string(stdout, ids[i]);
+            fputs(",\"origin\":", stdout);
+            cli_json_string(stdout, origins && origins[i] ? origins[i] : "");
+            fputc('}', stdout);
+        } else {
+            printf("%-32s %s\n", ids[i], origins && origins[i] ? origins[i] : "");
+        }
+    }
+    if (cli.json)
+        fputs("]\n", stdout);
+    ferry_strv_free(ids);
+    ferry_strv_free(origins);
+    return 0;
+}
+
+static int conn_get(const char *id)
+{
+    ferry_conn *c = NULL;
+    ferry_error err;
+    ferry_error_clear(&err);
+    if (ferry_conn_resolve(id, &c, &err) != FERRY_OK)
+        return cli_fail(&err);
+    char *json = ferry_conn_to_json_masked(c);
+    ferry_conn_free(c);
+    if (!json) {
+        ferry_error_set(&err, FERRY_ERR_INTERNAL, "out of memory");
+        return cli_fail(&err);
+    }
+    /* belt and braces: scrub registered secrets once more before printing */
+    size_t n = strlen(json) + 1;
+    ferry_scrub(json, n);
+    puts(json);
+    free(json);
+    return 0;
+}
+
+static int conn_test(const char *id)
+{
+    char info[1024] = "";
+    ferry_error err;
+    ferry_error_clear(&err);
+    if (ferry_conn_test(id, info, sizeof info, &err) != FERRY_OK)
+        return cli_fail(&err);
+    ferry_scrub(info, sizeof info);
+    if (cli.json) {
+        fputs("{\"ok\":true,\"conn_id\":", stdout);
+        cli_json_string(stdout, id);
+        fputs(",\"info\":", stdout);
+        cli_json_string(stdout, info);
+        fputs("}\n", stdout);
+    } else {
+        printf("ok: %s: %s\n", id, info);
+    }
+    return 0;
+}
+
+int cmd_conn(int argc, char **argv)
+{
+    const char *sub = NULL, *id = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            cli.json = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(conn_help, stdout);
+            return 0;
+        } else if (argv[i][0] == '-')
+            return cli_usage("conn", "unknown option '%s'", argv[i]);
+        else if (!sub)
+            sub = argv[i];
+        else if (!id)
+            id = argv[i];
+        else
+            return cli_usage("conn", "too many arguments");
+    }
+    if (!sub)
+        return cli_usage("conn", "needs list, get ID or test ID");
+    if (strcmp(sub, "list") == 0)
+        return conn_list();
+    if (!id)
+        return cli_usage("conn", "'%s' needs a connection id", sub);
+    if (strcmp(sub, "get") == 0)
+        return conn_get(id);
+    if (strcmp(sub, "test") == 0)
+        return conn_test(id);
+    return cli_usage("conn", "unknown subcommand '%s'", sub);
+}

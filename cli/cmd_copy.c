@@ -1,0 +1,295 @@
+/*
+ * cmd_copy.c - `ferry copy SOURCE DEST [options]`: option parsing, the
+ * progress line on a TTY, and the one-line (or JSON) summary.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const char copy_help[] =
+    "usage: ferry copy SOURCE DEST [options]\n"
+    "\n"
+    "Streams SOURCE to DEST in bounded chunks; DEST holds its complete old or its\n"
+    "complete new content, never a partial one.\n"
+    "\n"
+    "  --replace               replace an existing DEST atomically (default: an existing\n"
+    "                          DEST is an error, exit 6, and nothing is written)\n"
+    "  --query SQL             SQL source: run this query (SOURCE is CONN:)\n"
+    "  --query-file FILE       SQL source: read the query from FILE\n"
+    "  --format FMT            csv|tsv|jsonl (default: from DEST's name, else SOURCE's, else csv)\n"
+    "  --compress MODE         gzip|none for DEST (default: gzip when DEST ends in .gz)\n"
+    "  --decompress MODE       gzip|none for SOURCE (default: gzip when SOURCE ends in .gz)\n"
+    "  --compress-level N      gzip level 1-9 (default 6)\n"
+    "  --no-header             csv/tsv without a header row (default: header)\n"
+    "  --spool MODE            none|disk: disk extracts into a temp file in $TMPDIR first\n"
+    "                          (default none: stream end to end)\n"
+    "  --s3-conn ID            connection for s3:// endpoints (default aws_default, else\n"
+    "                          the AWS environment chain)\n"
+    "  --chunk-size SIZE       transfer chunk (default 1M)\n"
+    "  --part-size SIZE        S3 multipart part size (default 8M)\n"
+    "  --concurrency N         S3 parts in flight (default 4)\n"
+    "  --retries N             attempts for transient failures (default 5)\n"
+    "  --timeout SECONDS       no progress for this long is a failure (default 300)\n"
+    "  --json                  print the summary as one JSON object (stdout; stderr when\n"
+    "                          DEST is stdout)\n"
+    "  -q, --quiet             no summary line\n";
+
+enum {
+    OPT_REPLACE = 256, OPT_QUERY, OPT_QUERY_FILE, OPT_FORMAT, OPT_COMPRESS, OPT_DECOMPRESS, OPT_LEVEL,
+    OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
+    OPT_JSON
+};
+
+static const struct option copy_options[] = {
+    {"replace", no_argument, NULL, OPT_REPLACE},
+    {"query", required_argument, NULL, OPT_QUERY},
+    {"query-file", required_argument, NULL, OPT_QUERY_FILE},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"compress", required_argument, NULL, OPT_COMPRESS},
+    {"decompress", required_argument, NULL, OPT_DECOMPRESS},
+    {"compress-level", required_argument, NULL, OPT_LEVEL},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"s3-conn", required_argument, NULL, OPT_S3_CONN},
+    {"chunk-size", required_argument, NULL, OPT_CHUNK},
+    {"part-size", required_argument, NULL, OPT_PART},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_compress(const char *s, ferry_compress *out)
+{
+    if (strcmp(s, "gzip") == 0 || strcmp(s, "gz") == 0)
+        *out = FERRY_COMPRESS_GZIP;
+    else if (strcmp(s, "none") == 0)
+        *out = FERRY_COMPRESS_NONE;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_format(const char *s, ferry_format *out)
+{
+    if (strcmp(s, "csv") == 0)
+        *out = FERRY_FORMAT_CSV;
+    else if (strcmp(s, "tsv") == 0)
+        *out = FERRY_FORMAT_TSV;
+    else if (strcmp(s, "jsonl") == 0 || strcmp(s, "ndjson") == 0)
+        *out = FERRY_FORMAT_JSONL;
+    else
+        return -1;
+    return 0;
+}
+
+static void human_bytes(double b, char *out, size_t cap)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        u++;
+    }
+    snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+}
+
+static void progress_line(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud)
+{
+    (void)ud;
+    char done[32], rate[32];
+    human_bytes((double)bytes, done, sizeof done);
+    human_bytes(seconds > 0 ? (double)bytes / seconds : 0, rate, sizeof rate);
+    fprintf(stderr, "\r\033[K%s  %s/s", done, rate);
+    if (rows >= 0)
+        fprintf(stderr, "  %lld rows", (long long)rows);
+    if (total > 0 && bytes > 0 && seconds > 0) {
+        double eta = (double)(total - bytes) / ((double)bytes / seconds);
+        fprintf(stderr, "  %3.0f%%  ETA %.0fs", 100.0 * (double)bytes / (double)total, eta > 0 ? eta : 0);
+    }
+    fflush(stderr);
+}
+
+static void print_summary(const char *src, const char *dst, const ferry_summary *s, int dst_is_stdout)
+{
+    double mbps = s->seconds > 0 ? (double)s->bytes_written / 1e6 / s->seconds : 0;
+    if (cli.json) {
+        FILE *out = dst_is_stdout ? stderr : stdout;
+        fputs("{\"ok\":true,\"source\":", out);
+        cli_json_string(out, src);
+        fputs(",\"destination\":", out);
+        cli_json_string(out, dst);
+        fprintf(out,
+                ",\"bytes_read\":%lld,\"bytes_written\":%lld,\"rows_read\":%lld,\"rows_written\":%lld,"
+                "\"seconds\":%.3f,\"mb_per_s\":%.1f}\n",
+                (long long)s->bytes_read, (long long)s->bytes_written, (long long)s->rows_read,
+                (long long)s->rows_written, s->seconds, mbps);
+        fflush(out);
+        return;
+    }
+    if (cli.quiet)
+        return;
+    fprintf(stderr, "ferry: copied %s -> %s: %lld bytes", src, dst, (long long)s->bytes_written);
+    if (s->rows_read >= 0)
+        fprintf(stderr, ", %lld rows", (long long)s->rows_read);
+    else if (s->rows_written >= 0)
+        fprintf(stderr, ", %lld rows", (long long)s->rows_written);
+    fprintf(stderr, ", %.2f s, %.1f MB/s\n", s->seconds, mbps);
+}
+
+int cmd_copy(int argc, char **argv)
+{
+    ferry_copy_options o;
+    ferry_copy_options_init(&o);
+    char *query_from_file = NULL;
+    ferry_error err;
+    ferry_error_clear(&err);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", copy_options, NULL)) != -1) {
+        int64_t v;
+        switch (c) {
+        case OPT_REPLACE: o.replace = 1; break;
+        case OPT_QUERY: o.query = optarg; break;
+        case OPT_QUERY_FILE:
+            free(query_from_file);
+            query_from_file = cli_read_text_file(optarg, &err);
+            if (!query_from_file)
+                return cli_fail(&err);
+            o.query = query_from_file;
+            break;
+        case OPT_FORMAT:
+            if (parse_format(optarg, &o.format) != 0)
+                return cli_usage("copy", "unknown format '%s' (csv, tsv, jsonl)", optarg);
+            break;
+        case OPT_COMPRESS:
+            if (parse_compress(optarg, &o.dst_compress) != 0)
+                return cli_usage("copy", "unknown compression '%s' (gzip, none)", optarg);
+            break;
+        case OPT_DECOMPRESS:
+            if (parse_compress(optarg, &o.src_compress) != 0)
+                return cli_usage("copy", "unknown compression '%s' (gzip, none)", optarg);
+            break;
+        case OPT_LEVEL:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 9)
+                return cli_usage("copy", "--compress-level takes 1 to 9");
+            o.compress_level = (int)v;
+            break;
+        case OPT_NO_HEADER: o.header = 0; break;
+        case OPT_SPOOL:
+            if (strcmp(optarg, "disk") == 0)
+                o.spool = FERRY_SPOOL_DISK;
+            else if (strcmp(optarg, "none") == 0 || strcmp(optarg, "memory") == 0)
+                o.spool = FERRY_SPOOL_NONE;
+            else
+                return cli_usage("copy", "unknown spool mode '%s' (none, disk)", optarg);
+            break;
+        case OPT_S3_CONN: o.s3_conn = optarg; break;
+        case OPT_CHUNK:
+            v = cli_parse_size(optarg);
+            if (v < 1 || v > (1 << 30))
+                return cli_usage("copy", "bad --chunk-size '%s'", optarg);
+            o.chunk_size = (size_t)v;
+            break;
+        case OPT_PART:
+            v = cli_parse_size(optarg);
+            if (v < 5 * 1024 * 1024 || v > 5LL * 1024 * 1024 * 1024)
+                return cli_usage("copy", "--part-size must be between 5M and 5G (S3's limits)");
+            o.s3_part_size = (size_t)v;
+            break;
+        case OPT_CONCURRENCY:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 64)
+                return cli_usage("copy", "--concurrency takes 1 to 64");
+            o.s3_concurrency = (int)v;
+            break;
+        case OPT_RETRIES:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 100)
+                return cli_usage("copy", "--retries takes 1 to 100");
+            o.max_retries = (int)v;
+            break;
+        case OPT_TIMEOUT:
+            v = cli_parse_long(optarg);
+            if (v < 1)
+                return cli_usage("copy", "--timeout takes a number of seconds");
+            o.timeout = (double)v;
+            break;
+        case OPT_JSON: cli.json = 1; break;
+        case 'q': cli.quiet = 1; break;
+        case 'h':
+            fputs(copy_help, stdout);
+            free(query_from_file);
+            return 0;
+        default:
+            free(query_from_file);
+            return cli_usage("copy", "bad option");
+        }
+    }
+    if (argc - optind != 2) {
+        free(query_from_file);
+        return cli_usage("copy", "needs SOURCE and DEST");
+    }
+    const char *src = argv[optind], *dst = argv[optind + 1];
+    if (!cli.quiet && !cli.json && isatty(STDERR_FILENO))
+        o.progress = progress_line;
+
+    ferry_summary sum;
+    ferry_status st = ferry_copy(src, dst, &o, &sum, &err);
+    if (o.progress)
+        fputs("\r\033[K", stderr);
+    free(query_from_file);
+    if (st != FERRY_OK) {
+        if (err.status == FERRY_OK)
+            err.status = st;
+        return cli_fail(&err);
+    }
+    char shown_src[1024], shown_dst[1024];
+    snprintf(shown_src, sizeof shown_src, "%s", src);
+    snprintf(shown_dst, sizeof shown_dst, "%s", dst);
+    ferry_scrub(shown_src, sizeof shown_src);
+    ferry_scrub(shown_dst, sizeof shown_dst);
+    print_summary(shown_src, shown_dst, &sum, strcmp(dst, "-") == 0);
+    return 0;
+}
+
+/* `ferry cat ENDPOINT [--decompress]`: copy ENDPOINT to stdout; gzip data is
+ * passed through as it is unless --decompress is given. */
+int cmd_cat(int argc, char **argv)
+{
+    const char *target = NULL;
+    int decompress = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--decompress") == 0 || strcmp(argv[i], "-d") == 0)
+            decompress = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs("usage: ferry cat ENDPOINT [--decompress]\n", stdout);
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return cli_usage("cat", "unknown option '%s'", argv[i]);
+        else if (!target)
+            target = argv[i];
+        else
+            return cli_usage("cat", "takes one endpoint");
+    }
+    if (!target)
+        return cli_usage("cat", "needs an endpoint");
+    ferry_copy_options o;
+    ferry_copy_options_init(&o);
+    if (!decompress)
+        o.src_compress = FERRY_COMPRESS_NONE;
+    ferry_summary sum;
+    ferry_error err;
+    ferry_error_clear(&err);
+    if (ferry_copy(target, "-", &o, &sum, &err) != FERRY_OK)
+        return cli_fail(&err);
+    return 0;
+}

@@ -1,0 +1,267 @@
+/*
+ * main.c - the ferry program: global options, signals, logging, and the
+ * dispatch to one function per verb (copy, conn, exec).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+cli_globals cli = {0, 0, 0, FERRY_LOG_WARN};
+
+static const char usage_text[] =
+    "usage: ferry [--log-level error|warn|info|debug] [--log-format text|json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  copy SOURCE DEST     stream data from SOURCE to DEST (ferry copy --help)\n"
+    "  exec CONN: SQL       run SQL on a connection, print the last statement's rows as CSV\n"
+    "  ls ENDPOINT          list keys / files (--recursive, --long, --json)\n"
+    "  cat ENDPOINT         write an endpoint's data to stdout (--decompress)\n"
+    "  conn list            list the connection ids ferry can see\n"
+    "  conn get ID          show a connection, secrets masked\n"
+    "  conn test ID         connect and authenticate, report what was verified\n"
+    "  version              print the version of ferry and of the linked libraries\n"
+    "\n"
+    "Endpoints:  -  (stdin/stdout)   PATH | file://PATH   s3://BUCKET/KEY\n"
+    "            CONN_ID:PATH (e.g. warehouse:public.orders, partner:/out/a.csv)\n"
+    "            postgresql://… mysql://… sftp://… http(s)://… (inline connections)\n"
+    "Connections: FERRY_CONN_<ID>, AIRFLOW_CONN_<ID> (URI or JSON), then\n"
+    "            $FERRY_CONNECTIONS_FILE (default ~/.config/ferry/connections.json)\n"
+    "\n"
+    "Exit codes: 0 ok, 1 internal, 2 usage, 3 configuration, 4 connection/auth,\n"
+    "            5 not found, 6 destination exists, 7 data/query, 8 transient after retries,\n"
+    "            9 local i/o, 10 timeout, 130 interrupted (SIGINT/SIGTERM)\n";
+
+static void on_signal(int signo)
+{
+    ferry_cancel_request(signo);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: blocking reads return EINTR and see the flag */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed downstream pipe is an EPIPE write error */
+}
+
+static void log_to_stderr(ferry_log_level level, const char *msg, void *ud)
+{
+    (void)ud;
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    if (cli.log_json) {
+        char ts[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, names[level]);
+        cli_json_string(stderr, msg);
+        fputs("}\n", stderr);
+    } else {
+        fprintf(stderr, "ferry: %s: %s\n", names[level], msg);
+    }
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p == '\r')
+            fputs("\\r", out);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+int cli_fail(const ferry_error *err)
+{
+    int code = err->status == FERRY_OK ? FERRY_ERR_INTERNAL : (int)err->status;
+    if (cli.json) {
+        fprintf(stderr, "{\"ok\":false,\"exit_code\":%d,\"status\":\"%s\",\"error\":", code,
+                ferry_status_name(err->status));
+        cli_json_string(stderr, err->msg);
+        fputs("}\n", stderr);
+    } else {
+        fprintf(stderr, "ferry: error: %s\n", err->msg[0] ? err->msg : ferry_status_name(err->status));
+    }
+    return code;
+}
+
+int cli_usage(const char *verb, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ferry_scrub(msg, sizeof msg);
+    fprintf(stderr, "ferry%s%s: %s\n(see 'ferry %s%s--help')\n", verb ? " " : "", verb ? verb : "", msg,
+            verb ? verb : "", verb ? " " : "");
+    return FERRY_ERR_USAGE;
+}
+
+int64_t cli_parse_size(const char *s)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    unsigned long long mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1024ULL, end++;
+    else if (*end == 'm' || *end == 'M')
+        mult = 1024ULL * 1024, end++;
+    else if (*end == 'g' || *end == 'G')
+        mult = 1024ULL * 1024 * 1024, end++;
+    if (mult > 1 && (*end == 'i' || *end == 'I'))
+        end++;
+    if (mult > 1 && (*end == 'b' || *end == 'B'))
+        end++;
+    if (*end != '\0' || v > (unsigned long long)INT64_MAX / mult)
+        return -1;
+    return (int64_t)(v * mult);
+}
+
+long cli_parse_long(const char *s)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end != '\0')
+        return -1;
+    return v;
+}
+
+char *cli_read_text_file(const char *path, ferry_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ferry_error_set(err, errno == ENOENT ? FERRY_ERR_NOT_FOUND : FERRY_ERR_IO, "cannot read '%s': %s", path,
+                        strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap) {
+            if (cap > (64u << 20)) {
+                free(buf);
+                buf = NULL;
+                ferry_error_set(err, FERRY_ERR_USAGE, "'%s' is larger than 64 MiB", path);
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    else if (err->status == FERRY_OK)
+        ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    return buf;
+}
+
+static int parse_log_level(const char *s, ferry_log_level *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (ferry_log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    install_signals();
+    const char *env_level = getenv("FERRY_LOG_LEVEL");
+    if (env_level)
+        parse_log_level(env_level, &cli.log_level);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            char buf[512];
+            puts(ferry_version_string(buf, sizeof buf));
+            return 0;
+        } else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
+            if (parse_log_level(argv[++i], &cli.log_level) != 0)
+                return cli_usage(NULL, "unknown log level '%s' (error, warn, info, debug)", argv[i]);
+        } else if (strcmp(a, "--log-format") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "json") == 0)
+                cli.log_json = 1;
+            else if (strcmp(argv[i], "text") != 0)
+                return cli_usage(NULL, "unknown log format '%s' (text, json)", argv[i]);
+        } else {
+            return cli_usage(NULL, "unknown option '%s'", a);
+        }
+    }
+    ferry_log_set(log_to_stderr, NULL, cli.log_level);
+    if (i >= argc) {
+        fputs(usage_text, stderr);
+        return FERRY_ERR_USAGE;
+    }
+    const char *verb = argv[i];
+    int vargc = argc - i;
+    char **vargv = argv + i;
+    if (strcmp(verb, "copy") == 0 || strcmp(verb, "cp") == 0)
+        return cmd_copy(vargc, vargv);
+    if (strcmp(verb, "conn") == 0 || strcmp(verb, "connections") == 0)
+        return cmd_conn(vargc, vargv);
+    if (strcmp(verb, "exec") == 0)
+        return cmd_exec(vargc, vargv);
+    if (strcmp(verb, "ls") == 0)
+        return cmd_ls(vargc, vargv);
+    if (strcmp(verb, "cat") == 0)
+        return cmd_cat(vargc, vargv);
+    if (strcmp(verb, "version") == 0) {
+        char buf[512];
+        puts(ferry_version_string(buf, sizeof buf));
+        return 0;
+    }
+    if (strcmp(verb, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    return cli_usage(NULL, "unknown command '%s'", verb);
+}

@@ -1,0 +1,85 @@
+/*
+ * retry.c - exponential backoff with full jitter (AWS architecture blog's
+ * "full jitter"): wait = random(0, min(cap, base * 2^attempt)).  Sleeps in
+ * small steps so a cancellation request is honoured within 50 ms.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ferry/log.h"
+#include "ferry/retry.h"
+#include "ferry/stream.h"
+
+void ferry_retry_init(ferry_retry *r, int max_attempts)
+{
+    memset(r, 0, sizeof *r);
+    r->max_attempts = max_attempts > 0 ? max_attempts : 5;
+    r->base_delay = 0.2;
+    r->max_delay = 20.0;
+    r->max_total = 120.0;
+}
+
+/* xorshift64*: a small deterministic generator for the jitter. */
+static uint64_t next_random(uint64_t *state)
+{
+    if (*state == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        *state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ 0x9E3779B97F4A7C15ULL;
+    }
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+double ferry_retry_delay(ferry_retry *r, int attempt)
+{
+    double ceiling = r->base_delay * ldexp(1.0, attempt > 30 ? 30 : attempt - 1);
+    if (ceiling > r->max_delay)
+        ceiling = r->max_delay;
+    double unit = (double)(next_random(&r->rng) >> 11) / 9007199254740992.0; /* [0,1) */
+    return unit * ceiling;
+}
+
+static int sleep_cancellable(double seconds)
+{
+    while (seconds > 0) {
+        if (ferry_cancelled())
+            return -1;
+        double step = seconds < 0.05 ? seconds : 0.05;
+        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+        nanosleep(&ts, NULL);
+        seconds -= step;
+    }
+    return ferry_cancelled() ? -1 : 0;
+}
+
+int ferry_retry_again(ferry_retry *r, ferry_error *err)
+{
+    r->attempt++;
+    if (!err || !err->transient || err->status == FERRY_ERR_INTERRUPTED)
+        return 0;
+    if (ferry_cancelled()) {
+        ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d", ferry_cancel_signal());
+        return 0;
+    }
+    double wait = ferry_retry_delay(r, r->attempt);
+    if (r->attempt >= r->max_attempts || r->waited + wait > r->max_total) {
+        err->status = FERRY_ERR_TRANSIENT;
+        ferry_error_prefix(err, "gave up after %d attempts", r->attempt);
+        return 0;
+    }
+    ferry_log(FERRY_LOG_WARN, "%s; retry %d/%d in %.2fs", err->msg, r->attempt, r->max_attempts - 1, wait);
+    if (sleep_cancellable(wait) != 0) {
+        ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d", ferry_cancel_signal());
+        return 0;
+    }
+    r->waited += wait;
+    return 1;
+}

@@ -1,0 +1,34 @@
+/*
+ * ferry/ferry.h - the public API of libferry in one include.
+ */
+#ifndef FERRY_FERRY_H
+#define FERRY_FERRY_H
+
+#include "ferry/error.h"
+#include "ferry/log.h"
+#include "ferry/conn.h"
+#include "ferry/stream.h"
+#include "ferry/hook.h"
+#include "ferry/transfer.h"
+#include "ferry/retry.h"
+
+#define FERRY_VERSION "0.1.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "ferry 0.1.0 (libpq 15.x, libcurl 7.x, ...)" into buf. */
+const char *ferry_version_string(char *buf, size_t cap);
+
+/* Test a connection by id (resolves, finds its hook, calls hook->test). */
+ferry_status ferry_conn_test(const char *id, char *info, size_t cap, ferry_error *err);
+
+/* Run SQL on a connection endpoint "CONN:" (exec slot of its hook). */
+ferry_status ferry_exec(const char *conn_endpoint, const char *sql, ferry_exec_options *eo,
+                        ferry_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,153 @@
+/*
+ * ferry/hook.h - the table of function pointers that makes an external system
+ * a ferry hook (curl's Curl_handler, SQLite's io_methods).
+ *
+ * One hook = one file (or folder) under hooks/ and one const ferry_hook; a slot
+ * the system cannot do is NULL.  The registry (ferry_hook_register) maps
+ * connection types to hooks; a program may register hooks of its own (see
+ * examples/c/custom_hook.c).
+ */
+#ifndef FERRY_HOOK_H
+#define FERRY_HOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ferry/conn.h"
+#include "ferry/error.h"
+#include "ferry/stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ferry_hook ferry_hook;
+
+typedef enum ferry_format {
+    FERRY_FORMAT_AUTO = 0,  /* from the endpoint names, csv when nothing says */
+    FERRY_FORMAT_CSV,
+    FERRY_FORMAT_TSV,
+    FERRY_FORMAT_JSONL,
+    FERRY_FORMAT_RAW        /* bytes as they are (only between file-like endpoints) */
+} ferry_format;
+
+typedef enum ferry_compress {
+    FERRY_COMPRESS_AUTO = 0, /* ".gz" in the name means gzip */
+    FERRY_COMPRESS_NONE,
+    FERRY_COMPRESS_GZIP
+} ferry_compress;
+
+typedef enum ferry_spool {
+    FERRY_SPOOL_NONE = 0,   /* stream end to end (default) */
+    FERRY_SPOOL_DISK        /* source -> temp file in TMPDIR, then temp file -> sink */
+} ferry_spool;
+
+typedef enum ferry_endpoint_kind {
+    FERRY_EP_STDIO,         /* "-" */
+    FERRY_EP_LOCAL,         /* a local path or file://path */
+    FERRY_EP_S3,            /* s3://bucket/key */
+    FERRY_EP_CONN           /* CONN_ID:PATH or an inline scheme://… connection */
+} ferry_endpoint_kind;
+
+/* Options of a copy. Initialise with ferry_copy_options_init; strings are
+ * borrowed for the duration of the call. */
+typedef struct ferry_copy_options {
+    int replace;                /* replace an existing destination atomically */
+    ferry_spool spool;
+    ferry_format format;        /* forced format; AUTO = inferred */
+    ferry_compress src_compress;/* forced for the source; AUTO = inferred from its name */
+    ferry_compress dst_compress;/* forced for the destination; AUTO = inferred */
+    int compress_level;         /* gzip level 1..9, default 6 */
+    int header;                 /* csv/tsv: first row holds column names (default 1) */
+    const char *query;          /* SQL source: the query (instead of a table) */
+    const char *s3_conn;        /* connection id for s3:// endpoints (default aws_default) */
+    size_t chunk_size;          /* transfer chunk, default 1 MiB */
+    size_t s3_part_size;        /* S3 multipart part size, default 8 MiB */
+    int s3_concurrency;         /* S3 parts in flight, default 4 */
+    int max_retries;            /* attempts for transient errors, default 5 */
+    double timeout;             /* seconds without progress before a call fails, default 300 */
+    /* progress callback (may be NULL), called at most every 200 ms */
+    void (*progress)(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud);
+    void *progress_ud;
+} ferry_copy_options;
+
+void ferry_copy_options_init(ferry_copy_options *o);
+
+/* A parsed endpoint. Owned by whoever got it from ferry_endpoint_parse;
+ * released with ferry_endpoint_free. */
+typedef struct ferry_endpoint {
+    ferry_endpoint_kind kind;
+    char *text;                 /* as given by the user (may hold an inline password:
+                                   display with ferry_endpoint_display) */
+    const ferry_hook *hook;     /* borrowed from the registry */
+    ferry_conn *conn;           /* owned; NULL for stdio and local */
+    char *path;                 /* owned: table / key / path / URL part; "" when none */
+    ferry_compress compress;    /* what the data at this endpoint is (resolved) */
+    ferry_format format;        /* from the name's extension; AUTO when it says nothing */
+} ferry_endpoint;
+
+/* Parse "-", "file://p", "p", "s3://b/k", "CONN_ID:PATH", "postgresql://…" etc.
+ * The connection of a CONN endpoint is resolved at once (FERRY_ERR_CONFIG if
+ * undefined).  o supplies s3_conn and forced compression; may be NULL. */
+ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o, int is_dest,
+                                  ferry_endpoint **out, ferry_error *err);
+void ferry_endpoint_free(ferry_endpoint *ep);
+/* The endpoint text with any password replaced by *** (static per-thread buffer). */
+const char *ferry_endpoint_display(const ferry_endpoint *ep, char *buf, size_t cap);
+/* The connection id to show in messages ("" for local/stdio, "inline" for a URI). */
+const char *ferry_endpoint_conn_id(const ferry_endpoint *ep);
+
+/* One entry of a listing or a stat. name is borrowed for the callback only. */
+typedef struct ferry_entry {
+    const char *name;           /* key / path relative to what was listed, or full */
+    int64_t size;               /* -1 when unknown */
+    int64_t mtime;              /* unix seconds, -1 when unknown */
+    int is_dir;
+} ferry_entry;
+
+typedef ferry_status (*ferry_entry_fn)(const ferry_entry *e, void *ud, ferry_error *err);
+
+/* What a hook's exec gets: statements run in one transaction unless autocommit;
+ * the rows of the last statement go as CSV (with header) into out when out is
+ * not NULL. */
+typedef struct ferry_exec_options {
+    int autocommit;
+    ferry_writer *out;          /* borrowed; may be NULL */
+    int64_t rows_affected;      /* filled: rows of the last statement, -1 unknown */
+} ferry_exec_options;
+
+struct ferry_hook {
+    const char *name;                   /* system name in messages: "postgres", "s3" */
+    const char *const *conn_types;      /* NULL-terminated connection types it serves */
+    /* Open a reader of the endpoint's data in o->format (already resolved). */
+    ferry_status (*open_source)(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                ferry_source **out, ferry_error *err);
+    /* Open a sink. Without o->replace an existing destination is FERRY_ERR_EXISTS,
+     * detected here when possible so nothing is read. */
+    ferry_status (*open_sink)(const ferry_endpoint *ep, const ferry_copy_options *o,
+                              ferry_writer **out, ferry_error *err);
+    /* FERRY_ERR_NOT_FOUND when absent. */
+    ferry_status (*stat)(const ferry_endpoint *ep, ferry_entry *out, ferry_error *err);
+    ferry_status (*list)(const ferry_endpoint *ep, int recursive, ferry_entry_fn fn, void *ud,
+                         ferry_error *err);
+    ferry_status (*remove)(const ferry_endpoint *ep, ferry_error *err);
+    ferry_status (*exec)(const ferry_conn *conn, const char *sql, ferry_exec_options *eo,
+                         ferry_error *err);
+    /* Connect, authenticate, report in info (e.g. server version); no data moved. */
+    ferry_status (*test)(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
+};
+
+/* The registry. Built-in hooks are registered on first use; hooks registered
+ * later take precedence for their connection types. The table is borrowed and
+ * must outlive every use (normally a static const). */
+void ferry_hook_register(const ferry_hook *hook);
+const ferry_hook *ferry_hook_for_type(const char *conn_type);
+const ferry_hook *ferry_hook_by_name(const char *name);
+
+/* Built-in hooks for endpoints without a connection. */
+extern const ferry_hook ferry_hook_local;
+extern const ferry_hook ferry_hook_stdio;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

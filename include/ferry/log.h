@@ -1,0 +1,45 @@
+/*
+ * ferry/log.h - logging through a callback, and the secret registry.
+ *
+ * libferry never prints and never exits.  It reports through the callback set
+ * with ferry_log_set; without one, messages are dropped.  Every message and
+ * every error text is scrubbed: each string registered with ferry_secret_add
+ * (and its percent-encoded form) is replaced by "***" before it leaves the
+ * library.  Connection parsing registers passwords and secret extras itself.
+ */
+#ifndef FERRY_LOG_H
+#define FERRY_LOG_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ferry_log_level {
+    FERRY_LOG_ERROR = 0,
+    FERRY_LOG_WARN = 1,
+    FERRY_LOG_INFO = 2,
+    FERRY_LOG_DEBUG = 3
+} ferry_log_level;
+
+/* msg is borrowed for the duration of the call, already scrubbed, no '\n'. */
+typedef void (*ferry_log_fn)(ferry_log_level level, const char *msg, void *userdata);
+
+/* Install the callback; messages above max_level are not formatted at all. */
+void ferry_log_set(ferry_log_fn fn, void *userdata, ferry_log_level max_level);
+void ferry_log(ferry_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ferry_log_enabled(ferry_log_level level);
+
+/* Register a secret (copied). Strings shorter than 3 bytes are ignored, as
+ * masking them would garble ordinary text. Thread-safe. */
+void ferry_secret_add(const char *secret);
+/* Forget every registered secret (tests). */
+void ferry_secret_clear(void);
+/* Replace every registered secret in buf (NUL-terminated, capacity cap) by "***". */
+void ferry_scrub(char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

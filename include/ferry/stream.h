@@ -1,0 +1,81 @@
+/*
+ * ferry/stream.h - the streaming pipeline's two shapes: a source that reads
+ * chunks, and a writer that takes chunks.  Filters (gzip, gunzip) and sinks
+ * (local file, S3 object, SQL table) are both writers; a transfer is
+ *     source -> writer (filter) -> ... -> writer (sink)
+ * in the spirit of curl's client writers and libarchive's write filters.
+ *
+ * Buffers: the caller of read() owns buf; write() borrows buf for the call
+ * only.  Neither allocates per chunk on the hot path.
+ *
+ * Lifecycle of a writer: write()* then commit() exactly once on success, or
+ * abort() (idempotent, safe at any point, also after a failed commit) on any
+ * failure or signal; finally free().  A filter's commit flushes its trailer
+ * into next and then commits next; its abort aborts next.  free() releases the
+ * object itself but never `next` (the transfer owns every element).
+ */
+#ifndef FERRY_STREAM_H
+#define FERRY_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ferry/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ferry_source ferry_source;
+typedef struct ferry_writer ferry_writer;
+
+typedef struct ferry_source_ops {
+    const char *name;
+    /* Read up to cap bytes into buf. *nread == 0 with FERRY_OK means end of stream. */
+    ferry_status (*read)(ferry_source *src, void *buf, size_t cap, size_t *nread, ferry_error *err);
+    /* After end of stream: final checks (e.g. the COPY's result). May be NULL. */
+    ferry_status (*finish)(ferry_source *src, ferry_error *err);
+    /* Release everything; valid in any state. */
+    void (*free)(ferry_source *src);
+} ferry_source_ops;
+
+struct ferry_source {
+    const ferry_source_ops *ops;
+    int64_t size;   /* total bytes when known in advance, else -1 */
+    int64_t rows;   /* rows produced, when the source counts them, else -1 */
+};
+
+typedef struct ferry_writer_ops {
+    const char *name;
+    ferry_status (*write)(ferry_writer *w, const void *buf, size_t len, ferry_error *err);
+    ferry_status (*commit)(ferry_writer *w, ferry_error *err);
+    void (*abort)(ferry_writer *w);
+    void (*free)(ferry_writer *w);
+} ferry_writer_ops;
+
+struct ferry_writer {
+    const ferry_writer_ops *ops;
+    ferry_writer *next;     /* NULL for a sink */
+    int64_t bytes;          /* bytes accepted by write() so far */
+    int64_t rows;           /* rows written, when the sink counts them, else -1 */
+};
+
+/* Convenience wrappers (dispatch through ops). */
+static inline ferry_status ferry_writer_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
+{
+    ferry_status st = w->ops->write(w, buf, len, err);
+    if (st == FERRY_OK)
+        w->bytes += (int64_t)len;
+    return st;
+}
+
+/* Cooperative cancellation, async-signal-safe to request: signal handlers call
+ * ferry_cancel_request(); long loops and blocking hooks poll ferry_cancelled(). */
+void ferry_cancel_request(int signo);
+int ferry_cancelled(void);
+int ferry_cancel_signal(void);   /* the signal that requested it, or 0 */
+void ferry_cancel_reset(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,61 @@
+/*
+ * ferry/transfer.h - copying data from one endpoint to another:
+ * source -> filters (gzip / gunzip) -> sink, with one chunk buffer owned by
+ * the transfer, optional spooling through a temp file, and an atomic commit
+ * or a clean abort.
+ */
+#ifndef FERRY_TRANSFER_H
+#define FERRY_TRANSFER_H
+
+#include <stdint.h>
+#include "ferry/hook.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ferry_summary {
+    int64_t bytes_read;     /* bytes the source produced (before filters) */
+    int64_t bytes_written;  /* bytes handed to the sink (after filters) */
+    int64_t rows_read;      /* -1 when the source does not count rows */
+    int64_t rows_written;   /* -1 when the sink does not count rows */
+    double seconds;
+} ferry_summary;
+
+/* Copy src to dst. On failure the destination is untouched (or holds its
+ * complete old content) and every temp artefact is removed. */
+ferry_status ferry_copy(const char *src, const char *dst, const ferry_copy_options *o,
+                        ferry_summary *sum, ferry_error *err);
+
+/* The same with endpoints already parsed (borrowed). */
+ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst,
+                                  const ferry_copy_options *o, ferry_summary *sum,
+                                  ferry_error *err);
+
+/* Filters (writers that pass data on to next). Caller owns the result and
+ * frees it with w->ops->free after commit or abort. next is borrowed. */
+ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err);
+ferry_status ferry_gunzip_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
+
+/* In-memory writer (tests, small outputs): grows a buffer; *data stays owned by
+ * the writer until free. max_bytes 0 = unlimited. */
+ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry_error *err);
+const void *ferry_memory_writer_data(ferry_writer *w, size_t *len);
+int ferry_memory_writer_committed(ferry_writer *w);
+
+/* A source reading from a memory buffer (borrowed; must outlive the source). */
+ferry_status ferry_memory_source_new(const void *data, size_t len, ferry_source **out, ferry_error *err);
+
+/* A sink writing to an open file descriptor (not closed on free); commit flushes. */
+ferry_status ferry_fd_writer_new(int fd, const char *name, ferry_writer **out, ferry_error *err);
+
+/* Run a whole pipeline already built: read src until end, push through w
+ * (the head of the chain), commit on success, abort on failure.  chunk is
+ * owned by the caller.  Fills bytes/rows in sum (may be NULL). */
+ferry_status ferry_pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
+                        const ferry_copy_options *o, ferry_summary *sum, ferry_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

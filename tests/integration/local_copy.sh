@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# local_copy.sh - `ferry copy` between local files and stdin/stdout: gzip on
+# the way, replace semantics, atomic publish, spool, SIGTERM mid-copy, bad
+# input, and connection masking - no server needed.
+. "$(dirname "$0")/../lib.sh"
+cd "$WORK"
+
+# --- the README's "done when" line
+printf 'a,b\n1,2\n' | "$FERRY" copy - x.csv.gz -q
+check "stdin -> .csv.gz is gzip of the input" bash -c 'gzip -dc x.csv.gz | cmp - <(printf "a,b\n1,2\n")'
+before=$(sha256sum x.csv.gz)
+printf 'c,d\n' | "$FERRY" copy - x.csv.gz -q >out 2>err; code=$?
+[ "$code" = 6 ] && ok "second copy without --replace exits 6" || fail "second copy without --replace exits 6 (got $code)" "$(cat err)"
+check "existing file left as it was" test "$before" = "$(sha256sum x.csv.gz)"
+grep -q "exists" err && ok "message says it exists" || fail "message says it exists" "$(cat err)"
+printf 'c,d\n' | "$FERRY" copy - x.csv.gz --replace -q
+check "--replace writes the new content" bash -c 'gzip -dc x.csv.gz | cmp - <(printf "c,d\n")'
+check "no temp files left beside the target" bash -c '! ls -A | grep -q ferry-tmp'
+
+# --- round trips through gzip, both directions, 40 MB
+head -c 20000000 /dev/urandom | base64 -w 100 > big.txt
+check "local -> local .gz" "$FERRY" copy big.txt big.txt.gz -q
+check "gzip -t accepts ferry's output" gzip -t big.txt.gz
+check "local .gz -> local plain" "$FERRY" copy big.txt.gz back.txt -q
+check "round trip is byte exact" cmp big.txt back.txt
+check ".gz -> stdout decompresses" bash -c "'$FERRY' copy big.txt.gz - -q | cmp - big.txt"
+check "stdin -> stdout passes bytes through" bash -c "'$FERRY' copy - - -q < big.txt | cmp - big.txt"
+check "--compress none keeps .gz bytes raw" bash -c "'$FERRY' copy big.txt.gz raw.bin --decompress none -q && cmp raw.bin big.txt.gz"
+mkdir -p dir
+check "a directory destination gets the source's name" bash -c "'$FERRY' copy big.txt dir/ -q && cmp dir/big.txt big.txt"
+
+# --- spool through a temp file
+mkdir -p spooltmp
+check "--spool disk copy" env TMPDIR="$WORK/spooltmp" "$FERRY" copy big.txt spooled.txt.gz --spool disk -q
+check "--spool disk output correct" bash -c "gzip -dc spooled.txt.gz | cmp - big.txt"
+check "--spool disk leaves no temp file in TMPDIR" bash -c "[ -z \"\$(ls -A '$WORK/spooltmp')\" ]"
+mkdir -p tiny && mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null && {
+  expect_code "--spool disk on a full TMPDIR exits 9" 9 env TMPDIR="$WORK/tiny" "$FERRY" copy big.txt nospace.txt --spool disk -q
+  check "full TMPDIR: no destination, tmpfs empty" bash -c "[ ! -e nospace.txt ] && [ -z \"\$(ls -A tiny)\" ]"
+  umount tiny
+}
+
+# --- JSON summary
+"$FERRY" copy big.txt j.txt --json > summary.json 2>err
+check "--json prints one JSON object" python3 -c "import json,sys; d=json.load(open('summary.json')); sys.exit(0 if d['ok'] and d['bytes_written']==$(stat -c %s big.txt) else 1)"
+
+# --- SIGTERM in the middle: old destination intact, no temp file
+printf 'old content\n' > target.txt
+( head -c 30000000 /dev/urandom; sleep 20 ) | "$FERRY" copy - target.txt --replace -q 2>sigterm.err &
+fpid=$!
+sleep 2
+kill -TERM "$fpid"   # $! of a background pipeline is its last process: ferry
+wait $fpid; code=$?
+[ "$code" = 130 ] && ok "SIGTERM mid-copy exits 130" || fail "SIGTERM mid-copy exits 130 (got $code)" "$(cat sigterm.err)"
+check "SIGTERM: old destination intact" bash -c "[ \"\$(cat target.txt)\" = 'old content' ]"
+check "SIGTERM: no temp file left" bash -c '! ls -A | grep -q ferry-tmp'
+
+# --- bad input
+expect_code "missing source file exits 5" 5 "$FERRY" copy no-such-file.csv out.csv
+expect_code "missing destination directory exits 5" 5 "$FERRY" copy big.txt no/such/dir/out.csv
+head -c 100000 big.txt.gz > truncated.gz
+expect_code "truncated gzip input exits 7" 7 "$FERRY" copy truncated.gz untruncated.txt
+check "truncated gzip: no destination, no temp" bash -c '[ ! -e untruncated.txt ] && ! ls -A | grep -q ferry-tmp'
+expect_code "unknown option exits 2" 2 "$FERRY" copy --bogus a b
+expect_code "missing DEST exits 2" 2 "$FERRY" copy a
+expect_code "undefined connection exits 3" 3 "$FERRY" copy nosuchconn_zz:public.t out.csv
+expect_code "a closed downstream pipe is exit 9" 9 bash -c "set -o pipefail; '$FERRY' copy big.txt - -q | head -c 10 >/dev/null"
+
+# --- connections are masked
+export AIRFLOW_CONN_X='postgresql://u:s3cr3t@127.0.0.1:1/db'
+"$FERRY" conn get x > get.out 2>&1; code=$?
+check "conn get x succeeds" test "$code" = 0
+check "conn get x masks the password" bash -c "! grep -q s3cr3t get.out && grep -q '\\*\\*\\*' get.out"
+"$FERRY" conn test x > test.out 2>&1; code=$?
+check "conn test x fails non-zero" test "$code" != 0
+check "conn test x names x and hides the password" bash -c "grep -q \"(x)\\|'x'\" test.out && ! grep -q s3cr3t test.out"
+"$FERRY" --log-level debug copy x:public.t out.csv > dbg.out 2>&1
+check "debug log of a failing copy hides the password" bash -c "! grep -q s3cr3t dbg.out"
+unset AIRFLOW_CONN_X
+finish

@@ -1,0 +1,189 @@
+/*
+ * copy.c - ferry_copy: parse both endpoints, decide format and compression,
+ * open the sink (so "destination exists" fails before anything is read) and
+ * the source, build source -> [gzip|gunzip] -> sink, optionally spool through
+ * a temp file, and pump.  Owns every element of the chain and the one chunk
+ * buffer of the transfer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ferry/log.h"
+#include "ferry/transfer.h"
+#include "transfer/spool.h"
+
+void ferry_copy_options_init(ferry_copy_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->compress_level = 6;
+    o->header = 1;
+    o->chunk_size = 1024 * 1024;
+    o->s3_part_size = 8 * 1024 * 1024;
+    o->s3_concurrency = 4;
+    o->max_retries = 5;
+    o->timeout = 300;
+}
+
+static ferry_format resolve_format(const ferry_endpoint *src, const ferry_endpoint *dst,
+                                   const ferry_copy_options *o)
+{
+    if (o->format != FERRY_FORMAT_AUTO)
+        return o->format;
+    if (dst->format != FERRY_FORMAT_AUTO)
+        return dst->format;
+    if (src->format != FERRY_FORMAT_AUTO)
+        return src->format;
+    return FERRY_FORMAT_CSV;
+}
+
+/* The sink, then the filter that bridges the compression of both ends. */
+static ferry_status build_chain(const ferry_endpoint *src, const ferry_endpoint *dst, ferry_writer *sink,
+                                const ferry_copy_options *o, ferry_writer **filter, ferry_error *err)
+{
+    *filter = NULL;
+    int src_gz = src->compress == FERRY_COMPRESS_GZIP;
+    int dst_gz = dst->compress == FERRY_COMPRESS_GZIP;
+    if (src_gz && !dst_gz)
+        return ferry_gunzip_writer_new(sink, filter, err);
+    if (dst_gz && !src_gz)
+        return ferry_gzip_writer_new(sink, o->compress_level, filter, err);
+    return FERRY_OK;
+}
+
+static ferry_status precheck_exists(ferry_endpoint *dst, const ferry_copy_options *o, ferry_error *err)
+{
+    if (o->replace || !dst->hook->stat)
+        return FERRY_OK;
+    ferry_entry e;
+    ferry_error probe;
+    ferry_error_clear(&probe);
+    if (dst->hook->stat(dst, &e, &probe) == FERRY_OK) {
+        char shown[1024];
+        return ferry_error_set(err, FERRY_ERR_EXISTS, "%s: destination exists (use --replace to replace it)",
+                               ferry_endpoint_display(dst, shown, sizeof shown));
+    }
+    return FERRY_OK;
+}
+
+ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, const ferry_copy_options *o_in,
+                                  ferry_summary *sum, ferry_error *err)
+{
+    ferry_copy_options o;
+    if (o_in)
+        o = *o_in;
+    else
+        ferry_copy_options_init(&o);
+    if (o.chunk_size == 0)
+        o.chunk_size = 1024 * 1024;
+    o.format = resolve_format(src, dst, &o);
+    if (sum)
+        memset(sum, 0, sizeof *sum);
+
+    char shown[1024];
+    if (!src->hook->open_source)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "%s cannot be read from (%s has no source)",
+                               ferry_endpoint_display(src, shown, sizeof shown), src->hook->name);
+    if (!dst->hook->open_sink)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "%s cannot be written to (%s has no sink)",
+                               ferry_endpoint_display(dst, shown, sizeof shown), dst->hook->name);
+
+    void *chunk = malloc(o.chunk_size);
+    if (!chunk)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+
+    ferry_source *source = NULL, *spooled = NULL;
+    ferry_writer *sink = NULL, *filter = NULL;
+    int64_t spooled_rows = -1;
+    ferry_status st = FERRY_OK;
+
+    if (o.spool == FERRY_SPOOL_DISK) {
+        /* extract completely first, so a slow sink never holds the source open */
+        st = precheck_exists(dst, &o, err);
+        if (st == FERRY_OK)
+            st = src->hook->open_source(src, &o, &source, err);
+        if (st == FERRY_OK)
+            st = ferry_spool_source(source, chunk, o.chunk_size, &spooled_rows, &spooled, err);
+        if (source) {
+            source->ops->free(source);
+            source = NULL;
+        }
+        if (st == FERRY_OK) {
+            source = spooled;
+            st = dst->hook->open_sink(dst, &o, &sink, err);
+        }
+    } else {
+        st = dst->hook->open_sink(dst, &o, &sink, err);
+        if (st == FERRY_OK)
+            st = src->hook->open_source(src, &o, &source, err);
+    }
+    if (st == FERRY_OK)
+        st = build_chain(src, dst, sink, &o, &filter, err);
+    if (st == FERRY_OK) {
+        ferry_log(FERRY_LOG_DEBUG, "copy: %s -> %s%s", src->hook->name, filter ? filter->ops->name : "",
+                  filter ? " -> " : "");
+        st = ferry_pump(source, filter ? filter : sink, chunk, o.chunk_size, &o, sum, err);
+        if (sum && spooled_rows >= 0)
+            sum->rows_read = spooled_rows;
+    } else if (sink) {
+        sink->ops->abort(sink);
+    }
+
+    if (filter)
+        filter->ops->free(filter);
+    if (sink)
+        sink->ops->free(sink);
+    if (source)
+        source->ops->free(source);
+    free(chunk);
+    if (st == FERRY_OK && sum && sum->rows_read >= 0 && sum->rows_written >= 0 &&
+        sum->rows_read != sum->rows_written)
+        st = ferry_error_set(err, FERRY_ERR_DATA, "row count mismatch: read %lld rows, wrote %lld",
+                             (long long)sum->rows_read, (long long)sum->rows_written);
+    return st;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* "dir/" or an existing local directory as destination: append the source's file name. */
+static char *destination_text(const ferry_endpoint *src, const char *dst)
+{
+    size_t n = strlen(dst);
+    int dir = n > 0 && dst[n - 1] == '/';
+    struct stat sb;
+    if (!dir && strcmp(dst, "-") != 0 && strstr(dst, "://") == NULL && stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode))
+        dir = 2;
+    const char *name = base_name(src->path);
+    if (!dir || src->kind == FERRY_EP_STDIO || !*name)
+        return strdup(dst);
+    char *out = malloc(n + strlen(name) + 2);
+    if (out)
+        snprintf(out, n + strlen(name) + 2, "%s%s%s", dst, dir == 2 ? "/" : "", name);
+    return out;
+}
+
+ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_copy_options *o,
+                        ferry_summary *sum, ferry_error *err)
+{
+    ferry_endpoint *src = NULL, *dst = NULL;
+    ferry_status st = ferry_endpoint_parse(src_text, o, 0, &src, err);
+    if (st != FERRY_OK)
+        return st;
+    char *dst_final = destination_text(src, dst_text);
+    if (!dst_final) {
+        ferry_endpoint_free(src);
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    }
+    st = ferry_endpoint_parse(dst_final, o, 1, &dst, err);
+    free(dst_final);
+    if (st == FERRY_OK)
+        st = ferry_copy_endpoints(src, dst, o, sum, err);
+    ferry_endpoint_free(src);
+    ferry_endpoint_free(dst);
+    return st;
+}

@@ -1,0 +1,84 @@
+/*
+ * pump.c - the transfer's hot loop: read a chunk from the source into the
+ * one buffer the caller owns, push it down the writer chain, and at the end
+ * either commit the whole chain or abort it.  Polls for cancellation on
+ * every chunk; reports progress at most every 200 ms.
+ */
+#include <time.h>
+
+#include "ferry/transfer.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static ferry_writer *chain_sink(ferry_writer *head)
+{
+    while (head->next)
+        head = head->next;
+    return head;
+}
+
+static ferry_status interrupted(ferry_error *err)
+{
+    return ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d: aborted, destination untouched",
+                           ferry_cancel_signal());
+}
+
+ferry_status ferry_pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
+                        const ferry_copy_options *o, ferry_summary *sum, ferry_error *err)
+{
+    double t0 = now_seconds(), last_progress = t0;
+    int64_t bytes = 0;
+    ferry_status st = FERRY_OK;
+
+    for (;;) {
+        if (ferry_cancelled()) {
+            st = interrupted(err);
+            break;
+        }
+        size_t n = 0;
+        st = src->ops->read(src, chunk, chunk_size, &n, err);
+        if (st != FERRY_OK)
+            break;
+        if (n == 0)
+            break;
+        bytes += (int64_t)n;
+        st = ferry_writer_write(head, chunk, n, err);
+        if (st != FERRY_OK)
+            break;
+        if (o && o->progress) {
+            double t = now_seconds();
+            if (t - last_progress >= 0.2) {
+                o->progress(bytes, src->rows, src->size, t - t0, o->progress_ud);
+                last_progress = t;
+            }
+        }
+    }
+    if (st == FERRY_OK && src->ops->finish)
+        st = src->ops->finish(src, err);
+    if (st == FERRY_OK && ferry_cancelled())
+        st = interrupted(err);
+    if (st == FERRY_OK)
+        st = head->ops->commit(head, err);
+    if (st != FERRY_OK) {
+        if (err && err->status == FERRY_OK)
+            err->status = st;
+        head->ops->abort(head);
+    }
+
+    ferry_writer *sink = chain_sink(head);
+    if (sum) {
+        sum->bytes_read = bytes;
+        sum->bytes_written = sink->bytes;
+        sum->rows_read = src->rows;
+        sum->rows_written = sink->rows;
+        sum->seconds = now_seconds() - t0;
+    }
+    if (st == FERRY_OK && o && o->progress)
+        o->progress(bytes, src->rows, src->size, now_seconds() - t0, o->progress_ud);
+    return st;
+}
