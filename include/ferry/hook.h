@@ -65,6 +65,16 @@ typedef struct ferry_copy_options {
     int s3_concurrency;         /* S3 parts in flight, default 4 */
     int max_retries;            /* attempts for transient errors, default 5 */
     double timeout;             /* seconds without progress before a call fails, default 300 */
+    int create_table;           /* SQL sinks: create a missing table from the source's columns */
+    const char *null_string;    /* csv/tsv text written for SQL NULL (default: empty unquoted field) */
+    int recursive;              /* multi-file copies: descend into sub-directories */
+    int move;                   /* delete each source file once its destination committed */
+    /* HTTP sources and sinks */
+    const char *http_method;    /* default GET for sources, PUT for sinks */
+    const char *http_data;      /* request body for a source request (POST data) */
+    const char *http_data_file; /* request body from a file */
+    const char *const *http_headers; /* "Name: value" strings, n_http_headers of them */
+    size_t n_http_headers;
     /* progress callback (may be NULL), called at most every 200 ms */
     void (*progress)(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud);
     void *progress_ud;
@@ -130,6 +140,8 @@ struct ferry_hook {
     ferry_status (*list)(const ferry_endpoint *ep, int recursive, ferry_entry_fn fn, void *ud,
                          ferry_error *err);
     ferry_status (*remove)(const ferry_endpoint *ep, ferry_error *err);
+    /* Create a directory (with parents when asked); SFTP and local. */
+    ferry_status (*mkdir)(const ferry_endpoint *ep, int parents, ferry_error *err);
     ferry_status (*exec)(const ferry_conn *conn, const char *sql, ferry_exec_options *eo,
                          ferry_error *err);
     /* Connect, authenticate, report in info (e.g. server version); no data moved. */

@@ -28,6 +28,21 @@ extern "C" {
 typedef struct ferry_source ferry_source;
 typedef struct ferry_writer ferry_writer;
 
+/* The kind of a column, for sinks that create tables (--create) and for
+ * encoders that keep types (JSON Lines). */
+typedef enum ferry_column_kind {
+    FERRY_COL_TEXT = 0, FERRY_COL_INT, FERRY_COL_BIGINT, FERRY_COL_NUMERIC, FERRY_COL_FLOAT,
+    FERRY_COL_BOOL, FERRY_COL_DATE, FERRY_COL_TIME, FERRY_COL_TIMESTAMP, FERRY_COL_TIMESTAMPTZ,
+    FERRY_COL_BYTES, FERRY_COL_JSON
+} ferry_column_kind;
+
+typedef struct ferry_column {
+    const char *name;       /* owned by the source */
+    ferry_column_kind kind;
+    int precision, scale;   /* NUMERIC(p,s), or 0 when not known */
+    const char *native_type;/* the source system's type name, e.g. "numeric(12,2)"; may be NULL */
+} ferry_column;
+
 typedef struct ferry_source_ops {
     const char *name;
     /* Read up to cap bytes into buf. *nread == 0 with FERRY_OK means end of stream. */
@@ -42,6 +57,9 @@ struct ferry_source {
     const ferry_source_ops *ops;
     int64_t size;   /* total bytes when known in advance, else -1 */
     int64_t rows;   /* rows produced, when the source counts them, else -1 */
+    const ferry_column *columns; /* the columns, when a SQL source knows them (owned by the
+                                    source, valid until free), else NULL */
+    size_t n_columns;
 };
 
 typedef struct ferry_writer_ops {

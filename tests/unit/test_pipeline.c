@@ -230,7 +230,7 @@ static const ferry_source_ops failing_ops = {"failing", failing_read, NULL, fail
 
 static void test_source_failure_aborts_sink(void)
 {
-    failing_source fs = {{&failing_ops, -1, -1}, 0};
+    failing_source fs = {{.ops = &failing_ops, .size = -1, .rows = -1}, 0};
     ferry_error err;
     ferry_error_clear(&err);
     ferry_writer *sink = NULL, *gz = NULL;
