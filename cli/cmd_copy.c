@@ -34,15 +34,31 @@ static const char copy_help[] =
     "  --concurrency N         S3 parts in flight (default 4)\n"
     "  --retries N             attempts for transient failures (default 5)\n"
     "  --timeout SECONDS       no progress for this long is a failure (default 300)\n"
+    "  --create                SQL sink: create a missing table from the source's columns\n"
+    "  --null-string TEXT      csv/tsv text for SQL NULL (default: empty unquoted field)\n"
+    "  --recursive             SOURCE is a directory/prefix: copy the whole tree\n"
+    "  --move                  delete each source file after its destination committed\n"
+    "                          and the sizes match\n"
+    "  --method M              HTTP: request method (default GET for a source, PUT for a sink)\n"
+    "  --data TEXT             HTTP source: request body\n"
+    "  --data-file FILE        HTTP source: request body from FILE\n"
+    "  --header 'Name: value'  HTTP: extra request header (repeatable)\n"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
     "                          DEST is stdout)\n"
-    "  -q, --quiet             no summary line\n";
+    "  -q, --quiet             no summary line\n"
+    "\n"
+    "A SOURCE with a glob in its last component ('partner:/out/*.csv'), ending in\n"
+    "'/' (a prefix or directory), or with --recursive copies each file to DEST/NAME\n"
+    "and prints one result line per file; the exit code is that of the first failure.\n";
 
 enum {
     OPT_REPLACE = 256, OPT_QUERY, OPT_QUERY_FILE, OPT_FORMAT, OPT_COMPRESS, OPT_DECOMPRESS, OPT_LEVEL,
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
-    OPT_JSON
+    OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
+    OPT_HEADER
 };
+
+#define MAX_HTTP_HEADERS 64
 
 static const struct option copy_options[] = {
     {"replace", no_argument, NULL, OPT_REPLACE},
@@ -61,6 +77,14 @@ static const struct option copy_options[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"create", no_argument, NULL, OPT_CREATE},
+    {"null-string", required_argument, NULL, OPT_NULL_STRING},
+    {"recursive", no_argument, NULL, OPT_RECURSIVE},
+    {"move", no_argument, NULL, OPT_MOVE},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"data-file", required_argument, NULL, OPT_DATA_FILE},
+    {"header", required_argument, NULL, OPT_HEADER},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -144,11 +168,61 @@ static void print_summary(const char *src, const char *dst, const ferry_summary 
     fprintf(stderr, ", %.2f s, %.1f MB/s\n", s->seconds, mbps);
 }
 
+static void print_file_result(const char *src, const char *dst, ferry_status st, const ferry_summary *sum,
+                              const ferry_error *err, void *ud)
+{
+    (void)ud;
+    char s[1024], d[1024];
+    snprintf(s, sizeof s, "%s", src);
+    snprintf(d, sizeof d, "%s", dst);
+    ferry_scrub(s, sizeof s);
+    ferry_scrub(d, sizeof d);
+    if (cli.json) {
+        fputs("{\"ok\":", stdout);
+        fputs(st == FERRY_OK ? "true" : "false", stdout);
+        fputs(",\"source\":", stdout);
+        cli_json_string(stdout, s);
+        fputs(",\"destination\":", stdout);
+        cli_json_string(stdout, d);
+        if (st == FERRY_OK)
+            fprintf(stdout, ",\"bytes_read\":%lld,\"bytes_written\":%lld,\"seconds\":%.3f}\n",
+                    (long long)sum->bytes_read, (long long)sum->bytes_written, sum->seconds);
+        else {
+            fprintf(stdout, ",\"exit_code\":%d,\"error\":", (int)st);
+            cli_json_string(stdout, err ? err->msg : "");
+            fputs("}\n", stdout);
+        }
+        fflush(stdout);
+    } else if (st == FERRY_OK) {
+        if (!cli.quiet)
+            printf("ok    %s -> %s (%lld bytes, %.2f s)\n", s, d, (long long)sum->bytes_written, sum->seconds);
+    } else {
+        printf("FAIL  %s -> %s: %s\n", s, d, err ? err->msg : ferry_status_name(st));
+    }
+    fflush(stdout);
+}
+
+/* One result line per file on stdout; a closing count on stderr. */
+static int copy_many(const char *src, const char *dst, const ferry_copy_options *o)
+{
+    ferry_error err;
+    ferry_error_clear(&err);
+    int n_ok = 0, n_failed = 0;
+    ferry_status st = ferry_copy_many(src, dst, o, print_file_result, NULL, &n_ok, &n_failed, &err);
+    if (!cli.quiet && !cli.json)
+        fprintf(stderr, "ferry: %d files copied, %d failed\n", n_ok, n_failed);
+    if (st != FERRY_OK && n_ok + n_failed == 0)
+        return cli_fail(&err);
+    return st == FERRY_OK ? 0 : (int)st;
+}
+
 int cmd_copy(int argc, char **argv)
 {
     ferry_copy_options o;
     ferry_copy_options_init(&o);
     char *query_from_file = NULL;
+    const char *headers[MAX_HTTP_HEADERS];
+    size_t n_headers = 0;
     ferry_error err;
     ferry_error_clear(&err);
     int c;
@@ -224,6 +298,22 @@ int cmd_copy(int argc, char **argv)
             o.timeout = (double)v;
             break;
         case OPT_JSON: cli.json = 1; break;
+        case OPT_CREATE: o.create_table = 1; break;
+        case OPT_NULL_STRING: o.null_string = optarg; break;
+        case OPT_RECURSIVE: o.recursive = 1; break;
+        case OPT_MOVE: o.move = 1; break;
+        case OPT_METHOD: o.http_method = optarg; break;
+        case OPT_DATA: o.http_data = optarg; break;
+        case OPT_DATA_FILE: o.http_data_file = optarg; break;
+        case OPT_HEADER:
+            if (n_headers == MAX_HTTP_HEADERS)
+                return cli_usage("copy", "at most %d --header options", MAX_HTTP_HEADERS);
+            if (!strchr(optarg, ':'))
+                return cli_usage("copy", "--header takes 'Name: value'");
+            headers[n_headers++] = optarg;
+            o.http_headers = headers;
+            o.n_http_headers = n_headers;
+            break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(copy_help, stdout);
@@ -242,6 +332,11 @@ int cmd_copy(int argc, char **argv)
     if (!cli.quiet && !cli.json && isatty(STDERR_FILENO))
         o.progress = progress_line;
 
+    if (ferry_copy_is_many(src, &o)) {
+        int rc = copy_many(src, dst, &o);
+        free(query_from_file);
+        return rc;
+    }
     ferry_summary sum;
     ferry_status st = ferry_copy(src, dst, &o, &sum, &err);
     if (o.progress)

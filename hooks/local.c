@@ -356,6 +356,30 @@ static ferry_status local_remove(const ferry_endpoint *ep, ferry_error *err)
     return FERRY_OK;
 }
 
+static ferry_status local_mkdir(const ferry_endpoint *ep, int parents, ferry_error *err)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", ep->path) >= (int)sizeof path)
+        return ferry_error_set(err, FERRY_ERR_USAGE, SYSTEM ": path too long");
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        path[--n] = '\0';
+    for (char *p = parents ? path + 1 : path + n; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            ferry_status st = ferry_error_set(err, errno_status(errno), SYSTEM ": cannot create '%s': %s", path,
+                                              strerror(errno));
+            return st;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && !(errno == EEXIST && parents))
+        return ferry_error_set(err, errno_status(errno), SYSTEM ": cannot create '%s': %s", path, strerror(errno));
+    return FERRY_OK;
+}
+
 const ferry_hook ferry_hook_local = {
     .name = "file",
     .conn_types = NULL,
@@ -364,6 +388,7 @@ const ferry_hook ferry_hook_local = {
     .stat = local_stat,
     .list = local_list,
     .remove = local_remove,
+    .mkdir = local_mkdir,
 };
 
 /* ---------------------------------------------------------------- stdin / stdout */

@@ -12,6 +12,7 @@
 
 #include "ferry/log.h"
 #include "ferry/transfer.h"
+#include "transfer/move.h"
 #include "transfer/spool.h"
 
 void ferry_copy_options_init(ferry_copy_options *o)
@@ -170,6 +171,9 @@ static char *destination_text(const ferry_endpoint *src, const char *dst)
 ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_copy_options *o,
                         ferry_summary *sum, ferry_error *err)
 {
+    ferry_summary local_sum;
+    if (!sum)
+        sum = &local_sum;
     ferry_endpoint *src = NULL, *dst = NULL;
     ferry_status st = ferry_endpoint_parse(src_text, o, 0, &src, err);
     if (st != FERRY_OK)
@@ -180,10 +184,12 @@ ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     }
     st = ferry_endpoint_parse(dst_final, o, 1, &dst, err);
-    free(dst_final);
     if (st == FERRY_OK)
         st = ferry_copy_endpoints(src, dst, o, sum, err);
     ferry_endpoint_free(src);
     ferry_endpoint_free(dst);
+    if (st == FERRY_OK && o && o->move)
+        st = ferry_move_source(src_text, dst_final, sum, o, err);
+    free(dst_final);
     return st;
 }

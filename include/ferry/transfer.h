@@ -32,6 +32,25 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst,
                                   const ferry_copy_options *o, ferry_summary *sum,
                                   ferry_error *err);
 
+/* Nonzero when src names several files: a glob in its last component
+ * (e.g. partner:/out/ then a star and .csv), a trailing '/' ("s3://b/prefix/"), or o->recursive. */
+int ferry_copy_is_many(const char *src, const ferry_copy_options *o);
+
+/* Called once per file of a multi-file copy; strings and err are borrowed for
+ * the call. err is NULL when the file was copied. */
+typedef void (*ferry_file_result_fn)(const char *src, const char *dst, ferry_status status,
+                                     const ferry_summary *sum, const ferry_error *err, void *ud);
+
+/* Copy every file src names (see ferry_copy_is_many) to dst, which is a
+ * directory or prefix: each file keeps its name relative to the listed
+ * directory.  Files are independent: a failed one does not undo the good ones.
+ * With o->move each source is deleted only after its destination committed and
+ * the sizes match.  Returns FERRY_OK when every file was copied, else the status
+ * of the first failure (err holds its message); *n_ok and *n_failed count files. */
+ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_options *o,
+                             ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed,
+                             ferry_error *err);
+
 /* Filters (writers that pass data on to next). Caller owns the result and
  * frees it with w->ops->free after commit or abort. next is borrowed. */
 ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err);

@@ -40,6 +40,25 @@ mkdir -p tiny && mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null && {
   umount tiny
 }
 
+# --- many files: globs, directories, --recursive, --move
+mkdir -p many/sub out1 out2 out3
+for i in $(seq 1 25); do printf 'id,v\n%d,x\n' "$i" > "many/f$i.csv"; done
+printf 'not csv\n' > many/skip.txt; printf 'deep\n' > many/sub/deep.csv
+"$FERRY" copy 'many/*.csv' out1/ > many1.out 2>&1
+check "glob copies each matching file" bash -c "[ \$(ls out1 | wc -l) = 25 ] && cmp many/f7.csv out1/f7.csv && [ ! -e out1/skip.txt ]"
+check "glob prints one line per file" bash -c "[ \$(grep -c '^ok ' many1.out) = 25 ]"
+check "--recursive copies the tree" bash -c "'$FERRY' copy many out2 --recursive -q && cmp many/sub/deep.csv out2/sub/deep.csv && [ \$(find out2 -type f | wc -l) = 27 ]" 
+check "gzip on the way for each file" bash -c "'$FERRY' copy 'many/f1*.csv' out3/ --compress gzip -q && gzip -dc out3/f1.csv | cmp - many/f1.csv"
+cp -r many moving
+"$FERRY" copy 'moving/f2*.csv' out1/ --move -q > move.out 2>&1; code=$?
+check "--move onto existing destinations fails (exit 6)" test "$code" = 6
+check "--move keeps every source whose destination did not commit" bash -c "[ -e moving/f2.csv ] && [ -e moving/f21.csv ]"
+mkdir -p out4
+check "--move moves" bash -c "'$FERRY' copy 'moving/f2*.csv' out4/ --move -q && [ ! -e moving/f2.csv ] && [ ! -e moving/f21.csv ] && cmp out4/f2.csv many/f2.csv && [ -e moving/f3.csv ]"
+printf 'x\n' > single.txt
+check "--move of a single file" bash -c "'$FERRY' copy single.txt single2.txt --move -q && [ ! -e single.txt ] && [ -e single2.txt ]"
+expect_code "a glob matching nothing exits 5" 5 "$FERRY" copy 'many/*.parquet' out1/
+
 # --- JSON summary
 "$FERRY" copy big.txt j.txt --json > summary.json 2>err
 check "--json prints one JSON object" python3 -c "import json,sys; d=json.load(open('summary.json')); sys.exit(0 if d['ok'] and d['bytes_written']==$(stat -c %s big.txt) else 1)"
