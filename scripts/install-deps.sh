@@ -34,7 +34,7 @@ BUILD_PKGS=(build-essential cmake pkg-config libpq-dev libcurl4-openssl-dev libs
             clang libclang-rt-14-dev)
 TEST_PKGS=(postgresql mariadb-server mariadb-client openssh-server openssh-client nginx-light
            awscli curl openssl procps iproute2 python3
-           ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind)
+           ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind time python3-psycopg2 python3-boto3)
 
 build_only=0
 for a in "$@"; do

@@ -4,7 +4,8 @@
 # runs every test (unit + integration) with ctest, then again on an
 # AddressSanitizer/UndefinedBehaviorSanitizer build, and stops the servers
 # on every path.  Exits non-zero on any failure.
-#   FERRY_SKIP_ASAN=1  skip the sanitizer pass (local iterations)
+#   FERRY_SKIP_ASAN=1      skip the sanitizer pass (local iterations)
+#   FERRY_KEEP_SERVICES=1  leave the servers running afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,7 +18,14 @@ cmake -S . -B build -DFERRY_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/nu
 cmake --build build -j"$JOBS"
 
 echo "== start the test servers"
-stop_servers() { bash "$ROOT/tests/harness/services.sh" down || true; }
+# Servers this run started are stopped on every path; servers that were already
+# running (a developer's session) are left running.  FERRY_KEEP_SERVICES=1 keeps them.
+already_up=0
+if bash tests/harness/services.sh status >/dev/null 2>&1; then already_up=1; fi
+stop_servers() {
+  if [ "$already_up" = 1 ] || [ "${FERRY_KEEP_SERVICES:-0}" = 1 ]; then return 0; fi
+  bash "$ROOT/tests/harness/services.sh" down || true
+}
 trap stop_servers EXIT
 bash tests/harness/services.sh up
 
