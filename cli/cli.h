@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include "ferry/ferry.h"
+#include "ferry/template.h"
 
 typedef struct cli_globals {
     int quiet;
@@ -17,6 +18,13 @@ typedef struct cli_globals {
 } cli_globals;
 
 extern cli_globals cli;
+
+/* Expand Airflow template variables ({{ ds }} …) with the --logical-date,
+ * --schedule and --param given anywhere on the command line. Returns a
+ * malloc'd string or NULL after printing the error (*code gets the exit code). */
+char *cli_expand(const char *text, ferry_template_mode mode, int *code);
+/* The SQL quoting mode for an endpoint's connection (mysql or postgres). */
+ferry_template_mode cli_sql_mode(const char *endpoint);
 
 /* Print "ferry: error: <msg>" (or a JSON object with --json) and return the exit code. */
 int cli_fail(const ferry_error *err);

@@ -216,6 +216,8 @@ static int copy_many(const char *src, const char *dst, const ferry_copy_options 
     return st == FERRY_OK ? 0 : (int)st;
 }
 
+static int run_copy(const char *src, const char *dst, ferry_copy_options *op);
+
 int cmd_copy(int argc, char **argv)
 {
     ferry_copy_options o;
@@ -328,20 +330,43 @@ int cmd_copy(int argc, char **argv)
         free(query_from_file);
         return cli_usage("copy", "needs SOURCE and DEST");
     }
-    const char *src = argv[optind], *dst = argv[optind + 1];
+    int code = 0;
+    char *src_x = cli_expand(argv[optind], FERRY_TEMPLATE_TEXT, &code);
+    char *dst_x = src_x ? cli_expand(argv[optind + 1], FERRY_TEMPLATE_TEXT, &code) : NULL;
+    char *query_x = NULL;
+    if (dst_x && o.query) {
+        query_x = cli_expand(o.query, cli_sql_mode(src_x), &code);
+        o.query = query_x;
+    }
+    if (!src_x || !dst_x || (o.query && !query_x)) {
+        free(src_x);
+        free(dst_x);
+        free(query_from_file);
+        return code;
+    }
+    const char *src = src_x, *dst = dst_x;
+    int rc = run_copy(src, dst, &o);
+    free(src_x);
+    free(dst_x);
+    free(query_x);
+    free(query_from_file);
+    return rc;
+}
+
+static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
+{
+    ferry_copy_options o = *op;
+    ferry_error err;
+    ferry_error_clear(&err);
     if (!cli.quiet && !cli.json && isatty(STDERR_FILENO))
         o.progress = progress_line;
 
-    if (ferry_copy_is_many(src, &o)) {
-        int rc = copy_many(src, dst, &o);
-        free(query_from_file);
-        return rc;
-    }
+    if (ferry_copy_is_many(src, &o))
+        return copy_many(src, dst, &o);
     ferry_summary sum;
     ferry_status st = ferry_copy(src, dst, &o, &sum, &err);
     if (o.progress)
         fputs("\r\033[K", stderr);
-    free(query_from_file);
     if (st != FERRY_OK) {
         if (err.status == FERRY_OK)
             err.status = st;
@@ -384,7 +409,13 @@ int cmd_cat(int argc, char **argv)
     ferry_summary sum;
     ferry_error err;
     ferry_error_clear(&err);
-    if (ferry_copy(target, "-", &o, &sum, &err) != FERRY_OK)
+    int code = 0;
+    char *target_x = cli_expand(target, FERRY_TEMPLATE_TEXT, &code);
+    if (!target_x)
+        return code;
+    ferry_status st = ferry_copy(target_x, "-", &o, &sum, &err);
+    free(target_x);
+    if (st != FERRY_OK)
         return cli_fail(&err);
     return 0;
 }

@@ -52,6 +52,13 @@ int cmd_exec(int argc, char **argv)
             return cli_fail(&err);
         sql = from_file;
     }
+    int code = 0;
+    char *sql_x = cli_expand(sql, cli_sql_mode(endpoint), &code);
+    if (!sql_x) {
+        free(from_file);
+        return code;
+    }
+    sql = sql_x;
     ferry_writer *out = NULL;
     ferry_status st = ferry_fd_writer_new(STDOUT_FILENO, "stdout", &out, &err);
     ferry_exec_options eo = {autocommit, out, -1};
@@ -60,6 +67,7 @@ int cmd_exec(int argc, char **argv)
     if (out)
         out->ops->free(out);
     free(from_file);
+    free(sql_x);
     if (st != FERRY_OK)
         return cli_fail(&err);
     if (!cli.quiet && eo.rows_affected >= 0)

@@ -4,6 +4,7 @@
  * the list slot of the endpoint's hook.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -74,8 +75,14 @@ int cmd_ls(int argc, char **argv)
         return cli_usage("ls", "needs an endpoint");
     ferry_error err;
     ferry_error_clear(&err);
+    int code = 0;
+    char *target_x = cli_expand(target, FERRY_TEMPLATE_TEXT, &code);
+    if (!target_x)
+        return code;
     ferry_endpoint *ep = NULL;
-    if (ferry_endpoint_parse(target, NULL, 0, &ep, &err) != FERRY_OK)
+    ferry_status pst = ferry_endpoint_parse(target_x, NULL, 0, &ep, &err);
+    free(target_x);
+    if (pst != FERRY_OK)
         return cli_fail(&err);
     ferry_status st;
     if (!ep->hook->list) {

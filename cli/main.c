@@ -16,6 +16,84 @@
 
 cli_globals cli = {0, 0, 0, FERRY_LOG_WARN};
 
+static ferry_template_ctx template_ctx;
+
+char *cli_expand(const char *text, ferry_template_mode mode, int *code)
+{
+    char *out = NULL;
+    ferry_error err;
+    ferry_error_clear(&err);
+    if (ferry_template_expand(&template_ctx, text, mode, &out, &err) != FERRY_OK) {
+        *code = cli_fail(&err);
+        return NULL;
+    }
+    return out;
+}
+
+ferry_template_mode cli_sql_mode(const char *endpoint)
+{
+    ferry_endpoint *ep = NULL;
+    ferry_error err;
+    ferry_error_clear(&err);
+    ferry_template_mode mode = FERRY_TEMPLATE_SQL_POSTGRES;
+    if (ferry_endpoint_parse(endpoint, NULL, 0, &ep, &err) == FERRY_OK && ep->conn && ep->conn->type &&
+        strcmp(ep->conn->type, "mysql") == 0)
+        mode = FERRY_TEMPLATE_SQL_MYSQL;
+    ferry_endpoint_free(ep);
+    return mode;
+}
+
+/* --logical-date, --schedule and --param may stand anywhere; take them out of
+ * argv before the verb parses its own options. Returns argc left, or -1 after
+ * printing a usage error. */
+static int take_template_options(int argc, char **argv, int *code)
+{
+    const char *logical = NULL, *schedule_text = "daily";
+    const char *params[FERRY_TEMPLATE_MAX_PARAMS];
+    size_t n_params = 0;
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if ((strcmp(a, "--logical-date") == 0 || strcmp(a, "--schedule") == 0 || strcmp(a, "--param") == 0) &&
+            i + 1 >= argc) {
+            *code = cli_usage(NULL, "%s needs a value", a);
+            return -1;
+        }
+        if (strcmp(a, "--logical-date") == 0)
+            logical = argv[++i];
+        else if (strcmp(a, "--schedule") == 0)
+            schedule_text = argv[++i];
+        else if (strcmp(a, "--param") == 0) {
+            if (n_params == FERRY_TEMPLATE_MAX_PARAMS) {
+                *code = cli_usage(NULL, "too many --param options");
+                return -1;
+            }
+            params[n_params++] = argv[++i];
+        } else
+            argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    ferry_error err;
+    ferry_error_clear(&err);
+    ferry_schedule schedule;
+    if (ferry_schedule_parse(schedule_text, &schedule, &err) != FERRY_OK ||
+        ferry_template_init(&template_ctx, logical, schedule, time(NULL), &err) != FERRY_OK) {
+        *code = cli_fail(&err);
+        return -1;
+    }
+    for (size_t i = 0; i < n_params; i++)
+        if (ferry_template_add_param(&template_ctx, params[i], &err) != FERRY_OK) {
+            *code = cli_fail(&err);
+            return -1;
+        }
+    return out;
+}
+
 static const char usage_text[] =
     "usage: ferry [--log-level error|warn|info|debug] [--log-format text|json] COMMAND [ARGS]\n"
     "\n"
@@ -37,7 +115,15 @@ static const char usage_text[] =
     "\n"
     "Exit codes: 0 ok, 1 internal, 2 usage, 3 configuration, 4 connection/auth,\n"
     "            5 not found, 6 destination exists, 7 data/query, 8 transient after retries,\n"
-    "            9 local i/o, 10 timeout, 130 interrupted (SIGINT/SIGTERM)\n";
+    "            9 local i/o, 10 timeout, 130 interrupted (SIGINT/SIGTERM)\n"
+    "\n"
+    "Templates (anywhere in endpoints, keys, queries): {{ ds }} {{ ds_nodash }} {{ ts }}\n"
+    "  {{ ts_nodash }} {{ data_interval_start }} {{ data_interval_end }} {{ prev_ds }}\n"
+    "  {{ next_ds }} {{ params.NAME }}, from these options (any command):\n"
+    "  --logical-date DATE     start of the data interval (default: the last complete\n"
+    "                          interval, i.e. yesterday in UTC for daily)\n"
+    "  --schedule S            daily|hourly|weekly|monthly (default daily)\n"
+    "  --param NAME=VALUE      {{ params.NAME }}; in SQL inserted as a quoted literal\n";
 
 static void on_signal(int signo)
 {
@@ -210,6 +296,10 @@ static int parse_log_level(const char *s, ferry_log_level *out)
 int main(int argc, char **argv)
 {
     install_signals();
+    int code = 0;
+    argc = take_template_options(argc, argv, &code);
+    if (argc < 0)
+        return code;
     const char *env_level = getenv("FERRY_LOG_LEVEL");
     if (env_level)
         parse_log_level(env_level, &cli.log_level);

@@ -59,6 +59,12 @@ printf 'x\n' > single.txt
 check "--move of a single file" bash -c "'$FERRY' copy single.txt single2.txt --move -q && [ ! -e single.txt ] && [ -e single2.txt ]"
 expect_code "a glob matching nothing exits 5" 5 "$FERRY" copy 'many/*.parquet' out1/
 
+# --- templates in endpoints
+check "{{ ds }} and params in a destination" bash -c "'$FERRY' copy big.txt 'dt={{ ds }}-{{ params.src }}.txt' --logical-date 2026-11-21 --param src=crm -q && cmp dt=2026-11-21-crm.txt big.txt"
+check "hourly schedule" bash -c "'$FERRY' copy big.txt 'h={{ ts_nodash }}.txt' --schedule hourly --logical-date 2026-11-21T05:00:00Z -q && [ -e h=20261121T050000.txt ]"
+expect_code "an unknown template variable exits 2" 2 "$FERRY" copy big.txt 'x={{ nope }}.txt'
+check "an unknown template variable writes nothing" bash -c '! ls | grep -q "^x="'
+
 # --- JSON summary
 "$FERRY" copy big.txt j.txt --json > summary.json 2>err
 check "--json prints one JSON object" python3 -c "import json,sys; d=json.load(open('summary.json')); sys.exit(0 if d['ok'] and d['bytes_written']==$(stat -c %s big.txt) else 1)"

@@ -1,0 +1,374 @@
+/*
+ * template.c - Airflow's template variables ({{ ds }}, {{ data_interval_end }},
+ * {{ params.x }} …) for endpoints and queries: interval arithmetic per
+ * schedule, and an expander that quotes values it puts into SQL.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry/template.h"
+
+ferry_status ferry_schedule_parse(const char *text, ferry_schedule *out, ferry_error *err)
+{
+    const char *t = text && text[0] == '@' ? text + 1 : text;
+    if (t && strcmp(t, "daily") == 0)
+        *out = FERRY_SCHEDULE_DAILY;
+    else if (t && strcmp(t, "hourly") == 0)
+        *out = FERRY_SCHEDULE_HOURLY;
+    else if (t && strcmp(t, "weekly") == 0)
+        *out = FERRY_SCHEDULE_WEEKLY;
+    else if (t && strcmp(t, "monthly") == 0)
+        *out = FERRY_SCHEDULE_MONTHLY;
+    else
+        return ferry_error_set(err, FERRY_ERR_USAGE, "unknown schedule '%s' (daily, hourly, weekly, monthly)",
+                               text ? text : "");
+    return FERRY_OK;
+}
+
+static time_t add_months(time_t t, int months)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int m = tm.tm_mon + months;
+    tm.tm_year += m >= 0 ? m / 12 : -((11 - m) / 12);
+    tm.tm_mon = ((m % 12) + 12) % 12;
+    return timegm(&tm);
+}
+
+/* The start of the interval that contains t. */
+static time_t interval_floor(time_t t, ferry_schedule s)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    tm.tm_sec = 0;
+    tm.tm_min = 0;
+    if (s != FERRY_SCHEDULE_HOURLY)
+        tm.tm_hour = 0;
+    time_t floor = timegm(&tm);
+    if (s == FERRY_SCHEDULE_WEEKLY)
+        floor -= (time_t)tm.tm_wday * 86400;
+    if (s == FERRY_SCHEDULE_MONTHLY) {
+        tm.tm_mday = 1;
+        floor = timegm(&tm);
+    }
+    return floor;
+}
+
+static time_t interval_step(time_t start, ferry_schedule s, int n)
+{
+    switch (s) {
+    case FERRY_SCHEDULE_HOURLY: return start + (time_t)n * 3600;
+    case FERRY_SCHEDULE_WEEKLY: return start + (time_t)n * 7 * 86400;
+    case FERRY_SCHEDULE_MONTHLY: return add_months(start, n);
+    case FERRY_SCHEDULE_DAILY: break;
+    }
+    return start + (time_t)n * 86400;
+}
+
+static int parse_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH:MM] → UTC seconds */
+static int parse_logical_date(const char *s, time_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    const char *p = s;
+    if (parse_digits(&p, 4, &y) || *p++ != '-' || parse_digits(&p, 2, &mo) || *p++ != '-' ||
+        parse_digits(&p, 2, &d))
+        return -1;
+    long offset = 0;
+    if (*p == 'T' || *p == ' ') {
+        p++;
+        if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &mi))
+            return -1;
+        if (*p == ':') {
+            p++;
+            if (parse_digits(&p, 2, &sec))
+                return -1;
+            if (*p == '.') {
+                p++;
+                while (isdigit((unsigned char)*p))
+                    p++;
+            }
+        }
+        if (*p == 'Z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p == '-' ? -1 : 1, oh, om;
+            p++;
+            if (parse_digits(&p, 2, &oh))
+                return -1;
+            if (*p == ':')
+                p++;
+            if (parse_digits(&p, 2, &om))
+                return -1;
+            offset = sign * (oh * 3600L + om * 60L);
+        }
+    }
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    struct tm check;
+    gmtime_r(&t, &check);
+    if (check.tm_mday != d) /* 2026-02-30 */
+        return -1;
+    *out = t - offset;
+    return 0;
+}
+
+ferry_status ferry_template_init(ferry_template_ctx *ctx, const char *logical_date, ferry_schedule schedule,
+                                 time_t now, ferry_error *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    time_t start;
+    if (logical_date && *logical_date) {
+        if (parse_logical_date(logical_date, &start) != 0)
+            return ferry_error_set(err, FERRY_ERR_USAGE,
+                                   "bad --logical-date '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[Z|+HH:MM])",
+                                   logical_date);
+        if (interval_floor(start, schedule) != start)
+            return ferry_error_set(err, FERRY_ERR_USAGE,
+                                   "--logical-date '%s' is not the start of a %s interval%s", logical_date,
+                                   schedule == FERRY_SCHEDULE_HOURLY   ? "hourly"
+                                   : schedule == FERRY_SCHEDULE_WEEKLY ? "weekly"
+                                   : schedule == FERRY_SCHEDULE_MONTHLY ? "monthly"
+                                                                        : "daily",
+                                   schedule == FERRY_SCHEDULE_WEEKLY    ? " (weekly intervals start on Sunday 00:00 UTC)"
+                                   : schedule == FERRY_SCHEDULE_MONTHLY ? " (the 1st of a month, 00:00 UTC)"
+                                                                        : "");
+    } else {
+        /* the last complete interval: the one a scheduler runs at `now` */
+        start = interval_step(interval_floor(now, schedule), schedule, -1);
+    }
+    ctx->interval_start = start;
+    ctx->interval_end = interval_step(start, schedule, 1);
+    ctx->prev_start = interval_step(start, schedule, -1);
+    ctx->next_start = ctx->interval_end;
+    return FERRY_OK;
+}
+
+ferry_status ferry_template_add_param(ferry_template_ctx *ctx, const char *name_eq_value, ferry_error *err)
+{
+    const char *eq = strchr(name_eq_value, '=');
+    if (!eq || eq == name_eq_value)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "--param takes NAME=VALUE");
+    for (const char *p = name_eq_value; p < eq; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return ferry_error_set(err, FERRY_ERR_USAGE, "--param name '%.*s' must be letters, digits and _",
+                                   (int)(eq - name_eq_value), name_eq_value);
+    if (ctx->n_params == FERRY_TEMPLATE_MAX_PARAMS)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "at most %d --param options", FERRY_TEMPLATE_MAX_PARAMS);
+    ctx->param_names[ctx->n_params] = name_eq_value;
+    ctx->param_name_lens[ctx->n_params] = (size_t)(eq - name_eq_value);
+    ctx->param_values[ctx->n_params] = eq + 1;
+    ctx->n_params++;
+    return FERRY_OK;
+}
+
+/* ---------------------------------------------------------------- output buffer */
+
+typedef struct strbuf {
+    char *data;
+    size_t len, cap;
+    int failed;
+} strbuf;
+
+static void sb_add(strbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 256;
+        while (ncap < b->len + n + 1)
+            ncap *= 2;
+        char *nd = realloc(b->data, ncap);
+        if (!nd) {
+            b->failed = 1;
+            return;
+        }
+        b->data = nd;
+        b->cap = ncap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* ---------------------------------------------------------------- variables */
+
+static void format_time(time_t t, const char *fmt, char *out, size_t cap)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    strftime(out, cap, fmt, &tm); /* fmt comes from the constant table in variable_value */
+#pragma GCC diagnostic pop
+}
+
+/* The value of a variable into out; -1 when unknown. */
+static int variable_value(const ferry_template_ctx *ctx, const char *name, size_t n, char *out, size_t cap,
+                          const char **long_value)
+{
+    static const struct {
+        const char *name;
+        int which;          /* 0 start, 1 end, 2 prev, 3 next */
+        const char *fmt;
+    } vars[] = {
+        {"ds", 0, "%Y-%m-%d"},
+        {"ds_nodash", 0, "%Y%m%d"},
+        {"ts", 0, "%Y-%m-%dT%H:%M:%S+00:00"},
+        {"ts_nodash", 0, "%Y%m%dT%H%M%S"},
+        {"logical_date", 0, "%Y-%m-%dT%H:%M:%S+00:00"},
+        {"execution_date", 0, "%Y-%m-%dT%H:%M:%S+00:00"},
+        {"data_interval_start", 0, "%Y-%m-%dT%H:%M:%S+00:00"},
+        {"data_interval_end", 1, "%Y-%m-%dT%H:%M:%S+00:00"},
+        {"prev_ds", 2, "%Y-%m-%d"},
+        {"prev_ds_nodash", 2, "%Y%m%d"},
+        {"next_ds", 3, "%Y-%m-%d"},
+        {"next_ds_nodash", 3, "%Y%m%d"},
+    };
+    *long_value = NULL;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        if (strlen(vars[i].name) != n || strncmp(vars[i].name, name, n) != 0)
+            continue;
+        time_t t = vars[i].which == 0   ? ctx->interval_start
+                   : vars[i].which == 1 ? ctx->interval_end
+                   : vars[i].which == 2 ? ctx->prev_start
+                                        : ctx->next_start;
+        format_time(t, vars[i].fmt, out, cap);
+        return 0;
+    }
+    if (n > 7 && strncmp(name, "params.", 7) == 0) {
+        for (size_t i = ctx->n_params; i-- > 0;) /* the last --param of a name wins */
+            if (ctx->param_name_lens[i] == n - 7 && strncmp(ctx->param_names[i], name + 7, n - 7) == 0) {
+                *long_value = ctx->param_values[i];
+                return 0;
+            }
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- SQL quoting */
+
+typedef enum { SQL_CODE, SQL_STRING, SQL_IDENT } sql_state;
+
+static void sql_track(sql_state *st, const char *s, size_t n, int mysql)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (*st == SQL_CODE) {
+            if (c == '\'')
+                *st = SQL_STRING;
+            else if (c == '"')
+                *st = SQL_IDENT;
+        } else if (*st == SQL_STRING) {
+            if (mysql && c == '\\' && i + 1 < n)
+                i++;
+            else if (c == '\'')
+                *st = SQL_CODE; /* '' re-enters at the next quote */
+        } else if (c == '"') {
+            *st = SQL_CODE;
+        }
+    }
+}
+
+static void sql_escape_into(strbuf *b, const char *v, char quote, int mysql)
+{
+    for (const char *p = v; *p; p++) {
+        if (*p == quote)
+            sb_add(b, p, 1);
+        else if (mysql && *p == '\\')
+            sb_add(b, "\\", 1);
+        sb_add(b, p, 1);
+    }
+}
+
+ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *text, ferry_template_mode mode,
+                                   char **out, ferry_error *err)
+{
+    *out = NULL;
+    strbuf b = {0};
+    sql_state sq = SQL_CODE;
+    int mysql = mode == FERRY_TEMPLATE_SQL_MYSQL;
+    const char *p = text;
+    sb_add(&b, "", 0);
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        const char *stmt = strstr(p, "{%");
+        if (stmt && (!open || stmt < open)) {
+            free(b.data);
+            return ferry_error_set(err, FERRY_ERR_USAGE,
+                                   "template at offset %zu: only {{ variable }} is supported, not {%% … %%}",
+                                   (size_t)(stmt - text));
+        }
+        if (!open) {
+            sb_add(&b, p, strlen(p));
+            break;
+        }
+        sb_add(&b, p, (size_t)(open - p));
+        if (mode != FERRY_TEMPLATE_TEXT)
+            sql_track(&sq, p, (size_t)(open - p), mysql);
+        const char *close = strstr(open + 2, "}}");
+        if (!close) {
+            free(b.data);
+            return ferry_error_set(err, FERRY_ERR_USAGE, "template at offset %zu: '{{' without '}}'",
+                                   (size_t)(open - text));
+        }
+        const char *name = open + 2;
+        const char *end = close;
+        while (name < end && isspace((unsigned char)*name))
+            name++;
+        while (end > name && isspace((unsigned char)end[-1]))
+            end--;
+        char value[64];
+        const char *long_value;
+        if (variable_value(ctx, name, (size_t)(end - name), value, sizeof value, &long_value) != 0) {
+            free(b.data);
+            return ferry_error_set(err, FERRY_ERR_USAGE,
+                                   "unknown template variable '%.*s' (ds, ds_nodash, ts, ts_nodash, "
+                                   "logical_date, data_interval_start, data_interval_end, prev_ds, next_ds, "
+                                   "params.NAME from --param)",
+                                   (int)(end - name), name);
+        }
+        const char *v = long_value ? long_value : value;
+        if (mode == FERRY_TEMPLATE_TEXT) {
+            sb_add(&b, v, strlen(v));
+        } else if (sq == SQL_STRING) {
+            sql_escape_into(&b, v, '\'', mysql);
+        } else if (sq == SQL_IDENT) {
+            sql_escape_into(&b, v, '"', 0);
+        } else {
+            sb_add(&b, "'", 1);
+            sql_escape_into(&b, v, '\'', mysql);
+            sb_add(&b, "'", 1);
+        }
+        p = close + 2;
+    }
+    if (b.failed) {
+        free(b.data);
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    }
+    *out = b.data;
+    return FERRY_OK;
+}
