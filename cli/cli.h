@@ -44,5 +44,10 @@ int cmd_conn(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_mkdir(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+/* "90", "90s", "30m", "6h", "1d" -> seconds; -1 on error. */
+double cli_parse_duration(const char *s);
 
 #endif

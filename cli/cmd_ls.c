@@ -79,22 +79,12 @@ int cmd_ls(int argc, char **argv)
     char *target_x = cli_expand(target, FERRY_TEMPLATE_TEXT, &code);
     if (!target_x)
         return code;
-    ferry_endpoint *ep = NULL;
-    ferry_status pst = ferry_endpoint_parse(target_x, NULL, 0, &ep, &err);
+    if (s.json)
+        fputc('[', stdout);
+    ferry_status st = ferry_list(target_x, recursive, print_entry, &s, &err);
+    if (s.json)
+        fputs("]\n", stdout);
     free(target_x);
-    if (pst != FERRY_OK)
-        return cli_fail(&err);
-    ferry_status st;
-    if (!ep->hook->list) {
-        st = ferry_error_set(&err, FERRY_ERR_USAGE, "%s endpoints cannot be listed", ep->hook->name);
-    } else {
-        if (s.json)
-            fputc('[', stdout);
-        st = ep->hook->list(ep, recursive, print_entry, &s, &err);
-        if (s.json)
-            fputs("]\n", stdout);
-    }
-    ferry_endpoint_free(ep);
     if (st != FERRY_OK)
         return cli_fail(&err);
     return 0;

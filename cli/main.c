@@ -102,6 +102,9 @@ static const char usage_text[] =
     "  exec CONN: SQL       run SQL on a connection, print the last statement's rows as CSV\n"
     "  ls ENDPOINT          list keys / files (--recursive, --long, --json)\n"
     "  cat ENDPOINT         write an endpoint's data to stdout (--decompress)\n"
+    "  rm ENDPOINT…         delete keys / files (--recursive, --dry-run)\n"
+    "  mkdir ENDPOINT       create a directory (-p for parents)\n"
+    "  wait ENDPOINT        sensor: wait until it exists / answers / is truthy\n"
     "  conn list            list the connection ids ferry can see\n"
     "  conn get ID          show a connection, secrets masked\n"
     "  conn test ID         connect and authenticate, report what was verified\n"
@@ -344,6 +347,12 @@ int main(int argc, char **argv)
         return cmd_ls(vargc, vargv);
     if (strcmp(verb, "cat") == 0)
         return cmd_cat(vargc, vargv);
+    if (strcmp(verb, "rm") == 0)
+        return cmd_rm(vargc, vargv);
+    if (strcmp(verb, "mkdir") == 0)
+        return cmd_mkdir(vargc, vargv);
+    if (strcmp(verb, "wait") == 0)
+        return cmd_wait(vargc, vargv);
     if (strcmp(verb, "version") == 0) {
         char buf[512];
         puts(ferry_version_string(buf, sizeof buf));

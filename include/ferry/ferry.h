@@ -11,6 +11,8 @@
 #include "ferry/hook.h"
 #include "ferry/transfer.h"
 #include "ferry/retry.h"
+#include "ferry/operators.h"
+#include "ferry/template.h"
 
 #define FERRY_VERSION "0.1.0"
 
