@@ -43,6 +43,8 @@ int cmd_copy(int argc, char **argv);
 int cmd_conn(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
+/* Print a listing of endpoint (one name a line); returns the exit code. */
+int cmd_ls_print(const char *endpoint, int recursive);
 int cmd_cat(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_mkdir(int argc, char **argv);

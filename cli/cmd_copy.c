@@ -34,6 +34,8 @@ static const char copy_help[] =
     "  --concurrency N         S3 parts in flight (default 4)\n"
     "  --retries N             attempts for transient failures (default 5)\n"
     "  --timeout SECONDS       no progress for this long is a failure (default 300)\n"
+    "  --dry-run               print the resolved endpoints (secrets masked), the filter and\n"
+    "                          whether DEST would be created, replaced or refused; touch nothing\n"
     "  --create                SQL sink: create a missing table from the source's columns\n"
     "  --null-string TEXT      csv/tsv text for SQL NULL (default: empty unquoted field)\n"
     "  --recursive             SOURCE is a directory/prefix: copy the whole tree\n"
@@ -55,8 +57,10 @@ enum {
     OPT_REPLACE = 256, OPT_QUERY, OPT_QUERY_FILE, OPT_FORMAT, OPT_COMPRESS, OPT_DECOMPRESS, OPT_LEVEL,
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
-    OPT_HEADER
+    OPT_HEADER, OPT_DRY_RUN
 };
+
+static int dry_run;
 
 #define MAX_HTTP_HEADERS 64
 
@@ -78,6 +82,7 @@ static const struct option copy_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
     {"create", no_argument, NULL, OPT_CREATE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"null-string", required_argument, NULL, OPT_NULL_STRING},
     {"recursive", no_argument, NULL, OPT_RECURSIVE},
     {"move", no_argument, NULL, OPT_MOVE},
@@ -301,6 +306,7 @@ int cmd_copy(int argc, char **argv)
             break;
         case OPT_JSON: cli.json = 1; break;
         case OPT_CREATE: o.create_table = 1; break;
+        case OPT_DRY_RUN: dry_run = 1; break;
         case OPT_NULL_STRING: o.null_string = optarg; break;
         case OPT_RECURSIVE: o.recursive = 1; break;
         case OPT_MOVE: o.move = 1; break;
@@ -361,6 +367,17 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
     if (!cli.quiet && !cli.json && isatty(STDERR_FILENO))
         o.progress = progress_line;
 
+    if (dry_run && !ferry_copy_is_many(src, &o)) {
+        char plan[4096];
+        ferry_status dst_st = ferry_copy_describe(src, dst, &o, plan, sizeof plan, &err);
+        fputs(plan, stdout);
+        return dst_st == FERRY_OK ? 0 : cli_fail(&err);
+    }
+    if (dry_run) {
+        /* many files: list what would be copied */
+        printf("would copy every file matching %s into %s:\n", src, dst);
+        return cmd_ls_print(src, o.recursive);
+    }
     if (ferry_copy_is_many(src, &o))
         return copy_many(src, dst, &o);
     ferry_summary sum;

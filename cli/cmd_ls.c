@@ -89,3 +89,13 @@ int cmd_ls(int argc, char **argv)
         return cli_fail(&err);
     return 0;
 }
+
+int cmd_ls_print(const char *endpoint, int recursive)
+{
+    ls_state s = {0, 0, 0};
+    ferry_error err;
+    ferry_error_clear(&err);
+    if (ferry_list(endpoint, recursive, print_entry, &s, &err) != FERRY_OK)
+        return cli_fail(&err);
+    return 0;
+}

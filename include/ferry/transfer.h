@@ -51,6 +51,14 @@ ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_
                              ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed,
                              ferry_error *err);
 
+/* --dry-run: describe what ferry_copy would do (endpoints with secrets masked,
+ * hooks, formats, compression filter, whether the destination exists and
+ * would be replaced or refused) into buf, touching nothing but a stat of the
+ * destination. Returns the status the copy would fail with before reading
+ * (FERRY_ERR_EXISTS, a parse error …) or FERRY_OK. */
+ferry_status ferry_copy_describe(const char *src, const char *dst, const ferry_copy_options *o, char *buf,
+                                 size_t cap, ferry_error *err);
+
 /* Filters (writers that pass data on to next). Caller owns the result and
  * frees it with w->ops->free after commit or abort. next is borrowed. */
 ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err);

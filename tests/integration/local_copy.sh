@@ -65,6 +65,17 @@ check "hourly schedule" bash -c "'$FERRY' copy big.txt 'h={{ ts_nodash }}.txt' -
 expect_code "an unknown template variable exits 2" 2 "$FERRY" copy big.txt 'x={{ nope }}.txt'
 check "an unknown template variable writes nothing" bash -c '! ls | grep -q "^x="'
 
+# --- --dry-run touches nothing
+before=$(ls -la | sha256sum)
+"$FERRY" copy big.txt dry.txt.gz --dry-run > dry.out 2>&1
+check "--dry-run exits 0 and names the gzip filter" bash -c "grep -q 'filter: *gzip' dry.out && grep -q 'would create' dry.out"
+check "--dry-run writes nothing" test "$before" = "$(ls -la | sha256sum)"
+expect_code "--dry-run onto an existing file says exit 6" 6 "$FERRY" copy big.txt back.txt --dry-run
+check "--dry-run --replace says it would replace" bash -c "'$FERRY' copy big.txt back.txt --dry-run --replace | grep -q 'would replace'"
+check "--dry-run of a glob lists the files" bash -c "[ \$('$FERRY' copy 'many/*.csv' out9/ --dry-run | grep -c '.csv') -ge 25 ] && [ ! -e out9 ]"
+AIRFLOW_CONN_DRY='postgresql://u:dry-s3cr3t@127.0.0.1:1/db' "$FERRY" copy big.txt dry2.txt --dry-run --log-level debug > dry2.out 2>&1
+check "--dry-run output has no secret" bash -c "! grep -q dry-s3cr3t dry2.out"
+
 # --- JSON summary
 "$FERRY" copy big.txt j.txt --json > summary.json 2>err
 check "--json prints one JSON object" python3 -c "import json,sys; d=json.load(open('summary.json')); sys.exit(0 if d['ok'] and d['bytes_written']==$(stat -c %s big.txt) else 1)"
