@@ -66,7 +66,7 @@ expect_code "an unknown template variable exits 2" 2 "$FERRY" copy big.txt 'x={{
 check "an unknown template variable writes nothing" bash -c '! ls | grep -q "^x="'
 
 # --- --dry-run touches nothing
-before=$(ls -la | sha256sum)
+: > dry.out; before=$(ls -la | sha256sum)
 "$FERRY" copy big.txt dry.txt.gz --dry-run > dry.out 2>&1
 check "--dry-run exits 0 and names the gzip filter" bash -c "grep -q 'filter: *gzip' dry.out && grep -q 'would create' dry.out"
 check "--dry-run writes nothing" test "$before" = "$(ls -la | sha256sum)"
