@@ -200,13 +200,18 @@ ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o,
     int is_sql = ep->conn && ep->conn->type &&
                  (strcmp(ep->conn->type, "postgres") == 0 || strcmp(ep->conn->type, "mysql") == 0);
     ferry_compress forced = o ? (is_dest ? o->dst_compress : o->src_compress) : FERRY_COMPRESS_AUTO;
+    /* a URL's name ends before its query string or fragment */
+    char name[4096];
+    snprintf(name, sizeof name, "%s", ep->path);
+    if (ep->conn && ep->conn->type && strcmp(ep->conn->type, "http") == 0)
+        name[strcspn(name, "?#")] = '\0';
     if (is_sql)
         ep->compress = FERRY_COMPRESS_NONE;
     else if (forced != FERRY_COMPRESS_AUTO)
         ep->compress = forced;
     else
-        ep->compress = has_suffix(ep->path, ".gz") ? FERRY_COMPRESS_GZIP : FERRY_COMPRESS_NONE;
-    ep->format = is_sql ? FERRY_FORMAT_AUTO : format_from_name(ep->path);
+        ep->compress = has_suffix(name, ".gz") ? FERRY_COMPRESS_GZIP : FERRY_COMPRESS_NONE;
+    ep->format = is_sql ? FERRY_FORMAT_AUTO : format_from_name(name);
     *out = ep;
     return FERRY_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "ferry/log.h"
@@ -57,6 +58,8 @@ static ferry_status precheck_exists(ferry_endpoint *dst, const ferry_copy_option
 {
     if (o->replace || !dst->hook->stat)
         return FERRY_OK;
+    if (o->http_method && strcasecmp(o->http_method, "POST") == 0)
+        return FERRY_OK; /* a POST creates a new resource; the URL existing means nothing */
     ferry_entry e;
     ferry_error probe;
     ferry_error_clear(&probe);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ferry/log.h"
 #include "ferry/transfer.h"
@@ -56,9 +57,24 @@ static int has_glob(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
+/* Sources whose hook cannot list (HTTP URLs, SQL tables) are always one stream. */
+static int source_can_list(const char *src)
+{
+    if (strncasecmp(src, "http://", 7) == 0 || strncasecmp(src, "https://", 8) == 0)
+        return 0;
+    ferry_endpoint *ep = NULL;
+    ferry_error err;
+    ferry_error_clear(&err);
+    if (ferry_endpoint_parse(src, NULL, 0, &ep, &err) != FERRY_OK)
+        return 1; /* the copy itself reports the error */
+    int can = ep->hook->list != NULL;
+    ferry_endpoint_free(ep);
+    return can;
+}
+
 int ferry_copy_is_many(const char *src, const ferry_copy_options *o)
 {
-    if (strcmp(src, "-") == 0)
+    if (strcmp(src, "-") == 0 || !source_can_list(src))
         return 0;
     if (o && o->recursive)
         return 1;
