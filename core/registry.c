@@ -11,6 +11,8 @@
 static const ferry_hook *const builtin_hooks[] = {
     &ferry_hook_local,
     &ferry_hook_stdio,
+    &ferry_hook_postgres,
+    &ferry_hook_http,
 };
 
 #define MAX_CUSTOM_HOOKS 32

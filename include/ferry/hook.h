@@ -155,9 +155,14 @@ void ferry_hook_register(const ferry_hook *hook);
 const ferry_hook *ferry_hook_for_type(const char *conn_type);
 const ferry_hook *ferry_hook_by_name(const char *name);
 
-/* Built-in hooks for endpoints without a connection. */
+/* The built-in hooks (rows of core/registry.c). */
 extern const ferry_hook ferry_hook_local;
 extern const ferry_hook ferry_hook_stdio;
+extern const ferry_hook ferry_hook_postgres;
+extern const ferry_hook ferry_hook_mysql;
+extern const ferry_hook ferry_hook_s3;
+extern const ferry_hook ferry_hook_sftp;
+extern const ferry_hook ferry_hook_http;
 
 #ifdef __cplusplus
 }
