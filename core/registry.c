@@ -12,6 +12,7 @@ static const ferry_hook *const builtin_hooks[] = {
     &ferry_hook_local,
     &ferry_hook_stdio,
     &ferry_hook_postgres,
+    &ferry_hook_s3,
     &ferry_hook_http,
 };
 

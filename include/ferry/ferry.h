@@ -13,6 +13,7 @@
 #include "ferry/retry.h"
 #include "ferry/operators.h"
 #include "ferry/template.h"
+#include "ferry/s3.h"
 
 #define FERRY_VERSION "0.1.0"
 

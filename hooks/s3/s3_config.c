@@ -1,0 +1,449 @@
+/*
+ * hooks/s3/s3_config.c - where an S3 request goes and as whom: the chain of
+ * an Airflow "aws" connection, the AWS environment variables and the shared
+ * files, in the order boto3 (and so Airflow) applies them.
+ *
+ *   credentials  connection login/password (+ extra aws_session_token)
+ *                -> extras aws_access_key_id / aws_secret_access_key
+ *                -> AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+ *                   (skipped when the connection names a profile_name, as boto3 does)
+ *                -> [profile] of ~/.aws/credentials, then of ~/.aws/config
+ *   profile      extra profile_name -> AWS_PROFILE -> AWS_DEFAULT_PROFILE -> "default"
+ *   region       extra region_name -> AWS_REGION -> AWS_DEFAULT_REGION
+ *                -> profile region -> us-east-1
+ *   endpoint     extra endpoint_url -> extra service_config.s3.endpoint_url
+ *                -> AWS_ENDPOINT_URL_S3 -> AWS_ENDPOINT_URL
+ *                -> profile s3.endpoint_url / endpoint_url -> https://s3.<region>.amazonaws.com
+ *   addressing   extra addressing_style -> config_kwargs.s3.addressing_style
+ *                -> profile s3.addressing_style -> path with an endpoint_url, else virtual
+ *   TLS          extra verify (true/false/CA path) -> extra ca_bundle -> AWS_CA_BUNDLE
+ *                -> profile ca_bundle; verification is on unless verify=false
+ *   timeouts     extras connect_timeout / read_timeout (or in config_kwargs)
+ *   payload      extra unsigned_payload=true -> x-amz-content-sha256: UNSIGNED-PAYLOAD
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ferry/log.h"
+#include "hooks/s3/s3_internal.h"
+
+const char *s3_conn_id(const ferry_conn *conn)
+{
+    if (!conn)
+        return "";
+    if (!conn->id || !*conn->id)
+        return "inline";
+    return conn->id;
+}
+
+static const char *env_get(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static const char *extra(const ferry_conn *conn, const char *key)
+{
+    if (!conn)
+        return NULL;
+    const char *v = ferry_conn_extra(conn, key);
+    return v && *v ? v : NULL;
+}
+
+/* $HOME/<rel> (owned) or NULL. */
+static char *home_file(const char *rel)
+{
+    const char *home = env_get("HOME");
+    if (!home)
+        return NULL;
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", home, rel) < 0)
+        return NULL;
+    return p;
+}
+
+/* A string found inside the JSON text of a non-string extra: extra[k1][k2]
+ * (k2 may be NULL).  Numbers are returned as their text.  Owned or NULL. */
+static char *json_extra(const ferry_conn *conn, const char *name, const char *k1, const char *k2)
+{
+    const char *text = extra(conn, name);
+    if (!text || text[0] != '{')
+        return NULL;
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    if (!root)
+        return NULL;
+    json_t *v = json_object_get(root, k1);
+    if (v && k2)
+        v = json_object_get(v, k2);
+    char *out = NULL;
+    if (json_is_string(v))
+        out = strdup(json_string_value(v));
+    else if (json_is_integer(v))
+        (void)!asprintf(&out, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        (void)!asprintf(&out, "%g", json_real_value(v));
+    else if (json_is_boolean(v))
+        out = strdup(json_is_true(v) ? "true" : "false");
+    json_decref(root);
+    return out;
+}
+
+typedef struct files {
+    char *cred_path;
+    char *config_path;
+    char *config_section;
+    char *cred_section;
+} files;
+
+/* The value of key in the profile, config file only. Owned or NULL. */
+static char *profile_config(const files *f, const char *key)
+{
+    char *v = s3_profile_get(f->config_path, f->config_section, key);
+    if (!v && strcmp(f->config_section, "default") == 0)
+        v = s3_profile_get(f->config_path, "profile default", key);
+    return v;
+}
+
+static ferry_status oom(ferry_error *err)
+{
+    return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+}
+
+static ferry_status load_credentials(const ferry_conn *conn, const files *f, int profile_explicit,
+                                     s3_config *cfg, ferry_error *err)
+{
+    const char *id = cfg->conn_id;
+    if (conn && conn->login && *conn->login && conn->password && *conn->password) {
+        cfg->access_key = strdup(conn->login);
+        cfg->secret_key = strdup(conn->password);
+        cfg->session_token = s3_strdup(extra(conn, "aws_session_token"));
+        (void)!asprintf(&cfg->cred_source, "connection %s", id);
+    } else if (extra(conn, "aws_access_key_id") && extra(conn, "aws_secret_access_key")) {
+        cfg->access_key = strdup(extra(conn, "aws_access_key_id"));
+        cfg->secret_key = strdup(extra(conn, "aws_secret_access_key"));
+        cfg->session_token = s3_strdup(extra(conn, "aws_session_token"));
+        (void)!asprintf(&cfg->cred_source, "connection %s (extras)", id);
+    } else if (!profile_explicit && env_get("AWS_ACCESS_KEY_ID") && env_get("AWS_SECRET_ACCESS_KEY")) {
+        cfg->access_key = strdup(env_get("AWS_ACCESS_KEY_ID"));
+        cfg->secret_key = strdup(env_get("AWS_SECRET_ACCESS_KEY"));
+        const char *tok = env_get("AWS_SESSION_TOKEN");
+        cfg->session_token = s3_strdup(tok ? tok : env_get("AWS_SECURITY_TOKEN"));
+        cfg->cred_source = strdup("environment");
+    } else {
+        char *ak = s3_profile_get(f->cred_path, f->cred_section, "aws_access_key_id");
+        char *sk = s3_profile_get(f->cred_path, f->cred_section, "aws_secret_access_key");
+        const char *where = "credentials file";
+        if (ak && sk) {
+            cfg->session_token = s3_profile_get(f->cred_path, f->cred_section, "aws_session_token");
+        } else {
+            free(ak);
+            if (sk)
+                explicit_bzero(sk, strlen(sk));
+            free(sk);
+            ak = profile_config(f, "aws_access_key_id");
+            sk = profile_config(f, "aws_secret_access_key");
+            where = "config file";
+            if (ak && sk)
+                cfg->session_token = profile_config(f, "aws_session_token");
+        }
+        if (!ak || !sk) {
+            free(ak);
+            if (sk)
+                explicit_bzero(sk, strlen(sk));
+            free(sk);
+            return ferry_error_hook(
+                err, FERRY_ERR_CONFIG, "s3", id,
+                "no AWS credentials: set login/password on the %s, AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or profile '%s' in %s",
+                conn ? "connection" : "aws connection (aws_default)", cfg->profile,
+                f->cred_path ? f->cred_path : "~/.aws/credentials");
+        }
+        cfg->access_key = ak;
+        cfg->secret_key = sk;
+        (void)!asprintf(&cfg->cred_source, "profile %s (%s)", cfg->profile, where);
+    }
+    if (!cfg->access_key || !cfg->secret_key || !cfg->cred_source)
+        return oom(err);
+    if (cfg->session_token && !*cfg->session_token) {
+        free(cfg->session_token);
+        cfg->session_token = NULL;
+    }
+    ferry_secret_add(cfg->secret_key);
+    if (cfg->session_token)
+        ferry_secret_add(cfg->session_token);
+    return FERRY_OK;
+}
+
+static ferry_status parse_endpoint(const char *url, s3_config *cfg, ferry_error *err)
+{
+    ferry_status st = FERRY_OK;
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL, *query = NULL;
+    CURLU *u = curl_url();
+    if (!u)
+        return oom(err);
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                              "endpoint_url '%s' is not a URL (expected http://host:port or "
+                              "https://host)", url);
+        goto out;
+    }
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                              "endpoint_url '%s': scheme must be http or https", url);
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
+        st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                              "endpoint_url must not carry credentials");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query && *query) {
+        st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                              "endpoint_url '%s' must not have a query", url);
+        goto out;
+    }
+    (void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+    (void)curl_url_get(u, CURLUPART_PATH, &path, 0);
+    cfg->https = strcmp(scheme, "https") == 0;
+    int default_port = port && ((cfg->https && strcmp(port, "443") == 0) ||
+                                (!cfg->https && strcmp(port, "80") == 0));
+    if (port && !default_port)
+        (void)!asprintf(&cfg->host, "%s:%s", host, port);
+    else
+        cfg->host = strdup(host);
+    size_t plen = path ? strlen(path) : 0;
+    while (plen > 0 && path[plen - 1] == '/')
+        plen--;
+    cfg->base_path = strndup(path ? path : "", plen);
+    if (cfg->host && cfg->base_path)
+        (void)!asprintf(&cfg->endpoint, "%s://%s%s", scheme, cfg->host, cfg->base_path);
+    if (!cfg->host || !cfg->base_path || !cfg->endpoint)
+        st = oom(err);
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(user);
+    curl_free(query);
+    curl_url_cleanup(u);
+    return st;
+}
+
+/* First non-NULL of a list of owned candidates; frees the others. */
+static char *pick(char **cands, size_t n)
+{
+    char *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!out && cands[i] && *cands[i])
+            out = cands[i];
+        else
+            free(cands[i]);
+    }
+    return out;
+}
+
+static char *first_of(const ferry_conn *conn, const files *f, const char *extra_key,
+                      const char *json_name, const char *j1, const char *j2, const char *env1,
+                      const char *env2, const char *prof1, const char *prof2)
+{
+    char *c[6] = {
+        s3_strdup(extra_key ? extra(conn, extra_key) : NULL),
+        json_name ? json_extra(conn, json_name, j1, j2) : NULL,
+        s3_strdup(env1 ? env_get(env1) : NULL),
+        s3_strdup(env2 ? env_get(env2) : NULL),
+        prof1 ? profile_config(f, prof1) : NULL,
+        prof2 ? profile_config(f, prof2) : NULL,
+    };
+    return pick(c, 6);
+}
+
+ferry_status s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    files f;
+    memset(&f, 0, sizeof f);
+    ferry_status st = FERRY_OK;
+    char *endpoint = NULL, *style = NULL, *verify = NULL, *s = NULL;
+
+    cfg->conn_id = strdup(s3_conn_id(conn));
+    const char *prof = extra(conn, "profile_name");
+    int profile_explicit = prof != NULL;
+    if (!prof)
+        prof = env_get("AWS_PROFILE");
+    if (!prof)
+        prof = env_get("AWS_DEFAULT_PROFILE");
+    cfg->profile = strdup(prof ? prof : "default");
+    f.cred_path = env_get("AWS_SHARED_CREDENTIALS_FILE") ? strdup(env_get("AWS_SHARED_CREDENTIALS_FILE"))
+                                                         : home_file(".aws/credentials");
+    f.config_path = env_get("AWS_CONFIG_FILE") ? strdup(env_get("AWS_CONFIG_FILE"))
+                                               : home_file(".aws/config");
+    if (!cfg->conn_id || !cfg->profile) {
+        st = oom(err);
+        goto out;
+    }
+    f.cred_section = strdup(cfg->profile);
+    if (strcmp(cfg->profile, "default") == 0)
+        f.config_section = strdup("default");
+    else
+        (void)!asprintf(&f.config_section, "profile %s", cfg->profile);
+    if (!f.cred_section || !f.config_section) {
+        st = oom(err);
+        goto out;
+    }
+
+    st = load_credentials(conn, &f, profile_explicit, cfg, err);
+    if (st != FERRY_OK)
+        goto out;
+
+    cfg->region = first_of(conn, &f, "region_name", NULL, NULL, NULL, "AWS_REGION",
+                           "AWS_DEFAULT_REGION", "region", NULL);
+    if (!cfg->region)
+        cfg->region = strdup("us-east-1");
+
+    endpoint = first_of(conn, &f, "endpoint_url", "service_config", "s3", "endpoint_url",
+                        "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "s3.endpoint_url",
+                        "endpoint_url");
+    if (conn && conn->host && *conn->host && !endpoint)
+        ferry_log(FERRY_LOG_WARN,
+                  "s3(%s): the connection's host is not used (as in Airflow); set extra "
+                  "endpoint_url instead",
+                  cfg->conn_id);
+    if (endpoint) {
+        cfg->custom_endpoint = 1;
+        st = parse_endpoint(endpoint, cfg, err);
+        if (st != FERRY_OK)
+            goto out;
+    } else {
+        const char *suffix = strncmp(cfg->region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+        char *url = NULL;
+        if (asprintf(&url, "https://s3.%s.%s", cfg->region, suffix) < 0) {
+            st = oom(err);
+            goto out;
+        }
+        st = parse_endpoint(url, cfg, err);
+        free(url);
+        if (st != FERRY_OK)
+            goto out;
+    }
+
+    style = first_of(conn, &f, "addressing_style", "config_kwargs", "s3", "addressing_style",
+                     NULL, NULL, "s3.addressing_style", NULL);
+    if (style && strcasecmp(style, "path") == 0)
+        cfg->virtual_host = 0;
+    else if (style && strcasecmp(style, "virtual") == 0)
+        cfg->virtual_host = 1;
+    else if (style && strcasecmp(style, "auto") != 0) {
+        st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                              "addressing_style '%s' is not path, virtual or auto", style);
+        goto out;
+    } else
+        cfg->virtual_host = !cfg->custom_endpoint;
+
+    cfg->verify = 1;
+    verify = first_of(conn, &f, "verify", "config_kwargs", "verify", NULL, NULL, NULL, NULL, NULL);
+    if (verify) {
+        if (!strcasecmp(verify, "false") || !strcmp(verify, "0") || !strcasecmp(verify, "no") ||
+            !strcasecmp(verify, "off"))
+            cfg->verify = 0;
+        else if (strcasecmp(verify, "true") && strcmp(verify, "1") && strcasecmp(verify, "yes") &&
+                 strcasecmp(verify, "on"))
+            cfg->ca_bundle = strdup(verify);
+    }
+    if (!cfg->ca_bundle)
+        cfg->ca_bundle = first_of(conn, &f, "ca_bundle", NULL, NULL, NULL, "AWS_CA_BUNDLE", NULL,
+                                  "ca_bundle", NULL);
+
+    cfg->connect_timeout = S3_DEFAULT_CONNECT_TIMEOUT;
+    s = first_of(conn, &f, "connect_timeout", "config_kwargs", "connect_timeout", NULL, NULL, NULL,
+                 NULL, NULL);
+    if (s) {
+        double v = s3_parse_seconds(s);
+        if (v < 0) {
+            st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                                  "connect_timeout '%s' is not a number of seconds", s);
+            goto out;
+        }
+        cfg->connect_timeout = v < 1 ? 1 : (long)(v + 0.5);
+    }
+    free(s);
+    s = first_of(conn, &f, "read_timeout", "config_kwargs", "read_timeout", NULL, NULL, NULL, NULL,
+                 NULL);
+    if (s) {
+        double v = s3_parse_seconds(s);
+        if (v < 0) {
+            st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                                  "read_timeout '%s' is not a number of seconds", s);
+            goto out;
+        }
+        cfg->read_timeout = v;
+    }
+    cfg->unsigned_payload = conn ? ferry_conn_extra_bool(conn, "unsigned_payload", 0) == 1 : 0;
+    if (!cfg->region)
+        st = oom(err);
+out:
+    free(endpoint);
+    free(style);
+    free(verify);
+    free(s);
+    free(f.cred_path);
+    free(f.config_path);
+    free(f.cred_section);
+    free(f.config_section);
+    if (st != FERRY_OK)
+        s3_config_release(cfg);
+    return st;
+}
+
+static void free_secret(char **p)
+{
+    if (*p) {
+        explicit_bzero(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
+void s3_config_release(s3_config *cfg)
+{
+    free(cfg->conn_id);
+    free(cfg->access_key);
+    free_secret(&cfg->secret_key);
+    free_secret(&cfg->session_token);
+    free(cfg->cred_source);
+    free(cfg->profile);
+    free(cfg->region);
+    free(cfg->endpoint);
+    free(cfg->host);
+    free(cfg->base_path);
+    free(cfg->ca_bundle);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+ferry_status s3_config_target(const s3_config *cfg, const char *bucket, const char *key,
+                              s3_buf *host, s3_buf *path)
+{
+    s3_buf_clear(host);
+    s3_buf_clear(path);
+    int rc = 0;
+    int has_key = key && *key;
+    if (bucket && cfg->virtual_host && s3_bucket_virtual_ok(bucket, cfg->https)) {
+        rc |= s3_buf_printf(host, "%s.%s", bucket, cfg->host);
+        rc |= s3_buf_printf(path, "%s/%s", cfg->base_path, has_key ? key : "");
+    } else {
+        rc |= s3_buf_appends(host, cfg->host);
+        if (!bucket)
+            rc |= s3_buf_printf(path, "%s/", cfg->base_path);
+        else if (has_key)
+            rc |= s3_buf_printf(path, "%s/%s/%s", cfg->base_path, bucket, key);
+        else
+            rc |= s3_buf_printf(path, "%s/%s", cfg->base_path, bucket);
+    }
+    return rc ? FERRY_ERR_INTERNAL : FERRY_OK;
+}

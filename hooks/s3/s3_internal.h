@@ -1,0 +1,407 @@
+/*
+ * hooks/s3/s3_internal.h - what the files of the S3 hook share (internal to
+ * libferry; tests include it to reach the pure parts).
+ *
+ *   s3_util.c     growable buffer, time parsing, base64, percent-decoding
+ *   s3_profile.c  ~/.aws/credentials and ~/.aws/config reader
+ *   s3_config.c   the credentials / region / endpoint chain of a connection
+ *   s3_errmap.c   HTTP status + S3 error Code -> ferry_status, message text
+ *   s3_xml.c      expat parsers of S3 responses, XML escaping of requests
+ *   s3_request.c  the client (one curl multi) and one signed request with retries
+ *   s3_list.c     ListObjectsV2 / ListMultipartUploads paging
+ *   s3_sink.c     the multipart writer
+ *   s3_source.c   the streaming GET reader
+ *   s3_api.c      include/ferry/s3.h: presign, create bucket, copy, delete, uploads
+ *   s3.c          the hook table: stat, list, remove, test, open_source/open_sink
+ *
+ * Ownership is written at each declaration; "borrowed" pointers must outlive
+ * the call (or the transfer, where said).
+ */
+#ifndef FERRY_HOOKS_S3_INTERNAL_H
+#define FERRY_HOOKS_S3_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <curl/curl.h>
+#include <expat.h>
+
+#include "ferry/conn.h"
+#include "ferry/error.h"
+#include "ferry/hook.h"
+#include "ferry/retry.h"
+#include "hooks/s3/sigv4.h"
+
+#define S3_KIB ((size_t)1024)
+#define S3_MIB ((size_t)1024 * 1024)
+#define S3_GIB ((uint64_t)1024 * 1024 * 1024)
+#define S3_MIN_PART_SIZE (5 * S3_MIB)           /* every part but the last */
+#define S3_MAX_PART_SIZE ((size_t)(5 * S3_GIB)) /* one part, and one single PUT */
+#define S3_MAX_PARTS 10000
+#define S3_PARTS_PER_STEP 1000                  /* the part size doubles every 1000 parts */
+#define S3_DEFAULT_PART_SIZE (8 * S3_MIB)
+#define S3_DEFAULT_CONCURRENCY 4
+#define S3_MAX_CONCURRENCY 64
+#define S3_MAX_KEY_LEN 1024
+#define S3_DELETE_BATCH 1000
+#define S3_DEFAULT_TIMEOUT 300.0                /* seconds without progress */
+#define S3_DEFAULT_CONNECT_TIMEOUT 30L
+#define S3_DEFAULT_ATTEMPTS 5
+
+/* ---- s3_util.c ----------------------------------------------------------- */
+
+/* A growable byte buffer, always NUL-terminated when data != NULL.  Owns data;
+ * s3_buf_clear keeps the capacity (reuse without allocation), release frees.
+ * A zeroed struct is an empty buffer. */
+typedef struct s3_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} s3_buf;
+
+int s3_buf_reserve(s3_buf *b, size_t extra);            /* 0 ok, -1 out of memory */
+int s3_buf_append(s3_buf *b, const void *p, size_t n);  /* 0 ok, -1 out of memory */
+int s3_buf_appends(s3_buf *b, const char *s);
+int s3_buf_printf(s3_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void s3_buf_clear(s3_buf *b);
+void s3_buf_release(s3_buf *b);
+
+double s3_now(void);                                    /* monotonic seconds */
+void s3_sleep(double seconds);                          /* not interrupted by ferry_cancel */
+/* "2024-01-02T03:04:05.000Z" -> unix seconds; -1 when it does not parse. */
+int64_t s3_parse_iso8601(const char *s);
+/* Standard base64 of n bytes into out (capacity >= 4 * ((n + 2) / 3) + 1). */
+void s3_base64(const unsigned char *in, size_t n, char *out);
+/* Percent-decode s in place ('+' -> ' ' when plus_is_space); returns the new length. */
+size_t s3_url_decode(char *s, size_t len, int plus_is_space);
+/* The first bytes of a body that is not an S3 error document, for messages:
+ * control characters become '.', at most cap-1 bytes, "..." when cut. */
+void s3_printable(const char *in, size_t n, char *out, size_t cap);
+/* Nonzero when bucket can be a DNS label of virtual-hosted addressing. */
+int s3_bucket_virtual_ok(const char *bucket, int https);
+/* Copy of s (NULL stays NULL); NULL also when out of memory and s != NULL. */
+char *s3_strdup(const char *s);
+/* Parse a non-negative number of seconds; -1 when absent or malformed. */
+double s3_parse_seconds(const char *s);
+
+/* Split an endpoint path "bucket/key" into owned copies.  *key is "" when the
+ * path names only a bucket.  Errors: FERRY_ERR_USAGE (no bucket, key too long). */
+ferry_status s3_split_path(const char *path, const char *conn_id, char **bucket, char **key,
+                           ferry_error *err);
+
+/* ---- s3_profile.c ---------------------------------------------------------- */
+
+/* The value of key in [section] of an INI-style AWS file, as an owned string,
+ * or NULL (absent file, section or key).  A nested block
+ *     s3 =
+ *       addressing_style = path
+ * is read as key "s3.addressing_style".  Values are trimmed. */
+char *s3_profile_get(const char *path, const char *section, const char *key);
+
+/* ---- s3_config.c ----------------------------------------------------------- */
+
+/* Everything a request needs to know about where and as whom.  All strings
+ * owned; released with s3_config_release (wipes the secrets). */
+typedef struct s3_config {
+    char *conn_id;          /* "" when no connection is defined */
+    char *access_key;
+    char *secret_key;       /* secret: registered with ferry_secret_add */
+    char *session_token;    /* secret; NULL when none */
+    char *cred_source;      /* for `conn test`: "connection", "environment", "profile x" */
+    char *profile;          /* profile name used for the shared files */
+    char *region;
+    char *endpoint;         /* "scheme://host[:port][/prefix]", for messages */
+    int https;
+    char *host;             /* host[:port] exactly as sent in Host */
+    char *base_path;        /* "" or "/prefix" (no trailing '/') */
+    int custom_endpoint;    /* an endpoint_url was configured (not AWS itself) */
+    int virtual_host;       /* addressing style virtual (else path) */
+    int verify;             /* TLS peer and host verification */
+    char *ca_bundle;        /* NULL = system default */
+    long connect_timeout;   /* seconds */
+    double read_timeout;    /* seconds without progress; 0 = from the copy options */
+    int unsigned_payload;   /* x-amz-content-sha256: UNSIGNED-PAYLOAD for bodies */
+} s3_config;
+
+/* Build the configuration of conn (borrowed; may be NULL = environment and
+ * shared files only).  FERRY_ERR_CONFIG for a bad endpoint_url or missing
+ * credentials. */
+ferry_status s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error *err);
+void s3_config_release(s3_config *cfg);
+/* Host header value and raw (unencoded) path of a request on bucket/key with
+ * cfg's addressing: bucket NULL = service ("/"), key NULL or "" = the bucket. */
+ferry_status s3_config_target(const s3_config *cfg, const char *bucket, const char *key,
+                              s3_buf *host, s3_buf *path);
+
+/* ---- s3_errmap.c ----------------------------------------------------------- */
+
+/* The parsed S3 <Error> document (fixed buffers, truncated when longer). */
+typedef struct s3_error_doc {
+    int found;              /* an <Error> element with a Code was seen */
+    char code[64];
+    char message[512];
+    char request_id[128];
+    char endpoint[256];     /* PermanentRedirect: where the bucket lives */
+} s3_error_doc;
+
+/* Status for an HTTP error answer: code first (may be "" when the body had no
+ * S3 error, e.g. HEAD), then the HTTP status.  *transient set when a retry may
+ * succeed (500/502/503/504, SlowDown, RequestTimeout, BadDigest...). */
+ferry_status s3_error_status(long http_status, const char *code, int *transient);
+/* "HTTP 404 NoSuchKey: The specified key does not exist." or, when the body
+ * is no S3 error document, "HTTP 502 Bad Gateway: '<html>...'". */
+void s3_error_detail(long http_status, const char *body, size_t len, const s3_error_doc *doc,
+                     char *out, size_t cap);
+/* Status and transience of a curl failure. */
+ferry_status s3_curl_status(CURLcode code, int *transient);
+const char *s3_http_reason(long http_status);
+
+/* ---- s3_xml.c -------------------------------------------------------------- */
+
+/* A streaming expat parser that tracks the element path ("A/B/C", names
+ * without namespace prefix) and calls on_end at every element end with the
+ * element's own text.  Owned parts released with s3_xml_release. */
+typedef ferry_status (*s3_xml_end_fn)(void *ud, const char *path, const char *text, size_t len,
+                                      ferry_error *err);
+typedef struct s3_xml {
+    XML_Parser parser;
+    s3_xml_end_fn on_end;
+    void *ud;
+    char path[512];
+    size_t marks[32];       /* path length before each open element */
+    int depth;
+    int too_deep;           /* elements deeper than marks[] are ignored */
+    s3_buf text;            /* text of the innermost open element */
+    ferry_status status;    /* first failure of a callback */
+    ferry_error *err;       /* borrowed during feed */
+} s3_xml;
+
+ferry_status s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error *err);
+ferry_status s3_xml_reset(s3_xml *x, ferry_error *err);
+/* Feed a piece; final = no more data.  Malformed or truncated XML:
+ * FERRY_ERR_DATA "malformed XML: <expat reason> at line N". */
+ferry_status s3_xml_feed(s3_xml *x, const char *data, size_t len, int final, ferry_error *err);
+void s3_xml_release(s3_xml *x);
+
+/* Parse an error body; returns doc->found.  Tolerates truncated and non-XML
+ * bodies (doc->found stays 0, or keeps what was seen before the damage). */
+int s3_xml_parse_error(const char *body, size_t len, s3_error_doc *doc);
+
+/* One element of interest of a small response: the text of the first element
+ * whose path ends with suffix (e.g. "/UploadId", "/ETag"), into out.
+ * Returns 1 found, 0 not found, -1 malformed XML.  If doc is not NULL and the
+ * body is an <Error> document (CompleteMultipartUpload and CopyObject may
+ * answer 200 with one), doc is filled. */
+int s3_xml_find(const char *body, size_t len, const char *suffix, char *out, size_t cap,
+                s3_error_doc *doc);
+
+/* ListObjectsV2 / ListMultipartUploads page: entries are collected (keys in a
+ * reused arena, no allocation per entry once warm) and handed out after the
+ * page parsed completely, so a retried page never repeats entries. */
+typedef struct s3_page_entry {
+    size_t name_off;        /* into page->names */
+    size_t name_len;
+    size_t id_off;          /* upload id (ListMultipartUploads), else 0 */
+    int64_t size;           /* -1 for a common prefix / upload */
+    int64_t mtime;          /* LastModified / Initiated, -1 unknown */
+    int is_prefix;
+} s3_page_entry;
+
+typedef struct s3_page {
+    s3_xml xml;
+    int uploads;            /* 1: ListMultipartUploadsResult, 0: ListBucketResult */
+    s3_buf names;           /* arena of names and ids, NUL-separated */
+    s3_buf entries;         /* array of s3_page_entry */
+    size_t n;
+    int truncated;
+    int url_encoded;        /* EncodingType url was announced */
+    s3_buf next_token;      /* NextContinuationToken / NextKeyMarker */
+    s3_buf next_upload_id;  /* NextUploadIdMarker */
+    /* entry being parsed */
+    s3_page_entry cur;
+    s3_buf cur_name;
+    s3_buf cur_id;
+    int in_entry;
+} s3_page;
+
+ferry_status s3_page_init(s3_page *pg, int uploads, ferry_error *err);
+/* Forget everything parsed (keep capacity); called before each attempt. */
+ferry_status s3_page_reset(s3_page *pg, ferry_error *err);
+ferry_status s3_page_feed(s3_page *pg, const char *data, size_t len, int final, ferry_error *err);
+/* Entry i's name (decoded when url_encoded) and upload id ("" when none). */
+const char *s3_page_name(s3_page *pg, size_t i);
+const char *s3_page_upload_id(const s3_page *pg, size_t i);
+const s3_page_entry *s3_page_entry_at(const s3_page *pg, size_t i);
+void s3_page_release(s3_page *pg);
+
+/* DeleteObjects answer: how many keys failed and the first failure. */
+typedef struct s3_delete_result {
+    size_t deleted;
+    size_t failed;
+    char first_key[S3_MAX_KEY_LEN + 1];
+    char first_code[64];
+    char first_message[256];
+} s3_delete_result;
+int s3_xml_parse_delete(const char *body, size_t len, s3_delete_result *out);
+
+/* ListAllMyBucketsResult: owner display name (or ID) and bucket count. */
+int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, size_t *nbuckets);
+
+/* Append s to b escaped for XML text (& < > " ').  -1 when s holds a byte
+ * XML 1.0 cannot carry (control characters other than tab/CR/LF) or on OOM. */
+int s3_xml_escape(s3_buf *b, const char *s, size_t len);
+
+/* ---- s3_request.c ---------------------------------------------------------- */
+
+/* One S3 endpoint + credentials + one curl multi handle that every request of
+ * the client runs on (connections are reused across requests and parts).
+ * Created by s3_client_new, released with s3_client_free. */
+typedef struct s3_client {
+    s3_config cfg;
+    CURLM *multi;
+    int max_attempts;       /* tries per request, including the first */
+    double timeout;         /* seconds without progress before a request fails */
+} s3_client;
+
+/* conn borrowed (may be NULL), o may be NULL (defaults). */
+ferry_status s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, s3_client **out,
+                           ferry_error *err);
+void s3_client_free(s3_client *c);
+
+#define S3_MAX_QUERY 8
+#define S3_MAX_HEADERS 8
+
+/* Streaming consumer of a 2xx body: returns n, CURL_WRITEFUNC_PAUSE, or
+ * anything else after filling err (the request then fails with err). */
+typedef size_t (*s3_body_fn)(void *ud, const char *data, size_t n, ferry_error *err);
+
+/* What to send.  Every pointer is borrowed until the request is finished
+ * (for a started transfer: until s3_xfer_finish or s3_xfer_cancel). */
+typedef struct s3_req {
+    const char *op;         /* "PutObject": names the operation in messages */
+    const char *method;
+    const char *bucket;     /* NULL = service level (ListBuckets) */
+    const char *key;        /* NULL or "" = bucket level */
+    ferry_sigv4_kv query[S3_MAX_QUERY];   /* raw; NULL value = "?uploads" form */
+    size_t nquery;
+    ferry_sigv4_kv headers[S3_MAX_HEADERS];/* signed and sent */
+    size_t nheaders;
+    const void *body;
+    size_t body_len;
+    const char *payload_hash;  /* precomputed hex; NULL = computed (or UNSIGNED-PAYLOAD) */
+    s3_body_fn on_body;     /* 2xx body consumer; NULL = collected in xfer->resp */
+    void *body_ud;
+    /* called before every attempt (reset a streaming consumer); may be NULL */
+    ferry_status (*on_attempt)(void *ud, ferry_error *err);
+    int no_retry;           /* one attempt only */
+    int cleanup;            /* abort path: ignores cancellation, short timeouts, 3 tries */
+} s3_req;
+
+void s3_req_query(s3_req *r, const char *name, const char *value);
+void s3_req_header(s3_req *r, const char *name, const char *value);
+
+/* One HTTP exchange on a reusable easy handle.  Zero it, then s3_xfer_init;
+ * s3_xfer_release frees it (cancelling a transfer in flight). */
+typedef struct s3_xfer {
+    CURL *easy;             /* owned, reused for every request of this xfer */
+    s3_client *client;      /* borrowed while active */
+    const s3_req *req;      /* borrowed while active */
+    struct curl_slist *hdrs;/* owned, per request */
+    s3_buf url;             /* owned, reused */
+    s3_buf resp;            /* owned, reused: collected body */
+    size_t resp_limit;
+    size_t up_off;          /* upload position in req->body */
+    int active;             /* added to the multi */
+    int done;               /* finished (result valid) */
+    CURLcode result;
+    long status;            /* HTTP status of the final answer */
+    int body_mode;          /* 0 undecided, 1 collect, 2 stream, 3 error collect */
+    int cb_failed;
+    ferry_error cb_err;     /* failure raised by on_body */
+    char errbuf[CURL_ERROR_SIZE];
+    int headers_done;       /* the final header block has been received */
+    char etag[128];
+    int64_t content_length; /* -1 unknown */
+    int64_t range_start;    /* from Content-Range, -1 none */
+    int64_t range_total;    /* from Content-Range, -1 none */
+    int64_t last_modified;  /* unix seconds, -1 unknown */
+    char request_id[96];
+    int sse_opaque;         /* SSE-KMS / SSE-C: ETag is not the MD5 */
+    double t_start;
+} s3_xfer;
+
+ferry_status s3_xfer_init(s3_xfer *x, ferry_error *err);
+void s3_xfer_release(s3_xfer *x);
+/* Sign and add to the client's multi (non-blocking). */
+ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err);
+/* Remove a transfer in flight (its connection is closed). Safe when idle. */
+void s3_xfer_cancel(s3_xfer *x);
+/* After x->done: remove it from the multi and classify the outcome into err
+ * ("<op> s3://bucket/key failed: ..."), transient marked. */
+ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err);
+
+/* Run the multi: transfers progress, finished ones get done = 1.  Waits up to
+ * wait_ms for activity when nothing finished.  FERRY_ERR_INTERRUPTED when
+ * cancellable and ferry_cancelled(). */
+ferry_status s3_client_drive(s3_client *c, int wait_ms, int cancellable, ferry_error *err);
+
+/* One complete request with retries (ferry_retry) - blocking. */
+ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err);
+
+/* "s3://bucket/key", "s3://bucket" or the endpoint, for messages. */
+void s3_req_target(const s3_client *c, const s3_req *r, char *out, size_t cap);
+
+/* Plan the next try of a failed non-blocking request (multipart parts):
+ * returns 1 with *delay seconds to wait, or 0 to give up (err then says how
+ * many attempts were made; status FERRY_ERR_TRANSIENT for transient causes). */
+int s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay);
+
+/* ---- s3_list.c --------------------------------------------------------------- */
+
+/* ListObjectsV2 of bucket under prefix, delimiter NULL = recursive, all pages. */
+typedef ferry_status (*s3_object_fn)(void *ud, const char *key, const s3_page_entry *e,
+                                     ferry_error *err);
+ferry_status s3_list_objects(s3_client *c, const char *bucket, const char *prefix,
+                             const char *delimiter, s3_object_fn fn, void *ud, ferry_error *err);
+/* ListMultipartUploads of bucket under prefix, all pages. */
+typedef ferry_status (*s3_upload_fn)(void *ud, const char *key, const char *upload_id,
+                                     int64_t initiated, ferry_error *err);
+ferry_status s3_list_uploads(s3_client *c, const char *bucket, const char *prefix,
+                             s3_upload_fn fn, void *ud, ferry_error *err);
+
+/* ---- s3.c / s3_sink.c / s3_source.c / s3_api.c ------------------------------------ */
+
+/* The connection id shown in messages for an endpoint's connection. */
+const char *s3_conn_id(const ferry_conn *conn);
+
+/* ---- s3_ops.c ------------------------------------------------------------------ */
+
+/* HEAD an object (key "" = the bucket): FERRY_OK with *exists 0 when absent
+ * (404), 1 when present - then x->content_length, x->etag, x->last_modified
+ * describe it; any other failure is returned. */
+ferry_status s3_head_object(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
+                            int *exists, ferry_error *err);
+/* AbortMultipartUpload that ignores cancellation (cleanup path), then checks
+ * with ListParts that the upload is really gone (repeats up to 3 times). */
+ferry_status s3_abort_upload(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
+                             const char *upload_id, ferry_error *err);
+/* CreateBucket in the client's region; an existing bucket: FERRY_ERR_EXISTS. */
+ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err);
+/* DeleteObjects, Quiet, in batches of 1000 (keys borrowed). */
+ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *const *keys,
+                               size_t n, size_t *deleted, ferry_error *err);
+/* ListBuckets: owner display name (or ID) into owner, bucket count. One try. */
+ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets,
+                             ferry_error *err);
+
+ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
+                          ferry_writer **out, ferry_error *err);
+ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                            ferry_source **out, ferry_error *err);
+
+/* Server-side copy with an explicit multipart threshold and part size (tests
+ * use small ones; the public call uses 5 GiB and 512 MiB). */
+ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *src_key,
+                            const char *dst_bucket, const char *dst_key, int replace,
+                            uint64_t multipart_threshold, uint64_t part_size, ferry_error *err);
+
+#endif

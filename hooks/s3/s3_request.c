@@ -1,0 +1,650 @@
+/*
+ * hooks/s3/s3_request.c - the S3 client and one signed request.
+ *
+ * A client holds the configuration and one curl multi handle; every request
+ * of the client - a HEAD, a listing page, the parts of a multipart upload in
+ * parallel, a streaming GET - runs on it, so connections are kept alive and
+ * reused.  An s3_xfer is one reusable easy handle: s3_xfer_start signs the
+ * request (SigV4 header auth, x-amz-content-sha256 = the payload's real
+ * SHA-256 or UNSIGNED-PAYLOAD when configured) and adds it to the multi;
+ * s3_client_drive makes progress; s3_xfer_finish turns the outcome into a
+ * ferry_error naming the operation, the object and S3's Code/Message.
+ * s3_request does all of that blocking, with retries (ferry_retry) of
+ * transient failures.  Cancellation (ferry_cancelled) is checked in curl's
+ * progress callback and between polls; cleanup requests ignore it.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ferry/log.h"
+#include "ferry/stream.h"
+#include "hooks/s3/s3_internal.h"
+
+#define S3_RESP_LIMIT (16 * S3_MIB)   /* largest collected body (listings are streamed) */
+#define S3_ERRBODY_KEEP (64 * 1024)   /* of an error body, this much is kept */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+ferry_status s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, s3_client **out,
+                           ferry_error *err)
+{
+    *out = NULL;
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_global_init failed: %s",
+                               curl_easy_strerror(curl_init_rc));
+    s3_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    ferry_status st = s3_config_load(conn, &c->cfg, err);
+    if (st != FERRY_OK) {
+        free(c);
+        return st;
+    }
+    c->multi = curl_multi_init();
+    if (!c->multi) {
+        s3_client_free(c);
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_init failed");
+    }
+    c->max_attempts = o && o->max_retries > 0 ? o->max_retries : S3_DEFAULT_ATTEMPTS;
+    c->timeout = o && o->timeout > 0 ? o->timeout : S3_DEFAULT_TIMEOUT;
+    if (c->cfg.read_timeout > 0 && c->cfg.read_timeout < c->timeout)
+        c->timeout = c->cfg.read_timeout;
+    *out = c;
+    return FERRY_OK;
+}
+
+void s3_client_free(s3_client *c)
+{
+    if (!c)
+        return;
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    s3_config_release(&c->cfg);
+    free(c);
+}
+
+void s3_req_query(s3_req *r, const char *name, const char *value)
+{
+    if (r->nquery < S3_MAX_QUERY) {
+        r->query[r->nquery].name = name;
+        r->query[r->nquery].value = value;
+        r->nquery++;
+    }
+}
+
+void s3_req_header(s3_req *r, const char *name, const char *value)
+{
+    if (r->nheaders < S3_MAX_HEADERS) {
+        r->headers[r->nheaders].name = name;
+        r->headers[r->nheaders].value = value;
+        r->nheaders++;
+    }
+}
+
+void s3_req_target(const s3_client *c, const s3_req *r, char *out, size_t cap)
+{
+    if (!r->bucket)
+        snprintf(out, cap, "%s", c->cfg.endpoint);
+    else if (r->key && *r->key)
+        snprintf(out, cap, "s3://%s/%s", r->bucket, r->key);
+    else
+        snprintf(out, cap, "s3://%s", r->bucket);
+}
+
+ferry_status s3_xfer_init(s3_xfer *x, ferry_error *err)
+{
+    memset(x, 0, sizeof *x);
+    x->easy = curl_easy_init();
+    if (!x->easy)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_easy_init failed");
+    x->resp_limit = S3_RESP_LIMIT;
+    return FERRY_OK;
+}
+
+void s3_xfer_cancel(s3_xfer *x)
+{
+    if (x->active && x->client) {
+        curl_multi_remove_handle(x->client->multi, x->easy);
+        x->active = 0;
+    }
+}
+
+void s3_xfer_release(s3_xfer *x)
+{
+    s3_xfer_cancel(x);
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->hdrs);
+    s3_buf_release(&x->url);
+    s3_buf_release(&x->resp);
+    memset(x, 0, sizeof *x);
+}
+
+/* ---- curl callbacks ------------------------------------------------------------ */
+
+enum { BODY_UNDECIDED = 0, BODY_COLLECT = 1, BODY_STREAM = 2, BODY_ERROR = 3 };
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+    s3_xfer *x = ud;
+    size_t n = size * nmemb;
+    if (x->body_mode == BODY_UNDECIDED) {
+        long code = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+        x->status = code;
+        if (code >= 200 && code < 300)
+            x->body_mode = x->req->on_body ? BODY_STREAM : BODY_COLLECT;
+        else
+            x->body_mode = BODY_ERROR;
+    }
+    if (x->body_mode == BODY_STREAM) {
+        size_t r = x->req->on_body(x->req->body_ud, data, n, &x->cb_err);
+        if (r == n || r == CURL_WRITEFUNC_PAUSE)
+            return r;
+        x->cb_failed = 1;
+        return 0;
+    }
+    if (x->body_mode == BODY_ERROR) {
+        /* keep the beginning of an error body; drop the rest */
+        size_t keep = x->resp.len < S3_ERRBODY_KEEP ? S3_ERRBODY_KEEP - x->resp.len : 0;
+        if (keep > n)
+            keep = n;
+        if (keep && s3_buf_append(&x->resp, data, keep) != 0)
+            return 0;
+        return n;
+    }
+    if (x->resp.len + n > x->resp_limit) {
+        ferry_error_set(&x->cb_err, FERRY_ERR_DATA, "s3: answer larger than %zu bytes",
+                        x->resp_limit);
+        x->cb_failed = 1;
+        return 0;
+    }
+    if (s3_buf_append(&x->resp, data, n) != 0) {
+        ferry_error_set(&x->cb_err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        x->cb_failed = 1;
+        return 0;
+    }
+    return n;
+}
+
+static int header_is(const char *line, size_t len, const char *name, const char **value,
+                     size_t *vlen)
+{
+    size_t n = strlen(name);
+    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+        return 0;
+    const char *v = line + n + 1;
+    const char *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    *value = v;
+    *vlen = (size_t)(end - v);
+    return 1;
+}
+
+static void copy_value(char *out, size_t cap, const char *v, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+static void reset_response(s3_xfer *x)
+{
+    x->headers_done = 0;
+    x->etag[0] = '\0';
+    x->content_length = -1;
+    x->range_start = -1;
+    x->range_total = -1;
+    x->last_modified = -1;
+    x->request_id[0] = '\0';
+    x->sse_opaque = 0;
+}
+
+static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
+{
+    s3_xfer *x = ud;
+    size_t len = size * nmemb;
+    const char *v;
+    size_t vn;
+    char tmp[128];
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* a new header block (after "100 Continue" or a retried connection) */
+        reset_response(x);
+        const char *sp = memchr(line, ' ', len);
+        x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    } else if (len <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+        if (x->status >= 200)
+            x->headers_done = 1;
+    } else if (header_is(line, len, "etag", &v, &vn)) {
+        copy_value(x->etag, sizeof x->etag, v, vn);
+    } else if (header_is(line, len, "content-length", &v, &vn)) {
+        copy_value(tmp, sizeof tmp, v, vn);
+        x->content_length = strtoll(tmp, NULL, 10);
+    } else if (header_is(line, len, "content-range", &v, &vn)) {
+        /* "bytes 100-199/1000" or "bytes * /1000" */
+        copy_value(tmp, sizeof tmp, v, vn);
+        long long a = -1, b = -1, t = -1;
+        if (sscanf(tmp, "bytes %lld-%lld/%lld", &a, &b, &t) == 3) {
+            x->range_start = a;
+            x->range_total = t;
+        }
+    } else if (header_is(line, len, "last-modified", &v, &vn)) {
+        copy_value(tmp, sizeof tmp, v, vn);
+        time_t t = curl_getdate(tmp, NULL);
+        x->last_modified = t == (time_t)-1 ? -1 : (int64_t)t;
+    } else if (header_is(line, len, "x-amz-request-id", &v, &vn)) {
+        copy_value(x->request_id, sizeof x->request_id, v, vn);
+    } else if (header_is(line, len, "x-amz-server-side-encryption", &v, &vn)) {
+        if (vn >= 7 && strncasecmp(v, "aws:kms", 7) == 0)
+            x->sse_opaque = 1;
+    } else if (header_is(line, len, "x-amz-server-side-encryption-customer-algorithm", &v, &vn)) {
+        x->sse_opaque = 1;
+    }
+    return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+    s3_xfer *x = ud;
+    size_t room = size * nmemb;
+    size_t left = x->req->body_len - x->up_off;
+    size_t n = left < room ? left : room;
+    if (n) {
+        memcpy(buf, (const char *)x->req->body + x->up_off, n);
+        x->up_off += n;
+    }
+    return n;
+}
+
+static int seek_cb(void *ud, curl_off_t offset, int origin)
+{
+    s3_xfer *x = ud;
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->req->body_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    x->up_off = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    s3_xfer *x = ud;
+    return (!x->req->cleanup && ferry_cancelled()) ? 1 : 0;
+}
+
+/* ---- building and starting a request ------------------------------------------------ */
+
+static int append_encoded(s3_buf *b, const char *s, int encode_slash)
+{
+    size_t len = strlen(s);
+    size_t need = ferry_sigv4_uri_encode(s, len, encode_slash, NULL, 0);
+    if (s3_buf_reserve(b, need) != 0)
+        return -1;
+    ferry_sigv4_uri_encode(s, len, encode_slash, b->data + b->len, need + 1);
+    b->len += need;
+    return 0;
+}
+
+static int add_header(s3_xfer *x, const char *name, const char *value)
+{
+    char *line = NULL;
+    if (asprintf(&line, "%s: %s", name, value) < 0)
+        return -1;
+    struct curl_slist *n = curl_slist_append(x->hdrs, line);
+    /* wipe: the line may hold a session token */
+    explicit_bzero(line, strlen(line));
+    free(line);
+    if (!n)
+        return -1;
+    x->hdrs = n;
+    return 0;
+}
+
+ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err)
+{
+    s3_xfer_cancel(x);
+    curl_easy_reset(x->easy);
+    curl_slist_free_all(x->hdrs);
+    x->hdrs = NULL;
+    x->client = c;
+    x->req = r;
+    x->up_off = 0;
+    x->done = 0;
+    x->result = CURLE_OK;
+    x->status = 0;
+    x->body_mode = BODY_UNDECIDED;
+    x->cb_failed = 0;
+    x->errbuf[0] = '\0';
+    ferry_error_clear(&x->cb_err);
+    reset_response(x);
+    s3_buf_clear(&x->resp);
+
+    ferry_status st = FERRY_OK;
+    s3_buf host = {0}, path = {0};
+    ferry_sigv4_signed sig;
+    memset(&sig, 0, sizeof sig);
+    const s3_config *cfg = &c->cfg;
+
+    if (s3_config_target(cfg, r->bucket, r->key, &host, &path) != FERRY_OK) {
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        goto out;
+    }
+
+    char hash[65];
+    const char *payload_hash = r->payload_hash;
+    if (!payload_hash) {
+        if (r->body_len == 0)
+            payload_hash = FERRY_SIGV4_EMPTY_SHA256;
+        else if (cfg->unsigned_payload)
+            payload_hash = FERRY_SIGV4_UNSIGNED_PAYLOAD;
+        else if (ferry_sha256_hex(r->body, r->body_len, hash) != FERRY_OK) {
+            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: SHA-256 failed");
+            goto out;
+        } else
+            payload_hash = hash;
+    }
+
+    ferry_sigv4_credentials creds = {cfg->access_key, cfg->secret_key, cfg->session_token};
+    ferry_sigv4_request sreq;
+    memset(&sreq, 0, sizeof sreq);
+    sreq.method = r->method;
+    sreq.host = host.data;
+    sreq.path = path.data;
+    sreq.query = r->query;
+    sreq.nquery = r->nquery;
+    sreq.headers = r->headers;
+    sreq.nheaders = r->nheaders;
+    sreq.payload_hash = payload_hash;
+    sreq.region = cfg->region;
+    sreq.service = "s3";
+    sreq.when = time(NULL);
+    sreq.flags = FERRY_SIGV4_CONTENT_SHA256;
+    st = ferry_sigv4_sign_headers(&creds, &sreq, &sig, err);
+    if (st != FERRY_OK) {
+        ferry_error_prefix(err, "s3(%s): signing %s", cfg->conn_id, r->op);
+        goto out;
+    }
+
+    /* the URL: the path and query exactly as signed */
+    s3_buf_clear(&x->url);
+    int rc = s3_buf_printf(&x->url, "%s://%s", cfg->https ? "https" : "http", host.data);
+    rc |= append_encoded(&x->url, path.data, 0);
+    for (size_t i = 0; i < r->nquery; i++) {
+        rc |= s3_buf_append(&x->url, i == 0 ? "?" : "&", 1);
+        rc |= append_encoded(&x->url, r->query[i].name, 1);
+        if (r->query[i].value) {
+            rc |= s3_buf_append(&x->url, "=", 1);
+            rc |= append_encoded(&x->url, r->query[i].value, 1);
+        }
+    }
+
+    rc |= add_header(x, "Host", host.data);
+    rc |= add_header(x, "x-amz-date", sig.amz_date);
+    rc |= add_header(x, "x-amz-content-sha256", payload_hash);
+    if (cfg->session_token)
+        rc |= add_header(x, "x-amz-security-token", cfg->session_token);
+    for (size_t i = 0; i < r->nheaders; i++)
+        rc |= add_header(x, r->headers[i].name, r->headers[i].value);
+    rc |= add_header(x, "Authorization", sig.authorization);
+    struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");
+    if (n)
+        x->hdrs = n;
+    else
+        rc = -1;
+    if (rc) {
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        goto out;
+    }
+
+    CURL *e = x->easy;
+    long low_speed_time = (long)(c->timeout + 0.5);
+    long connect_timeout = cfg->connect_timeout;
+    if (r->cleanup) {
+        if (low_speed_time > 30)
+            low_speed_time = 30;
+        if (connect_timeout > 10)
+            connect_timeout = 10;
+    }
+    if (low_speed_time < 1)
+        low_speed_time = 1;
+    curl_easy_setopt(e, CURLOPT_URL, x->url.data);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);      /* keys with "..", "//" stay as they are */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)x);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, connect_timeout);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed_time);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify ? 2L : 0L);
+    if (cfg->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_bundle);
+    if (strcmp(r->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(r->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (r->body_len > 0 || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(e, CURLOPT_READDATA, (void *)x);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_cb);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, (void *)x);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+        if (strcmp(r->method, "PUT") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    }
+
+    CURLMcode mc = curl_multi_add_handle(c->multi, e);
+    if (mc != CURLM_OK) {
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_add_handle: %s",
+                             curl_multi_strerror(mc));
+        goto out;
+    }
+    x->active = 1;
+    x->t_start = s3_now();
+out:
+    ferry_sigv4_signed_free(&sig);
+    s3_buf_release(&host);
+    s3_buf_release(&path);
+    return st;
+}
+
+/* ---- driving and results --------------------------------------------------------------- */
+
+static int collect_done(s3_client *c)
+{
+    int n = 0;
+    int left = 0;
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        char *p = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
+        s3_xfer *x = (s3_xfer *)p;
+        if (x) {
+            x->done = 1;
+            x->result = m->data.result;
+            n++;
+        }
+    }
+    return n;
+}
+
+ferry_status s3_client_drive(s3_client *c, int wait_ms, int cancellable, ferry_error *err)
+{
+    for (int round = 0; round < 2; round++) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(c->multi, &running);
+        if (mc != CURLM_OK)
+            return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_perform: %s",
+                                   curl_multi_strerror(mc));
+        int finished = collect_done(c);
+        if (cancellable && ferry_cancelled())
+            return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
+                                    "interrupted");
+        if (finished || round == 1 || wait_ms <= 0)
+            break;
+        mc = curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL);
+        if (mc != CURLM_OK)
+            return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_poll: %s",
+                                   curl_multi_strerror(mc));
+    }
+    return FERRY_OK;
+}
+
+ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
+{
+    s3_client *c = x->client;
+    const s3_req *r = x->req;
+    long code = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    x->status = code;
+    s3_xfer_cancel(x);
+    char target[S3_MAX_KEY_LEN + 300];
+    s3_req_target(c, r, target, sizeof target);
+    if (ferry_log_enabled(FERRY_LOG_DEBUG))
+        ferry_log(FERRY_LOG_DEBUG, "s3: %s %s -> %ld (%s) in %.3f s", r->method, x->url.data, code,
+                  x->result == CURLE_OK ? "ok" : curl_easy_strerror(x->result),
+                  s3_now() - x->t_start);
+    if (x->cb_failed) {
+        ferry_status st = x->cb_err.status ? x->cb_err.status : FERRY_ERR_INTERNAL;
+        ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target,
+                         x->cb_err.msg);
+        if (x->cb_err.transient)
+            ferry_error_transient(err);
+        return st;
+    }
+    if (x->result != CURLE_OK) {
+        if (x->result == CURLE_ABORTED_BY_CALLBACK && ferry_cancelled())
+            return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
+                                    "%s %s interrupted", r->op, target);
+        int transient = 0;
+        ferry_status st = s3_curl_status(x->result, &transient);
+        if (x->result == CURLE_OPERATION_TIMEDOUT && !strstr(x->errbuf, "onnect"))
+            snprintf(x->errbuf, sizeof x->errbuf, "no progress for %.0f s (timeout)", c->timeout);
+        ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target,
+                         x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+        if (transient)
+            ferry_error_transient(err);
+        return st;
+    }
+    if (code >= 200 && code < 300)
+        return FERRY_OK;
+    s3_error_doc doc;
+    s3_xml_parse_error(x->resp.data, x->resp.len, &doc);
+    int transient = 0;
+    ferry_status st = s3_error_status(code, doc.found ? doc.code : "", &transient);
+    char detail[800];
+    s3_error_detail(code, x->resp.data, x->resp.len, &doc, detail, sizeof detail);
+    ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, detail);
+    if (transient)
+        ferry_error_transient(err);
+    return st;
+}
+
+static ferry_status wait_done(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err)
+{
+    while (!x->done) {
+        ferry_status st = s3_client_drive(c, 200, !r->cleanup, err);
+        if (st != FERRY_OK) {
+            s3_xfer_cancel(x);
+            if (st == FERRY_ERR_INTERRUPTED) {
+                char target[S3_MAX_KEY_LEN + 300];
+                s3_req_target(c, r, target, sizeof target);
+                return ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s interrupted",
+                                        r->op, target);
+            }
+            return st;
+        }
+    }
+    return FERRY_OK;
+}
+
+ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err)
+{
+    ferry_retry rt;
+    ferry_retry_init(&rt, c->max_attempts);
+    for (int attempt = 1;; attempt++) {
+        ferry_status st;
+        if (r->on_attempt) {
+            st = r->on_attempt(r->body_ud, err);
+            if (st != FERRY_OK)
+                return st;
+        }
+        st = s3_xfer_start(c, x, r, err);
+        if (st != FERRY_OK)
+            return st;
+        st = wait_done(c, x, r, err);
+        if (st != FERRY_OK)
+            return st;
+        st = s3_xfer_finish(x, err);
+        if (st == FERRY_OK)
+            return FERRY_OK;
+        if (r->no_retry || !err->transient)
+            return st;
+        if (r->cleanup) {
+            /* abort path: a few quick tries, whatever the signal flag says */
+            if (attempt >= 3)
+                return st;
+            s3_sleep(0.5 * attempt);
+            continue;
+        }
+        if (ferry_cancelled())
+            return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
+                                    "%s interrupted", r->op);
+        if (!ferry_retry_again(&rt, err)) {   /* logs the retry, prefixes "gave up" */
+            if (ferry_cancelled())
+                return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
+                                        "%s interrupted", r->op);
+            return err->status;
+        }
+    }
+}
+
+int s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay)
+{
+    r->attempt++;
+    *delay = 0;
+    if (!err->transient || ferry_cancelled())
+        return 0;
+    if (r->attempt < r->max_attempts) {
+        double d = ferry_retry_delay(r, r->attempt);
+        if (r->waited + d <= r->max_total) {
+            r->waited += d;
+            *delay = d;
+            return 1;
+        }
+    }
+    /* same wording as ferry_retry_again */
+    err->status = FERRY_ERR_TRANSIENT;
+    ferry_error_prefix(err, "gave up after %d attempts", r->attempt);
+    return 0;
+}

@@ -1,0 +1,277 @@
+/*
+ * hooks/s3/s3_util.c - small helpers of the S3 hook: a growable buffer that is
+ * reused instead of reallocated, time parsing, base64, percent-decoding,
+ * bucket naming rules and splitting "bucket/key".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hooks/s3/s3_internal.h"
+
+int s3_buf_reserve(s3_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap && b->data)
+        return 0;
+    size_t need = b->len + extra + 1;
+    if (need < b->len)
+        return -1;
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    char *nd = realloc(b->data, ncap);
+    if (!nd)
+        return -1;
+    b->data = nd;
+    b->cap = ncap;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int s3_buf_append(s3_buf *b, const void *p, size_t n)
+{
+    if (s3_buf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int s3_buf_appends(s3_buf *b, const char *s)
+{
+    return s3_buf_append(b, s, strlen(s));
+}
+
+int s3_buf_printf(s3_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || s3_buf_reserve(b, (size_t)n) != 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void s3_buf_clear(s3_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void s3_buf_release(s3_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+double s3_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void s3_sleep(double seconds)
+{
+    if (seconds <= 0)
+        return;
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int64_t s3_parse_iso8601(const char *s)
+{
+    /* YYYY-MM-DDTHH:MM:SS[.fff]Z */
+    if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':')
+        return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int y, mo, d, h, mi, se;
+    if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+        digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? -1 : (int64_t)t;
+}
+
+void s3_base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = tbl[(v >> 6) & 63];
+        out[o++] = tbl[v & 63];
+    }
+    if (i < n) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+size_t s3_url_decode(char *s, size_t len, int plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+            hexval((unsigned char)s[i + 2]) >= 0) {
+            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else if (s[i] == '+' && plus_is_space) {
+            s[o++] = ' ';
+        } else {
+            s[o++] = s[i];
+        }
+    }
+    s[o] = '\0';
+    return o;
+}
+
+void s3_printable(const char *in, size_t n, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    size_t o = 0;
+    size_t i = 0;
+    /* skip leading whitespace */
+    while (i < n && (in[i] == ' ' || in[i] == '\n' || in[i] == '\r' || in[i] == '\t'))
+        i++;
+    for (; i < n && o + 1 < cap; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '\n' || c == '\r' || c == '\t')
+            c = ' ';
+        else if (c < 0x20 || c == 0x7f)
+            c = '.';
+        if (c == ' ' && o > 0 && out[o - 1] == ' ')
+            continue;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    if (i < n && cap > 4) {
+        size_t at = o < cap - 4 ? o : cap - 4;
+        memcpy(out + at, "...", 4);
+    }
+}
+
+int s3_bucket_virtual_ok(const char *bucket, int https)
+{
+    size_t n = strlen(bucket);
+    if (n < 3 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = bucket[i];
+        if (c >= 'a' && c <= 'z')
+            continue;
+        if (c >= '0' && c <= '9')
+            continue;
+        if (c == '-' && i > 0 && i + 1 < n)
+            continue;
+        if (c == '.' && !https && i > 0 && i + 1 < n && bucket[i - 1] != '.')
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
+char *s3_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+double s3_parse_seconds(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    return *end ? -1 : v;
+}
+
+ferry_status s3_split_path(const char *path, const char *conn_id, char **bucket, char **key,
+                           ferry_error *err)
+{
+    *bucket = NULL;
+    *key = NULL;
+    if (!path)
+        path = "";
+    const char *slash = strchr(path, '/');
+    size_t blen = slash ? (size_t)(slash - path) : strlen(path);
+    if (blen == 0)
+        return ferry_error_hook(err, FERRY_ERR_USAGE, "s3", conn_id,
+                                "'s3://%s' names no bucket (expected s3://bucket/key)", path);
+    const char *k = slash ? slash + 1 : "";
+    if (strlen(k) > S3_MAX_KEY_LEN)
+        return ferry_error_hook(err, FERRY_ERR_USAGE, "s3", conn_id,
+                                "key of s3://%.*s is %zu bytes long (S3 allows %d)", (int)blen,
+                                path, strlen(k), S3_MAX_KEY_LEN);
+    *bucket = strndup(path, blen);
+    *key = strdup(k);
+    if (!*bucket || !*key) {
+        free(*bucket);
+        free(*key);
+        *bucket = *key = NULL;
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    }
+    return FERRY_OK;
+}
