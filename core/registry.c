@@ -13,6 +13,8 @@ static const ferry_hook *const builtin_hooks[] = {
     &ferry_hook_stdio,
     &ferry_hook_postgres,
     &ferry_hook_s3,
+    &ferry_hook_mysql,
+    &ferry_hook_sftp,
     &ferry_hook_http,
 };
 

@@ -1,0 +1,269 @@
+/*
+ * hooks/sftp/sftp_internal.h - what the files of the SFTP hook share: one
+ * connected session (TCP + SSH + SFTP subsystem, non-blocking, every wait
+ * cancellable and bounded by a timeout), host key verification,
+ * authentication, mapping libssh2/SFTP failures to ferry statuses, and the
+ * path helpers.
+ *
+ * Not a public header: only the files in hooks/sftp/ and the unit tests
+ * tests/unit/test_sftp_<name>.c include it.  Every symbol is prefixed ferry_sftp_ so nothing collides with
+ * libssh2's own libssh2_sftp_* exports inside libferry.
+ */
+#ifndef FERRY_HOOKS_SFTP_SFTP_INTERNAL_H
+#define FERRY_HOOKS_SFTP_SFTP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+
+#include "ferry/hook.h"
+
+#define FERRY_SFTP_SYSTEM "sftp"
+/* How often a wait wakes up to look at ferry_cancelled() and the clock. */
+#define FERRY_SFTP_POLL_MS 200
+/* libssh2 pipelines SFTP reads and writes only inside one call: hand it at
+ * least this much per libssh2_sftp_read / libssh2_sftp_write loop. */
+#define FERRY_SFTP_IO_MIN ((size_t)1024 * 1024)
+/* The sink's sliding buffer: unacknowledged data plus room for the next chunk. */
+#define FERRY_SFTP_SINK_BUF ((size_t)4 * 1024 * 1024)
+/* Seconds to establish a connection when neither conn_timeout nor a smaller
+ * operation timeout says otherwise. */
+#define FERRY_SFTP_CONNECT_TIMEOUT 30.0
+/* Seconds without progress before an operation fails (when no options say). */
+#define FERRY_SFTP_OP_TIMEOUT 300.0
+/* Seconds an abort may spend removing its temp file and disconnecting. */
+#define FERRY_SFTP_CLEANUP_TIMEOUT 10.0
+/* SSH keepalive interval (seconds), sent while a sink waits for data. */
+#define FERRY_SFTP_KEEPALIVE 30
+
+extern const ferry_hook ferry_hook_sftp;
+
+/* One connection: a TCP socket, an authenticated SSH session and its SFTP
+ * channel.  Owned by whoever opened it (a source, a sink, one operation) and
+ * released with ferry_sftp_disconnect. */
+typedef struct ferry_sftp_session {
+    int fd;                     /* owned socket, -1 once closed */
+    LIBSSH2_SESSION *ssh;       /* owned */
+    LIBSSH2_SFTP *sftp;         /* owned */
+    char *conn_id;              /* owned, for messages ("inline" for a URI) */
+    char *host;                 /* owned */
+    int port;
+    char *user;                 /* owned: the login actually used */
+    const char *kbd_password;   /* borrowed from the connection during
+                                   authentication only (keyboard-interactive) */
+    double timeout;             /* seconds without progress before a call fails */
+    int cleanup;                /* nonzero while aborting: waits ignore
+                                   cancellation and use the cleanup timeout */
+    int shielded;               /* nonzero in a critical section (between the
+                                   renames of a replace): waits ignore
+                                   cancellation, the timeout stays */
+    const atomic_int *abandon;  /* borrowed; when it becomes nonzero, waits fail
+                                   as interrupted (a parallel read stopping) */
+    int broken;                 /* a call was abandoned half-way (interrupted,
+                                   timed out) or the connection failed: never
+                                   send on this session again (libssh2 1.10
+                                   may swallow the next packet) */
+    unsigned long last_fx;      /* SFTP status of the last failed call, 0 if none */
+    char banner[128];           /* server software, e.g. "OpenSSH_9.2p1" */
+    char hostkey[200];          /* "ssh-ed25519 SHA256:…", once the handshake is done */
+    int hostkey_type;           /* LIBSSH2_HOSTKEY_TYPE_* of that key */
+    int pin_mismatch;           /* the key did not match the host_key pin */
+    char hostkey_check[1200];   /* how the key was accepted, for `conn test` */
+    char auth_method[160];      /* which method authenticated, for `conn test` */
+} ferry_sftp_session;
+
+/* Options of a connection attempt, taken from a copy's options (or defaults). */
+typedef struct ferry_sftp_connect_opts {
+    double timeout;             /* operation timeout (o->timeout), <= 0: default */
+    int max_attempts;           /* connection attempts for transient failures */
+    int cleanup;                /* connecting to clean up after an abort: ignore
+                                   cancellation, use the cleanup timeout */
+} ferry_sftp_connect_opts;
+
+/* Fill opts from o (may be NULL: defaults). */
+void ferry_sftp_opts_from(const ferry_copy_options *o, ferry_sftp_connect_opts *opts);
+
+/* ---- sftp_session.c ---------------------------------------------------- */
+
+/* Connect to conn's host:port, verify the host key, authenticate, start SFTP.
+ * Transient failures (refused, unreachable, timed out, dropped during the
+ * handshake) are retried up to opts->max_attempts times.  On success *out is
+ * owned by the caller (ferry_sftp_disconnect).  Failures: FERRY_ERR_CONNECT
+ * (also host key and authentication), FERRY_ERR_CONFIG (bad extras),
+ * FERRY_ERR_INTERRUPTED. */
+ferry_status ferry_sftp_connect(const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                ferry_sftp_session **out, ferry_error *err);
+
+/* A deep copy of conn (caller frees with ferry_conn_free), so a sink can
+ * reconnect to clean up after its endpoint is gone; NULL when out of memory. */
+ferry_conn *ferry_sftp_conn_clone(const ferry_conn *conn);
+
+/* Shut SFTP and SSH down cleanly (bounded by the cleanup timeout, ignoring
+ * cancellation), close the socket and free s.  NULL is fine. */
+void ferry_sftp_disconnect(ferry_sftp_session *s);
+
+/* Wait until the socket is ready in the direction libssh2 is blocked on.
+ * Wakes every FERRY_SFTP_POLL_MS: FERRY_ERR_INTERRUPTED when cancelled (not
+ * while s->cleanup), FERRY_ERR_TIMEOUT (transient) when more than the timeout
+ * passed since `since` (ferry_sftp_now() at the last progress).  A failed
+ * wait marks the session broken (the caller abandons its call). */
+ferry_status ferry_sftp_wait(ferry_sftp_session *s, double since, const char *what, ferry_error *err);
+
+/* Seconds on a monotonic clock. */
+double ferry_sftp_now(void);
+
+/* Fill err for a failed libssh2 call rc (< 0): "<what> failed: <reason>",
+ * the reason being the SFTP status in words ("no such file") or libssh2's
+ * session error; status from ferry_sftp_fx_status or the session error.
+ * Returns the status. */
+ferry_status ferry_sftp_error(ferry_sftp_session *s, int rc, ferry_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Insert "<context>: " after the "sftp(<conn id>): " that starts err's
+ * message (status and transient flag kept).  Returns the status. */
+ferry_status ferry_sftp_error_context(const char *conn_id, ferry_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The SFTP status code (LIBSSH2_FX_*) behind a failed call's rc, or 0 when
+ * the failure was not an SFTP status. */
+unsigned long ferry_sftp_last_fx(ferry_sftp_session *s, int rc);
+
+/* ---- sftp_calls.c: blocking-style wrappers over the non-blocking API ---
+ * Each waits (cancellably, bounded by s->timeout) while libssh2 says EAGAIN
+ * and on failure fills err as ferry_sftp_error does, e.g.
+ *     sftp(partner): stat '/outbound/a.csv' failed: no such file
+ * s->last_fx then holds the SFTP status code (0 when it was not one). */
+
+/* stat (follow != 0: follows symlinks) or lstat. */
+ferry_status ferry_sftp_stat(ferry_sftp_session *s, const char *path, int follow, LIBSSH2_SFTP_ATTRIBUTES *attrs,
+                             ferry_error *err);
+/* SFTP v3 rename (OpenSSH: fails when `to` exists). */
+ferry_status ferry_sftp_rename(ferry_sftp_session *s, const char *from, const char *to, ferry_error *err);
+ferry_status ferry_sftp_unlink(ferry_sftp_session *s, const char *path, ferry_error *err);
+ferry_status ferry_sftp_rmdir(ferry_sftp_session *s, const char *path, ferry_error *err);
+ferry_status ferry_sftp_mkdir(ferry_sftp_session *s, const char *path, long mode, ferry_error *err);
+/* The canonical absolute form of path (SSH_FXP_REALPATH) into out. */
+ferry_status ferry_sftp_realpath(ferry_sftp_session *s, const char *path, char *out, size_t cap, ferry_error *err);
+/* Open a file (type LIBSSH2_SFTP_OPENFILE, flags LIBSSH2_FXF_*, mode for a
+ * new file) or a directory (LIBSSH2_SFTP_OPENDIR).  *h is owned by the
+ * caller: ferry_sftp_close_handle. */
+ferry_status ferry_sftp_open(ferry_sftp_session *s, const char *path, unsigned long flags, long mode, int type,
+                             LIBSSH2_SFTP_HANDLE **h, ferry_error *err);
+/* Free h of a broken session without waiting: the socket is shut down first
+ * (nothing more goes out on it), then libssh2 releases the handle. */
+void ferry_sftp_drop_handle(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h);
+
+/* Close h (NULL is fine); reports a failed close (the server's last chance
+ * to say a write failed). */
+ferry_status ferry_sftp_close_handle(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h, const char *path,
+                                     ferry_error *err);
+
+/* ---- sftp_source.c, sftp_sink.c, sftp_ops.c: the slots of the table ---- */
+
+ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_options *o, ferry_source **out,
+                                    ferry_error *err);
+ferry_status ferry_sftp_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o, ferry_writer **out,
+                                  ferry_error *err);
+ferry_status ferry_sftp_op_stat(const ferry_endpoint *ep, ferry_entry *out, ferry_error *err);
+ferry_status ferry_sftp_op_list(const ferry_endpoint *ep, int recursive, ferry_entry_fn fn, void *ud,
+                                ferry_error *err);
+ferry_status ferry_sftp_op_remove(const ferry_endpoint *ep, ferry_error *err);
+ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_error *err);
+ferry_status ferry_sftp_op_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
+
+/* ---- sftp_parallel.c: one large file over several sessions ------------ */
+
+/* Block size and the smallest file read in parallel. */
+#define FERRY_SFTP_PAR_BLOCK ((size_t)8 * 1024 * 1024)
+#define FERRY_SFTP_PAR_MIN ((int64_t)64 * 1024 * 1024)
+#define FERRY_SFTP_PAR_MAX_SESSIONS 16
+
+/* A source reading path (size bytes) with `sessions` sessions: s and h (an
+ * open handle on path) become the first one, taken over even on failure;
+ * conn is copied for the others, which connect in their own threads (a
+ * session that cannot connect is left out, with a warning). */
+ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h, const char *path,
+                                        int64_t size, const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                        int sessions, ferry_source **out, ferry_error *err);
+
+/* ---- sftp_hostkey.c ---------------------------------------------------- */
+
+/* Verify the server's host key after the handshake, by policy:
+ * no_host_key_check=true (logs a WARN every time), host_key pin, else the
+ * known_hosts extra or ~/.ssh/known_hosts.  Fills s->hostkey and
+ * s->hostkey_check.  Unknown or changed key: FERRY_ERR_CONNECT naming the
+ * key type, SHA256 fingerprint and known_hosts path. */
+ferry_status ferry_sftp_verify_hostkey(ferry_sftp_session *s, const ferry_conn *conn, ferry_error *err);
+
+/* Before the handshake: prefer the host key algorithms the pin or the
+ * known_hosts entries for this host have (as OpenSSH does), so a server with
+ * several keys presents the one we know.  only != NULL: offer exactly those
+ * algorithms (asking for one particular key). */
+void ferry_sftp_prefer_hostkeys(ferry_sftp_session *s, const ferry_conn *conn, const char *only);
+
+/* The key kinds a server may be asked for one by one: the i-th kind's host
+ * key algorithms and its LIBSSH2_HOSTKEY_TYPE_*; NULL past the end. */
+const char *ferry_sftp_hostkey_kind(size_t i, int *hostkey_type);
+
+/* Nonzero when a host_key pin does not say its key type ("SHA256:…"), so a
+ * mismatch may only mean the server presented another of its keys. */
+int ferry_sftp_pin_is_typeless(const char *pin);
+
+/* Standard base64 of data (with '=' padding) into out; returns the length or
+ * 0 when out is too small (cap must hold 4*ceil(len/3)+1). */
+size_t ferry_sftp_base64(const unsigned char *data, size_t len, char *out, size_t cap);
+
+/* "SHA256:<base64 of sha256(blob), no padding>" as ssh-keygen -l prints it. */
+int ferry_sftp_fingerprint(const unsigned char *blob, size_t len, char *out, size_t cap);
+
+/* The key type named inside an SSH public key blob ("ssh-ed25519"), or 0 if
+ * the blob is malformed. */
+int ferry_sftp_key_type(const unsigned char *blob, size_t len, char *out, size_t cap);
+
+/* Does a host_key pin match the key blob?  A pin is "SHA256:<b64>" (padding
+ * optional), "<type> <base64>[ comment]" or a bare "<base64>".  Returns 1 on a
+ * match, 0 on a mismatch, -1 when the pin is malformed (why in msg). */
+int ferry_sftp_pin_matches(const char *pin, const unsigned char *blob, size_t len, char *msg, size_t cap);
+
+/* ---- sftp_auth.c ------------------------------------------------------- */
+
+/* Authenticate s->user, trying in order: key_file (+ private_key_passphrase),
+ * inline private_key, password (also as keyboard-interactive), ssh-agent,
+ * and ~/.ssh/id_ed25519 / id_rsa / id_ecdsa when nothing else is configured.
+ * Fills s->auth_method.  Failures: FERRY_ERR_CONNECT listing what was tried
+ * (never a secret); FERRY_ERR_CONFIG for an unreadable key_file. */
+ferry_status ferry_sftp_authenticate(ferry_sftp_session *s, const ferry_conn *conn, ferry_error *err);
+
+/* ---- sftp_path.c: names and the SFTP status map ------------------------ */
+
+/* The status for an SFTP status code (LIBSSH2_FX_*) and its words
+ * ("no such file"); *transient says whether retrying may help. */
+ferry_status ferry_sftp_fx_status(unsigned long fx, const char **words, int *transient);
+
+/* The remote path an endpoint names: "" -> ".", a leading "~/" dropped
+ * (SFTP paths are relative to the login directory).  Returns a new string
+ * (caller frees) or NULL when out of memory. */
+char *ferry_sftp_path(const char *ep_path);
+
+/* Split path into its directory ("." when none, "/" for "/x") and last
+ * component; both new strings (caller frees).  Returns 0, or -1 when path
+ * has no last component ("", ends with '/') or out of memory. */
+int ferry_sftp_split(const char *path, char **dir, char **name);
+
+/* Nonzero when a component of path is ".." (globs never walk up). */
+int ferry_sftp_has_dotdot(const char *path);
+
+/* Nonzero when s holds a glob character (* ? [). */
+int ferry_sftp_is_glob(const char *s);
+
+/* "<dir>/.<name>.ferry-<kind>-<16 hex>" with random hex; caller frees. */
+char *ferry_sftp_sibling_name(const char *dir, const char *name, const char *kind);
+
+/* dir + "/" + name without doubling the slash ("." + x = x); caller frees. */
+char *ferry_sftp_join(const char *dir, const char *name);
+
+#endif

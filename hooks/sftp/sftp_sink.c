@@ -1,0 +1,466 @@
+/*
+ * hooks/sftp/sftp_sink.c - writing a remote file as a ferry_writer, with the
+ * same two exits as every ferry sink:
+ *
+ *   open    the target must not exist (unless o->replace) and its directory
+ *           must; data goes to "<dir>/.<name>.ferry-tmp-<random>", created
+ *           exclusively with mode 0600.
+ *   write   staged in a sliding buffer and handed to libssh2_sftp_write at
+ *           least 1 MiB at a time (libssh2 pipelines only within one call);
+ *           between calls at least 1 MiB stays in flight, so the pipeline
+ *           never drains until commit.
+ *   commit  every byte acknowledged, fsync (fsync@openssh.com, when the
+ *           server has it), mode
+ *           0644, close, then publish:
+ *             without replace: rename temp -> target.  SFTP v3 rename (all
+ *               OpenSSH) never overwrites, so a target that appeared since
+ *               open fails atomically: FERRY_ERR_EXISTS, temp removed.
+ *             with replace: rename target -> ".<name>.ferry-old-<random>",
+ *               rename temp -> target, remove the old one.  If the second
+ *               rename fails, the old one is renamed back.  Between the two
+ *               renames (one round trip) the name is absent; no failure loses
+ *               both versions: if even the restore fails, both stay on the
+ *               server and the error names them.
+ *   abort   close and remove the temp file (idempotent).  When the session
+ *           cannot be trusted any more (interrupted half-way through a call,
+ *           connection lost), a fresh connection removes it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry/log.h"
+#include "hooks/sftp/sftp_internal.h"
+
+#define TEMP_MODE 0600
+#define FINAL_MODE 0644
+
+typedef struct sftp_sink {
+    ferry_writer base;
+    ferry_sftp_session *s;          /* owned */
+    ferry_conn *conn;               /* owned copy: to clean up over a new connection */
+    ferry_sftp_connect_opts opts;
+    LIBSSH2_SFTP_HANDLE *h;         /* owned; NULL once closed */
+    char *target;                   /* owned: the final name */
+    char *dir;                      /* owned */
+    char *name;                     /* owned: last component of target */
+    char *temp;                     /* owned; NULL once published or removed */
+    int replace;
+    unsigned char *buf;             /* owned staging buffer of FERRY_SFTP_SINK_BUF */
+    size_t start, used;             /* unacknowledged bytes: buf[start, start + used) */
+    int done;                       /* committed or aborted */
+} sftp_sink;
+
+/* ---------------------------------------------------------------- writing */
+
+/* One libssh2_sftp_write of everything not yet acknowledged (waiting while
+ * it says EAGAIN), then drop what the server acknowledged from the front.
+ * libssh2 may already have sent more than it returns; it recognises that
+ * data by its position at the start of the next call's buffer, which is why
+ * unacknowledged bytes stay in order at the front (libssh2's
+ * sftp_write_sliding.c). */
+static ferry_status push(sftp_sink *k, ferry_error *err)
+{
+    ferry_sftp_session *s = k->s;
+    double since = ferry_sftp_now();
+    for (;;) {
+        if (ferry_cancelled()) {
+            s->broken = 1;
+            return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_SFTP_SYSTEM, s->conn_id,
+                                    "write '%s': interrupted by signal %d", k->temp, ferry_cancel_signal());
+        }
+        ssize_t rc = libssh2_sftp_write(k->h, (const char *)k->buf + k->start, k->used);
+        if (rc > 0) {
+            k->start += (size_t)rc;
+            k->used -= (size_t)rc;
+            if (k->used == 0)
+                k->start = 0;
+            return FERRY_OK;
+        }
+        if (rc == 0 || rc == LIBSSH2_ERROR_EAGAIN) {
+            ferry_status st = ferry_sftp_wait(s, since, "write", err);
+            if (st != FERRY_OK)
+                return st;
+            continue;
+        }
+        s->broken = 1; /* outstanding write requests: the handle is unusable */
+        return ferry_sftp_error(s, (int)rc, err, "write '%s'", k->temp);
+    }
+}
+
+/* Push until at most `keep` bytes are unacknowledged. */
+static ferry_status drain(sftp_sink *k, size_t keep, ferry_error *err)
+{
+    while (k->used > keep) {
+        ferry_status st = push(k, err);
+        if (st != FERRY_OK)
+            return st;
+    }
+    return FERRY_OK;
+}
+
+static ferry_status sink_write(ferry_writer *w, const void *data, size_t len, ferry_error *err)
+{
+    sftp_sink *k = (sftp_sink *)w;
+    const unsigned char *p = data;
+    if (k->done || !k->h)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, FERRY_SFTP_SYSTEM ": write after commit or abort");
+    int next;
+    libssh2_keepalive_send(k->s->ssh, &next); /* only sends when the interval passed */
+    while (len > 0) {
+        if (k->start + k->used == FERRY_SFTP_SINK_BUF) {
+            /* no room at the tail: move the unacknowledged bytes to the front */
+            memmove(k->buf, k->buf + k->start, k->used);
+            k->start = 0;
+        }
+        size_t room = FERRY_SFTP_SINK_BUF - k->start - k->used;
+        size_t n = room < len ? room : len;
+        memcpy(k->buf + k->start + k->used, p, n);
+        k->used += n;
+        p += n;
+        len -= n;
+        /* keep the pipeline full: wait only until less than IO_MIN is in flight */
+        if (k->used >= 2 * FERRY_SFTP_IO_MIN || k->start + k->used == FERRY_SFTP_SINK_BUF) {
+            ferry_status st = drain(k, FERRY_SFTP_IO_MIN, err);
+            if (st != FERRY_OK)
+                return st;
+        }
+    }
+    return FERRY_OK;
+}
+
+/* ---------------------------------------------------------------- commit */
+
+/* fsync@openssh.com; a server without it is fine. */
+static ferry_status sync_temp(sftp_sink *k, ferry_error *err)
+{
+    double since = ferry_sftp_now();
+    for (;;) {
+        int rc = libssh2_sftp_fsync(k->h);
+        if (rc == 0)
+            return FERRY_OK;
+        if (rc == LIBSSH2_ERROR_EAGAIN) {
+            ferry_status st = ferry_sftp_wait(k->s, since, "fsync", err);
+            if (st != FERRY_OK)
+                return st;
+            continue;
+        }
+        if (ferry_sftp_last_fx(k->s, rc) == LIBSSH2_FX_OP_UNSUPPORTED) {
+            ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM "(%s): the server has no fsync@openssh.com", k->s->conn_id);
+            return FERRY_OK;
+        }
+        return ferry_sftp_error(k->s, rc, err, "fsync '%s'", k->temp);
+    }
+}
+
+/* Mode FINAL_MODE on the open temp file; a server that refuses is only warned about. */
+static ferry_status chmod_temp(sftp_sink *k, ferry_error *err)
+{
+    LIBSSH2_SFTP_ATTRIBUTES attrs;
+    memset(&attrs, 0, sizeof attrs);
+    attrs.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+    attrs.permissions = FINAL_MODE;
+    double since = ferry_sftp_now();
+    for (;;) {
+        int rc = libssh2_sftp_fstat_ex(k->h, &attrs, 1);
+        if (rc == 0)
+            return FERRY_OK;
+        if (rc == LIBSSH2_ERROR_EAGAIN) {
+            ferry_status st = ferry_sftp_wait(k->s, since, "chmod", err);
+            if (st != FERRY_OK)
+                return st;
+            continue;
+        }
+        if (ferry_sftp_last_fx(k->s, rc) == 0)
+            return ferry_sftp_error(k->s, rc, err, "chmod '%s'", k->temp);
+        ferry_log(FERRY_LOG_WARN, FERRY_SFTP_SYSTEM "(%s): cannot set mode %o on '%s'; it keeps mode %o",
+                  k->s->conn_id, FINAL_MODE, k->temp, TEMP_MODE);
+        return FERRY_OK;
+    }
+}
+
+static ferry_status exists_error(sftp_sink *k, ferry_error *err)
+{
+    return ferry_error_hook(err, FERRY_ERR_EXISTS, FERRY_SFTP_SYSTEM, k->s->conn_id,
+                            "'%s' exists (use --replace to replace it)", k->target);
+}
+
+/* Does path exist (without following a final symlink)?  1 yes, 0 no, -1 the
+ * question failed (err filled). */
+static int exists(sftp_sink *k, const char *path, ferry_error *err)
+{
+    LIBSSH2_SFTP_ATTRIBUTES attrs;
+    ferry_error probe;
+    ferry_error_clear(&probe);
+    ferry_status st = ferry_sftp_stat(k->s, path, 0, &attrs, &probe);
+    if (st == FERRY_OK)
+        return 1;
+    if (st == FERRY_ERR_NOT_FOUND)
+        return 0;
+    if (err)
+        *err = probe;
+    return -1;
+}
+
+static void remove_temp(sftp_sink *k)
+{
+    ferry_error ignored;
+    if (ferry_sftp_unlink(k->s, k->temp, &ignored) == FERRY_OK) {
+        free(k->temp);
+        k->temp = NULL;
+    }
+}
+
+static ferry_status publish_new(sftp_sink *k, ferry_error *err)
+{
+    ferry_status st = ferry_sftp_rename(k->s, k->temp, k->target, err);
+    if (st == FERRY_OK) {
+        free(k->temp);
+        k->temp = NULL;
+        return FERRY_OK;
+    }
+    if (k->s->broken)
+        return st;
+    /* OpenSSH answers a rename onto an existing name with a plain FAILURE */
+    if (exists(k, k->target, NULL) == 1) {
+        remove_temp(k);
+        return exists_error(k, err);
+    }
+    return st;
+}
+
+/* The replace protocol; see the top of the file. */
+static ferry_status publish_replace(sftp_sink *k, ferry_error *err)
+{
+    int e = exists(k, k->target, err);
+    if (e < 0)
+        return err->status;
+    if (e == 0) {
+        ferry_status st = ferry_sftp_rename(k->s, k->temp, k->target, err);
+        if (st == FERRY_OK) {
+            free(k->temp);
+            k->temp = NULL;
+            return FERRY_OK;
+        }
+        if (k->s->broken || exists(k, k->target, NULL) != 1)
+            return st;
+        /* the target appeared meanwhile: replace it like any other */
+    }
+    char *old = ferry_sftp_sibling_name(k->dir, k->name, "old");
+    if (!old)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    ferry_status st = ferry_sftp_rename(k->s, k->target, old, err);
+    if (st != FERRY_OK) {
+        free(old);
+        return ferry_sftp_error_context(k->s->conn_id, err, "cannot set the previous version of '%s' aside",
+                                        k->target);
+    }
+    /* from here the name is absent until the next rename: finish even when
+     * a signal arrives (the waits stay bounded by the timeout) */
+    k->s->shielded = 1;
+    st = ferry_sftp_rename(k->s, k->temp, k->target, err);
+    if (st == FERRY_OK) {
+        free(k->temp);
+        k->temp = NULL;
+        ferry_error ignored;
+        if (ferry_sftp_unlink(k->s, old, &ignored) != FERRY_OK)
+            ferry_log(FERRY_LOG_WARN, FERRY_SFTP_SYSTEM "(%s): '%s' was replaced, but its previous version "
+                                                        "could not be removed from '%s': %s",
+                      k->s->conn_id, k->target, old, ignored.msg);
+        k->s->shielded = 0;
+        free(old);
+        return FERRY_OK;
+    }
+    ferry_error restore;
+    ferry_error_clear(&restore);
+    ferry_status rst = k->s->broken ? FERRY_ERR_CONNECT : ferry_sftp_rename(k->s, old, k->target, &restore);
+    k->s->shielded = 0;
+    if (rst == FERRY_OK) {
+        ferry_sftp_error_context(k->s->conn_id, err, "'%s' was not replaced (its previous version is back in place)",
+                                 k->target);
+    } else {
+        /* keep both: the new data stays at temp, the old at old */
+        ferry_error_hook(err, err->status, FERRY_SFTP_SYSTEM, k->s->conn_id,
+                         "replacing '%s' failed half-way and the previous version could not be put back: "
+                         "it is at '%s', the new data at '%s' (%s)",
+                         k->target, old, k->temp, restore.msg[0] ? restore.msg : "connection lost");
+        free(k->temp);
+        k->temp = NULL;
+    }
+    free(old);
+    return err->status;
+}
+
+static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
+{
+    sftp_sink *k = (sftp_sink *)w;
+    if (k->done || !k->h)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, FERRY_SFTP_SYSTEM ": commit after commit or abort");
+    ferry_status st = drain(k, 0, err);
+    if (st == FERRY_OK)
+        st = sync_temp(k, err);
+    if (st == FERRY_OK)
+        st = chmod_temp(k, err);
+    if (st != FERRY_OK)
+        return st;
+    LIBSSH2_SFTP_HANDLE *h = k->h;
+    k->h = NULL;
+    st = ferry_sftp_close_handle(k->s, h, k->temp, err);
+    if (st != FERRY_OK)
+        return st;
+    st = k->replace ? publish_replace(k, err) : publish_new(k, err);
+    if (st == FERRY_OK)
+        k->done = 1;
+    return st;
+}
+
+/* ---------------------------------------------------------------- abort */
+
+/* Remove the temp file over a new connection (the old one cannot be trusted). */
+static void remove_temp_fresh(sftp_sink *k)
+{
+    ferry_sftp_disconnect(k->s);
+    k->s = NULL;
+    ferry_sftp_connect_opts opts = k->opts;
+    opts.cleanup = 1;
+    opts.max_attempts = 1;
+    ferry_error err;
+    ferry_error_clear(&err);
+    ferry_status st = k->conn ? ferry_sftp_connect(k->conn, &opts, &k->s, &err)
+                              : ferry_error_set(&err, FERRY_ERR_INTERNAL, "no connection");
+    if (st == FERRY_OK)
+        st = ferry_sftp_unlink(k->s, k->temp, &err);
+    if (st == FERRY_OK || st == FERRY_ERR_NOT_FOUND) {
+        free(k->temp);
+        k->temp = NULL;
+    } else {
+        ferry_log(FERRY_LOG_WARN, FERRY_SFTP_SYSTEM ": the temp file '%s' was left on the server: %s", k->temp,
+                  err.msg);
+    }
+}
+
+static void sink_abort(ferry_writer *w)
+{
+    sftp_sink *k = (sftp_sink *)w;
+    if (k->done)
+        return;
+    k->done = 1;
+    k->start = k->used = 0;
+    if (!k->s) {
+        if (k->temp)
+            remove_temp_fresh(k);
+        return;
+    }
+    k->s->cleanup = 1;
+    /* libssh2 still blocked on sending: a packet may be half-sent, and 1.10
+     * would complete it in place of our next request */
+    if (k->s->ssh && (libssh2_session_block_directions(k->s->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND))
+        k->s->broken = 1;
+    ferry_error ignored;
+    if (k->h && !k->s->broken)
+        ferry_sftp_close_handle(k->s, k->h, k->temp, &ignored);
+    else
+        ferry_sftp_drop_handle(k->s, k->h);
+    k->h = NULL;
+    if (k->temp && !k->s->broken)
+        remove_temp(k);
+    if (k->temp)
+        remove_temp_fresh(k);
+}
+
+static void sink_free(ferry_writer *w)
+{
+    sftp_sink *k = (sftp_sink *)w;
+    if (!k)
+        return;
+    sink_abort(w);
+    ferry_sftp_disconnect(k->s);
+    ferry_conn_free(k->conn);
+    free(k->target);
+    free(k->dir);
+    free(k->name);
+    free(k->temp);
+    free(k->buf);
+    free(k);
+}
+
+static const ferry_writer_ops sink_ops = {"sftp", sink_write, sink_commit, sink_abort, sink_free};
+
+/* ---------------------------------------------------------------- open */
+
+/* The target may be created: not a directory, absent unless replacing, in
+ * an existing directory. */
+static ferry_status check_target(sftp_sink *k, ferry_error *err)
+{
+    LIBSSH2_SFTP_ATTRIBUTES attrs;
+    ferry_status st = ferry_sftp_stat(k->s, k->target, 1, &attrs, err);
+    if (st == FERRY_OK) {
+        if ((attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISDIR(attrs.permissions))
+            return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, k->s->conn_id,
+                                    "'%s' is a directory (end the destination with '/' to copy into it)",
+                                    k->target);
+        if (!k->replace)
+            return exists_error(k, err);
+    } else if (st != FERRY_ERR_NOT_FOUND) {
+        return st;
+    }
+    st = ferry_sftp_stat(k->s, k->dir, 1, &attrs, err);
+    if (st == FERRY_ERR_NOT_FOUND)
+        return ferry_error_hook(err, FERRY_ERR_NOT_FOUND, FERRY_SFTP_SYSTEM, k->s->conn_id,
+                                "directory '%s' does not exist", k->dir);
+    if (st != FERRY_OK)
+        return st;
+    if ((attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && !LIBSSH2_SFTP_S_ISDIR(attrs.permissions))
+        return ferry_error_hook(err, FERRY_ERR_NOT_FOUND, FERRY_SFTP_SYSTEM, k->s->conn_id,
+                                "'%s' is not a directory", k->dir);
+    return FERRY_OK;
+}
+
+static ferry_status create_temp(sftp_sink *k, ferry_error *err)
+{
+    k->temp = ferry_sftp_sibling_name(k->dir, k->name, "tmp");
+    if (!k->temp)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    ferry_status st = ferry_sftp_open(k->s, k->temp, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL |
+                                      LIBSSH2_FXF_TRUNC, TEMP_MODE, LIBSSH2_SFTP_OPENFILE, &k->h, err);
+    if (st != FERRY_OK) {
+        free(k->temp);   /* not created: nothing to remove */
+        k->temp = NULL;
+        ferry_sftp_error_context(k->s->conn_id, err, "cannot create a temp file in '%s'", k->dir);
+    }
+    return st;
+}
+
+ferry_status ferry_sftp_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o, ferry_writer **out,
+                                  ferry_error *err)
+{
+    *out = NULL;
+    sftp_sink *k = calloc(1, sizeof *k);
+    if (!k)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    k->base.ops = &sink_ops;
+    k->base.rows = -1;
+    k->replace = o && o->replace;
+    ferry_sftp_opts_from(o, &k->opts);
+    k->target = ferry_sftp_path(ep->path);
+    k->buf = malloc(FERRY_SFTP_SINK_BUF);
+    k->conn = ferry_sftp_conn_clone(ep->conn);
+    ferry_status st = FERRY_OK;
+    if (!k->target || !k->buf || !k->conn)
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    else if (ferry_sftp_split(k->target, &k->dir, &k->name) != 0 || strcmp(k->name, ".") == 0 ||
+             strcmp(k->name, "..") == 0)
+        st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, ferry_endpoint_conn_id(ep),
+                              "'%s' names a directory, not a file", ep->path);
+    if (st == FERRY_OK)
+        st = ferry_sftp_connect(ep->conn, &k->opts, &k->s, err);
+    if (st == FERRY_OK)
+        st = check_target(k, err);
+    if (st == FERRY_OK)
+        st = create_temp(k, err);
+    if (st != FERRY_OK) {
+        sink_free(&k->base);
+        return st;
+    }
+    *out = &k->base;
+    return FERRY_OK;
+}

@@ -1,0 +1,205 @@
+/*
+ * hooks/sftp/sftp_source.c - reading a remote file as a ferry_source.
+ *
+ * libssh2 pipelines SFTP reads (several outstanding READ requests) only
+ * inside one libssh2_sftp_read call and in proportion to the buffer it is
+ * given, so every call gets at least FERRY_SFTP_IO_MIN bytes of room: the
+ * caller's buffer when it is that large, else an internal buffer that is
+ * handed out in pieces.  The size comes from fstat; cancellation is polled
+ * between calls and while waiting.  With the read_sessions extra, a large
+ * file is read over several sessions instead (sftp_parallel.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry/log.h"
+#include "hooks/sftp/sftp_internal.h"
+
+typedef struct sftp_source {
+    ferry_source base;
+    ferry_sftp_session *s;      /* owned */
+    LIBSSH2_SFTP_HANDLE *h;     /* owned; NULL once closed */
+    char *path;                 /* owned */
+    unsigned char *buf;         /* owned; FERRY_SFTP_IO_MIN bytes, only for small reads */
+    size_t buf_len, buf_pos;    /* valid bytes in buf, bytes handed out */
+    int eof;
+    int64_t total;              /* bytes read from the server */
+} sftp_source;
+
+/* Read into p until cap bytes or end of file. */
+static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *got, ferry_error *err)
+{
+    ferry_sftp_session *s = f->s;
+    double since = ferry_sftp_now();
+    *got = 0;
+    while (*got < cap) {
+        if (ferry_cancelled()) {
+            s->broken = 1;
+            return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_SFTP_SYSTEM, s->conn_id,
+                                    "read '%s': interrupted by signal %d", f->path, ferry_cancel_signal());
+        }
+        ssize_t rc = libssh2_sftp_read(f->h, (char *)p + *got, cap - *got);
+        if (rc > 0) {
+            *got += (size_t)rc;
+            since = ferry_sftp_now();
+        } else if (rc == 0) {
+            f->eof = 1;
+            break;
+        } else if (rc == LIBSSH2_ERROR_EAGAIN) {
+            ferry_status st = ferry_sftp_wait(s, since, "read", err);
+            if (st != FERRY_OK)
+                return st;
+        } else {
+            return ferry_sftp_error(s, (int)rc, err, "read '%s'", f->path);
+        }
+    }
+    f->total += (int64_t)*got;
+    return FERRY_OK;
+}
+
+static ferry_status source_read(ferry_source *src, void *buf, size_t cap, size_t *nread, ferry_error *err)
+{
+    sftp_source *f = (sftp_source *)src;
+    *nread = 0;
+    if (cap == 0)
+        return FERRY_OK;
+    if (f->buf_pos < f->buf_len) {
+        size_t n = f->buf_len - f->buf_pos < cap ? f->buf_len - f->buf_pos : cap;
+        memcpy(buf, f->buf + f->buf_pos, n);
+        f->buf_pos += n;
+        *nread = n;
+        return FERRY_OK;
+    }
+    if (f->eof)
+        return FERRY_OK;
+    if (cap >= FERRY_SFTP_IO_MIN)
+        return fill(f, buf, cap, nread, err);
+    if (!f->buf) {
+        f->buf = malloc(FERRY_SFTP_IO_MIN);
+        if (!f->buf)
+            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    }
+    f->buf_pos = f->buf_len = 0;
+    ferry_status st = fill(f, f->buf, FERRY_SFTP_IO_MIN, &f->buf_len, err);
+    if (st != FERRY_OK)
+        return st;
+    return source_read(src, buf, cap, nread, err);
+}
+
+static ferry_status source_finish(ferry_source *src, ferry_error *err)
+{
+    (void)err;
+    sftp_source *f = (sftp_source *)src;
+    if (f->base.size >= 0 && f->total != f->base.size)
+        ferry_log(FERRY_LOG_WARN,
+                  FERRY_SFTP_SYSTEM "(%s): '%s' changed size while it was read (%lld bytes when opened, %lld read)",
+                  f->s->conn_id, f->path, (long long)f->base.size, (long long)f->total);
+    return FERRY_OK;
+}
+
+static void source_free(ferry_source *src)
+{
+    sftp_source *f = (sftp_source *)src;
+    if (!f)
+        return;
+    if (f->h && f->s && !f->s->broken) {
+        ferry_error ignored;
+        f->s->cleanup = 1;
+        ferry_sftp_close_handle(f->s, f->h, f->path, &ignored);
+    } else if (f->h && f->s) {
+        ferry_sftp_drop_handle(f->s, f->h);
+    }
+    ferry_sftp_disconnect(f->s);
+    free(f->path);
+    free(f->buf);
+    free(f);
+}
+
+static const ferry_source_ops source_ops = {"sftp", source_read, source_finish, source_free};
+
+/* The read_sessions extra: 1 (default) to FERRY_SFTP_PAR_MAX_SESSIONS. */
+static ferry_status read_sessions(const ferry_conn *conn, const char *conn_id, int *out, ferry_error *err)
+{
+    const char *v = ferry_conn_extra(conn, "read_sessions");
+    *out = 1;
+    if (!v)
+        return FERRY_OK;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < 1 || n > FERRY_SFTP_PAR_MAX_SESSIONS)
+        return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_SFTP_SYSTEM, conn_id,
+                                "extra read_sessions='%s' is not a number from 1 to %d", v,
+                                FERRY_SFTP_PAR_MAX_SESSIONS);
+    *out = (int)n;
+    return FERRY_OK;
+}
+
+/* fstat of an open handle. */
+static ferry_status fstat_handle(sftp_source *f, LIBSSH2_SFTP_ATTRIBUTES *attrs, ferry_error *err)
+{
+    double since = ferry_sftp_now();
+    memset(attrs, 0, sizeof *attrs);
+    for (;;) {
+        int rc = libssh2_sftp_fstat_ex(f->h, attrs, 0);
+        if (rc == 0)
+            return FERRY_OK;
+        if (rc != LIBSSH2_ERROR_EAGAIN)
+            return ferry_sftp_error(f->s, rc, err, "fstat '%s'", f->path);
+        ferry_status st = ferry_sftp_wait(f->s, since, "fstat", err);
+        if (st != FERRY_OK)
+            return st;
+    }
+}
+
+ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_options *o, ferry_source **out,
+                                    ferry_error *err)
+{
+    *out = NULL;
+    sftp_source *f = calloc(1, sizeof *f);
+    if (!f)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    f->base.ops = &source_ops;
+    f->base.size = -1;
+    f->base.rows = -1;
+    f->path = ferry_sftp_path(ep->path);
+    if (!f->path) {
+        source_free(&f->base);
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    }
+    ferry_sftp_connect_opts opts;
+    ferry_sftp_opts_from(o, &opts);
+    ferry_status st = ferry_sftp_connect(ep->conn, &opts, &f->s, err);
+    if (st == FERRY_OK)
+        st = ferry_sftp_open(f->s, f->path, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, &f->h, err);
+    LIBSSH2_SFTP_ATTRIBUTES attrs;
+    if (st == FERRY_OK)
+        st = fstat_handle(f, &attrs, err);
+    if (st == FERRY_OK && (attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISDIR(attrs.permissions))
+        st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, f->s->conn_id,
+                              "'%s' is a directory (copy files with a glob such as '%s/*')", f->path, f->path);
+    if (st != FERRY_OK) {
+        source_free(&f->base);
+        return st;
+    }
+    if (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE)
+        f->base.size = (int64_t)attrs.filesize;
+    int sessions = 1;
+    st = read_sessions(ep->conn, f->s->conn_id, &sessions, err);
+    if (st != FERRY_OK) {
+        source_free(&f->base);
+        return st;
+    }
+    if (sessions > 1 && f->base.size >= FERRY_SFTP_PAR_MIN) {
+        /* the parallel source takes the session and the handle over */
+        ferry_sftp_session *s = f->s;
+        LIBSSH2_SFTP_HANDLE *h = f->h;
+        int64_t size = f->base.size;
+        f->s = NULL;
+        f->h = NULL;
+        st = ferry_sftp_parallel_source(s, h, f->path, size, ep->conn, &opts, sessions, out, err);
+        source_free(&f->base);
+        return st;
+    }
+    *out = &f->base;
+    return FERRY_OK;
+}
