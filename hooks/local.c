@@ -240,6 +240,45 @@ static void file_sink_free(ferry_writer *w)
 static const ferry_writer_ops file_sink_ops = {"file", file_sink_write, file_sink_commit, file_sink_abort,
                                                file_sink_free};
 
+static ferry_status special_sink_commit(ferry_writer *w, ferry_error *err)
+{
+    file_sink *s = (file_sink *)w;
+    int rc = close(s->fd);
+    s->fd = -1;
+    if (rc != 0)
+        return ferry_error_set(err, FERRY_ERR_IO, SYSTEM ": cannot close '%s': %s", s->target, strerror(errno));
+    return FERRY_OK;
+}
+
+static const ferry_writer_ops special_sink_ops = {"file", file_sink_write, special_sink_commit, file_sink_abort,
+                                                  file_sink_free};
+
+/* A device, FIFO or socket (/dev/null, a named pipe) is written to as it is,
+ * like stdout: it cannot be replaced by a rename and "exists" means nothing. */
+static ferry_status open_special_sink(const ferry_endpoint *ep, ferry_writer **out, ferry_error *err)
+{
+    int fd = open(ep->path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ferry_error_set(err, errno_status(errno), SYSTEM ": cannot open '%s': %s", ep->path, strerror(errno));
+    file_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        close(fd);
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    }
+    s->base.ops = &special_sink_ops;
+    s->base.rows = -1;
+    s->fd = fd;
+    s->target = strdup(ep->path);
+    ferry_status st = s->target ? ferry_fd_writer_new(fd, s->target, &s->out, err)
+                                : ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    if (st != FERRY_OK) {
+        file_sink_free(&s->base);
+        return st;
+    }
+    *out = &s->base;
+    return FERRY_OK;
+}
+
 static ferry_status local_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o, ferry_writer **out,
                                     ferry_error *err)
 {
@@ -247,6 +286,8 @@ static ferry_status local_open_sink(const ferry_endpoint *ep, const ferry_copy_o
     if (stat(ep->path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return ferry_error_set(err, FERRY_ERR_USAGE, SYSTEM ": '%s' is a directory", ep->path);
+        if (!S_ISREG(sb.st_mode))
+            return open_special_sink(ep, out, err);
         if (!o->replace)
             return ferry_error_set(err, FERRY_ERR_EXISTS, SYSTEM ": '%s' exists (use --replace to replace it)",
                                    ep->path);
@@ -287,6 +328,8 @@ static ferry_status local_stat(const ferry_endpoint *ep, ferry_entry *e, ferry_e
     struct stat sb;
     if (stat(ep->path, &sb) != 0)
         return ferry_error_set(err, errno_status(errno), SYSTEM ": '%s': %s", ep->path, strerror(errno));
+    if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+        return ferry_error_set(err, FERRY_ERR_NOT_FOUND, SYSTEM ": '%s' is not a regular file", ep->path);
     e->name = ep->path;
     e->size = sb.st_size;
     e->mtime = sb.st_mtime;

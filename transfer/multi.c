@@ -57,33 +57,28 @@ static int has_glob(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
-/* Sources whose hook cannot list (HTTP URLs, SQL tables) are always one stream. */
-static int source_can_list(const char *src)
+int ferry_copy_is_many(const char *src, const ferry_copy_options *o)
 {
-    if (strncasecmp(src, "http://", 7) == 0 || strncasecmp(src, "https://", 8) == 0)
+    if (strcmp(src, "-") == 0 || strncasecmp(src, "http://", 7) == 0 || strncasecmp(src, "https://", 8) == 0)
         return 0;
+    /* judge the endpoint's path, not the text: an inline URI's query string
+     * ("sftp://u@h/x.csv?known_hosts=…") is no glob */
     ferry_endpoint *ep = NULL;
     ferry_error err;
     ferry_error_clear(&err);
     if (ferry_endpoint_parse(src, NULL, 0, &ep, &err) != FERRY_OK)
-        return 1; /* the copy itself reports the error */
-    int can = ep->hook->list != NULL;
+        return 0; /* the copy itself reports the error */
+    int many = 0;
+    if (ep->hook->list) {
+        const char *path = ep->path;
+        const char *last = strrchr(path, '/');
+        const char *leaf = last ? last + 1 : path;
+        size_t n = strlen(path);
+        many = (o && o->recursive) || has_glob(leaf) || (n > 0 && path[n - 1] == '/') ||
+               (ep->kind == FERRY_EP_S3 && strchr(path, '/') == NULL); /* s3://bucket: every key */
+    }
     ferry_endpoint_free(ep);
-    return can;
-}
-
-int ferry_copy_is_many(const char *src, const ferry_copy_options *o)
-{
-    if (strcmp(src, "-") == 0 || !source_can_list(src))
-        return 0;
-    if (o && o->recursive)
-        return 1;
-    const char *last = strrchr(src, '/');
-    const char *colon = strchr(src, ':');
-    const char *leaf = last ? last + 1 : (colon ? colon + 1 : src);
-    size_t n = strlen(src);
-    int trailing_slash = n > 0 && src[n - 1] == '/' && strcmp(src + (n >= 3 ? n - 3 : 0), "://") != 0;
-    return has_glob(leaf) || trailing_slash;
+    return many;
 }
 
 /* "partner:/out/<glob>" -> "partner:/out/"; "s3://b/p/" -> itself; "dir" -> "dir/" */
@@ -195,7 +190,11 @@ ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_
     file_list files = {0};
     st = ep->hook->list(ep, o && o->recursive, collect_file, &files, err);
     ferry_endpoint_free(ep);
-    char *base = st == FERRY_OK ? listing_base(src) : NULL;
+    /* an inline URI keeps its query string (connection extras) on every file */
+    const char *query = strstr(src, "://") && strncmp(src, "s3://", 5) != 0 ? strchr(src, '?') : NULL;
+    char *src_path = query ? strndup(src, (size_t)(query - src)) : strdup(src);
+    char *base = st == FERRY_OK && src_path ? listing_base(src_path) : NULL;
+    free(src_path);
     size_t dl = strlen(dst);
     int dst_is_dir = strcmp(dst, "-") != 0;
     char *dst_base = NULL;
@@ -215,7 +214,10 @@ ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_
                                             ferry_cancel_signal());
             break;
         }
-        char *s = join(base, files.items[i].name);
+        char *s0 = join(base, files.items[i].name);
+        char *s = s0 && query ? join(s0, query) : s0;
+        if (s != s0)
+            free(s0);
         char *d = dst_is_dir ? join(dst_base, files.items[i].name) : strdup(dst);
         ferry_summary sum;
         memset(&sum, 0, sizeof sum);

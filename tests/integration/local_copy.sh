@@ -40,6 +40,15 @@ mkdir -p tiny && mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null && {
   umount tiny
 }
 
+# --- special files are written as they are, never renamed over
+check "copy to /dev/null works without --replace" "$FERRY" copy big.txt /dev/null -q
+check "copy to /dev/null with --replace keeps it a device" bash -c "'$FERRY' copy big.txt /dev/null --replace -q && [ -c /dev/null ]"
+mkfifo fifo
+( cat fifo > from-fifo.txt ) & rpid=$!
+check "copy into a named pipe" "$FERRY" copy big.txt fifo -q
+wait $rpid
+check "the pipe's reader got every byte" cmp from-fifo.txt big.txt
+
 # --- many files: globs, directories, --recursive, --move
 mkdir -p many/sub out1 out2 out3
 for i in $(seq 1 25); do printf 'id,v\n%d,x\n' "$i" > "many/f$i.csv"; done
