@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "ferry/log.h"
+#include "ferry/s3.h"
 #include "ferry/transfer.h"
 #include "transfer/move.h"
 #include "transfer/spool.h"
@@ -117,6 +118,17 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, cons
             source = spooled;
             st = dst->hook->open_sink(dst, &o, &sink, err);
         }
+    } else if (o.create_table) {
+        /* the sink may create the table from the source's columns: source first */
+        st = precheck_exists(dst, &o, err);
+        if (st == FERRY_OK)
+            st = src->hook->open_source(src, &o, &source, err);
+        if (st == FERRY_OK && source->columns) {
+            o.columns = source->columns;
+            o.n_columns = source->n_columns;
+        }
+        if (st == FERRY_OK)
+            st = dst->hook->open_sink(dst, &o, &sink, err);
     } else {
         st = dst->hook->open_sink(dst, &o, &sink, err);
         if (st == FERRY_OK)
@@ -171,6 +183,31 @@ static char *destination_text(const ferry_endpoint *src, const char *dst)
     return out;
 }
 
+/* s3 -> s3 on the same connection, bytes unchanged: CopyObject, never a download. */
+static int is_server_side_copy(const ferry_endpoint *src, const ferry_endpoint *dst, const ferry_copy_options *o)
+{
+    return src->kind == FERRY_EP_S3 && dst->kind == FERRY_EP_S3 && src->compress == dst->compress &&
+           (!o || o->spool == FERRY_SPOOL_NONE) && strcmp(ferry_endpoint_conn_id(src), ferry_endpoint_conn_id(dst)) == 0;
+}
+
+static ferry_status s3_server_side_copy(ferry_endpoint *src, ferry_endpoint *dst, const char *src_text,
+                                        const char *dst_text, const ferry_copy_options *o, ferry_summary *sum,
+                                        ferry_error *err)
+{
+    (void)dst;
+    ferry_entry e;
+    ferry_status st = src->hook->stat(src, &e, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_log(FERRY_LOG_INFO, "copy: server-side CopyObject %s -> %s", src_text, dst_text);
+    st = ferry_s3_copy(src_text, dst_text, o, err);
+    memset(sum, 0, sizeof *sum);
+    sum->rows_read = sum->rows_written = -1;
+    if (st == FERRY_OK)
+        sum->bytes_read = sum->bytes_written = e.size;
+    return st;
+}
+
 ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_copy_options *o,
                         ferry_summary *sum, ferry_error *err)
 {
@@ -187,7 +224,9 @@ ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     }
     st = ferry_endpoint_parse(dst_final, o, 1, &dst, err);
-    if (st == FERRY_OK)
+    if (st == FERRY_OK && is_server_side_copy(src, dst, o))
+        st = s3_server_side_copy(src, dst, src_text, dst_final, o, sum, err);
+    else if (st == FERRY_OK)
         st = ferry_copy_endpoints(src, dst, o, sum, err);
     ferry_endpoint_free(src);
     ferry_endpoint_free(dst);

@@ -66,6 +66,9 @@ typedef struct ferry_copy_options {
     int max_retries;            /* attempts for transient errors, default 5 */
     double timeout;             /* seconds without progress before a call fails, default 300 */
     int create_table;           /* SQL sinks: create a missing table from the source's columns */
+    const ferry_column *columns;/* set by the transfer for sinks when create_table is asked and the
+                                   source knows its columns (borrowed from the source), else NULL */
+    size_t n_columns;
     const char *null_string;    /* csv/tsv text written for SQL NULL (default: empty unquoted field) */
     int recursive;              /* multi-file copies: descend into sub-directories */
     int move;                   /* delete each source file once its destination committed */
