@@ -1,7 +1,8 @@
 /*
  * gzip.c - the gzip and gunzip filters: writers that transform what they are
  * given and pass it on to next.  Each owns one fixed output buffer (zlib's
- * z_stream pattern: no allocation per chunk).  gunzip reads concatenated gzip
+ * z_stream pattern: no allocation per chunk).  Compression goes through
+ * ISA-L instead when the build has it (gzip_isal.c).  gunzip reads concatenated gzip
  * members as one stream, and a stream cut short is a data error at commit.
  */
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <zlib.h>
 
 #include "ferry/transfer.h"
+#include "transfer/gzip_isal.h"
 
 #define ZBUF_SIZE (256 * 1024)
 
@@ -163,6 +165,10 @@ static zfilter *zfilter_new(const ferry_writer_ops *ops, ferry_writer *next)
 
 ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err)
 {
+#ifdef FERRY_HAVE_ISAL
+    if (!getenv("FERRY_GZIP_ZLIB")) /* FERRY_GZIP_ZLIB=1 forces zlib (benchmarks, tests) */
+        return ferry_isal_gzip_writer_new(next, level, out, err);
+#endif
     zfilter *f = zfilter_new(&gzip_ops, next);
     if (!f)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
