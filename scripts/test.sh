@@ -29,6 +29,7 @@ stop_servers() {
 trap stop_servers EXIT
 bash tests/harness/services.sh up
 
+export FERRY_REQUIRE_SERVICES=1   # live unit tests fail (not skip) without their server
 echo "== ctest (release build)"
 ctest --test-dir build --output-on-failure --timeout 1500
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "svc_env.h"
 #include "ferry/ferry.h"
 #include "ferry/s3.h"
 #include "hooks/s3/s3_internal.h"
@@ -25,30 +26,6 @@ static unsigned char *big;          /* 12 MiB of pseudo-random bytes */
 static const size_t big_len = 12 * 1024 * 1024;
 
 /* KEY=VALUE lines of the env file into the environment (quotes stripped). */
-static int load_env(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (line[0] == '#' || !eq)
-            continue;
-        *eq = '\0';
-        char *v = eq + 1;
-        size_t n = strlen(v);
-        if (n >= 2 && (v[0] == '\'' || v[0] == '"') && v[n - 1] == v[0]) {
-            v[n - 1] = '\0';
-            v++;
-        }
-        setenv(line, v, 1);
-    }
-    fclose(f);
-    return 0;
-}
-
 static char *urlenc(const char *s)
 {
     char *e = curl_easy_escape(NULL, s, 0);
@@ -498,13 +475,8 @@ static void test_remove_prefix(void)
 
 int main(void)
 {
-    const char *env = getenv("FERRY_SVC_ENV");
-    if (!env || access(env, R_OK) != 0)
-        env = "/tmp/ferry-svc/env";
-    if (access(env, R_OK) != 0 || load_env(env) != 0 || !getenv("CEPH_S3_ENDPOINT")) {
-        printf("skipped: no S3 server (%s)\n", env);
-        return check_summary();
-    }
+    if (svc_env_load() != 0 || !getenv("CEPH_S3_ENDPOINT"))
+        return svc_missing("no S3 server in the harness env");
     snprintf(bucket, sizeof bucket, "%s", getenv("CEPH_S3_BUCKET") ? getenv("CEPH_S3_BUCKET") : "etl-bucket");
     snprintf(prefix, sizeof prefix, "ferry-live-%d", (int)getpid());
     char *sk = urlenc(getenv("CEPH_S3_SECRET_KEY"));
