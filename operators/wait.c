@@ -37,12 +37,17 @@ typedef struct match_state {
     long matches;
 } match_state;
 
+/* One match is enough: stop the listing there (a large prefix is not paged
+ * through to the end); the caller takes FOUND_STOP with matches > 0 as met. */
+#define FOUND_STOP FERRY_ERR_EXISTS
+
 static ferry_status count_match(const ferry_entry *e, void *ud, ferry_error *err)
 {
-    (void)err;
     match_state *m = ud;
-    if (!e->is_dir && (m->newer_than < 0 || e->mtime > m->newer_than))
+    if (!e->is_dir && (m->newer_than < 0 || e->mtime > m->newer_than)) {
         m->matches++;
+        return ferry_error_set(err, FOUND_STOP, "found");
+    }
     return FERRY_OK;
 }
 
@@ -58,9 +63,16 @@ static int check_files(const char *endpoint, ferry_endpoint *ep, const ferry_wai
             ferry_error_set(err, FERRY_ERR_USAGE, "%s endpoints cannot be listed", ep->hook->name);
             return -1;
         }
-        ferry_status st = ep->hook->list(ep, 0, count_match, &m, err);
-        if (st == FERRY_OK && m.matches > 0)
+        /* "s3://b/prefix/" is met by any key under the prefix, also one in a
+         * sub-prefix ("prefix/dt=1/x.csv"), so it is listed without the
+         * delimiter; a glob matches the names of its own level, as ls does */
+        const char *leaf = strrchr(ep->path, '/');
+        int recursive = strcmp(ep->hook->name, "s3") == 0 && !strpbrk(leaf ? leaf + 1 : ep->path, "*?[");
+        ferry_status st = ep->hook->list(ep, recursive, count_match, &m, err);
+        if ((st == FERRY_OK || st == FOUND_STOP) && m.matches > 0) {
+            ferry_error_clear(err);
             return 1;
+        }
         if (st == FERRY_OK || st == FERRY_ERR_NOT_FOUND) {
             snprintf(why, cap, "nothing matches %s%s", endpoint, o->newer_than >= 0 ? " (newer than asked)" : "");
             return 0;
@@ -140,7 +152,9 @@ static int check_sql(ferry_endpoint *ep, const ferry_wait_options *o, char *why,
     return result;
 }
 
-static int check_http(ferry_endpoint *ep, const ferry_wait_options *o, char *why, size_t cap, ferry_error *err)
+/* re (NULL without --match) was compiled once by ferry_wait. */
+static int check_http(ferry_endpoint *ep, const ferry_wait_options *o, const regex_t *re, char *why, size_t cap,
+                      ferry_error *err)
 {
     ferry_copy_options co;
     ferry_copy_options_init(&co);
@@ -155,28 +169,23 @@ static int check_http(ferry_endpoint *ep, const ferry_wait_options *o, char *why
         return miss ? 0 : -1;
     }
     int result = 1;
-    if (o->body_regex) {
+    if (re) {
         char *body = malloc(HTTP_BODY_MAX + 1);
         size_t len = 0, n = 0;
         while (body && len < HTTP_BODY_MAX &&
                (st = src->ops->read(src, body + len, HTTP_BODY_MAX - len, &n, err)) == FERRY_OK && n > 0)
             len += n;
-        regex_t re;
         if (!body) {
             ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
             result = -1;
         } else if (st != FERRY_OK) {
             snprintf(why, cap, "%s", err->msg);
             result = 0;
-        } else if (regcomp(&re, o->body_regex, REG_EXTENDED | REG_NOSUB) != 0) {
-            ferry_error_set(err, FERRY_ERR_USAGE, "bad regex '%s'", o->body_regex);
-            result = -1;
         } else {
             body[len] = '\0';
-            result = regexec(&re, body, 0, NULL, 0) == 0;
+            result = regexec(re, body, 0, NULL, 0) == 0;
             if (!result)
                 snprintf(why, cap, "the body does not match /%s/", o->body_regex);
-            regfree(&re);
         }
         free(body);
     }
@@ -212,6 +221,18 @@ ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, fe
     int is_sql = ep->conn && ep->hook->exec && ep->conn->type &&
                  (strcmp(ep->conn->type, "postgres") == 0 || strcmp(ep->conn->type, "mysql") == 0);
     int is_http = strcmp(ep->hook->name, "http") == 0;
+    /* --match is compiled before the first check, so a bad regex is a usage
+     * error at once; REG_NEWLINE: ^ and $ match at each line, as in grep, so
+     * '^ok$' matches the body "ok\n" */
+    regex_t re;
+    int have_re = 0;
+    if (is_http && o.body_regex) {
+        if (regcomp(&re, o.body_regex, REG_EXTENDED | REG_NOSUB | REG_NEWLINE) != 0) {
+            ferry_endpoint_free(ep);
+            return ferry_error_set(err, FERRY_ERR_USAGE, "wait: bad regex '%s' (POSIX extended)", o.body_regex);
+        }
+        have_re = 1;
+    }
     double deadline = now_seconds() + o.timeout;
     double interval = o.interval;
     char why[FERRY_ERROR_MSG_MAX] = "";
@@ -222,7 +243,7 @@ ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, fe
         ferry_error_clear(&probe);
         why[0] = '\0';
         int r = is_sql ? check_sql(ep, &o, why, sizeof why, &probe)
-                : is_http ? check_http(ep, &o, why, sizeof why, &probe)
+                : is_http ? check_http(ep, &o, have_re ? &re : NULL, why, sizeof why, &probe)
                           : check_files(endpoint, ep, &o, why, sizeof why, &probe);
         if (r == 1) {
             st = FERRY_OK;
@@ -251,6 +272,8 @@ ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, fe
         if (o.exponential && interval < 3600)
             interval = interval * 2 > 3600 ? 3600 : interval * 2;
     }
+    if (have_re)
+        regfree(&re);
     ferry_endpoint_free(ep);
     return st;
 }
