@@ -8,6 +8,8 @@
  *         of data); SQL NULL = an empty unquoted field, or o->null_string.
  *   TSV   PostgreSQL's text format: \\ \t \n \r \b \f \v escaped, NULL = \N
  *         (or o->null_string).
+ *         With e->hex_binary, binary strings and BIT in CSV and TSV are
+ *         "\x" + lower-case hex, PostgreSQL's bytea text form (TSV: "\\x...").
  *   JSONL one object per row, column names as keys; numbers stay numbers
  *         (DECIMAL as its exact text), NULL is null, binary strings and BIT
  *         are base64 strings, everything else is a string with control
@@ -129,6 +131,39 @@ static size_t write_csv_field(const ferry_my_encoder *e, char *out, const char *
     return k;
 }
 
+/* ---- binary as hex -------------------------------------------------------- */
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* "\x" and two lower-case hex digits per byte (bytea's text form); the
+ * result never needs CSV quotes unless it equals the NULL text. */
+static size_t write_hex(char *out, const char *v, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)v;
+    size_t k = 0;
+    out[k++] = '\\';
+    out[k++] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        out[k++] = hex_digits[s[i] >> 4];
+        out[k++] = hex_digits[s[i] & 0xF];
+    }
+    return k;
+}
+
+static size_t write_csv_hex(const ferry_my_encoder *e, char *out, const char *v, size_t n)
+{
+    if (!v)
+        return write_csv_field(e, out, v, n);
+    size_t k = write_hex(out, v, n);
+    if (e->null_string && k == e->null_len && memcmp(out, e->null_string, k) == 0) {
+        memmove(out + 1, out, k);
+        out[0] = '"';
+        out[k + 1] = '"';
+        k += 2;
+    }
+    return k;
+}
+
 /* ---- TSV ----------------------------------------------------------------- */
 
 static char tsv_escape_for(char c)
@@ -169,9 +204,15 @@ static size_t write_tsv_field(const ferry_my_encoder *e, char *out, const char *
     return k;
 }
 
-/* ---- JSON ---------------------------------------------------------------- */
+static size_t write_tsv_hex(const ferry_my_encoder *e, char *out, const char *v, size_t n)
+{
+    if (!v)
+        return write_tsv_field(e, out, v, n);
+    out[0] = '\\';
+    return 1 + write_hex(out + 1, v, n); /* the backslash of "\x" escaped */
+}
 
-static const char hex_digits[] = "0123456789abcdef";
+/* ---- JSON ---------------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is
  * invalid; then *bad is the length of its maximal valid prefix (>= 1). */
@@ -376,8 +417,9 @@ size_t ferry_my_encode_bound(const ferry_my_encoder *e, char *const *values,
         size_t n = values[i] ? lengths[i] : 0;
         switch (e->format) {
         case FERRY_FORMAT_JSONL: b += json_text_bound(n) + 6; break;
-        case FERRY_FORMAT_TSV: b += 2 * n + 3 + e->null_len; break;
-        default: b += 2 * n + 3 + e->null_len; break;
+        /* hex: 2n + 3 at most ("\\x", or quoted "\x" equal to the NULL text) */
+        case FERRY_FORMAT_TSV: b += 2 * n + 5 + e->null_len; break;
+        default: b += 2 * n + 5 + e->null_len; break;
         }
     }
     return b;
@@ -405,7 +447,10 @@ size_t ferry_my_encode_row(const ferry_my_encoder *e, char *const *values,
         if (i)
             out[k++] = tsv ? '\t' : ',';
         size_t n = values[i] ? lengths[i] : 0;
-        k += tsv ? write_tsv_field(e, out + k, values[i], n) : write_csv_field(e, out + k, values[i], n);
+        if (e->hex_binary && e->classes[i] == FERRY_MY_CLASS_BINARY)
+            k += tsv ? write_tsv_hex(e, out + k, values[i], n) : write_csv_hex(e, out + k, values[i], n);
+        else
+            k += tsv ? write_tsv_field(e, out + k, values[i], n) : write_csv_field(e, out + k, values[i], n);
     }
     out[k++] = '\n';
     return k;

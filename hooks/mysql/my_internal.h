@@ -229,6 +229,16 @@ void ferry_my_create_type(const ferry_column *col, char *out, size_t cap);
  * malloc'd (free), NULL on OOM. */
 char *ferry_my_create_sql(const char *table_sql, const ferry_column *cols, size_t n);
 
+/* What LOAD DATA needs after "LINES TERMINATED BY ..." to load text into
+ * the target's columns (the fields of SELECT * FROM target LIMIT 0):
+ * "(`a`, @ferry_2, ...) SET `b` = <expr>, ..." when some column takes a
+ * conversion -- binary columns decode "\x<hex>", DATETIME/TIMESTAMP
+ * columns take a value with a UTC offset ("...+05:30", PostgreSQL's
+ * timestamptz) as that instant, TINYINT columns take t/f/true/false --
+ * else "" (every field straight into its column, the fastest load).
+ * malloc'd (free), NULL on OOM. */
+char *ferry_my_load_columns_sql(const MYSQL_FIELD *fields, unsigned n);
+
 /* ---- my_encode.c: rows of a result as CSV / TSV / JSON Lines ------------ */
 
 /* Turns rows (values + lengths, as mysql_fetch_row/mysql_fetch_lengths give
@@ -246,6 +256,9 @@ typedef struct ferry_my_encoder {
     size_t keys_total;
     char *null_string;          /* owned copy of o->null_string, NULL when unset/empty */
     size_t null_len;
+    int hex_binary;             /* CSV/TSV: FERRY_MY_CLASS_BINARY values as "\x" + lower-case
+                                   hex (PostgreSQL's bytea text form) instead of raw bytes;
+                                   0 after init, the source sets it */
 } ferry_my_encoder;
 
 /* Set up an encoder for n columns; names are copied.  Returns 0, -1 on OOM. */

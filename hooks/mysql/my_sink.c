@@ -14,7 +14,12 @@
  *            RENAME TABLE t TO t__ferry_old_<hex>, stage TO t (atomic);
  *            DROP TABLE the old one.  abort: DROP the stage.
  *   create   (missing table with o->create_table) CREATE TABLE stage from the
- *            columns; LOAD DATA; RENAME TABLE stage TO t.  abort: DROP it.
+ *            source's columns (o->columns: typed, before any data) or from the
+ *            header row (LONGTEXT columns); LOAD DATA; RENAME TABLE stage TO t.
+ *            abort: DROP it.
+ * LOAD DATA names the target's columns with a SET clause when some take a
+ * conversion (ferry_my_load_columns_sql: "\x" hex into binary columns,
+ * timestamps with a UTC offset, t/f into TINYINT).
  * LOAD DATA LOCAL turns bad rows into warnings (the server cannot stop a
  * file half-way), so after the load any warning or skipped row fails the
  * commit with FERRY_ERR_DATA - and the abort undoes the load.
@@ -45,6 +50,7 @@ typedef struct my_sink {
     char *target_sql;           /* owned: `db`.`t` */
     ferry_my_table stage;       /* owned: the staging table (replace, create) */
     char *stage_sql;            /* owned */
+    char *load_columns;         /* owned: column list and SET clause of LOAD DATA, "" for none */
     int mode;
     double timeout;             /* o->timeout */
     int load_started;
@@ -65,14 +71,32 @@ static ferry_status start_load(my_sink *sink, const char *into_sql, ferry_error 
 {
     char *sql = ferry_my_format("LOAD DATA LOCAL INFILE '" FERRY_MY_STREAM_NAME "' INTO TABLE %s "
                                 "CHARACTER SET %s FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' "
-                                "ESCAPED BY '' LINES TERMINATED BY 0x0a",
-                                into_sql, sink->settings.charset);
+                                "ESCAPED BY '' LINES TERMINATED BY 0x0a%s",
+                                into_sql, sink->settings.charset,
+                                sink->load_columns ? sink->load_columns : "");
     ferry_status st = ferry_my_load_start(&sink->load, &sink->session, sql, err);
     sink->load_started = st == FERRY_OK;
     return st;
 }
 
-/* create mode: the header has named the columns; make the staging table. */
+static ferry_status describe_table(my_sink *sink, const char *table_sql, int *exists, ferry_error *err);
+
+/* create mode: CREATE TABLE stage (sql), learn its columns, start the load. */
+static ferry_status create_stage(my_sink *sink, const char *sql, ferry_error *err)
+{
+    ferry_log(FERRY_LOG_DEBUG, "mysql(%s): %s", sink_id(sink), sql);
+    ferry_status st = ferry_my_command(&sink->session, sql, sink->timeout, "CREATE TABLE", err);
+    sink->stage_exists = st == FERRY_OK;
+    int exists = 0;
+    if (st == FERRY_OK)
+        st = describe_table(sink, sink->stage_sql, &exists, err);
+    if (st == FERRY_OK)
+        st = start_load(sink, sink->stage_sql, err);
+    return st;
+}
+
+/* create mode from the stream: the header has named the columns (every
+ * column LONGTEXT, values kept as text); make the staging table. */
 static ferry_status start_create(my_sink *sink, ferry_error *err)
 {
     char **names = NULL;
@@ -81,8 +105,8 @@ static ferry_status start_create(my_sink *sink, ferry_error *err)
         return ferry_error_hook(err, FERRY_ERR_DATA, FERRY_MY_SYSTEM, sink_id(sink),
                                 "cannot create %s: the data has no header row to name the columns",
                                 sink->target_sql);
-    /* Every column is text: the sink sees only the stream, not the source's
-     * column kinds (ferry_my_create_sql maps kinds when they are known). */
+    /* Every column is text: without o->columns the sink sees only the stream,
+     * not the source's column kinds (see start_create_typed). */
     ferry_column *cols = calloc(n, sizeof *cols);
     char *sql = NULL;
     if (cols) {
@@ -95,13 +119,8 @@ static ferry_status start_create(my_sink *sink, ferry_error *err)
     ferry_status st = FERRY_OK;
     if (!sql)
         st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
-    if (st == FERRY_OK) {
-        ferry_log(FERRY_LOG_DEBUG, "mysql(%s): %s", sink_id(sink), sql);
-        st = ferry_my_command(&sink->session, sql, sink->timeout, "CREATE TABLE", err);
-        sink->stage_exists = st == FERRY_OK;
-    }
     if (st == FERRY_OK)
-        st = start_load(sink, sink->stage_sql, err);
+        st = create_stage(sink, sql, err);
     free(sql);
     free(cols);
     for (size_t i = 0; i < n; i++)
@@ -376,6 +395,7 @@ static void sink_free(ferry_writer *w)
     ferry_my_table_release(&sink->stage);
     free(sink->target_sql);
     free(sink->stage_sql);
+    free(sink->load_columns);
     ferry_my_settings_release(&sink->settings);
     free(sink);
 }
@@ -390,22 +410,50 @@ static const ferry_writer_ops my_sink_ops = {
 
 /* ---- opening ------------------------------------------------------------- */
 
-/* Does the target exist?  A missing database is FERRY_ERR_NOT_FOUND too; no
- * database at all (no schema in the connection or the path) is CONFIG. */
-static ferry_status probe_target(my_sink *sink, int *exists, ferry_error *err)
+/* Does the table exist?  When it does, its columns decide the column list of
+ * LOAD DATA (sink->load_columns).  A missing database is FERRY_ERR_NOT_FOUND
+ * too; no database at all (no schema in the connection or the path) is CONFIG. */
+static ferry_status describe_table(my_sink *sink, const char *table_sql, int *exists, ferry_error *err)
 {
-    char *sql = ferry_my_format("SELECT * FROM %s LIMIT 0", sink->target_sql);
+    *exists = 0;
+    char *sql = ferry_my_format("SELECT * FROM %s LIMIT 0", table_sql);
     if (!sql)
         return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
     ferry_error probe;
     ferry_error_clear(&probe);
-    ferry_status st = ferry_my_command(&sink->session, sql, sink->timeout, "checking the table", &probe);
+    MYSQL_RES *res = NULL; /* owned */
+    ferry_status st = ferry_my_run(&sink->session, sql, sink->timeout, "checking the table", &probe);
     free(sql);
-    *exists = st == FERRY_OK;
-    if (st == FERRY_OK || mysql_errno(sink->session.my) == ER_NO_SUCH_TABLE)
-        return FERRY_OK;
-    if (err)
-        *err = probe;
+    if (st != FERRY_OK) {
+        if (mysql_errno(sink->session.my) == ER_NO_SUCH_TABLE)
+            return FERRY_OK;
+        if (err)
+            *err = probe;
+        return st;
+    }
+    st = ferry_my_store(&sink->session, sink->timeout, "checking the table", &res, err);
+    sink->session.busy = 0;
+    if (st != FERRY_OK)
+        return st;
+    *exists = 1;
+    free(sink->load_columns);
+    sink->load_columns = res ? ferry_my_load_columns_sql(mysql_fetch_fields(res), mysql_num_fields(res))
+                             : strdup("");
+    mysql_free_result(res);
+    if (!sink->load_columns)
+        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+    return FERRY_OK;
+}
+
+/* create mode with the source's columns (o->columns): typed, and made at
+ * once -- no header needed. */
+static ferry_status start_create_typed(my_sink *sink, const ferry_copy_options *o, ferry_error *err)
+{
+    char *sql = ferry_my_create_sql(sink->stage_sql, o->columns, o->n_columns); /* owned */
+    if (!sql)
+        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+    ferry_status st = create_stage(sink, sql, err);
+    free(sql);
     return st;
 }
 
@@ -463,14 +511,15 @@ static ferry_status session_timeouts(my_sink *sink, ferry_error *err)
 static ferry_status prepare(my_sink *sink, const ferry_copy_options *o, ferry_error *err)
 {
     int exists = 0;
-    ferry_status st = probe_target(sink, &exists, err);
+    ferry_status st = describe_table(sink, sink->target_sql, &exists, err);
     if (st != FERRY_OK)
         return st;
     if (!exists && !o->create_table)
         return ferry_error_hook(err, FERRY_ERR_NOT_FOUND, FERRY_MY_SYSTEM, sink_id(sink),
                                 "table %s does not exist (use --create to create it)", sink->target_sql);
     sink->mode = !exists ? MODE_CREATE : o->replace ? MODE_REPLACE : MODE_APPEND;
-    if (sink->mode == MODE_CREATE && !o->header)
+    int typed = o->columns && o->n_columns > 0;
+    if (sink->mode == MODE_CREATE && !typed && !o->header)
         return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, sink_id(sink),
                                 "creating %s needs a header row to name the columns", sink->target_sql);
     if (sink->mode != MODE_APPEND && (st = make_stage_name(sink, err)) != FERRY_OK)
@@ -491,8 +540,11 @@ static ferry_status prepare(my_sink *sink, const ferry_copy_options *o, ferry_er
         free(sql);
         if (st == FERRY_OK)
             st = start_load(sink, sink->stage_sql, err);
+    } else if (typed) {
+        st = start_create_typed(sink, o, err);
     }
-    /* MODE_CREATE starts once the header row has named the columns */
+    /* MODE_CREATE without the source's columns starts once the header row has
+     * named them */
     return st;
 }
 

@@ -225,6 +225,9 @@ static ferry_status describe_columns(my_source *src, ferry_format fmt, const cha
     }
     if (!oom)
         oom = ferry_my_encoder_init(&src->enc, fmt, names, classes, n, null_string) != 0;
+    /* binary values as bytea's "\x<hex>": text any CSV reader (PostgreSQL's
+     * COPY included) takes, and the sink decodes again */
+    src->enc.hex_binary = 1;
     free(names);
     free(classes);
     if (oom)

@@ -1,8 +1,9 @@
 /*
  * hooks/mysql/my_types.c - column types both ways: a result field's
  * ferry_column (kind, precision, native type) and JSON class, and the
- * MariaDB type CREATE TABLE uses for a ferry column kind (docs/hooks/mysql.md
- * has both tables).
+ * MariaDB type CREATE TABLE uses for a ferry column kind, and the
+ * conversions LOAD DATA applies on the way into a column (docs/hooks/mysql.md
+ * has the tables).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +204,8 @@ void ferry_my_create_type(const ferry_column *col, char *out, size_t cap)
     case FERRY_COL_DATE: snprintf(out, cap, "DATE"); break;
     case FERRY_COL_TIME: snprintf(out, cap, "TIME(6)"); break;
     case FERRY_COL_TIMESTAMP: snprintf(out, cap, "DATETIME(6)"); break;
-    /* "2024-05-01 10:00:00+02" does not fit DATETIME: keep the text as it is */
+    /* "2024-05-01 10:00:00+02" does not fit DATETIME: keep the text as it is (loading
+     * it into an existing DATETIME/TIMESTAMP column converts it, see below) */
     case FERRY_COL_TIMESTAMPTZ: snprintf(out, cap, "VARCHAR(64)"); break;
     case FERRY_COL_BYTES: snprintf(out, cap, "LONGBLOB"); break;
     case FERRY_COL_JSON: snprintf(out, cap, "JSON"); break;
@@ -239,4 +241,130 @@ char *ferry_my_create_sql(const char *table_sql, const ferry_column *cols, size_
     }
     snprintf(sql + len, cap - len, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
     return sql;
+}
+
+/* ---- LOAD DATA: text -> the target's column types ------------------------ */
+
+enum { CONV_NONE = 0, CONV_HEX, CONV_DATETIME, CONV_TIMESTAMP, CONV_BOOL };
+
+static int load_conversion(const MYSQL_FIELD *f)
+{
+    switch (f->type) {
+    case MYSQL_TYPE_BIT:
+        return CONV_HEX;
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_DATETIME2:
+        return CONV_DATETIME;
+    case MYSQL_TYPE_TIMESTAMP:
+    case MYSQL_TYPE_TIMESTAMP2:
+        return CONV_TIMESTAMP;
+    case MYSQL_TYPE_TINY:
+        return CONV_BOOL;
+    default:
+        return is_string_type(f->type) && f->type != MYSQL_TYPE_GEOMETRY &&
+                       f->charsetnr == MY_BINARY_CHARSET && !(f->flags & (ENUM_FLAG | SET_FLAG))
+                   ? CONV_HEX
+                   : CONV_NONE;
+    }
+}
+
+/* The value of user variable v for a column with conversion c.  Every
+ * expression keeps NULL as NULL and passes anything it does not recognise
+ * through unchanged, so the server's own conversion (and its warnings,
+ * which fail the load) still applies. */
+static char *conversion_sql(int c, const char *v)
+{
+    switch (c) {
+    case CONV_HEX:
+        /* "\x0aff" (bytea's text form, ferry's CSV of binary values) -> bytes */
+        return ferry_my_format("IF(LEFT(%s, 2) = 0x5c78, COALESCE(UNHEX(SUBSTRING(%s, 3)), CAST(%s AS BINARY)), "
+                               "CAST(%s AS BINARY))", v, v, v, v);
+    case CONV_DATETIME:
+    case CONV_TIMESTAMP: {
+        /* "YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM[:SS]]" (timestamptz text): the sign of
+         * the offset is the first + or - after the 19 characters of date and time;
+         * UTC = local time - offset.  DATETIME keeps the UTC time; TIMESTAMP gets
+         * the instant (the server reads it in the session time zone). */
+        char *p = ferry_my_format("GREATEST(LOCATE('+', %s, 20), LOCATE('-', %s, 20))", v, v);
+        if (!p)
+            return NULL;
+        char *utc = ferry_my_format(
+            "CAST(LEFT(%s, %s - 1) AS DATETIME(6)) - INTERVAL (IF(SUBSTRING(%s, %s, 1) = '-', -1, 1) * "
+            "(SUBSTRING(%s, %s + 1, 2) * 3600 + IF(SUBSTRING(%s, %s + 3, 1) = ':', SUBSTRING(%s, %s + 4, 2), 0) * 60 "
+            "+ IF(SUBSTRING(%s, %s + 6, 1) = ':', SUBSTRING(%s, %s + 7, 2), 0))) SECOND",
+            v, p, v, p, v, p, v, p, v, p, v, p, v, p);
+        char *out = NULL;
+        if (utc && c == CONV_DATETIME)
+            out = ferry_my_format("IF(%s > 0, %s, %s)", p, utc, v);
+        else if (utc)
+            out = ferry_my_format("IF(%s > 0, CONVERT_TZ(%s, '+00:00', @@session.time_zone), %s)", p, utc, v);
+        free(utc);
+        free(p);
+        return out;
+    }
+    case CONV_BOOL:
+        /* PostgreSQL's boolean text */
+        return ferry_my_format("CASE %s WHEN 't' THEN 1 WHEN 'f' THEN 0 WHEN 'true' THEN 1 "
+                               "WHEN 'false' THEN 0 ELSE %s END", v, v);
+    default:
+        return NULL;
+    }
+}
+
+/* Append text to the malloc'd *buf (length *len, capacity *cap); -1 on OOM. */
+static int append(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    size_t n = strlen(text);
+    if (*len + n + 1 > *cap) {
+        size_t want = *cap ? *cap : 256;
+        while (want < *len + n + 1)
+            want *= 2;
+        char *grown = realloc(*buf, want);
+        if (!grown)
+            return -1;
+        *buf = grown;
+        *cap = want;
+    }
+    memcpy(*buf + *len, text, n + 1);
+    *len += n;
+    return 0;
+}
+
+char *ferry_my_load_columns_sql(const MYSQL_FIELD *fields, unsigned n)
+{
+    int any = 0;
+    for (unsigned i = 0; i < n; i++)
+        any |= load_conversion(&fields[i]) != CONV_NONE;
+    if (!any)
+        return strdup("");
+    char *list = NULL, *set = NULL; /* owned */
+    size_t list_len = 0, list_cap = 0, set_len = 0, set_cap = 0;
+    int oom = append(&list, &list_len, &list_cap, " (") != 0 || append(&set, &set_len, &set_cap, " SET ") != 0;
+    int sets = 0;
+    for (unsigned i = 0; !oom && i < n; i++) {
+        char *quoted = ferry_my_quote_ident(fields[i].name ? fields[i].name : ""); /* owned */
+        int c = load_conversion(&fields[i]);
+        char var[32];
+        snprintf(var, sizeof var, "@ferry_%u", i + 1);
+        char *expr = c != CONV_NONE ? conversion_sql(c, var) : NULL; /* owned */
+        oom = !quoted || (c != CONV_NONE && !expr);
+        if (!oom)
+            oom = (i && append(&list, &list_len, &list_cap, ", ") != 0) ||
+                  append(&list, &list_len, &list_cap, c != CONV_NONE ? var : quoted) != 0;
+        if (!oom && c != CONV_NONE)
+            oom = (sets++ && append(&set, &set_len, &set_cap, ", ") != 0) ||
+                  append(&set, &set_len, &set_cap, quoted) != 0 ||
+                  append(&set, &set_len, &set_cap, " = ") != 0 ||
+                  append(&set, &set_len, &set_cap, expr) != 0;
+        free(quoted);
+        free(expr);
+    }
+    if (!oom)
+        oom = append(&list, &list_len, &list_cap, ")") != 0 || append(&list, &list_len, &list_cap, set) != 0;
+    free(set);
+    if (oom) {
+        free(list);
+        return NULL;
+    }
+    return list;
 }

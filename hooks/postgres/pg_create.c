@@ -1,8 +1,12 @@
 /*
  * hooks/postgres/pg_create.c - `ferry copy ... --create`: a missing target
- * table is created from the first line of the data, one text column per
- * field, named by the header (or col1, col2... without one).
+ * table is created from the source's columns when the source knows them
+ * (o->columns: names and kinds mapped to PostgreSQL types), else from the
+ * first line of the data, one text column per field, named by the header
+ * (or col1, col2... without one).  Also the other way: result column types
+ * to ferry column kinds, for the source.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,4 +152,97 @@ char *ferry_pg_create_table_sql(PGconn *pg, const char *table_sql, char *const *
     char *done = sql ? ferry_pg_format("%s)", sql) : NULL;
     free(sql);
     return done;
+}
+
+/* ---- typed columns ------------------------------------------------------- */
+
+void ferry_pg_column_type(const ferry_column *col, char *out, size_t cap)
+{
+    switch (col->kind) {
+    case FERRY_COL_INT: snprintf(out, cap, "integer"); break;
+    case FERRY_COL_BIGINT: snprintf(out, cap, "bigint"); break;
+    case FERRY_COL_NUMERIC: {
+        int p = col->precision, s = col->scale;
+        if (p >= 1 && p <= 1000 && s >= 0 && s <= p)
+            snprintf(out, cap, "numeric(%d,%d)", p, s);
+        else
+            snprintf(out, cap, "numeric"); /* any precision and scale */
+        break;
+    }
+    case FERRY_COL_FLOAT: snprintf(out, cap, "double precision"); break;
+    case FERRY_COL_BOOL: snprintf(out, cap, "boolean"); break;
+    case FERRY_COL_DATE: snprintf(out, cap, "date"); break;
+    case FERRY_COL_TIME: snprintf(out, cap, "time"); break;
+    case FERRY_COL_TIMESTAMP: snprintf(out, cap, "timestamp"); break;
+    case FERRY_COL_TIMESTAMPTZ: snprintf(out, cap, "timestamptz"); break;
+    case FERRY_COL_BYTES: snprintf(out, cap, "bytea"); break;
+    case FERRY_COL_JSON: snprintf(out, cap, "jsonb"); break;
+    case FERRY_COL_TEXT:
+    default: snprintf(out, cap, "text"); break;
+    }
+}
+
+char *ferry_pg_create_typed_sql(PGconn *pg, const char *table_sql, const ferry_column *cols, size_t n)
+{
+    char *sql = ferry_pg_format("CREATE TABLE %s (", table_sql); /* owned: free */
+    for (size_t i = 0; sql && i < n; i++) {
+        char fallback[32], type[32];
+        const char *name = cols[i].name;
+        if (!name || !*name) {
+            snprintf(fallback, sizeof fallback, "col%zu", i + 1);
+            name = fallback;
+        }
+        ferry_pg_column_type(&cols[i], type, sizeof type);
+        char *id = PQescapeIdentifier(pg, name, strlen(name)); /* owned: PQfreemem */
+        char *longer = id ? ferry_pg_format("%s%s%s %s", sql, i ? ", " : "", id, type) : NULL;
+        PQfreemem(id);
+        free(sql);
+        sql = longer;
+    }
+    char *done = sql ? ferry_pg_format("%s)", sql) : NULL;
+    free(sql);
+    return done;
+}
+
+/* Type OIDs of pg_type.dat (stable across versions). */
+enum {
+    PG_BOOL = 16, PG_BYTEA = 17, PG_INT8 = 20, PG_INT2 = 21, PG_INT4 = 23, PG_OID = 26,
+    PG_JSON = 114, PG_FLOAT4 = 700, PG_FLOAT8 = 701, PG_DATE = 1082, PG_TIME = 1083,
+    PG_TIMESTAMP = 1114, PG_TIMESTAMPTZ = 1184, PG_NUMERIC = 1700, PG_JSONB = 3802
+};
+
+ferry_column_kind ferry_pg_column_kind(unsigned oid, int typmod, int server_version, int *precision,
+                                       int *scale)
+{
+    *precision = 0;
+    *scale = 0;
+    switch (oid) {
+    case PG_INT2:
+    case PG_INT4: return FERRY_COL_INT;
+    case PG_INT8:
+    case PG_OID: return FERRY_COL_BIGINT;
+    case PG_NUMERIC:
+        if (typmod >= 4) { /* VARHDRSZ + (precision << 16 | scale) */
+            int m = typmod - 4;
+            int p = (m >> 16) & 0xffff;
+            /* 15+: scale is an 11-bit signed field (negative scales exist) */
+            int s = server_version >= 150000 ? (((m & 0x7ff) ^ 1024) - 1024) : (m & 0xffff);
+            if (p >= 1 && s >= 0 && s <= p) {
+                *precision = p;
+                *scale = s;
+            }
+        }
+        return FERRY_COL_NUMERIC;
+    case PG_FLOAT4:
+    case PG_FLOAT8: return FERRY_COL_FLOAT;
+    case PG_BOOL: return FERRY_COL_BOOL;
+    case PG_DATE: return FERRY_COL_DATE;
+    case PG_TIME: return FERRY_COL_TIME;
+    case PG_TIMESTAMP: return FERRY_COL_TIMESTAMP;
+    case PG_TIMESTAMPTZ: return FERRY_COL_TIMESTAMPTZ;
+    case PG_BYTEA: return FERRY_COL_BYTES;
+    case PG_JSON:
+    case PG_JSONB: return FERRY_COL_JSON;
+    default: return FERRY_COL_TEXT; /* text, varchar, uuid, interval, timetz, arrays, ... */
+    }
 }

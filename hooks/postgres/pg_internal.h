@@ -166,6 +166,19 @@ void ferry_pg_names_free(char **names, size_t n);
 /* CREATE TABLE table_sql ("name" text, ...); malloc'd (free), NULL on OOM. */
 char *ferry_pg_create_table_sql(PGconn *pg, const char *table_sql, char *const *names, size_t n);
 
+/* The PostgreSQL type CREATE TABLE uses for a ferry column (docs/hooks/postgres.md). */
+void ferry_pg_column_type(const ferry_column *col, char *out, size_t cap);
+
+/* CREATE TABLE table_sql ("name" <type>, ...) from a source's columns (an
+ * empty name becomes col<i>); malloc'd (free), NULL on OOM. */
+char *ferry_pg_create_typed_sql(PGconn *pg, const char *table_sql, const ferry_column *cols, size_t n);
+
+/* The ferry column kind of a result column: its type OID (a domain's base
+ * type, when known) and type modifier; *precision and *scale for numeric(p,s)
+ * (0 when not given).  server_version picks numeric's typmod layout. */
+ferry_column_kind ferry_pg_column_kind(unsigned oid, int typmod, int server_version, int *precision,
+                                       int *scale);
+
 /* ---- the hook's slots (pg_source.c, pg_sink.c, pg_exec.c) -------------- */
 
 ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,

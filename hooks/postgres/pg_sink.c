@@ -4,8 +4,10 @@
  * the transfer's chunks handed straight to PQputCopyData.  commit() ends the
  * COPY and COMMITs; abort() ends it with an error and ROLLs BACK, so a failed
  * or interrupted load leaves the table exactly as it was.  With --create a
- * missing table is created (in the same transaction) once the first line of
- * the data has arrived, and the COPY starts then.
+ * missing table is created in the same transaction: at once with typed
+ * columns when the source described its columns (o->columns), else with text
+ * columns once the first line of the data has arrived, and the COPY starts
+ * then.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -279,21 +281,42 @@ static char *copy_in_sql(pg_sink *sink, const char *table_sql, ferry_format fmt,
     return ferry_pg_format("COPY %s FROM STDIN WITH (FORMAT text%s)", table_sql, null_opt);
 }
 
-/* --create: a missing table makes the sink wait for the first line; the
- * statements it needs are kept in the sink (ownership moves there). */
-static ferry_status defer_if_missing(pg_sink *sink, char **table_sql, char **copy_sql,
-                                     int *deferred, ferry_error *err)
+/* --create with the source's columns: CREATE TABLE with their types now. */
+static ferry_status create_typed(pg_sink *sink, const char *table_sql, const ferry_copy_options *o,
+                                 ferry_error *err)
+{
+    char *sql = ferry_pg_create_typed_sql(sink->pg, table_sql, o->columns, o->n_columns); /* owned */
+    if (!sql)
+        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, sink->conn_id,
+                                "out of memory");
+    ferry_log(FERRY_LOG_INFO, "postgres(%s): %s", sink->conn_id, sql);
+    ferry_status st = ferry_pg_command(sink->pg, sink->conn_id, sql, "CREATE TABLE", sink->timeout, err);
+    free(sql);
+    return st;
+}
+
+/* --create: a missing table is created at once from the source's columns
+ * (*created), or else makes the sink wait for the first line; the statements
+ * it then needs are kept in the sink (ownership moves there). */
+static ferry_status create_if_missing(pg_sink *sink, const ferry_copy_options *o, char **table_sql,
+                                      char **copy_sql, int *created, int *deferred, ferry_error *err)
 {
     int exists = 0;
     ferry_status st = ferry_pg_table_exists(sink->pg, sink->conn_id, *table_sql, sink->timeout,
                                             &exists, err);
-    *deferred = st == FERRY_OK && !exists;
-    if (*deferred) {
-        sink->create_pending = 1;
-        sink->table_sql = *table_sql;
-        sink->copy_sql = *copy_sql;
-        *table_sql = *copy_sql = NULL;
+    *created = *deferred = 0;
+    if (st != FERRY_OK || exists)
+        return st;
+    if (o->columns && o->n_columns > 0) {
+        st = create_typed(sink, *table_sql, o, err);
+        *created = st == FERRY_OK;
+        return st;
     }
+    *deferred = 1;
+    sink->create_pending = 1;
+    sink->table_sql = *table_sql;
+    sink->copy_sql = *copy_sql;
+    *table_sql = *copy_sql = NULL;
     return st;
 }
 
@@ -311,7 +334,7 @@ static ferry_status start_load(pg_sink *sink, const ferry_pg_table *table,
     if (null_opt)
         copy_sql = copy_in_sql(sink, table_sql, sink->format, o->header, null_opt);
     ferry_status st = FERRY_OK;
-    int deferred = 0;
+    int deferred = 0, created = 0;
     if (!truncate_sql || !copy_sql)
         st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, sink->conn_id,
                               "out of memory");
@@ -320,8 +343,8 @@ static ferry_status start_load(pg_sink *sink, const ferry_pg_table *table,
         sink->in_transaction = st == FERRY_OK;
     }
     if (st == FERRY_OK && o->create_table)
-        st = defer_if_missing(sink, &table_sql, &copy_sql, &deferred, err);
-    if (st == FERRY_OK && o->replace && !deferred)
+        st = create_if_missing(sink, o, &table_sql, &copy_sql, &created, &deferred, err);
+    if (st == FERRY_OK && o->replace && !deferred && !created)
         st = ferry_pg_command(sink->pg, sink->conn_id, truncate_sql, "TRUNCATE", o->timeout, err);
     if (st == FERRY_OK && !deferred) {
         ferry_log(FERRY_LOG_DEBUG, "postgres(%s): %s", sink->conn_id, copy_sql);

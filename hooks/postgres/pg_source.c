@@ -4,7 +4,10 @@
  * (so waits wake every 200 ms for ferry_cancelled() and the timeout) and
  * copied into the reader's buffer.  CSV and TSV are COPY's own csv and text
  * formats; JSONL is row_to_json() through a COPY csv that never quotes.
+ * Before the COPY, the rows' columns are described (names, kinds, native
+ * types from format_type) for sinks that create tables (--create).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +30,9 @@ typedef struct pg_source {
     int copy_done;          /* PQgetCopyData reported the end of the COPY */
     int judged;             /* the COPY's final result has been examined */
     ferry_error verdict;    /* that result: FERRY_OK or the error to report again */
+    ferry_column *columns;  /* owned: base.columns, or NULL when not described */
+    char **col_strings;     /* owned: every column's name and native type (2 per column) */
+    size_t n_columns;
 } pg_source;
 
 /* ---- building the COPY statement --------------------------------------- */
@@ -98,6 +104,118 @@ static ferry_status describe_statement(pg_source *src, const char *sql, PGresult
     ferry_status st = ferry_pg_result_error(src->pg, res, src->conn_id, "COPY", err);
     PQclear(res);
     return st;
+}
+
+/* ---- describing the columns --------------------------------------------- */
+
+static void free_columns(pg_source *src)
+{
+    for (size_t i = 0; src->col_strings && i < 2 * src->n_columns; i++)
+        free(src->col_strings[i]);
+    free(src->col_strings);
+    free(src->columns);
+    src->col_strings = NULL;
+    src->columns = NULL;
+    src->n_columns = 0;
+    src->base.columns = NULL;
+    src->base.n_columns = 0;
+}
+
+/* Run sql (cancellably); a result that is not TUPLES_OK is only logged. */
+static ferry_status describe_query(pg_source *src, const char *sql, const char *what, PGresult **out,
+                                   ferry_error *err)
+{
+    PGresult *res = NULL; /* owned: PQclear */
+    *out = NULL;
+    ferry_status st = ferry_pg_run(src->pg, src->conn_id, sql, src->timeout, &res, err);
+    if (st != FERRY_OK)
+        return st;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        *out = res;
+        return FERRY_OK;
+    }
+    char why[512];
+    ferry_pg_one_line(PQresultErrorMessage(res), why, sizeof why);
+    ferry_log(FERRY_LOG_DEBUG, "postgres(%s): %s: %s (the columns stay undescribed)", src->conn_id,
+              what, why);
+    PQclear(res);
+    return FERRY_OK;
+}
+
+/* The columns of select_sql: names and type OIDs from a "LIMIT 0" run of it
+ * (one simple query: no prepared statement, so poolers in transaction mode
+ * do not matter), native names and domains' base types from format_type and
+ * pg_type.  A statement that cannot be wrapped (a data-modifying WITH, say)
+ * leaves the columns undescribed: only a --create from the header's names
+ * is then possible.  Fails only on interruption, timeout or a lost server. */
+static ferry_status describe_columns(pg_source *src, const char *select_sql, ferry_error *err)
+{
+    char *sql = ferry_pg_format("SELECT * FROM (\n%s\n) AS _ferry_describe LIMIT 0", select_sql);
+    if (!sql)
+        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id, "out of memory");
+    PGresult *shape = NULL, *types = NULL; /* owned: PQclear */
+    ferry_status st = describe_query(src, sql, "describing the columns", &shape, err);
+    free(sql);
+    sql = NULL;
+    int n = shape ? PQnfields(shape) : 0;
+    if (st != FERRY_OK || !shape || n == 0) {
+        PQclear(shape);
+        return st;
+    }
+    /* '{23,25}'::oid[] and '{-1,786436}'::int4[]: numbers only, nothing to quote */
+    size_t cap = 32 * (size_t)n + 64;
+    char *oids = malloc(cap), *mods = malloc(cap);
+    if (oids && mods) {
+        size_t lo = 0, lm = 0;
+        for (int i = 0; i < n; i++) {
+            lo += (size_t)snprintf(oids + lo, cap - lo, "%s%u", i ? "," : "", (unsigned)PQftype(shape, i));
+            lm += (size_t)snprintf(mods + lm, cap - lm, "%s%d", i ? "," : "", PQfmod(shape, i));
+        }
+        sql = ferry_pg_format(
+            "SELECT pg_catalog.format_type(x.t, x.m), "
+            "CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE x.t END, "
+            "CASE WHEN ty.typtype = 'd' THEN ty.typtypmod ELSE x.m END "
+            "FROM unnest('{%s}'::pg_catalog.oid[], '{%s}'::pg_catalog.int4[]) WITH ORDINALITY AS x(t, m, i) "
+            "LEFT JOIN pg_catalog.pg_type ty ON ty.oid = x.t ORDER BY x.i", oids, mods);
+    }
+    free(oids);
+    free(mods);
+    if (!sql)
+        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id, "out of memory");
+    if (st == FERRY_OK)
+        st = describe_query(src, sql, "naming the column types", &types, err);
+    free(sql);
+    int typed = types && PQntuples(types) == n && PQnfields(types) == 3;
+    src->columns = calloc((size_t)n, sizeof *src->columns);
+    src->col_strings = calloc(2 * (size_t)n, sizeof *src->col_strings);
+    int oom = !src->columns || !src->col_strings;
+    if (!oom)
+        src->n_columns = (size_t)n;
+    int version = PQserverVersion(src->pg);
+    for (int i = 0; st == FERRY_OK && !oom && i < n; i++) {
+        ferry_column *c = &src->columns[i];
+        unsigned oid = typed ? (unsigned)strtoul(PQgetvalue(types, i, 1), NULL, 10) : (unsigned)PQftype(shape, i);
+        int mod = typed ? atoi(PQgetvalue(types, i, 2)) : PQfmod(shape, i);
+        c->kind = ferry_pg_column_kind(oid, mod, version, &c->precision, &c->scale);
+        src->col_strings[2 * i] = strdup(PQfname(shape, i));
+        src->col_strings[2 * i + 1] = typed ? strdup(PQgetvalue(types, i, 0)) : NULL;
+        oom = !src->col_strings[2 * i] || (typed && !src->col_strings[2 * i + 1]);
+        c->name = src->col_strings[2 * i];
+        c->native_type = src->col_strings[2 * i + 1];
+    }
+    PQclear(shape);
+    PQclear(types);
+    if (oom) {
+        free_columns(src);
+        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id, "out of memory");
+    }
+    if (st != FERRY_OK) {
+        free_columns(src);
+        return st;
+    }
+    src->base.columns = src->columns;
+    src->base.n_columns = src->n_columns;
+    return FERRY_OK;
 }
 
 /* Servers before 15 refuse HEADER in text format: ferry writes the header
@@ -289,6 +407,7 @@ static void source_free(ferry_source *s)
         ferry_pg_cancel(src->pg);
     PQfinish(src->pg);
     PQfreemem(src->row);
+    free_columns(src);
     free(src->prefix);
     free(src->conn_id);
     free(src);
@@ -352,7 +471,9 @@ static ferry_status prepare_copy(pg_source *src, const ferry_pg_table *table, co
     if (!*sql)
         st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id,
                               "out of memory");
-    else if (fmt == FERRY_FORMAT_TSV && header && PQserverVersion(src->pg) < 150000)
+    if (st == FERRY_OK)
+        st = describe_columns(src, select_sql, err);
+    if (st == FERRY_OK && fmt == FERRY_FORMAT_TSV && header && PQserverVersion(src->pg) < 150000)
         st = make_text_header(src, select_sql, err);
     free(table_sql);
     free(target);
