@@ -11,20 +11,106 @@
 #include "cli/cli.h"
 
 static const char exec_help[] =
-    "usage: ferry exec CONN: SQL [--autocommit]\n"
-    "       ferry exec CONN: --file FILE [--autocommit]\n"
+    "usage: ferry exec CONN: SQL [--autocommit] [--json] [-q]\n"
+    "       ferry exec CONN: --file FILE [--autocommit] [--json] [-q]\n"
     "Runs the statements in one transaction (unless --autocommit) and prints the\n"
-    "rows of the last statement as CSV with a header on stdout.\n";
+    "rows of the last statement as CSV with a header on stdout, or with --json as\n"
+    "one JSON array of objects (values as strings, SQL NULL as null; at most 256 MiB).\n";
+
+#define EXEC_JSON_MAX (256u * 1024 * 1024)
+
+/* One CSV field (RFC 4180) starting at *p; an unquoted empty field is NULL. */
+static const char *csv_field(const char *p, const char *end, char **out, int *is_null)
+{
+    size_t cap = 64, n = 0;
+    char *buf = malloc(cap);
+    *is_null = 0;
+    if (p < end && *p == '"') {
+        p++;
+        while (p < end) {
+            if (*p == '"' && p + 1 < end && p[1] == '"')
+                p++;
+            else if (*p == '"') {
+                p++;
+                break;
+            }
+            if (n + 1 >= cap)
+                buf = realloc(buf, cap *= 2);
+            buf[n++] = *p++;
+        }
+    } else {
+        while (p < end && *p != ',' && *p != '\n' && *p != '\r') {
+            if (n + 1 >= cap)
+                buf = realloc(buf, cap *= 2);
+            buf[n++] = *p++;
+        }
+        *is_null = n == 0;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return p;
+}
+
+/* CSV with a header -> [{"col": "value" | null, …}, …] on stdout. */
+static void print_csv_as_json(const char *data, size_t len)
+{
+    const char *p = data, *end = data + len;
+    char *names[1024];
+    size_t ncols = 0;
+    while (p < end && ncols < 1024) {
+        int is_null;
+        p = csv_field(p, end, &names[ncols++], &is_null);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        break;
+    }
+    while (p < end && (*p == '\r' || *p == '\n'))
+        p++;
+    fputc('[', stdout);
+    int first_row = 1;
+    while (p < end) {
+        fputs(first_row ? "{" : ",{", stdout);
+        first_row = 0;
+        for (size_t c = 0; c < ncols; c++) {
+            char *v;
+            int is_null;
+            p = csv_field(p, end, &v, &is_null);
+            if (c)
+                fputc(',', stdout);
+            cli_json_string(stdout, names[c]);
+            fputc(':', stdout);
+            if (is_null)
+                fputs("null", stdout);
+            else
+                cli_json_string(stdout, v);
+            free(v);
+            if (p < end && *p == ',')
+                p++;
+        }
+        fputc('}', stdout);
+        while (p < end && *p != '\n')
+            p++;
+        if (p < end)
+            p++;
+    }
+    fputs("]\n", stdout);
+    for (size_t c = 0; c < ncols; c++)
+        free(names[c]);
+}
 
 int cmd_exec(int argc, char **argv)
 {
     const char *endpoint = NULL, *sql = NULL, *file = NULL;
-    int autocommit = 0;
+    int autocommit = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--autocommit") == 0)
             autocommit = 1;
         else if ((strcmp(argv[i], "--file") == 0 || strcmp(argv[i], "-f") == 0) && i + 1 < argc)
             file = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
         else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
             cli.quiet = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -60,10 +146,16 @@ int cmd_exec(int argc, char **argv)
     }
     sql = sql_x;
     ferry_writer *out = NULL;
-    ferry_status st = ferry_fd_writer_new(STDOUT_FILENO, "stdout", &out, &err);
+    ferry_status st = json ? ferry_memory_writer_new(EXEC_JSON_MAX, &out, &err)
+                           : ferry_fd_writer_new(STDOUT_FILENO, "stdout", &out, &err);
     ferry_exec_options eo = {autocommit, out, -1};
     if (st == FERRY_OK)
         st = ferry_exec(endpoint, sql, &eo, &err);
+    if (st == FERRY_OK && json) {
+        size_t len;
+        const char *data = ferry_memory_writer_data(out, &len);
+        print_csv_as_json(data, len);
+    }
     if (out)
         out->ops->free(out);
     free(from_file);

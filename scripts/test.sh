@@ -13,8 +13,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 bash scripts/install-deps.sh
 
-echo "== build (release, -Werror)"
-cmake -S . -B build -DFERRY_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "== build (release, -Werror, test build: fault injection compiled in)"
+cmake -S . -B build -DFERRY_WERROR=ON -DFERRY_FAULT_INJECTION=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$JOBS"
 
 echo "== start the test servers"
@@ -35,7 +35,7 @@ ctest --test-dir build --output-on-failure --timeout 1500
 
 if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then
   echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
-  cmake -S . -B build-asan -DFERRY_WERROR=ON -DFERRY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake -S . -B build-asan -DFERRY_WERROR=ON -DFERRY_SANITIZE=ON -DFERRY_FAULT_INJECTION=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
   cmake --build build-asan -j"$JOBS"
   echo "== ctest (sanitizer build)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -116,6 +116,9 @@ check "conn test aws_default" fr conn test aws_default
 expect_code "conn test badpg exits 4" 4 fr conn test badpg
 expect_code "conn test bads3 exits 4" 4 fr conn test bads3
 
+# --- exec --json: the last statement's rows as JSON, NULL kept apart from ''
+check "exec --json" bash -c "'$FERRY' exec warehouse: \"SELECT 1 AS a, NULL::text AS b, 'x,\\\"y' AS c, '' AS d\" --json -q | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r==[{\"a\":\"1\",\"b\":None,\"c\":\"x,\\\"y\",\"d\":\"\"}], r'"
+
 # --- and back: S3 -> Postgres (COPY FROM STDIN, gzip decompressed, header handled)
 psqlx -c "CREATE TABLE ${T}_in (LIKE $T)" >/dev/null
 check "s3 csv.gz -> postgres table" fr copy "s3://$B/$P/orders.csv.gz" warehouse:public.${T}_in -q
