@@ -14,6 +14,7 @@
 #include "ferry/log.h"
 #include "ferry/s3.h"
 #include "ferry/transfer.h"
+#include "transfer/fault.h"
 #include "transfer/move.h"
 #include "transfer/spool.h"
 
@@ -135,10 +136,14 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, cons
             st = src->hook->open_source(src, &o, &source, err);
     }
     if (st == FERRY_OK)
+        st = ferry_fault_wrap_sink(&sink, err);     /* test builds only: FERRY_FAULT (transfer/fault.h) */
+    if (st == FERRY_OK)
+        st = ferry_fault_wrap_source(&source, err);
+    if (st == FERRY_OK)
         st = build_chain(src, dst, sink, &o, &filter, err);
     if (st == FERRY_OK) {
-        ferry_log(FERRY_LOG_DEBUG, "copy: %s -> %s%s", src->hook->name, filter ? filter->ops->name : "",
-                  filter ? " -> " : "");
+        ferry_log(FERRY_LOG_DEBUG, "copy: %s -> %s%s%s", src->hook->name, filter ? filter->ops->name : "",
+                  filter ? " -> " : "", dst->hook->name);
         st = ferry_pump(source, filter ? filter : sink, chunk, o.chunk_size, &o, sum, err);
         if (sum && spooled_rows >= 0)
             sum->rows_read = spooled_rows;

@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# secrets_scan.sh - no secret ever leaves ferry.  Runs a broad set of ferry
+# commands at --log-level debug (text and JSON log format, --json summaries)
+# with every test secret in play: the Postgres and MariaDB passwords of the
+# harness (etl, postgres, root), the S3 secret key (in URI form, lower-case
+# percent-encoded, JSON form, and the AWS environment chain), the SFTP
+# password user's password, an encrypted key's passphrase, an HTTP bearer
+# token (extra and Authorization header) and basic password - and wrong
+# secrets too: wrong credentials, unreachable hosts with the right ones,
+# malformed URIs and JSON with the password inside, inline endpoints, conn
+# list / get / test, ls, cat, exec, --dry-run, successes and failures.
+# Every byte on stdout and stderr is kept; each secret is then searched in
+# all of it raw, percent-encoded (upper and lower case hex), JSON-escaped
+# and, for basic-auth passwords, as the base64 "user:password" of the
+# Authorization header: zero hits, each checked.
+# Runs as root (it plants a public key for the SFTP key user and takes it out
+# again).  Every client call runs under `timeout`.
+. "$(dirname "$0")/../lib.sh"
+load_services_env
+cd "$WORK"
+
+TMO=${CHECK_TIMEOUT:-120}
+R="$$$RANDOM"
+P="ferry-sec-$R"                         # S3 prefix
+TBL="sec_$R"                             # table (Postgres and MariaDB)
+SFD=$(dirname "$SFTP_KNOWN_HOSTS")
+AUTH_KEYS=$SFD/authorized_keys/$SFTP_USER
+PLANTED_KEY=
+ECHO_PORT=${HTTP_ECHO_URL##*:}
+OUT=$WORK/out
+mkdir -p "$OUT"
+
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+enc_lower() { python3 -c 'import re, sys, urllib.parse; print(re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(sys.argv[1], safe="")))' "$1"; }
+jstr() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
+awsx() {
+  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout -k 5 120 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
+}
+psqlx() { timeout -k 5 60 psql -X -q -At -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
+my() { timeout -k 5 60 mariadb --no-defaults --connect-timeout=5 -h "$MYSQL_HOST" -P "$MYSQL_PORT" \
+         -u "$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" -N -B "$@"; }
+
+cleanup() {
+  [ "$BASHPID" = "$$" ] || return 0
+  if [ -n "$PLANTED_KEY" ]; then   # take out exactly the line we added
+    grep -vxF -- "$PLANTED_KEY" "$AUTH_KEYS" > "$WORK/.ak"; cat "$WORK/.ak" > "$AUTH_KEYS"
+  fi
+  awsx s3 rm "s3://$CEPH_S3_BUCKET/$P/" --recursive >/dev/null 2>&1
+  psqlx -c "DROP TABLE IF EXISTS $TBL" >/dev/null 2>&1
+  my -e "DROP TABLE IF EXISTS \`$TBL\`" >/dev/null 2>&1
+  rm -f "$SFTP_PW_HOME/$P.csv" "$SFTP_PW_HOME/$P-2.csv" "$SFTP_HOME/$P-enc.csv"
+  curl -s -m 10 -o /dev/null -X DELETE "$HTTP_ECHO_URL/upload/$P.csv" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- the secrets
+PASSPHRASE="Pass phr4se/$R+enc"
+WRONG_PG="WrongPg-$R-pw"
+WRONG_PG_SPECIAL="Sp\"ec\\ial:@/%$R"        # needs escaping in URIs and JSON
+WRONG_MY="WrongMy-$R-pw"
+WRONG_S3="WrongS3/$R+secretKey"
+WRONG_ENV_S3="WrongEnvS3/$R+secretKey"
+WRONG_SFTP="WrongSftp-$R-pw"
+WRONG_PASSPHRASE="wrong phrase $R"
+WRONG_TOKEN="WrongToken-$R"
+WRONG_BASIC="WrongBasic-$R-pw"
+WRONG_PGPASSWORD="WrongPgEnv-$R"
+HEADER_TOKEN="HdrToken-$R-xyz"
+MAL=(MalUriPort-$R MalJson-$R MalMyHost-$R MalSftpPort-$R "MalPct%ZZ-$R" MalS3Url-$R MalType-$R
+     MalInlinePg-$R MalInlineMy-$R MalInlineHttp-$R MalInlineSftp-$R MalFile-$R)
+NUMERIC_PW=987654321987$$
+# label|value|basic-auth login (for the base64 form) -- the scan list
+SECRETS=(
+  "Postgres/MariaDB etl password = HTTP basic password (env file)|$PG_PASSWORD|$HTTP_BASIC_USER"
+  "postgres superuser password (env file)|$PG_SUPER_PASSWORD|"
+  "mariadb root password (env file)|$MYSQL_ROOT_PASSWORD|"
+  "S3 secret key (env file)|$CEPH_S3_SECRET_KEY|"
+  "SFTP password user's password (env file)|$SFTP_PW_PASSWORD|"
+  "encrypted key's passphrase|$PASSPHRASE|"
+  "HTTP bearer token (env file)|$HTTP_BEARER_TOKEN|"
+  "wrong Postgres password|$WRONG_PG|"
+  "wrong Postgres password with quotes, backslash, @, /, %|$WRONG_PG_SPECIAL|"
+  "wrong MariaDB password|$WRONG_MY|"
+  "wrong S3 secret key|$WRONG_S3|"
+  "wrong S3 secret key from AWS_SECRET_ACCESS_KEY|$WRONG_ENV_S3|"
+  "wrong SFTP password|$WRONG_SFTP|"
+  "wrong key passphrase|$WRONG_PASSPHRASE|"
+  "wrong bearer token|$WRONG_TOKEN|"
+  "wrong basic password|$WRONG_BASIC|$HTTP_BASIC_USER"
+  "wrong PGPASSWORD|$WRONG_PGPASSWORD|"
+  "token in a --header / headers extra|$HEADER_TOKEN|"
+  "numeric JSON password|$NUMERIC_PW|"
+)
+[ "$MYSQL_PASSWORD" = "$PG_PASSWORD" ] || SECRETS+=("MariaDB etl password (env file)|$MYSQL_PASSWORD|")
+[ "$HTTP_BASIC_PASSWORD" = "$PG_PASSWORD" ] || SECRETS+=("HTTP basic password (env file)|$HTTP_BASIC_PASSWORD|$HTTP_BASIC_USER")
+for m in "${MAL[@]}"; do SECRETS+=("password inside a malformed connection ($m)|$m|"); done
+
+# ---------------------------------------------------------------- connections
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE PGPASSWORD FERRY_CONNECTIONS_FILE
+export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
+S3Q="region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
+KHQ="known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
+# right secrets
+export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
+export AIRFLOW_CONN_PGSUPER="$PG_SUPER_URI"
+export AIRFLOW_CONN_PG_JSON="{\"conn_type\":\"postgres\",\"host\":\"$PG_HOST\",\"port\":$PG_PORT,\"login\":\"$PG_USER\",\"password\":$(jstr "$PG_PASSWORD"),\"schema\":\"$PG_DATABASE\"}"
+export AIRFLOW_CONN_MYDB="$MYSQL_URI"
+export AIRFLOW_CONN_MYROOT="$MYSQL_ROOT_URI"
+export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?$S3Q"
+export AIRFLOW_CONN_AWS_LOWER="aws://$CEPH_S3_ACCESS_KEY:$(enc_lower "$CEPH_S3_SECRET_KEY")@?$S3Q"
+export AIRFLOW_CONN_AWS_JSON="{\"conn_type\":\"aws\",\"login\":\"$CEPH_S3_ACCESS_KEY\",\"password\":$(jstr "$CEPH_S3_SECRET_KEY"),\"extra\":{\"region_name\":\"$CEPH_S3_REGION\",\"endpoint_url\":\"$CEPH_S3_ENDPOINT\"}}"
+export AIRFLOW_CONN_SFTP_PW="sftp://$SFTP_PW_USER:$(enc "$SFTP_PW_PASSWORD")@$SFTP_HOST:$SFTP_PORT?$KHQ"
+export AIRFLOW_CONN_HTTP_BASIC="http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@127.0.0.1:$ECHO_PORT"
+export AIRFLOW_CONN_NGINX_AUTH="http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@${HTTP_BASE_URL#http://}"
+export AIRFLOW_CONN_HTTP_TOKEN="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"token\":$(jstr "$HTTP_BEARER_TOKEN")}}"
+export AIRFLOW_CONN_HTTP_HDR="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"headers\":{\"Authorization\":\"Bearer $HEADER_TOKEN\"}}}"
+# wrong secrets
+export AIRFLOW_CONN_BADPG="postgresql://$PG_USER:$(enc "$WRONG_PG")@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export AIRFLOW_CONN_BADPG_SPECIAL="postgresql://$PG_USER:$(enc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export AIRFLOW_CONN_BADPG_JSON="{\"conn_type\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"login\":\"$PG_USER\",\"password\":$(jstr "$WRONG_PG_SPECIAL"),\"schema\":\"$PG_DATABASE\"}"
+export AIRFLOW_CONN_BADMY="mysql://$MYSQL_USER:$(enc "$WRONG_MY")@127.0.0.1:$MYSQL_PORT/$MYSQL_DATABASE"
+export AIRFLOW_CONN_BADS3="aws://$CEPH_S3_ACCESS_KEY:$(enc "$WRONG_S3")@?$S3Q"
+export AIRFLOW_CONN_BADSFTP="sftp://$SFTP_PW_USER:$(enc "$WRONG_SFTP")@$SFTP_HOST:$SFTP_PORT?$KHQ"
+export AIRFLOW_CONN_BADTOKEN="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"bearer_token\":$(jstr "$WRONG_TOKEN")}}"
+export AIRFLOW_CONN_BADBASIC="http://$HTTP_BASIC_USER:$(enc "$WRONG_BASIC")@127.0.0.1:$ECHO_PORT"
+export AIRFLOW_CONN_BADNGINX="http://$HTTP_BASIC_USER:$(enc "$WRONG_BASIC")@${HTTP_BASE_URL#http://}"
+# right secrets, nobody listening
+export AIRFLOW_CONN_DEADPG="postgresql://$PG_USER:$(enc "$PG_PASSWORD")@127.0.0.1:1/$PG_DATABASE?connect_timeout=3"
+export AIRFLOW_CONN_DEADMY="mysql://$MYSQL_ROOT_USER:$(enc "$MYSQL_ROOT_PASSWORD")@127.0.0.1:1/$MYSQL_DATABASE?connect_timeout=3"
+export AIRFLOW_CONN_DEADS3="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc http://127.0.0.1:1)"
+export AIRFLOW_CONN_DEADSFTP="sftp://$SFTP_PW_USER:$(enc "$SFTP_PW_PASSWORD")@127.0.0.1:1?$KHQ&conn_timeout=3"
+export AIRFLOW_CONN_DEADHTTP="http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@127.0.0.1:1"
+# malformed, with the password inside
+export AIRFLOW_CONN_MAL1="postgresql://$PG_USER:${MAL[0]}@127.0.0.1:notaport/$PG_DATABASE"
+export AIRFLOW_CONN_MAL2="{\"conn_type\": \"postgres\", \"login\": \"etl\", \"password\": \"${MAL[1]}\", \"host\": "
+export AIRFLOW_CONN_MAL3="mysql://$MYSQL_USER:${MAL[2]}@[127.0.0.1/$MYSQL_DATABASE"
+export AIRFLOW_CONN_MAL4="sftp://$SFTP_PW_USER:${MAL[3]}@127.0.0.1:99999999/"
+export AIRFLOW_CONN_MAL5="postgresql://$PG_USER:${MAL[4]}@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export AIRFLOW_CONN_MAL6="aws://$CEPH_S3_ACCESS_KEY:${MAL[5]}@?region_name=us-east-1&endpoint_url=not%20a%20url"
+export AIRFLOW_CONN_MAL7="{\"conn_type\":\"nosuchtype\",\"host\":\"h\",\"password\":\"${MAL[6]}\"}"
+export AIRFLOW_CONN_MAL8="{\"conn_type\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"login\":\"etl\",\"password\":$NUMERIC_PW}"
+# a connections file: one good, one malformed with a password
+python3 - "$WORK/connections.json" "$PG_URI" "${MAL[11]}" <<'PY'
+import json, sys
+json.dump({"file_pg": sys.argv[2], "file_bad": "postgresql://etl:%s@127.0.0.1:x/etl" % sys.argv[3]}, open(sys.argv[1], "w"))
+PY
+chmod 600 "$WORK/connections.json"
+
+# the encrypted key of the SFTP key user, planted for this run
+ssh-keygen -q -t ed25519 -N "$PASSPHRASE" -C "ferry-secrets-$R" -f enc_key
+PLANTED_KEY=$(cat enc_key.pub); cat enc_key.pub >> "$AUTH_KEYS"
+export AIRFLOW_CONN_SFTP_ENC="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$WORK/enc_key")&private_key_passphrase=$(enc "$PASSPHRASE")&$KHQ"
+export AIRFLOW_CONN_BADPASS="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$WORK/enc_key")&private_key_passphrase=$(enc "$WRONG_PASSPHRASE")&$KHQ"
+
+# ---------------------------------------------------------------- data
+printf 'id,name\n1,alpha\n2,beta\n3,"gamma, delta"\n' > data.csv
+psqlx -c "CREATE TABLE $TBL (id int PRIMARY KEY, name text); INSERT INTO $TBL VALUES (1, 'alpha'), (2, 'beta')" >/dev/null
+my -e "CREATE TABLE \`$TBL\` (id INT PRIMARY KEY, name VARCHAR(50))" >/dev/null
+
+# ---------------------------------------------------------------- the commands
+N=0
+# run NAME WANT CMD...: stdout and stderr kept under $OUT; WANT is the exit
+# code (a check) or "any" (the run only feeds the scan)
+run() {
+  local name=$1 want=$2; shift 2
+  N=$((N + 1))
+  local f; f=$OUT/$(printf '%03d' "$N")
+  printf '%s\n' "$name" > "$f.name"
+  case $1 in   # D: ferry at debug level; J: the same with JSON log lines
+    D) shift; set -- "$FERRY" --log-level debug "$@" ;;
+    J) shift; set -- "$FERRY" --log-level debug --log-format json "$@" ;;
+  esac
+  timeout -k 5 "$TMO" "$@" > "$f.out" 2> "$f.err" < /dev/null; local rc=$?
+  echo "$rc" > "$f.rc"
+  [ "$want" = any ] && return 0
+  if [ "$rc" = "$want" ]; then ok "$name: exit $rc"; else fail "$name: exit $rc, want $want" "$(tail -3 "$f.err")"; fi
+}
+S3=s3://$CEPH_S3_BUCKET/$P
+
+# listings and connections
+run "conn list" 0 D conn list
+run "conn list --json (json log)" 0 J conn list --json
+run "conn list with a connections file holding a malformed entry" any env FERRY_CONNECTIONS_FILE="$WORK/connections.json" "$FERRY" --log-level debug conn list
+for id in warehouse pgsuper pg_json mydb myroot aws_default aws_lower aws_json sftp_pw sftp_enc http_basic nginx_auth \
+          http_token http_hdr badpg badpg_special badpg_json badmy bads3 badsftp badpass badtoken badbasic badnginx \
+          deadpg deadmy deads3 deadsftp deadhttp; do
+  run "conn get $id" 0 D conn get "$id"
+done
+for id in mal1 mal2 mal3 mal4 mal5 mal6 mal7 mal8; do
+  run "conn get $id (malformed)" any D conn get "$id"
+  run "conn test $id (malformed)" any J conn test "$id"
+done
+run "conn get file_bad (malformed, connections file)" any env FERRY_CONNECTIONS_FILE="$WORK/connections.json" "$FERRY" --log-level debug conn get file_bad
+run "conn test file_pg (connections file)" 0 env FERRY_CONNECTIONS_FILE="$WORK/connections.json" "$FERRY" --log-level debug conn test file_pg
+for id in warehouse pgsuper pg_json mydb myroot aws_default aws_lower aws_json sftp_pw sftp_enc nginx_auth; do
+  run "conn test $id" 0 D conn test "$id"
+done
+run "conn test warehouse --json (json log)" 0 J conn test warehouse --json
+for id in badpg badpg_special badpg_json badmy bads3 badsftp badpass; do
+  run "conn test $id (wrong secret)" 4 D conn test "$id"
+done
+run "conn test badbasic --json (json log)" any J conn test badbasic --json
+run "conn test badnginx (tests the base URL, no auth there)" any D conn test badnginx
+for id in deadpg deadmy deads3 deadsftp deadhttp; do
+  run "conn test $id (unreachable)" any D conn test "$id"
+done
+
+# copies that work
+run "local -> s3 --json" 0 D copy data.csv "$S3/a.csv" --json
+run "s3 -> local (lower-case percent-encoded secret)" 0 D copy "$S3/a.csv" got1.csv --s3-conn aws_lower
+run "s3 -> stdout (JSON connection)" 0 J copy "$S3/a.csv" - --s3-conn aws_json --json
+run "postgres -> s3 --json" 0 D copy "warehouse:public.$TBL" "$S3/pg.csv" --json
+run "postgres (JSON conn) -> local" 0 J copy "pg_json:public.$TBL" got2.csv
+run "postgres superuser query -> stdout" 0 D copy pgsuper: --query "SELECT 1 AS one" -
+run "s3 -> mariadb" 0 D copy "$S3/pg.csv" "mydb:$TBL" --json
+run "mariadb (root) -> local" 0 D copy myroot: --query "SELECT id, name FROM $MYSQL_DATABASE.\`$TBL\`" got3.csv
+run "local -> sftp (password)" 0 D copy data.csv "sftp_pw:$P.csv" --json
+run "local -> sftp (encrypted key)" 0 D copy data.csv "sftp_enc:$P-enc.csv" --json
+run "sftp (encrypted key) -> local" 0 D copy "sftp_enc:$P-enc.csv" got4.csv
+run "http basic auth -> local" 0 D copy http_basic:/auth/basic got5.json
+run "nginx /private/ basic auth -> stdout" 0 J copy nginx_auth:/private/secret.txt -
+run "http bearer token -> stdout" 0 D copy http_token:/auth/bearer -
+run "http Authorization header extra (the echo lands in a file)" 0 D copy http_hdr:/echo got7.json
+run "--header Authorization on the command line" 0 D copy "$HTTP_ECHO_URL/echo" got6.json --header "Authorization: Bearer $HEADER_TOKEN"
+run "local -> http PUT with basic auth" 0 D copy data.csv "http_basic:/upload/$P.csv" --replace --json
+run "inline postgresql:// URI with the password" 0 D copy "postgresql://$PG_USER:$(enc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" - --json
+run "inline sftp:// URI with the password" 0 D copy data.csv "sftp://$SFTP_PW_USER:$(enc "$SFTP_PW_PASSWORD")@$SFTP_HOST:$SFTP_PORT$SFTP_PW_HOME/$P-2.csv?$KHQ" --json
+run "inline http:// URI with the basic password" 0 D copy "http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@127.0.0.1:$ECHO_PORT/auth/basic" -
+run "ls s3" 0 D ls "$S3/" --long --json
+run "ls sftp (password)" 0 D ls "sftp_pw:" --long
+run "cat s3" 0 J cat "$S3/a.csv"
+run "exec postgres" 0 D exec warehouse: "SELECT count(*) FROM $TBL"
+run "exec mariadb root" 0 D exec myroot: "SELECT 1"
+run "dry-run with an inline password" 0 D copy --dry-run "postgresql://$PG_USER:$(enc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" "$S3/dry.csv"
+run "dry-run to sftp" 0 J copy --dry-run data.csv "sftp_pw:$P.csv" --replace
+run "rm --dry-run s3" 0 D rm --dry-run "$S3/a.csv"
+run "AWS environment chain" 0 env -u AIRFLOW_CONN_AWS_DEFAULT AWS_ACCESS_KEY_ID="$CEPH_S3_ACCESS_KEY" \
+  AWS_SECRET_ACCESS_KEY="$CEPH_S3_SECRET_KEY" AWS_REGION="$CEPH_S3_REGION" AWS_ENDPOINT_URL="$CEPH_S3_ENDPOINT" \
+  "$FERRY" --log-level debug ls "$S3/"
+
+# copies that fail: wrong secrets
+run "copy from badpg" 4 D copy "badpg:public.$TBL" "$S3/x.csv"
+run "copy from badpg_special" 4 J copy "badpg_special:public.$TBL" "$S3/x.csv" --json
+run "exec on badpg_json" 4 D exec badpg_json: "SELECT 1"
+run "copy to badmy" 4 D copy data.csv "badmy:$TBL" --replace
+run "copy to s3 with the wrong secret" 4 D copy data.csv "$S3/x.csv" --s3-conn bads3
+run "ls s3 with the wrong secret" 4 env AIRFLOW_CONN_AWS_DEFAULT="$AIRFLOW_CONN_BADS3" "$FERRY" --log-level debug --log-format json ls "$S3/"
+run "AWS environment chain, wrong secret" 4 env -u AIRFLOW_CONN_AWS_DEFAULT AWS_ACCESS_KEY_ID="$CEPH_S3_ACCESS_KEY" \
+  AWS_SECRET_ACCESS_KEY="$WRONG_ENV_S3" AWS_REGION="$CEPH_S3_REGION" AWS_ENDPOINT_URL="$CEPH_S3_ENDPOINT" \
+  "$FERRY" --log-level debug copy data.csv "$S3/x.csv"
+run "PGPASSWORD wrong" 4 env PGPASSWORD="$WRONG_PGPASSWORD" "$FERRY" --log-level debug copy \
+  "postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" -
+run "copy to badsftp" 4 D copy data.csv "badsftp:$P-x.csv"
+run "copy from badpass (wrong passphrase)" 4 D copy "badpass:$P-enc.csv" x.csv
+run "copy from badtoken" 4 D copy badtoken:/auth/bearer -
+run "copy from badbasic" 4 J copy badbasic:/auth/basic -
+run "copy from badnginx" 4 D copy badnginx:/private/secret.txt -
+run "PUT with badbasic" any D copy data.csv "badbasic:/auth/basic" --replace
+run "inline http URI with a wrong password" 4 D copy "http://$HTTP_BASIC_USER:$(enc "$WRONG_BASIC")@127.0.0.1:$ECHO_PORT/auth/basic" -
+run "inline postgresql URI with a wrong special password" 4 D copy "postgresql://$PG_USER:$(enc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" -
+run "dry-run with badpg" any D copy --dry-run "badpg:public.$TBL" "$S3/x.csv"
+# unreachable hosts with the right secrets
+run "copy from deadpg" 4 D copy "deadpg:public.$TBL" - --retries 1
+run "copy from deadmy" any D copy deadmy: --query "SELECT 1" - --retries 1
+run "copy to deads3" any D copy data.csv "s3://$CEPH_S3_BUCKET/x.csv" --s3-conn deads3 --retries 1 --timeout 5
+run "copy to deadsftp" any D copy data.csv "deadsftp:x.csv" --retries 1
+run "copy from deadhttp" any J copy deadhttp:/x - --retries 1
+# malformed connections and endpoints with the password inside
+for id in mal1 mal2 mal3 mal4 mal5 mal6 mal7 mal8; do
+  run "copy from $id: (malformed)" any D copy "$id:x" - --retries 1
+done
+run "inline postgresql URI, bad port" any D copy "postgresql://$PG_USER:${MAL[7]}@127.0.0.1:notaport/$PG_DATABASE#t" -
+run "inline mysql URI, bad port" any J copy "mysql://$MYSQL_USER:${MAL[8]}@127.0.0.1:99999999/$MYSQL_DATABASE#t" -
+run "inline http URI, bad host" any D copy "http://$HTTP_BASIC_USER:${MAL[9]}@[::1/x" -
+run "inline sftp URI, bad port" any D copy data.csv "sftp://$SFTP_PW_USER:${MAL[10]}@127.0.0.1:notaport/x.csv"
+run "dry-run, inline URI with a bad port" any D copy --dry-run "postgresql://$PG_USER:${MAL[7]}@127.0.0.1:notaport/$PG_DATABASE#t" x.csv
+run "exec on a malformed inline URI" any D exec "postgresql://$PG_USER:${MAL[7]}@127.0.0.1:notaport/$PG_DATABASE" "SELECT 1"
+run "conn test file_bad (malformed, connections file)" any env FERRY_CONNECTIONS_FILE="$WORK/connections.json" "$FERRY" --log-level debug conn test file_bad
+run "usage error with a password in an argument" any D copy "postgresql://$PG_USER:${MAL[7]}@127.0.0.1/$PG_DATABASE#t"
+run "unknown option next to a password" any D copy --no-such-option "postgresql://$PG_USER:${MAL[7]}@127.0.0.1/$PG_DATABASE#t" x.csv
+
+# ---------------------------------------------------------------- the scan
+total=$(cat "$OUT"/*.out "$OUT"/*.err | wc -c)
+check "$N commands ran, $total bytes of output collected" test "$total" -gt 10000
+grep -q "Bearer $HEADER_TOKEN" got6.json 2>/dev/null && grep -q "Bearer $HEADER_TOKEN" got7.json 2>/dev/null && ok "the headers reached the echo server (its reply is data, kept out of the scan)" ||
+  fail "the headers reached the echo server"
+grep -q 'authenticated": true' "$OUT"/*.out && ok "the authenticated runs did authenticate" || fail "the authenticated runs did authenticate"
+bad=$(for f in "$OUT"/*.rc; do rc=$(cat "$f"); case $rc in 0|[2-9]|10) ;; *) echo "$(cat "${f%.rc}.name"): exit $rc";; esac; done)
+[ -z "$bad" ] && ok "no run crashed, timed out or hit an internal error (exit 0, 2-10 only)" || fail "runs with exit 1 or a signal" "$bad"
+printf '%s\n' "${SECRETS[@]}" > secrets.txt
+python3 - "$OUT" secrets.txt > scan.txt <<'PY'
+import base64, glob, json, os, re, sys, urllib.parse
+out_dir, secrets_file = sys.argv[1], sys.argv[2]
+files = {}
+for path in sorted(glob.glob(os.path.join(out_dir, '*.out')) + glob.glob(os.path.join(out_dir, '*.err'))):
+    files[path] = open(path, 'rb').read()
+def forms(value, login):
+    f = {'raw': value}
+    up = urllib.parse.quote(value, safe='')
+    f['percent-encoded'] = up
+    f['percent-encoded, lower-case hex'] = re.sub('%[0-9A-F]{2}', lambda m: m.group(0).lower(), up)
+    f['percent-encoded, RFC 3986 sub-delims kept'] = urllib.parse.quote(value, safe="!$&'()*+,;=:@")
+    f['JSON-escaped'] = json.dumps(value)[1:-1]
+    if login:
+        f['base64 user:password'] = base64.b64encode(('%s:%s' % (login, value)).encode()).decode()
+    return f
+# the libpq password file is named .pgpass: that word is not a leak of a password "pgpass"
+allowed = [b'.pgpass', b'PGPASSFILE', b'pgpassfile']
+for line in open(secrets_file, encoding='utf-8'):
+    label, value, login = line.rstrip('\n').split('|', 2) if line.count('|') >= 2 else (line.strip(), '', '')
+    if len(value) < 3:
+        continue
+    seen = set()
+    for form, s in forms(value, login).items():
+        if s in seen:
+            continue
+        seen.add(s)
+        needle = s.encode()
+        hits = []
+        for path, data in files.items():
+            masked = data
+            for a in allowed:
+                if needle in a:
+                    masked = masked.replace(a, b'')
+            if needle in masked:
+                cmd = open(path.rsplit('.', 1)[0] + '.name', encoding='utf-8').read().strip()
+                where = [l.decode('utf-8', 'replace')[:200] for l in masked.splitlines() if needle in l][:2]
+                hits.append('%s (%s): %s' % (cmd, os.path.basename(path), ' || '.join(where)))
+        print('%s\t%s\t%d\t%s' % (label, form, len(hits), ' ## '.join(hits[:3])))
+PY
+while IFS=$'\t' read -r label form nhits where; do
+  if [ "$nhits" = 0 ]; then ok "not in any output: $label ($form)"; else fail "LEAK: $label ($form) in $nhits output(s)" "$where"; fi
+done < scan.txt
+finish
