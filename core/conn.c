@@ -19,7 +19,7 @@
  *    keeps both (Airflow never writes both).
  *  - Empty host/login/password/schema are absent (NULL).  The host keeps its
  *    case (Python lower-cases it) and loses IPv6 brackets, as in Airflow.
- *  - Types: lower-cased, '-' -> '_', postgresql -> postgres, s3 -> aws,
+ *  - Types: lower-cased, '-' -> '_', postgresql -> postgres, mariadb -> mysql, s3 -> aws,
  *    ssh -> sftp, https -> http.  For http connections the schema field is
  *    the URL scheme (Airflow's HttpHook reads it so): "https://h" is type http
  *    with schema "https"; "http://h/https" likewise.  The path of an https URI
@@ -248,6 +248,7 @@ static char *normalize_type(const char *s, size_t n)
         {"postgresql", "postgres"},
         {"s3", "aws"},
         {"ssh", "sftp"},
+        {"mariadb", "mysql"},
         {"https", "http"},
     };
     char *t = lower_dup(s, n);
@@ -1471,13 +1472,27 @@ static json_t *json_string_lossy(const char *s)
     return j;
 }
 
+/* json_string_lossy of s with every registered secret masked.  Masking each
+ * string before it is encoded keeps the JSON valid: masking the encoded text
+ * could match across a '", "' and cut the syntax apart. */
+static json_t *json_string_scrubbed(const char *s)
+{
+    char *copy = strdup(s);
+    if (!copy)
+        return NULL;
+    ferry_scrub(copy, strlen(copy) + 1);
+    json_t *j = json_string_lossy(copy);
+    free(copy);
+    return j;
+}
+
 /* Set obj[name] = value when value is not NULL; nonzero on failure. */
 static int set_string_member(json_t *obj, const char *name, const char *value)
 {
     if (!value)
         return 0;
-    json_t *s = json_string_lossy(value);
-    json_t *key = json_string_lossy(name);
+    json_t *s = json_string_scrubbed(value);
+    json_t *key = json_string_scrubbed(name);
     int rc = (s && key) ? json_object_set_new(obj, json_string_value(key), s) : -1;
     if (rc != 0 && !key)
         json_decref(s);
@@ -1518,10 +1533,9 @@ char *ferry_conn_to_json_masked(const ferry_conn *c)
         json_t *extra = masked_extras(c);
         failed |= extra ? json_object_set_new(o, "extra", extra) : -1;
     }
+    /* every string was scrubbed on its way in (set_string_member), which also
+     * masks secrets nested in non-secret extras (registered at parse time) */
     char *text = failed ? NULL : json_dumps(o, JSON_PRESERVE_ORDER);
     json_decref(o);
-    /* secrets nested in non-secret extras (registered at parse time) */
-    if (text)
-        ferry_scrub(text, strlen(text) + 1);
     return text;
 }

@@ -271,37 +271,227 @@ static int variable_value(const ferry_template_ctx *ctx, const char *name, size_
 
 /* ---------------------------------------------------------------- SQL quoting */
 
-typedef enum { SQL_CODE, SQL_STRING, SQL_IDENT } sql_state;
+/* Where the end of the SQL written so far is, as the server's lexer sees it:
+ * PostgreSQL with standard_conforming_strings (the default), MySQL in its
+ * default sql_mode (backslash escapes; "..." is a string).  The whole output
+ * so far is scanned, inserted values included, so nothing depends on where
+ * the text was cut by templates. */
+typedef enum {
+    SQL_CODE,           /* between tokens */
+    SQL_STRING,         /* '...' */
+    SQL_ESTRING,        /* PostgreSQL E'...': backslash escapes */
+    SQL_DQSTRING,       /* MySQL "...": a string */
+    SQL_IDENT,          /* PostgreSQL "..." */
+    SQL_BACKTICK,       /* MySQL `...` */
+    SQL_LINE_COMMENT,   /* -- (MySQL: "-- " and #) */
+    SQL_BLOCK_COMMENT,  /* / * ... * / (nested in PostgreSQL) */
+    SQL_DOLLAR          /* PostgreSQL $tag$ ... $tag$ */
+} sql_state;
 
-static void sql_track(sql_state *st, const char *s, size_t n, int mysql)
+typedef struct sql_where {
+    sql_state state;
+    int escape_pending;  /* in a literal: a backslash waits for the next byte */
+    int glue;            /* SQL_CODE: a quote written now would join the token before
+                            it (a word such as E, or a '...' literal just closed) */
+    size_t body;         /* SQL_DOLLAR: offset of the quoted body */
+    size_t tag_at;       /* SQL_DOLLAR: offset of the opening "$tag$" */
+    size_t tag_len;      /* SQL_DOLLAR: length of "$tag$" */
+} sql_where;
+
+static int sql_space(unsigned char c)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (*st == SQL_CODE) {
-            if (c == '\'')
-                *st = SQL_STRING;
-            else if (c == '"')
-                *st = SQL_IDENT;
-        } else if (*st == SQL_STRING) {
-            if (mysql && c == '\\' && i + 1 < n)
-                i++;
-            else if (c == '\'')
-                *st = SQL_CODE; /* '' re-enters at the next quote */
-        } else if (c == '"') {
-            *st = SQL_CODE;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int sql_word_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || c >= 0x80;
+}
+
+/* End of the literal whose opening quote q is at s[i] ('' inside, and
+ * backslash escapes when bs); n when it is still open at the end, then *open
+ * is set, and *pending when a backslash waits for its byte. */
+static size_t sql_quoted_end(const char *s, size_t n, size_t i, char q, int bs, int *open, int *pending)
+{
+    *open = *pending = 0;
+    for (size_t j = i + 1; j < n; j++) {
+        if (bs && s[j] == '\\') {
+            if (j + 1 == n)
+                *pending = 1;
+            j++;
+        } else if (s[j] == q) {
+            if (j + 1 == n)
+                return n;
+            if (s[j + 1] != q)
+                return j + 1;
+            j++;
         }
+    }
+    *open = 1;
+    return n;
+}
+
+static void sql_scan(const char *s, size_t n, int mysql, sql_where *w)
+{
+    memset(w, 0, sizeof *w);
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t j;
+        int open = 0, pending = 0;
+        sql_state kind = SQL_CODE;
+        w->glue = 0;
+        if (sql_space(c)) {
+            i++;
+            continue;
+        }
+        if ((c == '-' && i + 1 < n && s[i + 1] == '-' &&
+             (!mysql || (i + 2 < n && (unsigned char)s[i + 2] <= 0x20))) || (mysql && c == '#')) {
+            kind = SQL_LINE_COMMENT; /* PostgreSQL ends it at CR as well as LF */
+            for (j = i; j < n && s[j] != '\n' && (mysql || s[j] != '\r'); j++)
+                ;
+            open = j == n;
+        } else if (mysql && c == '/' && i + 2 < n && s[i + 1] == '*' &&
+                   (s[i + 2] == '!' || (s[i + 2] == 'M' && i + 3 < n && s[i + 3] == '!'))) {
+            j = i + (s[i + 2] == '!' ? 3 : 4); /* an executable comment holds code */
+        } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+            kind = SQL_BLOCK_COMMENT;
+            int depth = 1;
+            for (j = i + 2; j < n && depth > 0;) {
+                if (!mysql && s[j] == '/' && j + 1 < n && s[j + 1] == '*') {
+                    depth++;
+                    j += 2;
+                } else if (s[j] == '*' && j + 1 < n && s[j + 1] == '/') {
+                    depth--;
+                    j += 2;
+                } else {
+                    j++;
+                }
+            }
+            open = depth > 0;
+        } else if (!mysql && (c == 'E' || c == 'e') && i + 1 < n && s[i + 1] == '\'') {
+            kind = SQL_ESTRING;
+            j = sql_quoted_end(s, n, i + 1, '\'', 1, &open, &pending);
+            w->glue = !open && j == n;
+        } else if (c == '\'') {
+            kind = SQL_STRING;
+            j = sql_quoted_end(s, n, i, '\'', mysql, &open, &pending);
+            w->glue = !open && j == n;
+        } else if (c == '"') {
+            kind = mysql ? SQL_DQSTRING : SQL_IDENT;
+            j = sql_quoted_end(s, n, i, '"', mysql, &open, &pending);
+        } else if (mysql && c == '`') {
+            kind = SQL_BACKTICK;
+            j = sql_quoted_end(s, n, i, '`', 0, &open, &pending);
+        } else if (!mysql && c == '$' && !(i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9')) {
+            size_t k = i + 1;
+            while (k < n && s[k] != '$' && sql_word_char((unsigned char)s[k]))
+                k++;
+            if (k < n && s[k] == '$') {
+                kind = SQL_DOLLAR;
+                size_t tag_len = k + 1 - i;
+                for (j = k + 1; j < n && !(n - j >= tag_len && memcmp(s + j, s + i, tag_len) == 0); j++)
+                    ;
+                open = j == n;
+                if (open) {
+                    w->tag_at = i;
+                    w->tag_len = tag_len;
+                    w->body = k + 1;
+                } else {
+                    j += tag_len;
+                }
+            } else {
+                j = i + 1;
+            }
+        } else if (sql_word_char(c)) {
+            for (j = i + 1; j < n && sql_word_char((unsigned char)s[j]); j++)
+                ;
+            w->glue = j == n;
+        } else {
+            j = i + 1;
+        }
+        if (open) {
+            w->state = kind;
+            w->escape_pending = pending;
+            return;
+        }
+        i = j;
+    }
+    w->state = SQL_CODE;
+}
+
+/* Append v with quote doubled, and backslashes too when bs. */
+static void sql_escape_into(strbuf *b, const char *v, char quote, int bs)
+{
+    for (const char *p = v; *p; p++) {
+        if (*p == quote || (bs && *p == '\\'))
+            sb_add(b, p, 1);
+        sb_add(b, p, 1);
     }
 }
 
-static void sql_escape_into(strbuf *b, const char *v, char quote, int mysql)
+/* Insert v at the end of b (the SQL so far, from offset from on) so that it
+ * stays one value: a complete literal between tokens, escaped inside a
+ * literal or an identifier, as it is inside a comment or a dollar quote when
+ * it cannot end it.  Returns NULL, or why it cannot be done. */
+static const char *sql_insert(strbuf *b, size_t from, int mysql, const char *v)
 {
-    for (const char *p = v; *p; p++) {
-        if (*p == quote)
-            sb_add(b, p, 1);
-        else if (mysql && *p == '\\')
-            sb_add(b, "\\", 1);
-        sb_add(b, p, 1);
+    sql_where w;
+    sql_scan(b->data + from, b->len - from, mysql, &w);
+    if (w.escape_pending)
+        return "it follows a backslash inside a literal";
+    switch (w.state) {
+    case SQL_CODE:
+        if (w.glue)
+            sb_add(b, " ", 1); /* E'…' or '…''…' would take it in */
+        sb_add(b, "'", 1);
+        sql_escape_into(b, v, '\'', mysql);
+        sb_add(b, "'", 1);
+        return NULL;
+    case SQL_STRING: sql_escape_into(b, v, '\'', mysql); return NULL;
+    case SQL_ESTRING: sql_escape_into(b, v, '\'', 1); return NULL;
+    case SQL_DQSTRING: sql_escape_into(b, v, '"', 1); return NULL;
+    case SQL_IDENT: sql_escape_into(b, v, '"', 0); return NULL;
+    case SQL_BACKTICK: sql_escape_into(b, v, '`', 0); return NULL;
+    case SQL_LINE_COMMENT:
+        if (strpbrk(v, "\r\n"))
+            return "a line break in the value would end the SQL comment";
+        sb_add(b, v, strlen(v));
+        return NULL;
+    case SQL_BLOCK_COMMENT: {
+        size_t n = strlen(v);
+        char last = b->len ? b->data[b->len - 1] : 0;
+        if (strstr(v, "*/") || strstr(v, "/*") || (n && (v[n - 1] == '*' || v[n - 1] == '/')) ||
+            (n && ((last == '*' && v[0] == '/') || (last == '/' && v[0] == '*'))))
+            return "the value would end or nest the SQL comment";
+        /* MySQL runs the body of / *! ... * / and / *M! ... * / as code */
+        if (mysql && n && (v[0] == '!' || v[0] == 'M') && b->len >= 2 &&
+            memcmp(b->data + b->len - 2, "/*", 2) == 0)
+            return "the value would make the comment executable";
+        sb_add(b, v, n);
+        return NULL;
     }
+    case SQL_DOLLAR: {
+        /* the body is SQL of its own (a function body): insert there, then
+         * make sure the closing $tag$ (or a start of it) did not appear */
+        size_t before = b->len;
+        const char *why = sql_insert(b, from + w.body, mysql, v);
+        if (why || b->failed)
+            return why;
+        const char *tag = b->data + from + w.tag_at;
+        const char *body = b->data + from + w.body;
+        size_t body_len = b->len - (from + w.body);
+        for (size_t k = 0; k + w.tag_len <= body_len; k++)
+            if (memcmp(body + k, tag, w.tag_len) == 0)
+                return "the value would end the $-quoted string";
+        for (size_t p = 1; p < w.tag_len && b->len > before && p <= body_len; p++)
+            if (memcmp(b->data + b->len - p, tag, p) == 0)
+                return "the value would end the $-quoted string";
+        return NULL;
+    }
+    }
+    return NULL;
 }
 
 ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *text, ferry_template_mode mode,
@@ -309,7 +499,6 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
 {
     *out = NULL;
     strbuf b = {0};
-    sql_state sq = SQL_CODE;
     int mysql = mode == FERRY_TEMPLATE_SQL_MYSQL;
     const char *p = text;
     sb_add(&b, "", 0);
@@ -327,8 +516,6 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
             break;
         }
         sb_add(&b, p, (size_t)(open - p));
-        if (mode != FERRY_TEMPLATE_TEXT)
-            sql_track(&sq, p, (size_t)(open - p), mysql);
         const char *close = strstr(open + 2, "}}");
         if (!close) {
             free(b.data);
@@ -354,14 +541,13 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
         const char *v = long_value ? long_value : value;
         if (mode == FERRY_TEMPLATE_TEXT) {
             sb_add(&b, v, strlen(v));
-        } else if (sq == SQL_STRING) {
-            sql_escape_into(&b, v, '\'', mysql);
-        } else if (sq == SQL_IDENT) {
-            sql_escape_into(&b, v, '"', 0);
-        } else {
-            sb_add(&b, "'", 1);
-            sql_escape_into(&b, v, '\'', mysql);
-            sb_add(&b, "'", 1);
+        } else if (!b.failed) {
+            const char *why = sql_insert(&b, 0, mysql, v);
+            if (why) {
+                free(b.data);
+                return ferry_error_set(err, FERRY_ERR_USAGE, "template at offset %zu: cannot insert '%.*s' here: %s",
+                                       (size_t)(open - text), (int)(end - name), name, why);
+            }
         }
         p = close + 2;
     }

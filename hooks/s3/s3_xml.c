@@ -301,8 +301,11 @@ static int64_t parse_int64(const char *text, size_t len)
         i++;
     if (i == len)
         return -1;
-    for (; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+    for (; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
+        if (v > (INT64_MAX - (text[i] - '0')) / 10)
+            return -1; /* too large: unknown, never signed overflow */
         v = v * 10 + (text[i] - '0');
+    }
     return v;
 }
 
