@@ -466,8 +466,9 @@ static const char *sql_insert(strbuf *b, size_t from, int mysql, const char *v)
             (n && ((last == '*' && v[0] == '/') || (last == '/' && v[0] == '*'))))
             return "the value would end or nest the SQL comment";
         /* MySQL runs the body of / *! ... * / and / *M! ... * / as code */
-        if (mysql && n && (v[0] == '!' || v[0] == 'M') && b->len >= 2 &&
-            memcmp(b->data + b->len - 2, "/*", 2) == 0)
+        if (mysql && n &&
+            (((v[0] == '!' || v[0] == 'M') && b->len >= 2 && memcmp(b->data + b->len - 2, "/*", 2) == 0) ||
+             (v[0] == '!' && b->len >= 3 && memcmp(b->data + b->len - 3, "/*M", 3) == 0)))
             return "the value would make the comment executable";
         sb_add(b, v, n);
         return NULL;

@@ -199,7 +199,8 @@ cmd_run() {
     if [ -d "$FUZZ_DIR/corpus/$t" ]; then cp -n "$FUZZ_DIR/corpus/$t"/* "$corpus"/ 2>/dev/null || true; fi
     local dict=()
     [ -f "$FUZZ_DIR/dict/$t.dict" ] && dict=(-dict="$FUZZ_DIR/dict/$t.dict")
-    local before after start end rc=0
+    local before after start end rc=0 listed_before
+    listed_before=$(ls "$art" 2>/dev/null | sort)
     before=$(find "$art" -type f | wc -l)
     echo "== fuzz_$t for $secs s (log tests/fuzz/out/logs/$t.log)"
     start=$(date +%s)
@@ -219,7 +220,8 @@ cmd_run() {
     else
       failed=$((failed + 1))
       grep -m 1 -E "INVARIANT|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|ERROR: libFuzzer" "$log" | sed 's/^/  /' || true
-      find "$art" -type f -newer "$log" -o -type f -cnewer "$log" 2>/dev/null | head -n 3 | sed 's/^/  artifact: /' || true
+      comm -13 <(printf '%s\n' "$listed_before") <(ls "$art" 2>/dev/null | sort) | head -n 3 |
+        sed "s|^|  artifact: tests/fuzz/out/artifacts/$t/|" || true
     fi
   done
   echo "== summary"

@@ -19,6 +19,13 @@
 #include "ferry/log.h"
 #include "fuzz_common.h"
 
+static char connections_file[] = "/tmp/ferry-fuzz-connections-XXXXXX";
+
+static void remove_connections_file(void)
+{
+    unlink(connections_file);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -40,8 +47,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
         setenv(env[i][0], env[i][1], 1);
     /* a connections file with one more id (and no HOME lookups) */
-    char path[] = "/tmp/ferry-fuzz-connections-XXXXXX";
-    int fd = mkstemp(path);
+    int fd = mkstemp(connections_file);
     if (fd >= 0) {
         static const char body[] =
             "{\"filed\": {\"conn_type\": \"postgres\", \"host\": \"h\", \"password\": \"file-pw\"},"
@@ -49,8 +55,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         if (write(fd, body, sizeof body - 1) != (ssize_t)(sizeof body - 1))
             abort();
         close(fd);
-        setenv("FERRY_CONNECTIONS_FILE", path, 1);
-        /* the file stays for this process; it holds nothing real */
+        setenv("FERRY_CONNECTIONS_FILE", connections_file, 1);
+        atexit(remove_connections_file); /* (a crash leaves it: it holds nothing real) */
     }
     return 0;
 }
