@@ -45,6 +45,21 @@ static const char copy_help[] =
     "  --data TEXT             HTTP source: request body\n"
     "  --data-file FILE        HTTP source: request body from FILE\n"
     "  --header 'Name: value'  HTTP: extra request header (repeatable)\n"
+    "  --parallel N            SQL source: extract N ranges at once over N sessions (one\n"
+    "                          snapshot on Postgres); DEST gets them in range order\n"
+    "  --split-by COL          SQL source: integer column the ranges are cut by (default:\n"
+    "                          Postgres ctid page ranges, MySQL the primary key)\n"
+    "  --split-output          one object/file per range under DEST (a prefix/directory)\n"
+    "  --partition K/N         run only range K (0-based, e.g. $JOB_COMPLETION_INDEX) of N\n"
+    "  --compress-threads N    gzip/zstd worker threads, each part its own member\n"
+    "                          (default: the number of cores; 1 = inline)\n"
+    "  --checksum ALGO         S3 per-part checksum: crc32c|md5|none (default: crc32c when\n"
+    "                          the server takes it, else md5)\n"
+    "  --unsigned-payload      S3: do not hash parts for the signature (default over https)\n"
+    "  --signed-payload        S3: always sign the payload hash (default over http)\n"
+    "  --max-memory SIZE       hard bound on all transfer buffers (default 64M + parts)\n"
+    "  --resume FILE           keep an interrupted S3 multipart upload and its state in FILE;\n"
+    "                          a later run with the same FILE continues it\n"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
     "                          DEST is stdout)\n"
     "  -q, --quiet             no summary line\n"
@@ -57,7 +72,8 @@ enum {
     OPT_REPLACE = 256, OPT_QUERY, OPT_QUERY_FILE, OPT_FORMAT, OPT_COMPRESS, OPT_DECOMPRESS, OPT_LEVEL,
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
-    OPT_HEADER, OPT_DRY_RUN
+    OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
+    OPT_COMPRESS_THREADS, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME
 };
 
 static int dry_run;
@@ -90,6 +106,16 @@ static const struct option copy_options[] = {
     {"data", required_argument, NULL, OPT_DATA},
     {"data-file", required_argument, NULL, OPT_DATA_FILE},
     {"header", required_argument, NULL, OPT_HEADER},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"split-by", required_argument, NULL, OPT_SPLIT_BY},
+    {"split-output", no_argument, NULL, OPT_SPLIT_OUTPUT},
+    {"partition", required_argument, NULL, OPT_PARTITION},
+    {"compress-threads", required_argument, NULL, OPT_COMPRESS_THREADS},
+    {"checksum", required_argument, NULL, OPT_CHECKSUM},
+    {"unsigned-payload", no_argument, NULL, OPT_UNSIGNED},
+    {"signed-payload", no_argument, NULL, OPT_SIGNED},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"resume", required_argument, NULL, OPT_RESUME},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -99,6 +125,8 @@ static int parse_compress(const char *s, ferry_compress *out)
 {
     if (strcmp(s, "gzip") == 0 || strcmp(s, "gz") == 0)
         *out = FERRY_COMPRESS_GZIP;
+    else if (strcmp(s, "zstd") == 0 || strcmp(s, "zst") == 0)
+        *out = FERRY_COMPRESS_ZSTD;
     else if (strcmp(s, "none") == 0)
         *out = FERRY_COMPRESS_NONE;
     else
@@ -252,11 +280,11 @@ int cmd_copy(int argc, char **argv)
             break;
         case OPT_COMPRESS:
             if (parse_compress(optarg, &o.dst_compress) != 0)
-                return cli_usage("copy", "unknown compression '%s' (gzip, none)", optarg);
+                return cli_usage("copy", "unknown compression '%s' (gzip, zstd, none)", optarg);
             break;
         case OPT_DECOMPRESS:
             if (parse_compress(optarg, &o.src_compress) != 0)
-                return cli_usage("copy", "unknown compression '%s' (gzip, none)", optarg);
+                return cli_usage("copy", "unknown compression '%s' (gzip, zstd, none)", optarg);
             break;
         case OPT_LEVEL:
             v = cli_parse_long(optarg);
@@ -322,6 +350,49 @@ int cmd_copy(int argc, char **argv)
             o.http_headers = headers;
             o.n_http_headers = n_headers;
             break;
+        case OPT_PARALLEL:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 64)
+                return cli_usage("copy", "--parallel takes 1 to 64");
+            o.parallel = (int)v;
+            break;
+        case OPT_SPLIT_BY: o.split_by = optarg; break;
+        case OPT_SPLIT_OUTPUT: o.split_output = 1; break;
+        case OPT_PARTITION: {
+            char *slash = strchr(optarg, '/');
+            long k = -1, n = -1;
+            if (slash) {
+                *slash = '\0';
+                k = cli_parse_long(optarg);
+                n = cli_parse_long(slash + 1);
+                *slash = '/';
+            }
+            if (!slash || n < 1 || n > 100000 || k < 0 || k >= n)
+                return cli_usage("copy", "--partition takes K/N with 0 <= K < N (got '%s')", optarg);
+            o.partition_index = (int)k;
+            o.partition_count = (int)n;
+            break;
+        }
+        case OPT_COMPRESS_THREADS:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 256)
+                return cli_usage("copy", "--compress-threads takes 1 to 256");
+            o.compress_threads = (int)v;
+            break;
+        case OPT_CHECKSUM:
+            if (strcmp(optarg, "crc32c") && strcmp(optarg, "md5") && strcmp(optarg, "none"))
+                return cli_usage("copy", "unknown checksum '%s' (crc32c, md5, none)", optarg);
+            o.checksum = optarg;
+            break;
+        case OPT_UNSIGNED: o.s3_unsigned_payload = 1; break;
+        case OPT_SIGNED: o.s3_unsigned_payload = 0; break;
+        case OPT_MAX_MEMORY:
+            v = cli_parse_size(optarg);
+            if (v < 1024 * 1024)
+                return cli_usage("copy", "bad --max-memory '%s' (at least 1M)", optarg);
+            o.max_memory = (size_t)v;
+            break;
+        case OPT_RESUME: o.resume_file = optarg; break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(copy_help, stdout);

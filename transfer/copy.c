@@ -28,6 +28,7 @@ void ferry_copy_options_init(ferry_copy_options *o)
     o->s3_concurrency = 4;
     o->max_retries = 5;
     o->timeout = 300;
+    o->s3_unsigned_payload = -1;
 }
 
 static ferry_format resolve_format(const ferry_endpoint *src, const ferry_endpoint *dst,

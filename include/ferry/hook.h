@@ -33,7 +33,8 @@ typedef enum ferry_format {
 typedef enum ferry_compress {
     FERRY_COMPRESS_AUTO = 0, /* ".gz" in the name means gzip */
     FERRY_COMPRESS_NONE,
-    FERRY_COMPRESS_GZIP
+    FERRY_COMPRESS_GZIP,
+    FERRY_COMPRESS_ZSTD      /* ".zst" in the name (libzstd) */
 } ferry_compress;
 
 typedef enum ferry_spool {
@@ -78,6 +79,24 @@ typedef struct ferry_copy_options {
     const char *http_data_file; /* request body from a file */
     const char *const *http_headers; /* "Name: value" strings, n_http_headers of them */
     size_t n_http_headers;
+    /* Speed and scale-out (issue #8). */
+    int parallel;               /* SQL sources: sessions extracting ranges at once (--parallel N),
+                                   0/1 = one session */
+    const char *split_by;       /* SQL sources: integer column to split ranges by (--split-by);
+                                   NULL = Postgres ctid page ranges / MySQL primary key */
+    int split_output;           /* write one object/file per range (DEST is a prefix/dir) */
+    int partition_index;        /* --partition k/N: run only range k (0-based, as
+                                   $JOB_COMPLETION_INDEX and Airflow's map_index) ... */
+    int partition_count;        /* ... of N; 0 = no partitioning */
+    int compress_threads;       /* gzip/zstd worker threads (each part its own member);
+                                   0 = auto (online cores), 1 = inline on the caller's thread */
+    const char *checksum;       /* S3 per-part checksum: "crc32c", "md5", "none";
+                                   NULL = auto (crc32c when the server takes it, else md5) */
+    int s3_unsigned_payload;    /* -1 auto (UNSIGNED-PAYLOAD over https only), 0 sign, 1 unsigned */
+    size_t max_memory;          /* hard bound on all transfer buffers in bytes; 0 = default */
+    const char *resume_file;    /* --resume: state file of an interrupted multipart upload
+                                   (created/updated while uploading, removed on success);
+                                   NULL = no resume */
     /* progress callback (may be NULL), called at most every 200 ms */
     void (*progress)(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud);
     void *progress_ud;
@@ -149,6 +168,11 @@ struct ferry_hook {
                          ferry_error *err);
     /* Connect, authenticate, report in info (e.g. server version); no data moved. */
     ferry_status (*test)(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
+    /* Optional (NULL when the system cannot): one destination fed by n writers
+     * at once (the ranges of a parallel extraction), whose bytes appear in
+     * range order.  See ferry_ranged_sink in ferry/stream.h. */
+    ferry_status (*open_ranged_sink)(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
+                                     ferry_ranged_sink **out, ferry_error *err);
 };
 
 /* The registry. Built-in hooks are registered on first use; hooks registered

@@ -77,6 +77,28 @@ struct ferry_writer {
     int64_t rows;           /* rows written, when the sink counts them, else -1 */
 };
 
+/* One destination written by n independent writers at once (the ranges of a
+ * parallel extraction, each on its own thread); the destination's bytes are
+ * range 0's, then range 1's, ... .  Writer r is used by one thread only;
+ * different writers may be used concurrently.  A writer's commit() means
+ * "range r is complete" (nothing is visible yet); the destination appears
+ * only at ops->commit, once every range committed; ops->abort (idempotent,
+ * from any thread after the writers stopped) removes every trace, e.g. the
+ * multipart upload.  Owned by whoever opened it; ops->free releases it and its
+ * writers. */
+typedef struct ferry_ranged_sink ferry_ranged_sink;
+typedef struct ferry_ranged_sink_ops {
+    const char *name;
+    ferry_writer *(*writer)(ferry_ranged_sink *rs, int r);  /* borrowed, owned by rs */
+    ferry_status (*commit)(ferry_ranged_sink *rs, ferry_error *err);
+    void (*abort)(ferry_ranged_sink *rs);
+    void (*free)(ferry_ranged_sink *rs);
+} ferry_ranged_sink_ops;
+struct ferry_ranged_sink {
+    const ferry_ranged_sink_ops *ops;
+    int n;                  /* number of ranges */
+};
+
 /* Convenience wrappers (dispatch through ops). */
 static inline ferry_status ferry_writer_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
 {
