@@ -12,7 +12,7 @@
 #   (g) ferry copy s3://…/orders.csv.gz mydb:bench_orders_in --replace
 #   (h) mariadb --local-infile -e "LOAD DATA LOCAL INFILE 'orders.csv' …"   (the same CSV, local)
 #   (i) ferry copy orders.csv mydb:bench_orders_in --replace                (ferry, same local file)
-# Prints a markdown table with wall seconds, peak RSS and ratios.  Seeding:
+# Prints a markdown table with wall seconds, MB/s (of CSV), peak RSS and ratios.  Seeding:
 # Postgres generates the rows as a CSV in MariaDB's LOAD DATA dialect, loaded
 # with LOAD DATA LOCAL.  The bench tables and objects are dropped at the end.
 . "$(dirname "$0")/lib.sh"
@@ -104,17 +104,17 @@ cat <<EOT
 ### MySQL/MariaDB, $ROWS rows ($(date -u +%F), $(machine))
 
 table $SIZE_DB in InnoDB; CSV $CSVSIZE bytes, csv.gz object $GZ bytes; MariaDB 10.11, Postgres 15 and
-Ceph radosgw on the same machine, loopback. Rows loaded by ferry: $PG_ROWS_D (Postgres, d), $MY_ROWS_G (MariaDB, g).
+Ceph radosgw on the same machine, loopback. MB/s = CSV bytes / wall. Rows loaded by ferry: $PG_ROWS_D (Postgres, d), $MY_ROWS_G (MariaDB, g).
 
-| run | what | wall s | peak RSS MiB | ratio |
-| --- | --- | ---: | ---: | --- |
-| (a) | \`mariadb --batch --quick -e "SELECT * FROM bench_orders" > /dev/null\` | ${WALL[a_mariadb]} | ${RSS[a_mariadb]} | 1.00 (floor) |
-| (b) | \`ferry copy mydb:bench_orders /dev/null --format csv\` | ${WALL[b_ferry_null]} | ${RSS[b_ferry_null]} | b/a = $(ratio "${WALL[b_ferry_null]}" "${WALL[a_mariadb]}") |
-| (c) | \`ferry copy mydb:bench_orders s3://…/orders.csv.gz\` | ${WALL[c_ferry_s3gz]} | ${RSS[c_ferry_s3gz]} | c/a = $(ratio "${WALL[c_ferry_s3gz]}" "${WALL[a_mariadb]}") |
-| (d) | \`ferry copy s3://…/orders.csv.gz warehouse:public.bench_my_orders --replace\` | ${WALL[d_ferry_pg]} | ${RSS[d_ferry_pg]} | d/e = $(ratio "${WALL[d_ferry_pg]}" "${WALL[e_psql]}") |
-| (e) | \`psql -c "\\copy bench_my_orders from stdin csv header" < orders.csv\` | ${WALL[e_psql]} | ${RSS[e_psql]} | 1.00 |
-| (f) | \`ferry copy orders.csv warehouse:public.bench_my_orders --replace\` | ${WALL[f_ferry_pg_local]} | ${RSS[f_ferry_pg_local]} | f/e = $(ratio "${WALL[f_ferry_pg_local]}" "${WALL[e_psql]}") |
-| (g) | \`ferry copy s3://…/orders.csv.gz mydb:bench_orders_in --replace\` | ${WALL[g_ferry_my]} | ${RSS[g_ferry_my]} | g/h = $(ratio "${WALL[g_ferry_my]}" "${WALL[h_mariadb]}") |
-| (h) | \`mariadb --local-infile -e "LOAD DATA LOCAL INFILE 'orders.csv' INTO TABLE bench_orders_in …"\` | ${WALL[h_mariadb]} | ${RSS[h_mariadb]} | 1.00 |
-| (i) | \`ferry copy orders.csv mydb:bench_orders_in --replace\` | ${WALL[i_ferry_my_local]} | ${RSS[i_ferry_my_local]} | i/h = $(ratio "${WALL[i_ferry_my_local]}" "${WALL[h_mariadb]}") |
+| run | what | wall s | MB/s | peak RSS MiB | ratio |
+| --- | --- | ---: | ---: | ---: | --- |
+| (a) | \`mariadb --batch --quick -e "SELECT * FROM bench_orders" > /dev/null\` | ${WALL[a_mariadb]} | $(mbps "$CSVSIZE" "${WALL[a_mariadb]}") | ${RSS[a_mariadb]} | 1.00 (floor) |
+| (b) | \`ferry copy mydb:bench_orders /dev/null --format csv\` | ${WALL[b_ferry_null]} | $(mbps "$CSVSIZE" "${WALL[b_ferry_null]}") | ${RSS[b_ferry_null]} | b/a = $(ratio "${WALL[b_ferry_null]}" "${WALL[a_mariadb]}") |
+| (c) | \`ferry copy mydb:bench_orders s3://…/orders.csv.gz\` | ${WALL[c_ferry_s3gz]} | $(mbps "$CSVSIZE" "${WALL[c_ferry_s3gz]}") | ${RSS[c_ferry_s3gz]} | c/a = $(ratio "${WALL[c_ferry_s3gz]}" "${WALL[a_mariadb]}") |
+| (d) | \`ferry copy s3://…/orders.csv.gz warehouse:public.bench_my_orders --replace\` | ${WALL[d_ferry_pg]} | $(mbps "$CSVSIZE" "${WALL[d_ferry_pg]}") | ${RSS[d_ferry_pg]} | d/e = $(ratio "${WALL[d_ferry_pg]}" "${WALL[e_psql]}") |
+| (e) | \`psql -c "\\copy bench_my_orders from stdin csv header" < orders.csv\` | ${WALL[e_psql]} | $(mbps "$CSVSIZE" "${WALL[e_psql]}") | ${RSS[e_psql]} | 1.00 |
+| (f) | \`ferry copy orders.csv warehouse:public.bench_my_orders --replace\` | ${WALL[f_ferry_pg_local]} | $(mbps "$CSVSIZE" "${WALL[f_ferry_pg_local]}") | ${RSS[f_ferry_pg_local]} | f/e = $(ratio "${WALL[f_ferry_pg_local]}" "${WALL[e_psql]}") |
+| (g) | \`ferry copy s3://…/orders.csv.gz mydb:bench_orders_in --replace\` | ${WALL[g_ferry_my]} | $(mbps "$CSVSIZE" "${WALL[g_ferry_my]}") | ${RSS[g_ferry_my]} | g/h = $(ratio "${WALL[g_ferry_my]}" "${WALL[h_mariadb]}") |
+| (h) | \`mariadb --local-infile -e "LOAD DATA LOCAL INFILE 'orders.csv' INTO TABLE bench_orders_in …"\` | ${WALL[h_mariadb]} | $(mbps "$CSVSIZE" "${WALL[h_mariadb]}") | ${RSS[h_mariadb]} | 1.00 |
+| (i) | \`ferry copy orders.csv mydb:bench_orders_in --replace\` | ${WALL[i_ferry_my_local]} | $(mbps "$CSVSIZE" "${WALL[i_ferry_my_local]}") | ${RSS[i_ferry_my_local]} | i/h = $(ratio "${WALL[i_ferry_my_local]}" "${WALL[h_mariadb]}") |
 EOT

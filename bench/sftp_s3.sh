@@ -3,29 +3,35 @@
 # OpenSSH sshd and Ceph radosgw (bash tests/harness/services.sh up), with one
 # incompressible file of MIB MiB (default 1024) in the SFTP user's home:
 #   (a)  OpenSSH sftp get -> /dev/null                 the SFTP read floor
-#   (b)  ferry copy partner:FILE /dev/null
-#   (b4) the same with the read_sessions=4 extra (parallel ranged reads)
+#   (b)  ferry copy partner:FILE /dev/null              the default: read ahead
+#        in threads over 4 sessions (parallel ranged reads; files >= 64 MiB)
+#   (b1) the same with the read_sessions=1 extra (one session reading ahead)
 #   (c)  sftp get -> local file, then aws s3 cp         what users script today
 #   (d)  ferry copy partner:FILE s3://…
-#   (d4) the same with read_sessions=4
+#   (d1) the same with read_sessions=1
 #   (e)  rclone copyto src:FILE dst:BUCKET/KEY          (Debian's rclone)
 #   (f)  ferry copy LOCAL-FILE s3://…                   the S3 upload floor
-# then (a), (b), (b4) again over a veth pair with netem delay on both ends
-# (SFTP_BENCH_DELAY_MS per direction, default 10: 20 ms RTT). radosgw listens
-# on 127.0.0.1 only, so the latency table has the SFTP legs only.
+# then (a), (b), (b1) and (d) again at 20 ms RTT (SFTP_BENCH_DELAY_MS per
+# direction, default 10), through tests/harness/delay_proxy (a TCP proxy that
+# holds every byte DELAY_MS in each direction) between the clients and the
+# harness's sshd; S3 stays on loopback.
 #
-# Needs root. The latency table needs iproute2 (ip, tc), network namespaces
-# and the kernel's netem qdisc; without them it is skipped with a message.
-# Both ends of the veth pair live in namespaces this script creates
-# (ferrybench-srv runs a private sshd from the harness's config, ferrybench
-# runs the clients), so nothing is added to the host's own network.
+# Needs root. The delay proxy is built with the ferry binary (cmake target
+# delay_proxy; DELAY_PROXY_BIN to point elsewhere). SFTP_BENCH_LATENCY=netem
+# uses the kernel's netem qdisc instead (iproute2, network namespaces and
+# CONFIG_NET_SCH_NETEM, without which it is skipped with a message) over a veth
+# pair whose ends both live in namespaces this script creates (ferrybench-srv
+# runs a private sshd from the harness's config, ferrybench runs the
+# clients), so nothing is added to the host's own network; radosgw listens on
+# 127.0.0.1 only, so that table has the SFTP legs only.
 #
 # Each timed command runs SFTP_BENCH_RUNS times (default 2): wall = the best
 # run, peak RSS = the highest. Everything runs under timeout; everything the
 # script creates (file, S3 objects and uploads, namespaces, sshd) is removed
 # on every exit path. Environment: FERRY_BIN, SFTP_BENCH_RUNS,
-# SFTP_BENCH_DELAY_MS (0 = run the namespace legs without netem, a plumbing
-# check), SFTP_BENCH_TIMEOUT (seconds per command, default 600).
+# SFTP_BENCH_DELAY_MS (0 = run the latency legs without added delay, a
+# plumbing check), SFTP_BENCH_LATENCY (proxy, the default, or netem),
+# DELAY_PROXY_BIN, SFTP_BENCH_TIMEOUT (seconds per command, default 600).
 . "$(dirname "$0")/lib.sh"
 set -o pipefail
 MIB=${1:-1024}
@@ -50,12 +56,15 @@ KEY=bench/sftp_s3.$$
 NS=ferrybench NS_SRV=ferrybench-srv
 VETH_SRV=fbench0 VETH_CLI=fbench1
 ADDR_SRV=198.51.100.1 ADDR_CLI=198.51.100.2  # TEST-NET-2, only inside our namespaces
-NS_MADE=() SSHD_PID= NOTES=()
+NS_MADE=() SSHD_PID= PROXY_PID= NOTES=()
+LATENCY=${SFTP_BENCH_LATENCY:-proxy}
+DELAY_PROXY=${DELAY_PROXY_BIN:-$(dirname "$FERRY")/delay_proxy}
 
 cleanup() {
   local rc=$? id k
   trap - EXIT INT TERM
   if [ -n "$SSHD_PID" ]; then kill "$SSHD_PID" 2>/dev/null; wait "$SSHD_PID" 2>/dev/null; fi
+  if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; fi
   for n in "${NS_MADE[@]}"; do "${TS[@]}" ip netns del "$n" 2>/dev/null; done
   # no upload may outlive us (a timed-out aws/rclone/ferry can leave one)
   "${TS[@]}" $S3 s3api list-multipart-uploads --bucket "$BUCKET" --prefix "$KEY/" \
@@ -72,8 +81,8 @@ trap 'exit 130' INT TERM
 
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 mbps() { python3 -c "import sys; w=float(sys.argv[1]); print(f'{$BYTES/1e6/w:.0f}' if w==w and w>0 else '-')" "$1"; }
-sftp_conn() { # HOST KNOWN_HOSTS [EXTRA]
-  echo "sftp://$(enc "$SFTP_USER")@$1:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$2")&look_for_keys=false&allow_agent=false${3:+&$3}"
+sftp_conn() { # HOST KNOWN_HOSTS [EXTRA]  (port: $CONN_PORT, else the harness's)
+  echo "sftp://$(enc "$SFTP_USER")@$1:${CONN_PORT:-$SFTP_PORT}?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$2")&look_for_keys=false&allow_agent=false${3:+&$3}"
 }
 SFTP_OPTS=(-F none -i "$SFTP_KEY" -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -P "$SFTP_PORT")
 
@@ -115,9 +124,9 @@ mkdir -p "$RDIR" && chmod 755 "$RDIR"
 "${TO[@]}" head -c "$BYTES" /dev/urandom > "$RDIR/big.bin" || { echo "bench: cannot write the file" >&2; exit 1; }
 chmod 644 "$RDIR/big.bin"
 
-export AIRFLOW_CONN_PARTNER AIRFLOW_CONN_PARTNER4
+export AIRFLOW_CONN_PARTNER AIRFLOW_CONN_PARTNER1
 AIRFLOW_CONN_PARTNER=$(sftp_conn 127.0.0.1 "$SFTP_KNOWN_HOSTS")
-AIRFLOW_CONN_PARTNER4=$(sftp_conn 127.0.0.1 "$SFTP_KNOWN_HOSTS" read_sessions=4)
+AIRFLOW_CONN_PARTNER1=$(sftp_conn 127.0.0.1 "$SFTP_KNOWN_HOSTS" read_sessions=1)
 "${TO[@]}" "$FERRY" conn test partner >&2 || { echo "bench: ferry cannot reach the SFTP server" >&2; exit 1; }
 printf 'get %s /dev/null\n' "$REL" > "$BENCH_DIR/get-null"
 printf 'get %s %s\n' "$REL" "$BENCH_DIR/local.bin" > "$BENCH_DIR/get-local"
@@ -138,11 +147,11 @@ RCLONE=$(command -v rclone || true)
 echo "bench: loopback legs, $RUNS run(s) each ..." >&2
 best a_sftp      "${TO[@]}" "${SFTP_LO[@]}" -b "$BENCH_DIR/get-null" "$SFTP_USER@127.0.0.1"
 best b_ferry     "${TO[@]}" "$FERRY" copy "partner:$REL" /dev/null -q
-best b4_ferry    "${TO[@]}" "$FERRY" copy "partner4:$REL" /dev/null -q
+best b1_ferry    "${TO[@]}" "$FERRY" copy "partner1:$REL" /dev/null -q
 AFTER='rm -f "$BENCH_DIR/local.bin"; reap' \
 best c_pipeline  "${TO[@]}" bash -c "${TO[*]} ${SFTP_LO[*]@Q} -b '$BENCH_DIR/get-local' '$SFTP_USER@127.0.0.1' && ${TO[*]} $S3 s3 cp '$BENCH_DIR/local.bin' 's3://$BUCKET/$KEY/c.@RUN@.bin' --only-show-errors"
 AFTER=reap best d_ferry  "${TO[@]}" "$FERRY" copy "partner:$REL" "s3://$BUCKET/$KEY/d.@RUN@.bin" -q
-AFTER=reap best d4_ferry "${TO[@]}" "$FERRY" copy "partner4:$REL" "s3://$BUCKET/$KEY/d4.@RUN@.bin" -q
+AFTER=reap best d1_ferry "${TO[@]}" "$FERRY" copy "partner1:$REL" "s3://$BUCKET/$KEY/d1.@RUN@.bin" -q
 N_LEGS=4
 if [ -n "$RCLONE" ]; then
   AFTER=reap best e_rclone "${TO[@]}" env -u AWS_CA_BUNDLE "$RCLONE" --config "$BENCH_DIR/rclone.conf" -q copyto "src:$REL" "dst:$BUCKET/$KEY/e.@RUN@.bin"
@@ -170,22 +179,83 @@ MB/s = $BYTES bytes / wall.
 | run | what | wall s | MB/s | peak RSS MiB | ratio |
 | --- | --- | ---: | ---: | ---: | --- |
 | (a) | \`sftp -b\` (\`get FILE /dev/null\`) | $(W a_sftp) | $(mbps "$(W a_sftp)") | $(R a_sftp) | 1.00 (SFTP floor) |
-| (b) | \`ferry copy partner:FILE /dev/null\` | $(W b_ferry) | $(mbps "$(W b_ferry)") | $(R b_ferry) | b/a = $(ratio "$(W b_ferry)" "$(W a_sftp)") (target ≤ 1.00) |
-| (b4) | (b) with \`read_sessions=4\` | $(W b4_ferry) | $(mbps "$(W b4_ferry)") | $(R b4_ferry) | b4/a = $(ratio "$(W b4_ferry)" "$(W a_sftp)") |
+| (b) | \`ferry copy partner:FILE /dev/null\` (default: 4 sessions) | $(W b_ferry) | $(mbps "$(W b_ferry)") | $(R b_ferry) | b/a = $(ratio "$(W b_ferry)" "$(W a_sftp)") (target ≤ 1.00) |
+| (b1) | (b) with \`read_sessions=1\` | $(W b1_ferry) | $(mbps "$(W b1_ferry)") | $(R b1_ferry) | b1/a = $(ratio "$(W b1_ferry)" "$(W a_sftp)") |
 | (c) | \`sftp get\` to a local file, then \`aws s3 cp\` | $(W c_pipeline) | $(mbps "$(W c_pipeline)") | ($(R c_pipeline)) | |
 | (d) | \`ferry copy partner:FILE s3://…\` | $(W d_ferry) | $(mbps "$(W d_ferry)") | $(R d_ferry) | c/d = $(ratio "$(W c_pipeline)" "$(W d_ferry)")× faster (target ≥ 1.8); d/f = $(ratio "$(W d_ferry)" "$(W f_ferry)") (target ≤ 1.15) |
-| (d4) | (d) with \`read_sessions=4\` | $(W d4_ferry) | $(mbps "$(W d4_ferry)") | $(R d4_ferry) | c/d4 = $(ratio "$(W c_pipeline)" "$(W d4_ferry)")×; d4/f = $(ratio "$(W d4_ferry)" "$(W f_ferry)") |
-| (e) | \`rclone copyto src:FILE dst:BUCKET/KEY\` | $(W e_rclone) | $(mbps "$(W e_rclone)") | $(R e_rclone) | e/d = $(ratio "$(W e_rclone)" "$(W d_ferry)")× (target > 1); e/d4 = $(ratio "$(W e_rclone)" "$(W d4_ferry)")× |
+| (d1) | (d) with \`read_sessions=1\` | $(W d1_ferry) | $(mbps "$(W d1_ferry)") | $(R d1_ferry) | c/d1 = $(ratio "$(W c_pipeline)" "$(W d1_ferry)")×; d1/f = $(ratio "$(W d1_ferry)" "$(W f_ferry)") |
+| (e) | \`rclone copyto src:FILE dst:BUCKET/KEY\` | $(W e_rclone) | $(mbps "$(W e_rclone)") | $(R e_rclone) | e/d = $(ratio "$(W e_rclone)" "$(W d_ferry)")× (target > 1); e/d1 = $(ratio "$(W e_rclone)" "$(W d1_ferry)")× |
 | (f) | \`ferry copy LOCAL-FILE s3://…\` | $(W f_ferry) | $(mbps "$(W f_ferry)") | $(R f_ferry) | 1.00 (S3 upload floor) |
 
-RSS targets: (d), (f) ≤ 64 + 4 × 8 (\`--concurrency\` × \`--part-size\`, the parts in flight) = 96 MiB;
-(d4) adds its ring of 2 × 4 blocks of 8 MiB (64 MiB) = 160 MiB.
+RSS targets: (d), (d1), (f) ≤ 64 + 4 × 8 (\`--concurrency\` × \`--part-size\`, the parts in flight) = 96 MiB;
+the SFTP read-ahead rings hold 6 blocks of 4 MiB (24 MiB) with 4 sessions, 3 (12 MiB) with one.
 EOT
 for n in "${NOTES[@]}"; do echo "Note: $n"; done
 echo
 
 # ---------------------------------------------------------------- latency
 latency_skip() { echo "### SFTP with $((2 * DELAY_MS)) ms RTT: skipped"; echo; echo "$1"; echo "bench: latency table skipped: $1" >&2; exit 0; }
+if [ "$LATENCY" = proxy ]; then
+  [ -x "$DELAY_PROXY" ] || latency_skip "no delay proxy at $DELAY_PROXY (cmake --build BUILD --target delay_proxy, or set DELAY_PROXY_BIN)."
+  "$DELAY_PROXY" --target "$SFTP_PORT" --delay-ms "$DELAY_MS" > "$BENCH_DIR/proxy.out" 2> "$BENCH_DIR/proxy.err" &
+  PROXY_PID=$!
+  for _ in $(seq 50); do grep -q port= "$BENCH_DIR/proxy.out" && break; sleep 0.1; done
+  PPORT=$(sed -n 's/.*port=//p' "$BENCH_DIR/proxy.out")
+  [ -n "$PPORT" ] || latency_skip "the delay proxy did not start: $(cat "$BENCH_DIR/proxy.err")"
+  # the known_hosts entries, for the proxy's port
+  KH_P=$BENCH_DIR/known_hosts_proxy
+  sed "s/^\[127.0.0.1\]:$SFTP_PORT /[127.0.0.1]:$PPORT /" "$SFTP_KNOWN_HOSTS" > "$KH_P"
+  export AIRFLOW_CONN_PARTNERP AIRFLOW_CONN_PARTNERP1
+  AIRFLOW_CONN_PARTNERP=$(CONN_PORT=$PPORT sftp_conn 127.0.0.1 "$KH_P")
+  AIRFLOW_CONN_PARTNERP1=$(CONN_PORT=$PPORT sftp_conn 127.0.0.1 "$KH_P" read_sessions=1)
+  # the RTT: median of 20 ping-pongs through a second proxy with the same
+  # delay (to an echo server in this python), and the SSH banner's delay
+  RTT=$("${TS[@]}" python3 -c '
+import socket, subprocess, sys, threading, time
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+def echo():
+    c, _ = srv.accept()
+    while (d := c.recv(65536)):
+        c.sendall(d)
+threading.Thread(target=echo, daemon=True).start()
+p = subprocess.Popen([sys.argv[1], "--target", str(srv.getsockname()[1]), "--delay-ms", sys.argv[2]],
+                     stdout=subprocess.PIPE, text=True)
+try:
+    port = int(p.stdout.readline().split("port=")[1])
+    c = socket.create_connection(("127.0.0.1", port), 5); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    rtts = []
+    for _ in range(20):
+        t = time.monotonic(); c.sendall(b"ping"); c.recv(16); rtts.append((time.monotonic() - t) * 1000)
+    t = time.monotonic(); s = socket.create_connection(("127.0.0.1", int(sys.argv[3])), 5); s.recv(64)
+    print(f"{sorted(rtts)[10]:.1f} ms (median of 20 ping-pongs; the SSH banner came {(time.monotonic() - t) * 1000:.1f} ms after connect)")
+finally:
+    p.terminate()' "$DELAY_PROXY" "$DELAY_MS" "$PPORT" 2>/dev/null)
+  echo "bench: ${DELAY_MS} ms each way through the delay proxy (RTT ${RTT:-?}), $RUNS run(s) each ..." >&2
+  SFTP_P=(sftp -F none -i "$SFTP_KEY" -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -P "$PPORT" -o "UserKnownHostsFile=$KH_P")
+  best pa_sftp   "${TO[@]}" "${SFTP_P[@]}" -b "$BENCH_DIR/get-null" "$SFTP_USER@127.0.0.1"
+  best pb_ferry  "${TO[@]}" "$FERRY" copy "partnerp:$REL" /dev/null -q
+  best pb1_ferry "${TO[@]}" "$FERRY" copy "partnerp1:$REL" /dev/null -q
+  N_OBJ=0 BAD=
+  AFTER=reap best pd_ferry "${TO[@]}" "$FERRY" copy "partnerp:$REL" "s3://$BUCKET/$KEY/pd.@RUN@.bin" -q
+  kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; PROXY_PID=
+  cat <<EOT
+### SFTP with $((2 * DELAY_MS)) ms RTT, the same $MIB MiB file
+
+\`tests/harness/delay_proxy --delay-ms $DELAY_MS\` between the clients and the harness's sshd holds every byte
+$DELAY_MS ms in each direction (measured RTT: ${RTT:-?}). S3 (radosgw) stays on loopback.
+Wall seconds: best of $RUNS runs (including connecting: several round trips); peak RSS: highest of them.
+
+| run | what | wall s | MB/s | peak RSS MiB | ratio |
+| --- | --- | ---: | ---: | ---: | --- |
+| (a) | \`sftp -b\` (\`get FILE /dev/null\`) | $(W pa_sftp) | $(mbps "$(W pa_sftp)") | $(R pa_sftp) | 1.00 |
+| (b) | \`ferry copy partner:FILE /dev/null\` (default: 4 sessions) | $(W pb_ferry) | $(mbps "$(W pb_ferry)") | $(R pb_ferry) | a/b = $(ratio "$(W pa_sftp)" "$(W pb_ferry)")× faster (target > 1) |
+| (b1) | (b) with \`read_sessions=1\` | $(W pb1_ferry) | $(mbps "$(W pb1_ferry)") | $(R pb1_ferry) | a/b1 = $(ratio "$(W pa_sftp)" "$(W pb1_ferry)")× |
+| (d) | \`ferry copy partner:FILE s3://…\` (default) | $(W pd_ferry) | $(mbps "$(W pd_ferry)") | $(R pd_ferry) | d/f = $(ratio "$(W pd_ferry)" "$(W f_ferry)") (f: the loopback table) |
+EOT
+  if [ -n "$BAD" ]; then echo "Note: objects with the wrong size:$BAD"; else echo "Note: each of the $N_OBJ objects uploaded had $BYTES bytes; each was deleted right after its run"; fi
+  exit 0
+fi
+[ "$LATENCY" = netem ] || latency_skip "SFTP_BENCH_LATENCY must be proxy or netem (is '$LATENCY')."
 for t in ip tc; do command -v "$t" >/dev/null || latency_skip "\`$t\` not found (iproute2)."; done
 for n in $NS $NS_SRV; do
   ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$n" && latency_skip "network namespace $n already exists (another run? remove it with \`ip netns del $n\`)."
@@ -218,9 +288,9 @@ KH_NS=$BENCH_DIR/known_hosts_ns
 for k in $(sed -n 's/^HostKey //p' "$SRV_CFG"); do
   echo "[$ADDR_SRV]:$SFTP_PORT $(cut -d' ' -f1,2 "$k.pub")"
 done > "$KH_NS"
-export AIRFLOW_CONN_PARTNERNS AIRFLOW_CONN_PARTNERNS4
+export AIRFLOW_CONN_PARTNERNS AIRFLOW_CONN_PARTNERNS1
 AIRFLOW_CONN_PARTNERNS=$(sftp_conn "$ADDR_SRV" "$KH_NS")
-AIRFLOW_CONN_PARTNERNS4=$(sftp_conn "$ADDR_SRV" "$KH_NS" read_sessions=4)
+AIRFLOW_CONN_PARTNERNS1=$(sftp_conn "$ADDR_SRV" "$KH_NS" read_sessions=1)
 up=
 for _ in $(seq 50); do
   "${TS[@]}" ip netns exec "$NS" "$FERRY" conn test partnerns >"$BENCH_DIR/conn-ns" 2>&1 && { up=1; break; }
@@ -241,7 +311,7 @@ echo "bench: ${DELAY_MS} ms each way (TCP connect ${RTT:-?} ms), $RUNS run(s) ea
 SFTP_NS=(ip netns exec "$NS" sftp "${SFTP_OPTS[@]}" -o "UserKnownHostsFile=$KH_NS")
 best la_sftp  "${TO[@]}" "${SFTP_NS[@]}" -b "$BENCH_DIR/get-null" "$SFTP_USER@$ADDR_SRV"
 best lb_ferry "${TO[@]}" ip netns exec "$NS" "$FERRY" copy "partnerns:$REL" /dev/null -q
-best lb4_ferry "${TO[@]}" ip netns exec "$NS" "$FERRY" copy "partnerns4:$REL" /dev/null -q
+best lb1_ferry "${TO[@]}" ip netns exec "$NS" "$FERRY" copy "partnerns1:$REL" /dev/null -q
 
 if [ "$DELAY_MS" -gt 0 ]; then QDISC="\`tc qdisc … netem delay ${DELAY_MS}ms\` on both ends"
 else QDISC="no added delay (SFTP_BENCH_DELAY_MS=0: a plumbing check, not a latency measurement)"; fi
@@ -257,5 +327,5 @@ Wall seconds: best of $RUNS runs; peak RSS: highest of them.
 | --- | --- | ---: | ---: | ---: | --- |
 | (a) | \`sftp -b\` (\`get FILE /dev/null\`) | $(W la_sftp) | $(mbps "$(W la_sftp)") | $(R la_sftp) | 1.00 |
 | (b) | \`ferry copy partner:FILE /dev/null\` | $(W lb_ferry) | $(mbps "$(W lb_ferry)") | $(R lb_ferry) | b/a = $(ratio "$(W lb_ferry)" "$(W la_sftp)") |
-| (b4) | (b) with \`read_sessions=4\` | $(W lb4_ferry) | $(mbps "$(W lb4_ferry)") | $(R lb4_ferry) | a/b4 = $(ratio "$(W la_sftp)" "$(W lb4_ferry)")× faster (target > 1) |
+| (b1) | (b) with \`read_sessions=1\` | $(W lb1_ferry) | $(mbps "$(W lb1_ferry)") | $(R lb1_ferry) | a/b1 = $(ratio "$(W la_sftp)" "$(W lb1_ferry)")× |
 EOT

@@ -49,6 +49,8 @@ int cmd_cat(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_mkdir(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+/* `ferry manifest DEST` (cmd_manifest.c). */
+int cmd_manifest(int argc, char **argv);
 /* "90", "90s", "30m", "6h", "1d" -> seconds; -1 on error. */
 double cli_parse_duration(const char *s);
 

@@ -469,17 +469,36 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
     return 0;
 }
 
-/* `ferry cat ENDPOINT [--decompress]`: copy ENDPOINT to stdout; gzip data is
- * passed through as it is unless --decompress is given. */
+/* `ferry cat ENDPOINT [--decompress [MODE]]`: copy ENDPOINT to stdout;
+ * compressed data is passed through as it is unless --decompress is given.
+ * MODE is copy's (gzip|zstd|none), as `--decompress MODE` or
+ * `--decompress=MODE`; a bare --decompress (or -d) decompresses by the name's
+ * extension (.gz, .zst), as it always did. */
+static const char cat_help[] =
+    "usage: ferry cat ENDPOINT [--decompress [gzip|zstd|none]]\n"
+    "Writes ENDPOINT to stdout as stored; --decompress MODE decompresses it (a bare\n"
+    "--decompress or -d: by the name's extension, .gz or .zst).\n";
+
 int cmd_cat(int argc, char **argv)
 {
     const char *target = NULL;
-    int decompress = 0;
+    ferry_compress decompress = FERRY_COMPRESS_NONE;
+    ferry_compress mode;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--decompress") == 0 || strcmp(argv[i], "-d") == 0)
-            decompress = 1;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs("usage: ferry cat ENDPOINT [--decompress]\n", stdout);
+        if (strncmp(argv[i], "--decompress=", 13) == 0) {
+            if (parse_compress(argv[i] + 13, &decompress) != 0)
+                return cli_usage("cat", "unknown compression '%s' (gzip, zstd, none)", argv[i] + 13);
+        } else if (strcmp(argv[i], "--decompress") == 0 || strcmp(argv[i], "-d") == 0) {
+            /* A following mode word is the value; anything else is the
+             * endpoint (write ./gzip for a local file named gzip). */
+            if (i + 1 < argc && parse_compress(argv[i + 1], &mode) == 0) {
+                decompress = mode;
+                i++;
+            } else {
+                decompress = FERRY_COMPRESS_AUTO;
+            }
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(cat_help, stdout);
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return cli_usage("cat", "unknown option '%s'", argv[i]);
@@ -492,8 +511,7 @@ int cmd_cat(int argc, char **argv)
         return cli_usage("cat", "needs an endpoint");
     ferry_copy_options o;
     ferry_copy_options_init(&o);
-    if (!decompress)
-        o.src_compress = FERRY_COMPRESS_NONE;
+    o.src_compress = decompress;
     ferry_summary sum;
     ferry_error err;
     ferry_error_clear(&err);

@@ -3,6 +3,7 @@
  * (Airflow's SQLExecuteQueryOperator); the rows of the last statement are
  * printed to stdout as CSV with a header.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,38 @@ static const char exec_help[] =
 
 #define EXEC_JSON_MAX (256u * 1024 * 1024)
 
-/* One CSV field (RFC 4180) starting at *p; an unquoted empty field is NULL. */
-static const char *csv_field(const char *p, const char *end, char **out, int *is_null)
+/* A growable text buffer, reused for every field (no allocation per value). */
+typedef struct field_buf {
+    char *data; /* owned */
+    size_t cap;
+} field_buf;
+
+/* Room for at least `need` bytes in b; 0, or -1 when out of memory (b is
+ * unchanged then). */
+static int field_buf_reserve(field_buf *b, size_t need)
 {
-    size_t cap = 64, n = 0;
-    char *buf = malloc(cap);
+    if (need <= b->cap)
+        return 0;
+    size_t want = b->cap ? b->cap : 64;
+    while (want < need) {
+        if (want > SIZE_MAX / 2)
+            return -1;
+        want *= 2;
+    }
+    char *grown = realloc(b->data, want);
+    if (!grown)
+        return -1;
+    b->data = grown;
+    b->cap = want;
+    return 0;
+}
+
+/* One CSV field (RFC 4180) starting at *p into b->data (NUL-terminated); an
+ * unquoted empty field is NULL.  Returns the position after the field, or
+ * NULL when out of memory. */
+static const char *csv_field(const char *p, const char *end, field_buf *b, int *is_null)
+{
+    size_t n = 0;
     *is_null = 0;
     if (p < end && *p == '"') {
         p++;
@@ -34,32 +62,39 @@ static const char *csv_field(const char *p, const char *end, char **out, int *is
                 p++;
                 break;
             }
-            if (n + 1 >= cap)
-                buf = realloc(buf, cap *= 2);
-            buf[n++] = *p++;
+            if (field_buf_reserve(b, n + 2) != 0)
+                return NULL;
+            b->data[n++] = *p++;
         }
     } else {
         while (p < end && *p != ',' && *p != '\n' && *p != '\r') {
-            if (n + 1 >= cap)
-                buf = realloc(buf, cap *= 2);
-            buf[n++] = *p++;
+            if (field_buf_reserve(b, n + 2) != 0)
+                return NULL;
+            b->data[n++] = *p++;
         }
         *is_null = n == 0;
     }
-    buf[n] = '\0';
-    *out = buf;
+    if (field_buf_reserve(b, n + 1) != 0)
+        return NULL;
+    b->data[n] = '\0';
     return p;
 }
 
-/* CSV with a header -> [{"col": "value" | null, …}, …] on stdout. */
-static void print_csv_as_json(const char *data, size_t len)
+/* CSV with a header -> [{"col": "value" | null, …}, …] on stdout.  Returns
+ * 0, or -1 when out of memory (the JSON printed so far is incomplete). */
+static int print_csv_as_json(const char *data, size_t len)
 {
     const char *p = data, *end = data + len;
     char *names[1024];
     size_t ncols = 0;
+    field_buf field = {NULL, 0};
+    int rc = -1;
     while (p < end && ncols < 1024) {
         int is_null;
-        p = csv_field(p, end, &names[ncols++], &is_null);
+        p = csv_field(p, end, &field, &is_null);
+        if (!p || !(names[ncols] = strdup(field.data)))
+            goto done;
+        ncols++;
         if (p < end && *p == ',') {
             p++;
             continue;
@@ -74,9 +109,10 @@ static void print_csv_as_json(const char *data, size_t len)
         fputs(first_row ? "{" : ",{", stdout);
         first_row = 0;
         for (size_t c = 0; c < ncols; c++) {
-            char *v;
             int is_null;
-            p = csv_field(p, end, &v, &is_null);
+            p = csv_field(p, end, &field, &is_null);
+            if (!p)
+                goto done;
             if (c)
                 fputc(',', stdout);
             cli_json_string(stdout, names[c]);
@@ -84,8 +120,7 @@ static void print_csv_as_json(const char *data, size_t len)
             if (is_null)
                 fputs("null", stdout);
             else
-                cli_json_string(stdout, v);
-            free(v);
+                cli_json_string(stdout, field.data);
             if (p < end && *p == ',')
                 p++;
         }
@@ -96,8 +131,12 @@ static void print_csv_as_json(const char *data, size_t len)
             p++;
     }
     fputs("]\n", stdout);
+    rc = 0;
+done:
     for (size_t c = 0; c < ncols; c++)
         free(names[c]);
+    free(field.data);
+    return rc;
 }
 
 int cmd_exec(int argc, char **argv)
@@ -154,7 +193,12 @@ int cmd_exec(int argc, char **argv)
     if (st == FERRY_OK && json) {
         size_t len;
         const char *data = ferry_memory_writer_data(out, &len);
-        print_csv_as_json(data, len);
+        if (print_csv_as_json(data, len) != 0) {
+            fputc('\n', stdout); /* end the partial JSON before the error */
+            fflush(stdout);
+            st = ferry_error_set(&err, FERRY_ERR_INTERNAL,
+                                 "exec: out of memory converting the result to JSON");
+        }
     }
     if (out)
         out->ops->free(out);

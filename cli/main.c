@@ -101,6 +101,8 @@ static const char usage_text[] =
     "  copy SOURCE DEST     stream data from SOURCE to DEST (ferry copy --help)\n"
     "  exec CONN: SQL       run SQL on a connection, print the last statement's rows as CSV\n"
     "  ls ENDPOINT          list keys / files (--recursive, --long, --json)\n"
+    "  manifest DEST        after copy --partition K/N on every machine: check all parts,\n"
+    "                       write DEST/_manifest.json (--partitions N, --replace)\n"
     "  cat ENDPOINT         write an endpoint's data to stdout (--decompress)\n"
     "  rm ENDPOINT…         delete keys / files (--recursive, --dry-run)\n"
     "  mkdir ENDPOINT       create a directory (-p for parents)\n"
@@ -353,6 +355,8 @@ int main(int argc, char **argv)
         return cmd_mkdir(vargc, vargv);
     if (strcmp(verb, "wait") == 0)
         return cmd_wait(vargc, vargv);
+    if (strcmp(verb, "manifest") == 0)
+        return cmd_manifest(vargc, vargv);
     if (strcmp(verb, "version") == 0) {
         char buf[512];
         puts(ferry_version_string(buf, sizeof buf));

@@ -23,7 +23,7 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* Format from the extension under an optional ".gz". */
+/* Format from the extension under an optional ".gz" or ".zst". */
 static ferry_format format_from_name(const char *name)
 {
     size_t n = strlen(name);
@@ -33,6 +33,8 @@ static ferry_format format_from_name(const char *name)
     memcpy(base, name, n + 1);
     if (has_suffix(base, ".gz"))
         base[n - 3] = '\0';
+    else if (has_suffix(base, ".zst"))
+        base[n - 4] = '\0';
     if (has_suffix(base, ".csv"))
         return FERRY_FORMAT_CSV;
     if (has_suffix(base, ".tsv") || has_suffix(base, ".tab"))
@@ -51,6 +53,17 @@ static size_t conn_prefix_len(const char *text)
     if (i == 0 || text[i] != ':' || (text[i + 1] == '/' && text[i + 2] == '/'))
         return 0;
     return i;
+}
+
+/* "scheme://" of a URI (RFC 3986 scheme characters): its length, else 0. */
+static size_t unknown_scheme_len(const char *text)
+{
+    size_t i = 0;
+    if (!isalpha((unsigned char)text[0]))
+        return 0;
+    while (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' || text[i] == '.')
+        i++;
+    return strncmp(text + i, "://", 3) == 0 ? i : 0;
 }
 
 static int is_inline_uri(const char *text)
@@ -188,6 +201,11 @@ ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o,
         st = parse_s3(ep, text, o, err);
     else if (is_inline_uri(text))
         st = parse_inline(ep, text, err);
+    else if (strncmp(text, "file://", 7) != 0 && (idlen = unknown_scheme_len(text)) > 0)
+        st = ferry_error_set(err, FERRY_ERR_CONFIG,
+                             "unknown scheme '%.*s://' (known: s3, file, postgresql, mysql, mariadb, sftp, "
+                             "http, https; a local path with '://' in it: write ./%.40s)",
+                             (int)(idlen > 40 ? 40 : idlen), text, text);
     else if (strncmp(text, "file://", 7) != 0 && (idlen = conn_prefix_len(text)) > 0)
         st = parse_conn_path(ep, text, idlen, err);
     else
@@ -210,7 +228,9 @@ ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o,
     else if (forced != FERRY_COMPRESS_AUTO)
         ep->compress = forced;
     else
-        ep->compress = has_suffix(name, ".gz") ? FERRY_COMPRESS_GZIP : FERRY_COMPRESS_NONE;
+        ep->compress = has_suffix(name, ".gz")    ? FERRY_COMPRESS_GZIP
+                       : has_suffix(name, ".zst") ? FERRY_COMPRESS_ZSTD
+                                                  : FERRY_COMPRESS_NONE;
     ep->format = is_sql ? FERRY_FORMAT_AUTO : format_from_name(name);
     *out = ep;
     return FERRY_OK;

@@ -2,6 +2,13 @@
  * retry.c - exponential backoff with full jitter (AWS architecture blog's
  * "full jitter"): wait = random(0, min(cap, base * 2^attempt)).  Sleeps in
  * small steps so a cancellation request is honoured within 50 ms.
+ *
+ * The exit code of a failure that outlived every retry (docs/reliability.md,
+ * "Exit codes"): a failure to connect (refused, unreachable, name resolution,
+ * TLS handshake) stays FERRY_ERR_CONNECT (4) and no progress within the
+ * timeout stays FERRY_ERR_TIMEOUT (10); every other transient failure of an
+ * established exchange (5xx, 429, a reset mid-stream, a deadlock) becomes
+ * FERRY_ERR_TRANSIENT (8).  The message always says "after N attempts".
  */
 #include <math.h>
 #include <stdio.h>
@@ -60,6 +67,13 @@ static int sleep_cancellable(double seconds)
     return ferry_cancelled() ? -1 : 0;
 }
 
+ferry_status ferry_retry_give_up(const ferry_retry *r, ferry_error *err)
+{
+    if (err->status != FERRY_ERR_CONNECT && err->status != FERRY_ERR_TIMEOUT)
+        err->status = FERRY_ERR_TRANSIENT;
+    return ferry_error_prefix(err, "gave up after %d attempts", r->attempt);
+}
+
 int ferry_retry_again(ferry_retry *r, ferry_error *err)
 {
     r->attempt++;
@@ -71,8 +85,7 @@ int ferry_retry_again(ferry_retry *r, ferry_error *err)
     }
     double wait = ferry_retry_delay(r, r->attempt);
     if (r->attempt >= r->max_attempts || r->waited + wait > r->max_total) {
-        err->status = FERRY_ERR_TRANSIENT;
-        ferry_error_prefix(err, "gave up after %d attempts", r->attempt);
+        ferry_retry_give_up(r, err);
         return 0;
     }
     ferry_log(FERRY_LOG_WARN, "%s; retry %d/%d in %.2fs", err->msg, r->attempt, r->max_attempts - 1, wait);

@@ -31,10 +31,10 @@ NPM_TIMEOUT=${NPM_TIMEOUT:-600}
 
 BUILD_PKGS=(build-essential cmake pkg-config libpq-dev libcurl4-openssl-dev libssh2-1-dev
             libmariadb-dev libjansson-dev libexpat1-dev zlib1g-dev libssl-dev
-            clang libclang-rt-14-dev libisal-dev)
+            clang libclang-rt-14-dev libisal-dev libzstd-dev)
 TEST_PKGS=(postgresql mariadb-server mariadb-client openssh-server openssh-client nginx-light
            awscli curl openssl procps iproute2 python3
-           ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind time python3-psycopg2 python3-boto3)
+           ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind time python3-psycopg2 python3-boto3 zstd gzip)
 
 build_only=0
 for a in "$@"; do

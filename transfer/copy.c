@@ -14,8 +14,10 @@
 #include "ferry/log.h"
 #include "ferry/s3.h"
 #include "ferry/transfer.h"
+#include "transfer/budget.h"
 #include "transfer/fault.h"
 #include "transfer/move.h"
+#include "transfer/parallel.h"
 #include "transfer/spool.h"
 
 void ferry_copy_options_init(ferry_copy_options *o)
@@ -43,17 +45,34 @@ static ferry_format resolve_format(const ferry_endpoint *src, const ferry_endpoi
     return FERRY_FORMAT_CSV;
 }
 
-/* The sink, then the filter that bridges the compression of both ends. */
+/* The sink, then the filters that bridge the compression of both ends:
+ * decompress what the source is (gunzip, unzstd), compress into what the
+ * destination is (gzip, zstd; threads, level and block from o); nothing when
+ * both are the same.  *filter is the head of the chain; *inner is the second
+ * filter when there are two (gz -> zst), else NULL.  The caller frees both. */
 static ferry_status build_chain(const ferry_endpoint *src, const ferry_endpoint *dst, ferry_writer *sink,
-                                const ferry_copy_options *o, ferry_writer **filter, ferry_error *err)
+                                const ferry_copy_options *o, ferry_writer **filter, ferry_writer **inner,
+                                ferry_error *err)
 {
-    *filter = NULL;
-    int src_gz = src->compress == FERRY_COMPRESS_GZIP;
-    int dst_gz = dst->compress == FERRY_COMPRESS_GZIP;
-    if (src_gz && !dst_gz)
-        return ferry_gunzip_writer_new(sink, filter, err);
-    if (dst_gz && !src_gz)
-        return ferry_gzip_writer_new(sink, o->compress_level, filter, err);
+    *filter = *inner = NULL;
+    ferry_compress from = src->compress, to = dst->compress;
+    if (from == to)
+        return FERRY_OK;
+    ferry_writer *next = sink;
+    if (to == FERRY_COMPRESS_GZIP || to == FERRY_COMPRESS_ZSTD) {
+        ferry_status st = ferry_compress_writer_new(to, sink, o, &next, err);
+        if (st != FERRY_OK)
+            return st;
+        *filter = next;
+    }
+    if (from == FERRY_COMPRESS_GZIP || from == FERRY_COMPRESS_ZSTD) {
+        ferry_writer *d = NULL;
+        ferry_status st = ferry_decompress_writer_new(from, next, &d, err);
+        if (st != FERRY_OK)
+            return st; /* *filter (if any) is freed by the caller */
+        *inner = *filter;
+        *filter = d;
+    }
     return FERRY_OK;
 }
 
@@ -87,6 +106,18 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, cons
     o.format = resolve_format(src, dst, &o);
     if (sum)
         memset(sum, 0, sizeof *sum);
+    ferry_status bst = ferry_budget_apply(src, dst, &o, err); /* --max-memory (transfer/budget.c) */
+    if (bst != FERRY_OK)
+        return bst;
+    /* a NULL text holding the format's separator, quote or a line end would
+     * make SQL NULL unreadable (PostgreSQL's COPY refuses it likewise) */
+    if (o.null_string && o.null_string[strcspn(o.null_string, o.format == FERRY_FORMAT_TSV ? "\t\r\n" : ",\"\r\n")])
+        return ferry_error_set(err, FERRY_ERR_USAGE, "--null-string may not hold %s, a line end%s",
+                               o.format == FERRY_FORMAT_TSV ? "a tab" : "a comma, a double quote",
+                               o.format == FERRY_FORMAT_TSV ? "" : " (csv)");
+
+    if (ferry_parallel_wanted(src, &o)) /* --parallel/--split-output/--partition (transfer/parallel.c) */
+        return ferry_parallel_copy(src, dst, &o, sum, err);
 
     char shown[1024];
     if (!src->hook->open_source)
@@ -101,7 +132,7 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, cons
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
 
     ferry_source *source = NULL, *spooled = NULL;
-    ferry_writer *sink = NULL, *filter = NULL;
+    ferry_writer *sink = NULL, *filter = NULL, *inner = NULL;
     int64_t spooled_rows = -1;
     ferry_status st = FERRY_OK;
 
@@ -141,7 +172,7 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, cons
     if (st == FERRY_OK)
         st = ferry_fault_wrap_source(&source, err);
     if (st == FERRY_OK)
-        st = build_chain(src, dst, sink, &o, &filter, err);
+        st = build_chain(src, dst, sink, &o, &filter, &inner, err);
     if (st == FERRY_OK) {
         ferry_log(FERRY_LOG_DEBUG, "copy: %s -> %s%s%s", src->hook->name, filter ? filter->ops->name : "",
                   filter ? " -> " : "", dst->hook->name);
@@ -154,6 +185,8 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, cons
 
     if (filter)
         filter->ops->free(filter);
+    if (inner)
+        inner->ops->free(inner);
     if (sink)
         sink->ops->free(sink);
     if (source)
@@ -224,7 +257,9 @@ ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_
     ferry_status st = ferry_endpoint_parse(src_text, o, 0, &src, err);
     if (st != FERRY_OK)
         return st;
-    char *dst_final = destination_text(src, dst_text);
+    /* a ranged copy's DEST is a prefix/directory as given (transfer/parallel.c) */
+    char *dst_final = o && (o->split_output || o->partition_count > 0) ? strdup(dst_text)
+                                                                       : destination_text(src, dst_text);
     if (!dst_final) {
         ferry_endpoint_free(src);
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");

@@ -1,7 +1,8 @@
 /*
  * gzip_isal.c - the gzip filter on Intel's ISA-L (igzip) when the build has
  * it: the same gzip format as zlib's, 5-10x faster per core.  --compress-level
- * maps onto ISA-L's levels (1 -> 1, 2-5 -> 2, 6-9 -> 3); the output is a
+ * maps onto ISA-L's levels (1-3 -> 1, 4-6 -> 2, 7-9 -> 3, ferry_gzip_isal_level,
+ * the same in parallel gzip; see docs/design.md); the output is a
  * standard single-member gzip stream that gzip(1) and zlib read.  Like the
  * zlib filter it owns one fixed output buffer and allocates nothing per chunk.
  */
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "ferry/transfer.h"
+#include "transfer/budget.h"
 #include "transfer/gzip_isal.h"
 
 #define ISAL_OUT_SIZE (256 * 1024)
@@ -101,7 +103,7 @@ ferry_status ferry_isal_gzip_writer_new(ferry_writer *next, int level, ferry_wri
     if (!f)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     isal_deflate_init(&f->zs);
-    int isal_level = level <= 1 ? 1 : level <= 5 ? 2 : 3;
+    int isal_level = ferry_gzip_isal_level(level);
     size_t buf_size = isal_level == 1 ? ISAL_DEF_LVL1_DEFAULT : isal_level == 2 ? ISAL_DEF_LVL2_DEFAULT
                                                                                  : ISAL_DEF_LVL3_DEFAULT;
     f->level_buf = malloc(buf_size);

@@ -44,18 +44,22 @@ ferry_status ferry_http_status_for_curl(CURLcode rc, int *transient)
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_LOGIN_DENIED:
     case CURLE_REMOTE_ACCESS_DENIED:
         return FERRY_ERR_CONNECT;
+    /* could not connect: retried, exit 4 when it persists */
     case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+        *transient = 1;
+        return FERRY_ERR_CONNECT;
+    /* an established exchange broke: retried, exit 8 when it persists */
     case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
         *transient = 1;
-        return FERRY_ERR_CONNECT;
+        return FERRY_ERR_TRANSIENT;
     case CURLE_OPERATION_TIMEDOUT:
         *transient = 1;
         return FERRY_ERR_TIMEOUT;

@@ -21,6 +21,7 @@
 #include <mysqld_error.h>
 
 #include "ferry/log.h"
+#include "ferry/retry.h"
 #include "my_internal.h"
 
 /* Stack of the coroutine that runs non-blocking calls (TLS handshakes need
@@ -350,11 +351,11 @@ ferry_status ferry_my_status_for_errno(unsigned e, int connecting, int *transien
     case CR_SERVER_GONE_ERROR:              /* 2006 */
     case CR_SERVER_LOST:                    /* 2013 */
     case CR_SERVER_LOST_EXTENDED:           /* 2055 */
-        if (connecting) {
-            *transient = 1;
+        *transient = 1;
+        if (connecting)
             return FERRY_ERR_CONNECT;
-        }
-        return FERRY_ERR_DATA;              /* a stream cut short is never a short file */
+        return FERRY_ERR_TRANSIENT;         /* a stream cut short is never a short file:
+                                               a broken exchange, exit 8 */
     case ER_BAD_DB_ERROR:                   /* 1049 */
     case ER_NO_SUCH_TABLE:                  /* 1146 */
     case ER_BAD_FIELD_ERROR:                /* 1054 */
@@ -553,8 +554,8 @@ static ferry_status ensure_charset(ferry_my_session *s, ferry_error *err)
     return st;
 }
 
-ferry_status ferry_my_session_open(ferry_my_session *s, const ferry_my_settings *set,
-                                   unsigned flags, ferry_error *err)
+static ferry_status session_open_once(ferry_my_session *s, const ferry_my_settings *set,
+                                      unsigned flags, ferry_error *err)
 {
     pthread_once(&library_once, library_init);
     memset(s, 0, sizeof *s);
@@ -591,6 +592,21 @@ ferry_status ferry_my_session_open(ferry_my_session *s, const ferry_my_settings 
               mysql_get_ssl_cipher(s->my) ? ", tls " : "",
               mysql_get_ssl_cipher(s->my) ? mysql_get_ssl_cipher(s->my) : "");
     return FERRY_OK;
+}
+
+ferry_status ferry_my_session_open(ferry_my_session *s, const ferry_my_settings *set,
+                                   unsigned flags, ferry_error *err)
+{
+    ferry_retry retry;
+    ferry_retry_init(&retry, set->connect_attempts);
+    ferry_error local;
+    ferry_error *e = err ? err : &local;
+    for (;;) {
+        ferry_error_clear(e);
+        ferry_status st = session_open_once(s, set, flags, e);
+        if (st == FERRY_OK || !ferry_retry_again(&retry, e))
+            return st == FERRY_OK ? st : e->status;
+    }
 }
 
 void ferry_my_kill_query(const ferry_my_settings *set, unsigned long thread_id)

@@ -410,9 +410,22 @@ static void csv_byte(ferry_my_dialect *d, char c)
     }
 }
 
+/* Does the buffered start of a TSV field end with a backslash that escapes
+ * the next byte?  (A field that starts with "\" is buffered while it may
+ * still be the marker \N, so its backslash is not decoded yet.) */
+static int pend_escape_open(const ferry_my_dialect *d)
+{
+    int open = 0;
+    for (size_t i = 0; i < d->pend_len; i++)
+        open = !open && d->pend[i] == '\\';
+    return open;
+}
+
 static void tsv_input_byte(ferry_my_dialect *d, char c)
 {
-    if (d->esc_state == ESC_BACKSLASH) {
+    /* PostgreSQL's text format: a backslash escapes the next byte, a tab or
+     * a line end too, at the start of a field as in its middle */
+    if (d->esc_state == ESC_BACKSLASH || (d->matching && pend_escape_open(d))) {
         tsv_byte(d, c); /* an escaped character, even a tab or a newline */
         return;
     }

@@ -65,6 +65,7 @@ typedef struct ferry_my_settings {
     char *init_command;
     char *default_file;     /* MYSQL_READ_DEFAULT_FILE, NULL: the standard files */
     char *default_group;    /* MYSQL_READ_DEFAULT_GROUP, default "client" */
+    int connect_attempts;   /* tries for a transient connect failure; 0: the default (5) */
 } ferry_my_settings;
 
 /* Resolve conn (fields and extras, see docs/hooks/mysql.md) into s (zeroed
@@ -415,5 +416,16 @@ ferry_status ferry_my_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
 ferry_status ferry_my_exec(const ferry_conn *conn, const char *sql, ferry_exec_options *eo,
                            ferry_error *err);
 ferry_status ferry_my_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
+
+/* ---- parallel extraction (my_source.c, my_parallel.c) ----------------- */
+
+/* A range of a parallel extraction: sql on a new session inside
+ * START TRANSACTION WITH CONSISTENT SNAPSHOT. */
+ferry_status ferry_my_open_range_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                        const char *sql, ferry_source **out, ferry_error *err);
+/* open_range_sources slot (my_parallel.c). */
+ferry_status ferry_my_open_range_sources(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
+                                         int first, int count, ferry_source **out, char **bounds,
+                                         ferry_error *err);
 
 #endif

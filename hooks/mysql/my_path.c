@@ -10,95 +10,37 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/sqlpath.h"
 #include "my_internal.h"
 
 /* MySQL's limit for a table name, in characters. */
 #define MY_NAME_MAX 64
 
-/* One identifier at *p: `quoted with `` doubled` or unquoted up to '.' or the
- * end.  *out is malloc'd.  Returns 0, or -1 with *why set. */
-static int parse_identifier(const char **p, char **out, const char **why)
+/* Why a path is no table name, in this hook's words. */
+static const char *path_problem_text(ferry_sql_path_problem why)
 {
-    const char *s = *p;
-    char *id = malloc(strlen(s) + 1);
-    size_t n = 0;
-    if (!id) {
-        *why = "out of memory";
-        return -1;
+    switch (why) {
+    case FERRY_SQL_PATH_NOMEM: return "out of memory";
+    case FERRY_SQL_PATH_EMPTY: return "empty name";
+    case FERRY_SQL_PATH_UNTERMINATED: return "unterminated `quoted` name";
+    case FERRY_SQL_PATH_AFTER_QUOTE: return "text after a `quoted` name";
+    case FERRY_SQL_PATH_QUOTE_INSIDE: return "a backtick inside an unquoted name";
+    case FERRY_SQL_PATH_TOO_MANY: return "more than database.table";
+    default: return "bad name";
     }
-    if (*s == '`') {
-        s++;
-        for (;;) {
-            if (*s == '\0') {
-                free(id);
-                *why = "unterminated `quoted` name";
-                return -1;
-            }
-            if (s[0] == '`' && s[1] == '`') {
-                id[n++] = '`';
-                s += 2;
-            } else if (s[0] == '`') {
-                s++;
-                break;
-            } else {
-                id[n++] = *s++;
-            }
-        }
-        if (*s != '\0' && *s != '.') {
-            free(id);
-            *why = "text after a `quoted` name";
-            return -1;
-        }
-    } else {
-        while (*s && *s != '.') {
-            if (*s == '`') {
-                free(id);
-                *why = "a backtick inside an unquoted name";
-                return -1;
-            }
-            id[n++] = *s++;
-        }
-    }
-    id[n] = '\0';
-    if (n == 0) {
-        free(id);
-        *why = "empty name";
-        return -1;
-    }
-    *p = s;
-    *out = id;
-    return 0;
 }
 
 ferry_status ferry_my_table_parse(const char *path, const char *conn_id, ferry_my_table *t,
                                   ferry_error *err)
 {
     memset(t, 0, sizeof *t);
-    const char *p = path;
-    const char *why = NULL;
-    char *first = NULL, *second = NULL;
-    if (parse_identifier(&p, &first, &why) != 0)
-        goto bad;
-    if (*p == '.') {
-        p++;
-        if (parse_identifier(&p, &second, &why) != 0)
-            goto bad;
-        if (*p != '\0') {
-            why = "more than database.table";
-            goto bad;
-        }
-        t->schema = first;
-        t->name = second;
-    } else {
-        t->name = first;
-    }
-    return FERRY_OK;
-bad:
-    free(first);
-    free(second);
+    /* `quoted with `` doubled` or unquoted, both kept as written. */
+    ferry_sql_path_problem why = ferry_sql_path_split(path, '`', 0, &t->schema, &t->name);
+    if (why == FERRY_SQL_PATH_OK)
+        return FERRY_OK;
     return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, conn_id,
                             "bad table name '%s': %s (expected table, database.table or `quoted`.`names`)",
-                            path, why);
+                            path, path_problem_text(why));
 }
 
 void ferry_my_table_release(ferry_my_table *t)

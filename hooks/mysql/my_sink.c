@@ -574,6 +574,7 @@ ferry_status ferry_my_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
     sink->timeout = o->timeout;
     ferry_my_dialect_init(&sink->dialect, fmt, o->header, o->null_string, flush_to_ring, sink);
     ferry_status st = ferry_my_settings_from_conn(ep->conn, &sink->settings, err);
+    sink->settings.connect_attempts = o->max_retries;
     if (st == FERRY_OK)
         st = ferry_my_table_parse(ep->path, id, &sink->target, err);
     if (st == FERRY_OK && !(sink->target_sql = ferry_my_table_sql(&sink->target)))

@@ -264,8 +264,11 @@ static ferry_status raise_write_timeout(my_source *src, double timeout, ferry_er
     return ferry_my_command(&src->session, sql, timeout, "SET net_write_timeout", err);
 }
 
-ferry_status ferry_my_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
-                                  ferry_source **out, ferry_error *err)
+/* range_sql: a range of a parallel extraction (my_parallel.c): run it
+ * instead of the endpoint's statement, inside START TRANSACTION WITH
+ * CONSISTENT SNAPSHOT. */
+static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                   const char *range_sql, ferry_source **out, ferry_error *err)
 {
     *out = NULL;
     const char *id = ferry_endpoint_conn_id(ep);
@@ -274,7 +277,11 @@ ferry_status ferry_my_open_source(const ferry_endpoint *ep, const ferry_copy_opt
         return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, id,
                                 "a table can be read as csv, tsv or jsonl only");
     char *sql = NULL; /* owned */
-    ferry_status st = statement_for(ep, o, id, &sql, err);
+    ferry_status st = FERRY_OK;
+    if (range_sql && !(sql = strdup(range_sql)))
+        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+    else if (!range_sql)
+        st = statement_for(ep, o, id, &sql, err);
     if (st != FERRY_OK)
         return st;
     my_source *src = calloc(1, sizeof *src);
@@ -287,10 +294,17 @@ ferry_status ferry_my_open_source(const ferry_endpoint *ep, const ferry_copy_opt
     src->base.rows = 0;
     src->timeout = o->timeout;
     st = ferry_my_settings_from_conn(ep->conn, &src->settings, err);
+    src->settings.connect_attempts = o->max_retries;
     if (st == FERRY_OK)
         st = ferry_my_session_open(&src->session, &src->settings, 0, err);
     if (st == FERRY_OK)
         st = raise_write_timeout(src, o->timeout, err);
+    if (st == FERRY_OK && range_sql)
+        st = ferry_my_command(&src->session, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                              o->timeout, "starting the snapshot", err);
+    if (st == FERRY_OK && range_sql)
+        st = ferry_my_command(&src->session, "START TRANSACTION WITH CONSISTENT SNAPSHOT", o->timeout,
+                              "starting the snapshot", err);
     if (st == FERRY_OK) {
         ferry_log(FERRY_LOG_DEBUG, "mysql(%s): %s", id, sql);
         st = ferry_my_run(&src->session, sql, o->timeout, "query", err);
@@ -309,4 +323,16 @@ ferry_status ferry_my_open_source(const ferry_endpoint *ep, const ferry_copy_opt
     src->last_data = ferry_my_now();
     *out = &src->base;
     return FERRY_OK;
+}
+
+ferry_status ferry_my_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                  ferry_source **out, ferry_error *err)
+{
+    return open_source_ex(ep, o, NULL, out, err);
+}
+
+ferry_status ferry_my_open_range_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                        const char *sql, ferry_source **out, ferry_error *err)
+{
+    return open_source_ex(ep, o, sql, out, err);
 }

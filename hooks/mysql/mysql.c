@@ -21,4 +21,5 @@ const ferry_hook ferry_hook_mysql = {
     .mkdir = NULL,
     .exec = ferry_my_exec,
     .test = ferry_my_test,
+    .open_range_sources = ferry_my_open_range_sources,
 };

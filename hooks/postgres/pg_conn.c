@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "ferry/log.h"
+#include "ferry/retry.h"
 #include "pg_internal.h"
 
 /* ---- connection keywords ----------------------------------------------- */
@@ -209,9 +210,16 @@ ferry_status ferry_pg_conn_error(PGconn *pg, const char *conn_id, const char *wh
 {
     char cause[512];
     ferry_pg_one_line(pg ? PQerrorMessage(pg) : "out of memory", cause, sizeof cause);
-    if (pg && PQstatus(pg) == CONNECTION_BAD)
-        return ferry_error_hook(err, FERRY_ERR_DATA, FERRY_PG_SYSTEM, conn_id,
-                                "%s failed: connection lost: %s", what, cause);
+    /* the socket died under an established session (reset, server gone)
+     * without the server saying why: a broken exchange, exit 8; a session
+     * the server ended on purpose says so with a SQLSTATE (result_error) */
+    if (pg && PQstatus(pg) == CONNECTION_BAD) {
+        ferry_status st = ferry_error_hook(err, FERRY_ERR_TRANSIENT, FERRY_PG_SYSTEM, conn_id,
+                                           "%s failed: connection lost: %s", what, cause);
+        if (err)
+            ferry_error_transient(err);
+        return st;
+    }
     return ferry_error_hook(err, FERRY_ERR_DATA, FERRY_PG_SYSTEM, conn_id, "%s failed: %s", what,
                             cause);
 }
@@ -285,8 +293,28 @@ static ferry_status connect_failure_status(const char *cause)
     return FERRY_ERR_CONNECT;
 }
 
-ferry_status ferry_pg_connect(const ferry_conn *conn, const char *id, PGconn **out,
-                              ferry_error *err)
+/* Worth another try: libpq's own words (the C locale: ferry never calls
+ * setlocale) for a server that is not there yet, or a network that failed
+ * while connecting.  Anything else (authentication, certificates, a missing
+ * database, a bad option) fails at once. */
+static int connect_failure_is_transient(const char *cause)
+{
+    static const char *const words[] = {
+        "Connection refused", "Connection reset", "Connection timed out", "No route to host",
+        "Network is unreachable", "timeout expired", "server closed the connection unexpectedly",
+        "Temporary failure in name resolution", "the database system is starting up",
+        "the database system is shutting down", "the database system is in recovery mode",
+        "sorry, too many clients already", "could not receive data from server",
+        "could not send data to server", "SSL SYSCALL error", "EOF detected", NULL,
+    };
+    for (int i = 0; words[i]; i++)
+        if (strstr(cause, words[i]))
+            return 1;
+    return 0;
+}
+
+static ferry_status connect_once(const ferry_conn *conn, const char *id, PGconn **out,
+                                 ferry_error *err)
 {
     *out = NULL;
     PQconninfoOption *defaults = PQconndefaults(); /* owned: PQconninfoFree */
@@ -308,8 +336,32 @@ ferry_status ferry_pg_connect(const ferry_conn *conn, const char *id, PGconn **o
     describe_endpoint(conn, pg, where, sizeof where);
     ferry_pg_one_line(pg ? PQerrorMessage(pg) : "out of memory", cause, sizeof cause);
     PQfinish(pg);
-    return ferry_error_hook(err, connect_failure_status(cause), FERRY_PG_SYSTEM, id,
-                            "cannot connect to %s: %s", where, cause);
+    ferry_status st = ferry_error_hook(err, connect_failure_status(cause), FERRY_PG_SYSTEM, id,
+                                       "cannot connect to %s: %s", where, cause);
+    if (st == FERRY_ERR_CONNECT && connect_failure_is_transient(cause))
+        ferry_error_transient(err);
+    return st;
+}
+
+ferry_status ferry_pg_connect_retry(const ferry_conn *conn, const char *id, int max_attempts,
+                                    PGconn **out, ferry_error *err)
+{
+    ferry_retry retry;
+    ferry_retry_init(&retry, max_attempts);
+    ferry_error local;
+    ferry_error *e = err ? err : &local;
+    for (;;) {
+        ferry_error_clear(e);
+        ferry_status st = connect_once(conn, id, out, e);
+        if (st == FERRY_OK || !ferry_retry_again(&retry, e))
+            return st == FERRY_OK ? st : e->status;
+    }
+}
+
+ferry_status ferry_pg_connect(const ferry_conn *conn, const char *id, PGconn **out,
+                              ferry_error *err)
+{
+    return ferry_pg_connect_retry(conn, id, 0, out, err);
 }
 
 /* ---- waiting ------------------------------------------------------------ */

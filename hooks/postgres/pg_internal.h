@@ -33,6 +33,12 @@ extern const ferry_hook ferry_hook_postgres;
  * libpq's reason (never the password); conn_id is the id for messages. */
 ferry_status ferry_pg_connect(const ferry_conn *conn, const char *conn_id, PGconn **out,
                               ferry_error *err);
+/* The same; a failure to reach the server (refused, unreachable, timed out,
+ * starting up, too many clients) is tried max_attempts times in all (0: the
+ * default 5) with ferry_retry's backoff, then is FERRY_ERR_CONNECT "gave up
+ * after N attempts: ...".  ferry_pg_connect uses the default. */
+ferry_status ferry_pg_connect_retry(const ferry_conn *conn, const char *conn_id, int max_attempts,
+                                    PGconn **out, ferry_error *err);
 
 /* The ferry status for a SQLSTATE (5 characters; NULL means no SQLSTATE). */
 ferry_status ferry_pg_status_for_sqlstate(const char *sqlstate);
@@ -185,6 +191,16 @@ ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_opt
                                   ferry_source **out, ferry_error *err);
 ferry_status ferry_pg_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
                                 ferry_writer **out, ferry_error *err);
+/* A range of a parallel extraction (pg_parallel.c): COPY (query) TO STDOUT
+ * on a new session inside BEGIN ISOLATION LEVEL REPEATABLE READ that imports
+ * snapshot (an exported snapshot id; NULL = none). */
+ferry_status ferry_pg_open_range_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                        const char *query, const char *snapshot, ferry_source **out,
+                                        ferry_error *err);
+/* open_range_sources slot (pg_parallel.c). */
+ferry_status ferry_pg_open_range_sources(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
+                                         int first, int count, ferry_source **out, char **bounds,
+                                         ferry_error *err);
 ferry_status ferry_pg_exec(const ferry_conn *conn, const char *sql, ferry_exec_options *eo,
                            ferry_error *err);
 ferry_status ferry_pg_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);

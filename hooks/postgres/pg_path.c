@@ -8,98 +8,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sqlpath.h"
 #include "pg_internal.h"
 
 /* ---- parsing "schema.table" -------------------------------------------- */
 
-/* One identifier starting at *p: "quoted ""with"" doubled quotes" kept as
- * written, or unquoted and folded to lower case (ASCII only, as PostgreSQL
- * does).  Stops at an unquoted '.' or the end.  *out is malloc'd (free).
- * Returns 0, or -1 with *why set. */
-static int parse_identifier(const char **p, char **out, const char **why)
+/* Why a path is no table name, in this hook's words. */
+static const char *path_problem_text(ferry_sql_path_problem why)
 {
-    const char *s = *p;
-    size_t len = strlen(s);
-    char *id = malloc(len + 1);
-    size_t n = 0;
-    if (!id) {
-        *why = "out of memory";
-        return -1;
+    switch (why) {
+    case FERRY_SQL_PATH_NOMEM: return "out of memory";
+    case FERRY_SQL_PATH_EMPTY: return "empty name";
+    case FERRY_SQL_PATH_UNTERMINATED: return "unterminated quoted name";
+    case FERRY_SQL_PATH_AFTER_QUOTE: return "text after a quoted name";
+    case FERRY_SQL_PATH_QUOTE_INSIDE: return "a quote inside an unquoted name";
+    case FERRY_SQL_PATH_TOO_MANY: return "more than schema.table";
+    default: return "bad name";
     }
-    if (*s == '"') {
-        s++;
-        for (;;) {
-            if (*s == '\0') {
-                free(id);
-                *why = "unterminated quoted name";
-                return -1;
-            }
-            if (s[0] == '"' && s[1] == '"') {
-                id[n++] = '"';
-                s += 2;
-            } else if (s[0] == '"') {
-                s++;
-                break;
-            } else {
-                id[n++] = *s++;
-            }
-        }
-        if (*s != '\0' && *s != '.') {
-            free(id);
-            *why = "text after a quoted name";
-            return -1;
-        }
-    } else {
-        while (*s && *s != '.') {
-            if (*s == '"') {
-                free(id);
-                *why = "a quote inside an unquoted name";
-                return -1;
-            }
-            char c = *s++;
-            id[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-        }
-    }
-    id[n] = '\0';
-    if (n == 0) {
-        free(id);
-        *why = "empty name";
-        return -1;
-    }
-    *p = s;
-    *out = id;
-    return 0;
 }
 
 ferry_status ferry_pg_table_parse(const char *path, const char *conn_id, ferry_pg_table *t,
                                   ferry_error *err)
 {
     memset(t, 0, sizeof *t);
-    const char *p = path;
-    const char *why = NULL;
-    char *first = NULL, *second = NULL;
-    if (parse_identifier(&p, &first, &why) != 0)
-        goto bad;
-    if (*p == '.') {
-        p++;
-        if (parse_identifier(&p, &second, &why) != 0)
-            goto bad;
-        if (*p != '\0') {
-            why = "more than schema.table";
-            goto bad;
-        }
-        t->schema = first;
-        t->name = second;
-    } else {
-        t->name = first;
-    }
-    return FERRY_OK;
-bad:
-    free(first);
-    free(second);
+    /* "quoted ""names""" as written; unquoted ones fold to lower case (ASCII
+     * only, as PostgreSQL does). */
+    ferry_sql_path_problem why = ferry_sql_path_split(path, '"', 1, &t->schema, &t->name);
+    if (why == FERRY_SQL_PATH_OK)
+        return FERRY_OK;
     return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_PG_SYSTEM, conn_id,
                             "bad table name '%s': %s (expected table, schema.table or \"Quoted\".\"Names\")",
-                            path, why);
+                            path, path_problem_text(why));
 }
 
 void ferry_pg_table_release(ferry_pg_table *t)

@@ -386,7 +386,7 @@ ferry_status ferry_pg_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
     sink->format = fmt;
     sink->header = o->header;
     sink->timeout = o->timeout;
-    st = ferry_pg_connect(ep->conn, sink->conn_id, &sink->pg, err);
+    st = ferry_pg_connect_retry(ep->conn, sink->conn_id, o->max_retries, &sink->pg, err);
     if (st == FERRY_OK)
         st = start_load(sink, &table, o, err);
     ferry_pg_table_release(&table);

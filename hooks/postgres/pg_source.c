@@ -482,8 +482,12 @@ static ferry_status prepare_copy(pg_source *src, const ferry_pg_table *table, co
     return st;
 }
 
-ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
-                                  ferry_source **out, ferry_error *err)
+/* range_query/snapshot: a range of a parallel extraction (pg_parallel.c):
+ * read range_query instead of the endpoint, inside a REPEATABLE READ
+ * transaction that imports snapshot (when not NULL). */
+static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                   const char *range_query, const char *snapshot,
+                                   ferry_source **out, ferry_error *err)
 {
     *out = NULL;
     const char *id = ferry_endpoint_conn_id(ep);
@@ -494,7 +498,12 @@ ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_opt
     ferry_pg_table table;
     char *query = NULL; /* owned: free */
     char *sql = NULL;   /* owned: free */
-    ferry_status st = resolve_what_to_read(ep, o, id, &table, &query, err);
+    ferry_status st = FERRY_OK;
+    memset(&table, 0, sizeof table);
+    if (range_query && !(query = strdup(range_query)))
+        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
+    else if (!range_query)
+        st = resolve_what_to_read(ep, o, id, &table, &query, err);
     pg_source *src = NULL;
     if (st == FERRY_OK && !(src = calloc(1, sizeof *src)))
         st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
@@ -505,7 +514,16 @@ ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_opt
         src->timeout = o->timeout;
         src->header_lines = fmt != FERRY_FORMAT_JSONL && o->header ? 1 : 0;
         src->conn_id = strdup(id ? id : "");
-        st = ferry_pg_connect(ep->conn, src->conn_id, &src->pg, err);
+        st = ferry_pg_connect_retry(ep->conn, src->conn_id, o->max_retries, &src->pg, err);
+    }
+    if (st == FERRY_OK && range_query) {
+        char *begin = NULL; /* owned: free; the snapshot id is [0-9A-F-] only (checked by the caller) */
+        begin = snapshot ? ferry_pg_format("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                                           "SET TRANSACTION SNAPSHOT '%s'", snapshot)
+                         : ferry_pg_format("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        st = begin ? ferry_pg_command(src->pg, src->conn_id, begin, "importing the snapshot", o->timeout, err)
+                   : ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
+        free(begin);
     }
     if (st == FERRY_OK)
         st = prepare_copy(src, &table, query, fmt, o, &sql, err);
@@ -523,4 +541,17 @@ ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_opt
     src->last_data = ferry_pg_now();
     *out = &src->base;
     return FERRY_OK;
+}
+
+ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                  ferry_source **out, ferry_error *err)
+{
+    return open_source_ex(ep, o, NULL, NULL, out, err);
+}
+
+ferry_status ferry_pg_open_range_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                        const char *query, const char *snapshot, ferry_source **out,
+                                        ferry_error *err)
+{
+    return open_source_ex(ep, o, query, snapshot, out, err);
 }

@@ -20,4 +20,5 @@ const ferry_hook ferry_hook_postgres = {
     .mkdir = NULL,
     .exec = ferry_pg_exec,
     .test = ferry_pg_test,
+    .open_range_sources = ferry_pg_open_range_sources,
 };

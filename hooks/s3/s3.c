@@ -237,6 +237,7 @@ const ferry_hook ferry_hook_s3 = {
     .conn_types = s3_conn_types,
     .open_source = s3_open_source,
     .open_sink = s3_open_sink,
+    .open_ranged_sink = s3_open_ranged_sink,
     .stat = s3_stat,
     .list = s3_list,
     .remove = s3_remove,

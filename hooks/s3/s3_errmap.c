@@ -166,6 +166,7 @@ ferry_status s3_curl_status(CURLcode code, int *transient)
     case CURLE_COULDNT_RESOLVE_PROXY:
         return FERRY_ERR_CONNECT;
     case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:       /* TLS handshake cut short: a connect failure */
         *transient = 1;
         return FERRY_ERR_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
@@ -178,7 +179,6 @@ ferry_status s3_curl_status(CURLcode code, int *transient)
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_SEND_FAIL_REWIND:
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_WEIRD_SERVER_REPLY:
         *transient = 1;
         return FERRY_ERR_TRANSIENT;

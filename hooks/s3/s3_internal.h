@@ -9,7 +9,10 @@
  *   s3_xml.c      expat parsers of S3 responses, XML escaping of requests
  *   s3_request.c  the client (one curl multi) and one signed request with retries
  *   s3_list.c     ListObjectsV2 / ListMultipartUploads paging
- *   s3_sink.c     the multipart writer
+ *   s3_crc32c.c   CRC-32C (SSE4.2 when the CPU has it, else tables)
+ *   s3_sink.c     the multipart writer (producer side + uploader thread), ranged sink
+ *   s3_orphans.c  uploads left by an interrupted CreateMultipartUpload
+ *   s3_resume.c   the --resume state file
  *   s3_source.c   the streaming GET reader
  *   s3_api.c      include/ferry/s3.h: presign, create bucket, copy, delete, uploads
  *   s3.c          the hook table: stat, list, remove, test, open_source/open_sink
@@ -87,6 +90,18 @@ double s3_parse_seconds(const char *s);
  * path names only a bucket.  Errors: FERRY_ERR_USAGE (no bucket, key too long). */
 ferry_status s3_split_path(const char *path, const char *conn_id, char **bucket, char **key,
                            ferry_error *err);
+
+/* ---- s3_crc32c.c ------------------------------------------------------------ */
+
+/* CRC-32C of n bytes continuing crc (start with 0).  s3_crc32c picks the
+ * hardware path when the CPU has SSE4.2; _sw and _hw force one (tests; _hw
+ * falls back to _sw on CPUs without it). */
+uint32_t s3_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t s3_crc32c_sw(uint32_t crc, const void *data, size_t n);
+uint32_t s3_crc32c_hw(uint32_t crc, const void *data, size_t n);
+int s3_crc32c_hw_available(void);
+/* Base64 of the big-endian 4 bytes, as x-amz-checksum-crc32c wants it. */
+void s3_crc32c_b64(uint32_t crc, char out[9]);
 
 /* ---- s3_profile.c ---------------------------------------------------------- */
 
@@ -367,6 +382,59 @@ typedef ferry_status (*s3_upload_fn)(void *ud, const char *key, const char *uplo
                                      int64_t initiated, ferry_error *err);
 ferry_status s3_list_uploads(s3_client *c, const char *bucket, const char *prefix,
                              s3_upload_fn fn, void *ud, ferry_error *err);
+/* The same; cleanup = 1: requests of the abort path (ignore cancellation). */
+ferry_status s3_list_uploads_ex(s3_client *c, const char *bucket, const char *prefix, int cleanup,
+                                s3_upload_fn fn, void *ud, ferry_error *err);
+
+/* ---- s3_resume.c ------------------------------------------------------------------ */
+
+/* One stored part as the --resume state file records it. */
+typedef struct s3_resume_part {
+    int part;
+    size_t size;
+    char etag[128];
+    char crc32c[12];        /* base64 of the part's CRC-32C (always recorded) */
+    char md5[40];           /* hex, when the upload used Content-MD5, else "" */
+} s3_resume_part;
+
+/* A state file as read.  Strings and parts owned; s3_resume_release. */
+typedef struct s3_resume_state {
+    char *bucket, *key, *upload_id;
+    size_t part_size;
+    char checksum[8];       /* "crc32c", "md5", "none" */
+    int64_t source_bytes;
+    s3_resume_part *parts;
+    int nparts;
+} s3_resume_state;
+
+/* *found 0 (and FERRY_OK) when path does not exist. */
+ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, ferry_error *err);
+const s3_resume_part *s3_resume_find(const s3_resume_state *st, int part);
+void s3_resume_release(s3_resume_state *st);
+/* Write json to tmp_path (0600), fdatasync, rename to path. */
+ferry_status s3_resume_save(const char *path, const char *tmp_path, const s3_buf *json,
+                            ferry_error *err);
+/* Append s as a JSON string literal; -1 on OOM. */
+int s3_json_str(s3_buf *b, const char *s);
+
+/* ---- s3_orphans.c ---------------------------------------------------------------- */
+
+/* Seconds before a CreateMultipartUpload that still count as "ours" when
+ * cleaning up after it was interrupted (covers clock skew and second
+ * granularity of Initiated). */
+#define S3_ORPHAN_SLACK 60
+/* Nonzero when an upload listed after an interrupted Create of key may be
+ * the one that Create started: same key, initiated (unix s, -1 unknown)
+ * known and not before since.  Unknown times are never taken. */
+int s3_orphan_match(const char *key, const char *listed_key, int64_t initiated, int64_t since);
+/* After a CreateMultipartUpload of bucket/key that failed without an answer
+ * (interrupted, timed out, connection lost) while the server may have
+ * processed it: list the uploads of key and abort those s3_orphan_match
+ * takes (since = just before the request), except keep (may be NULL: the
+ * upload a retried Create did get).  Ignores cancellation. *aborted
+ * (may be NULL) receives how many were aborted. */
+ferry_status s3_abort_orphans(s3_client *c, const char *bucket, const char *key, int64_t since,
+                              const char *keep, int *aborted, ferry_error *err);
 
 /* ---- s3.c / s3_sink.c / s3_source.c / s3_api.c ------------------------------------ */
 
@@ -397,6 +465,9 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
                           ferry_writer **out, ferry_error *err);
 ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
                             ferry_source **out, ferry_error *err);
+/* n writers (one per thread) feeding one multipart upload, range order (ferry/stream.h). */
+ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
+                                 ferry_ranged_sink **out, ferry_error *err);
 
 /* Server-side copy with an explicit multipart threshold and part size (tests
  * use small ones; the public call uses 5 GiB and 512 MiB). */

@@ -84,6 +84,12 @@ ferry_status s3_list_objects(s3_client *c, const char *bucket, const char *prefi
 ferry_status s3_list_uploads(s3_client *c, const char *bucket, const char *prefix,
                              s3_upload_fn fn, void *ud, ferry_error *err)
 {
+    return s3_list_uploads_ex(c, bucket, prefix, 0, fn, ud, err);
+}
+
+ferry_status s3_list_uploads_ex(s3_client *c, const char *bucket, const char *prefix, int cleanup,
+                                s3_upload_fn fn, void *ud, ferry_error *err)
+{
     s3_page pg;
     s3_xfer x;
     s3_buf key_marker = {0}, id_marker = {0};
@@ -97,6 +103,7 @@ ferry_status s3_list_uploads(s3_client *c, const char *bucket, const char *prefi
         r.op = "ListMultipartUploads";
         r.method = "GET";
         r.bucket = bucket;
+        r.cleanup = cleanup;
         s3_req_query(&r, "uploads", NULL);
         if (prefix && *prefix)
             s3_req_query(&r, "prefix", prefix);

@@ -643,8 +643,6 @@ int s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay)
             return 1;
         }
     }
-    /* same wording as ferry_retry_again */
-    err->status = FERRY_ERR_TRANSIENT;
-    ferry_error_prefix(err, "gave up after %d attempts", r->attempt);
+    ferry_retry_give_up(r, err);   /* same status rule and wording as ferry_retry_again */
     return 0;
 }

@@ -175,14 +175,19 @@ ferry_status ferry_sftp_op_remove(const ferry_endpoint *ep, ferry_error *err);
 ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_error *err);
 ferry_status ferry_sftp_op_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
 
-/* ---- sftp_parallel.c: one large file over several sessions ------------ */
+/* ---- sftp_parallel.c: a large file read ahead in threads (1+ sessions) - */
 
-/* Block size and the smallest file read in parallel. */
-#define FERRY_SFTP_PAR_BLOCK ((size_t)8 * 1024 * 1024)
+/* Block size, the smallest file read ahead in a thread, the smallest file
+ * read over several sessions, and the sessions used for such a file when the
+ * read_sessions extra does not say (see docs/performance-sftp.md). */
+#define FERRY_SFTP_PAR_BLOCK ((size_t)4 * 1024 * 1024)
+#define FERRY_SFTP_AHEAD_MIN ((int64_t)16 * 1024 * 1024)
 #define FERRY_SFTP_PAR_MIN ((int64_t)64 * 1024 * 1024)
 #define FERRY_SFTP_PAR_MAX_SESSIONS 16
+#define FERRY_SFTP_READ_SESSIONS_DEFAULT 4
 
-/* A source reading path (size bytes) with `sessions` sessions: s and h (an
+/* A source reading path (size bytes) ahead in `sessions` threads, one
+ * session each (1: one session reading ahead): s and h (an
  * open handle on path) become the first one, taken over even on failure;
  * conn is copied for the others, which connect in their own threads (a
  * session that cannot connect is left out, with a warning). */

@@ -43,6 +43,7 @@ double ferry_sftp_now(void)
 
 void ferry_sftp_opts_from(const ferry_copy_options *o, ferry_sftp_connect_opts *opts)
 {
+    memset(opts, 0, sizeof *opts);  /* cleanup = 0: callers only set what they change */
     opts->timeout = o && o->timeout > 0 ? o->timeout : FERRY_SFTP_OP_TIMEOUT;
     opts->max_attempts = o && o->max_retries > 0 ? o->max_retries : 5;
 }
@@ -98,8 +99,10 @@ ferry_status ferry_sftp_error(ferry_sftp_session *s, int rc, ferry_error *err, c
         if (s->ssh)
             libssh2_session_last_error(s->ssh, &msg, &len, 0);
         if (is_connection_error(rc)) {
+            /* lost while connecting: could not connect (4); lost once the
+             * SFTP subsystem ran: a broken exchange (8) */
             s->broken = 1;
-            st = FERRY_ERR_CONNECT;
+            st = s->sftp ? FERRY_ERR_TRANSIENT : FERRY_ERR_CONNECT;
             transient = 1;
             ferry_error_hook(err, st, FERRY_SFTP_SYSTEM, s->conn_id, "%s failed: connection to %s:%d lost (%s)",
                              what, s->host, s->port, msg && *msg ? msg : "socket error");

@@ -6,8 +6,13 @@
  * given, so every call gets at least FERRY_SFTP_IO_MIN bytes of room: the
  * caller's buffer when it is that large, else an internal buffer that is
  * handed out in pieces.  The size comes from fstat; cancellation is polled
- * between calls and while waiting.  With the read_sessions extra, a large
- * file is read over several sessions instead (sftp_parallel.c).
+ * between calls and while waiting.
+ *
+ * A file of FERRY_SFTP_AHEAD_MIN bytes or more is read ahead in background
+ * threads instead (sftp_parallel.c), so reading overlaps with the sink: one
+ * session, or for FERRY_SFTP_PAR_MIN bytes or more read_sessions sessions
+ * (default FERRY_SFTP_READ_SESSIONS_DEFAULT).  read_sessions=0 reads in the
+ * caller's thread, as for small files.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -117,18 +122,19 @@ static void source_free(ferry_source *src)
 
 static const ferry_source_ops source_ops = {"sftp", source_read, source_finish, source_free};
 
-/* The read_sessions extra: 1 (default) to FERRY_SFTP_PAR_MAX_SESSIONS. */
+/* The read_sessions extra: 0 (no read-ahead thread) to
+ * FERRY_SFTP_PAR_MAX_SESSIONS; default FERRY_SFTP_READ_SESSIONS_DEFAULT. */
 static ferry_status read_sessions(const ferry_conn *conn, const char *conn_id, int *out, ferry_error *err)
 {
     const char *v = ferry_conn_extra(conn, "read_sessions");
-    *out = 1;
+    *out = FERRY_SFTP_READ_SESSIONS_DEFAULT;
     if (!v)
         return FERRY_OK;
     char *end = NULL;
     long n = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || n < 1 || n > FERRY_SFTP_PAR_MAX_SESSIONS)
+    if (end == v || *end != '\0' || n < 0 || n > FERRY_SFTP_PAR_MAX_SESSIONS)
         return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_SFTP_SYSTEM, conn_id,
-                                "extra read_sessions='%s' is not a number from 1 to %d", v,
+                                "extra read_sessions='%s' is not a number from 0 to %d", v,
                                 FERRY_SFTP_PAR_MAX_SESSIONS);
     *out = (int)n;
     return FERRY_OK;
@@ -189,8 +195,10 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
         source_free(&f->base);
         return st;
     }
-    if (sessions > 1 && f->base.size >= FERRY_SFTP_PAR_MIN) {
-        /* the parallel source takes the session and the handle over */
+    if (f->base.size < FERRY_SFTP_PAR_MIN && sessions > 1)
+        sessions = 1;   /* a smaller file is not worth more connections */
+    if (sessions >= 1 && f->base.size >= FERRY_SFTP_AHEAD_MIN) {
+        /* the read-ahead source takes the session and the handle over */
         ferry_sftp_session *s = f->s;
         LIBSSH2_SFTP_HANDLE *h = f->h;
         int64_t size = f->base.size;

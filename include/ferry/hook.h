@@ -94,6 +94,8 @@ typedef struct ferry_copy_options {
                                    NULL = auto (crc32c when the server takes it, else md5) */
     int s3_unsigned_payload;    /* -1 auto (UNSIGNED-PAYLOAD over https only), 0 sign, 1 unsigned */
     size_t max_memory;          /* hard bound on all transfer buffers in bytes; 0 = default */
+    size_t compress_block;      /* parallel gzip member / zstd job size; 0 = 8 MiB (the
+                                   --max-memory budget may lower it) */
     const char *resume_file;    /* --resume: state file of an interrupted multipart upload
                                    (created/updated while uploading, removed on success);
                                    NULL = no resume */
@@ -173,6 +175,17 @@ struct ferry_hook {
      * range order.  See ferry_ranged_sink in ferry/stream.h. */
     ferry_status (*open_ranged_sink)(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
                                      ferry_ranged_sink **out, ferry_error *err);
+    /* Optional (issue #8, transfer/parallel.c): sources for ranges first ..
+     * first+count-1 of n ranges of a SQL endpoint's rows (cut by o->split_by,
+     * or the system's default), each reading over its own session, all from
+     * one snapshot where the system can give one.  Every COPY/SELECT has
+     * started when this returns.  out[i] (owned by the caller, ops->free) is
+     * range first+i; bounds[i] gets a malloc'd JSON object describing the
+     * range (caller frees).  Header (csv/tsv): range 0 only, unless
+     * o->split_output or o->partition_count (then every range). */
+    ferry_status (*open_range_sources)(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
+                                       int first, int count, ferry_source **out, char **bounds,
+                                       ferry_error *err);
 };
 
 /* The registry. Built-in hooks are registered on first use; hooks registered

@@ -30,9 +30,15 @@ void ferry_retry_init(ferry_retry *r, int max_attempts);
 double ferry_retry_delay(ferry_retry *r, int attempt);
 /* After a failed try with err: returns 1 (and sleeps, cancellable) when the
  * caller should try again, 0 when it should give up.  When giving up after
- * transient failures, turns err's status into FERRY_ERR_TRANSIENT and says
- * how many attempts were made. */
+ * transient failures, says how many attempts were made ("gave up after N
+ * attempts: ...") and turns err's status into FERRY_ERR_TRANSIENT, except
+ * FERRY_ERR_CONNECT (could not connect) and FERRY_ERR_TIMEOUT (no progress),
+ * which stay as they are. */
 int ferry_retry_again(ferry_retry *r, ferry_error *err);
+/* What ferry_retry_again does to err when it gives up (for callers that
+ * schedule their own retries): the status rule above and the "gave up after
+ * N attempts" prefix, N = r->attempt.  Returns err's new status. */
+ferry_status ferry_retry_give_up(const ferry_retry *r, ferry_error *err);
 
 #ifdef __cplusplus
 }

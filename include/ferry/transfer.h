@@ -64,6 +64,31 @@ ferry_status ferry_copy_describe(const char *src, const char *dst, const ferry_c
 ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err);
 ferry_status ferry_gunzip_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
 
+/* Parallel gzip: input cut into blocks of block_size bytes (0 = 8 MiB), each
+ * compressed as one complete gzip member by one of `threads` worker threads
+ * and passed to next strictly in order (a concatenation of members is one
+ * valid gzip file).  Memory: `slots` (>= threads + 1; 0 = threads + 2) input
+ * and output buffers of about block_size each, allocated here, once.  abort()
+ * and free() stop and join the workers. */
+ferry_status ferry_gzip_par_writer_new(ferry_writer *next, int level, int threads, size_t block_size, int slots,
+                                       ferry_writer **out, ferry_error *err);
+
+/* zstd (one frame, content checksum) at --compress-level 1..9 mapped onto
+ * zstd's levels; threads > 1 uses libzstd's workers with jobs of block_size
+ * (0 = libzstd's default).  unzstd reads concatenated frames; corrupt or
+ * truncated input is FERRY_ERR_DATA. */
+ferry_status ferry_zstd_writer_new(ferry_writer *next, int level, int threads, size_t block_size,
+                                   ferry_writer **out, ferry_error *err);
+ferry_status ferry_unzstd_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
+
+/* The filter for writing kind (GZIP, ZSTD) as o asks: level, threads
+ * (o->compress_threads, 0 = online cores, 1 = inline) and block size; and the
+ * filter for reading kind.  Same ownership as above. */
+ferry_status ferry_compress_writer_new(ferry_compress kind, ferry_writer *next, const ferry_copy_options *o,
+                                       ferry_writer **out, ferry_error *err);
+ferry_status ferry_decompress_writer_new(ferry_compress kind, ferry_writer *next, ferry_writer **out,
+                                         ferry_error *err);
+
 /* In-memory writer (tests, small outputs): grows a buffer; *data stays owned by
  * the writer until free. max_bytes 0 = unlimited. */
 ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry_error *err);

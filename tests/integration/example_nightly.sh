@@ -10,7 +10,10 @@
 #      exits 0; the S3 objects are exactly inbound/acme/dt=2024-02-29/<file>
 #      (same bytes) and exports/orders/dt=2024-02-29/orders.csv.gz (exactly
 #      the day's rows, UTC, end exclusive); the day's files are gone from SFTP;
-#   3. a re-run finds no partner files (exit 5) and changes nothing.
+#   3. a re-run finds no partner files left: it says so, skips the move,
+#      exits 0 and redoes only the export (same rows);
+#   4. a real error at the move step (the partner directory unlistable) still
+#      fails the job, before the export.
 #
 # nightly.sh names its SFTP directory (/outbound) and its table
 # (public.orders) itself; only the bucket (LAKE) and the date can be set. So:
@@ -62,6 +65,7 @@ nightly() {
 
 cleanup() {
   local f
+  [ -n "${OUT_MODE:-}" ] && chmod "$OUT_MODE" "$OUT"
   for f in "${CREATED[@]}"; do rm -f "$f"; done
   [ "$MADE_OUTBOUND" = 1 ] && rmdir "$OUT" 2>/dev/null
   awsx s3 rm "s3://$B/$P/" --recursive --only-show-errors >/dev/null 2>&1
@@ -146,11 +150,39 @@ assert d.get("ok") is True and d.get("rows_read") == 6, d
 PY
 check "the move step reported both files" bash -c "grep -q '2 files copied' run.err"
 
-# ---------------------------------------------------------------- 3. a re-run changes nothing
+# ---------------------------------------------------------------- 3. a re-run: nothing left to move is fine
+before=$(s3snap | grep -v /exports/)
+gzip -dc orders.csv.gz > export_before.csv
+nightly; code=$?
+if [ "$code" = 0 ]; then ok "a re-run exits 0 (nothing left to move)"; else fail "a re-run exits 0 (got $code)" "$(tail -8 run.err)"; fi
+check "   ... it says so in one clear line" grep -q "no partner file left to move" run.err
+check "   ... and did not try the move" bash -c "! grep -q 'files copied' run.err"
+same "   ... the moved objects are unchanged (keys and ETags)" "$before" "$(s3snap | grep -v /exports/)"
+same "   ... S3 still holds exactly the same keys" \
+  "exports/orders/dt=$DS/orders.csv.gz inbound/acme/dt=$DS/acme_$DSN.csv inbound/acme/dt=$DS/beta_$DSN.csv" \
+  "$(s3keys | tr '\n' ' ' | sed 's/ $//')"
+awsx s3 cp "s3://$B/$P/exports/orders/dt=$DS/orders.csv.gz" orders2.csv.gz --only-show-errors
+check "   ... the export ran again (its --json summary: ok, 6 rows)" python3 - run.out <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+d = json.loads(lines[-1])
+assert d.get("ok") is True and d.get("rows_read") == 6, d
+PY
+check "   ... with the same rows" bash -c "gzip -dc orders2.csv.gz | cmp - export_before.csv"
+check "   ... the other files stay on SFTP" test -e "$OUT/acme_20240228.csv" -a -e "$OUT/acme_$DSN.txt"
+
+# ---------------------------------------------------------------- 4. a real error still fails
+# The partner's directory cannot be listed by the SFTP user (mode 111: the
+# sensor still finds the marker by its name, but the listing is refused): ls
+# fails (not "nothing matches"), so the job stops before the export.
+OUT_MODE=$(stat -c %a "$OUT")
+chmod 111 "$OUT"
 before=$(s3snap)
 nightly; code=$?
-same "a re-run stops at the move step: no partner file left (exit 5)" 5 "$code"
-check "   ... it says no file matches" grep -q "matches no files" run.err
-same "   ... S3 is unchanged (keys and ETags)" "$before" "$(s3snap)"
+chmod "$OUT_MODE" "$OUT"; OUT_MODE=
+if [ "$code" != 0 ]; then ok "an unlistable partner directory fails the job (exit $code)"; else fail "an unlistable partner directory fails the job (got 0)"; fi
+check "   ... at the move step's listing, not the skip line" bash -c "grep -q 'ferry: error: sftp(partner): opendir' run.err && ! grep -q 'no partner file left' run.err"
+check "   ... before the export (no --json summary)" bash -c "! grep -q rows_read run.out"
+same "   ... and S3 is unchanged" "$before" "$(s3snap)"
 
 finish

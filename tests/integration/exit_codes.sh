@@ -6,6 +6,8 @@
 #   0 success · 1 internal (out of memory under an address-space limit)
 #   2 usage · 3 configuration · 4 connection/auth · 5 not found
 #   6 destination exists · 7 data/query · 8 transient after every retry
+#   (4 also for a server that refused every connection attempt: the rule in
+#   core/retry.c)
 #   9 local I/O (closed downstream pipe, full tmpfs) · 10 timeout
 #   130 SIGINT / SIGTERM
 # Every client call runs under `timeout`.
@@ -105,6 +107,22 @@ expect_code "4: a wrong Postgres password" 4 F exec badpg: "SELECT 1"
 expect_code "4: an unknown SFTP host key" 4 F ls stranger:/
 out_has "   ... the message names the fingerprint" "$SFTP_HOSTKEY_SHA256"
 expect_code "4: HTTP 401" 4 F cat "$HTTP_ECHO_URL/auth/basic"
+# A server nobody answers for (a closed port: connection refused) is retried
+# and then exit 4 "gave up after N attempts", the same for every hook.
+NOPE=127.0.0.1:1
+expect_code "4: S3 endpoint refusing connections, --retries 2" 4 env AIRFLOW_CONN_DEADS3="aws://$CEPH_S3_ACCESS_KEY:x@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "http://$NOPE")" \
+  timeout 60 "$FERRY" copy small.csv "s3://$B/$P/dead.csv" --s3-conn deads3 --retries 2
+out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
+expect_code "4: HTTP server refusing connections, --retries 2" 4 F copy "http://$NOPE/x" out.csv --retries 2
+out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
+expect_code "4: SFTP server refusing connections, --retries 2" 4 F copy "sftp://$SFTP_USER@$NOPE/x.csv" out.csv --retries 2
+out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
+expect_code "4: Postgres refusing connections, --retries 2" 4 F copy "postgresql://$PG_USER@$NOPE/$PG_DATABASE#public.t" out.csv --retries 2
+out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
+expect_code "4: MariaDB refusing connections, --retries 2" 4 F copy small.csv "mysql://$MYSQL_USER@$NOPE/$MYSQL_DATABASE#t" --retries 2
+out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
+check "   ... no local destination from any of them" test ! -e out.csv
+expect_code "4: HTTPS with an untrusted certificate (not retried)" 4 F cat "$HTTPS_BASE_URL/"
 
 # ---------------------------------------------------------------- 5 not found
 expect_code "5: a missing S3 key" 5 F copy "s3://$B/$P/nope.csv" out.csv
@@ -140,6 +158,8 @@ check "   ... no destination, no temp file" bash -c "[ ! -e out.bin ] && ! ls -A
 expect_code "8: HTTP 503 every time, --retries 2" 8 F copy "$HTTP_ECHO_URL/status/503" out.json --retries 2
 out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
 check "   ... no destination" test ! -e out.json
+expect_code "8: HTTP 429 every time, --retries 2" 8 F copy "$HTTP_ECHO_URL/status/429" out.json --retries 2
+check "   ... no destination" test ! -e out.json
 
 # ---------------------------------------------------------------- 9 local I/O
 timeout 60 "$FERRY" cat "s3://$B/$P/big.bin" 2> "$WORK/.out" | head -c 10 > /dev/null
@@ -169,6 +189,9 @@ else
 fi
 
 # ---------------------------------------------------------------- 10 timeout
+expect_code "10: an HTTP server silent for longer than --timeout 2, --retries 2" 10 F copy "$HTTP_ECHO_URL/delay/10" delayed.json --timeout 2 --retries 2
+out_has "   ... no data moved for 2 s, gave up after 2 attempts" "gave up after 2 attempts.*no data moved for 2 s"
+check "   ... no destination" test ! -e delayed.json
 t0=$(date +%s%N)
 expect_code "10: wait for a key that never comes (--timeout 2s)" 10 F wait "s3://$B/$P/never.csv" --timeout 2s --interval 1s
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))

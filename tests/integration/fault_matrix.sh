@@ -10,7 +10,7 @@
 # with --replace); no temp file (local and SFTP `.ferry-tmp-`), no multipart
 # upload in progress, no MySQL staging table, no stray WebDAV file.
 # Then real faults: pg_terminate_backend of ferry's COPY backend and MariaDB
-# KILL of ferry's connection, both mid-export to S3 (exit 7, old object intact,
+# KILL of ferry's connection, both mid-export to S3 (exit 8: the connection broke, old object intact,
 # no upload left).  radosgw is shared: it is never stopped.
 #
 # With FERRY_WRITE_MATRIX=1 the results replace the generated part of
@@ -327,11 +327,11 @@ sleep 3
 [ -n "$pid" ] && psql_super -c "SELECT pg_terminate_backend($pid)" >/dev/null
 wait $fpid; code=$?
 res="exit $code"
-if [ -n "$pid" ] && [ "$code" = 7 ] && [ "$good" = "$(etag "$key")" ] && [ "$(uploads "$key")" = 0 ]; then
-  ok "pg_terminate_backend of ferry's COPY mid-export to S3: exit 7, old object intact, no upload left"
-  RESULTS+=("Postgres → S3|pg_terminate_backend of the COPY backend mid-export|real|no partial destination, clean exit 7")
+if [ -n "$pid" ] && [ "$code" = 8 ] && [ "$good" = "$(etag "$key")" ] && [ "$(uploads "$key")" = 0 ]; then
+  ok "pg_terminate_backend of ferry's COPY mid-export to S3: exit 8, old object intact, no upload left"
+  RESULTS+=("Postgres → S3|pg_terminate_backend of the COPY backend mid-export|real|no partial destination, clean exit 8")
 else
-  fail "pg_terminate_backend mid-export to S3 (backend '${pid}', $res, want 7; ETag $good -> $(etag "$key"); uploads $(uploads "$key"))" "$(tail -3 realpg.out)"
+  fail "pg_terminate_backend mid-export to S3 (backend '${pid}', $res, want 8; ETag $good -> $(etag "$key"); uploads $(uploads "$key"))" "$(tail -3 realpg.out)"
   RESULTS+=("Postgres → S3|pg_terminate_backend of the COPY backend mid-export|real|**FAIL**: backend '${pid}', $res")
 fi
 
@@ -349,11 +349,11 @@ done
 sleep 3
 [ -n "$cid" ] && my_root -e "KILL $cid" >/dev/null
 wait $fpid; code=$?
-if [ -n "$cid" ] && [ "$code" = 7 ] && [ "$good" = "$(etag "$key")" ] && [ "$(uploads "$key")" = 0 ]; then
-  ok "MariaDB KILL of ferry's connection mid-export to S3: exit 7, old object intact, no upload left"
-  RESULTS+=("MariaDB → S3|KILL of ferry's connection mid-export|real|no partial destination, clean exit 7")
+if [ -n "$cid" ] && [ "$code" = 8 ] && [ "$good" = "$(etag "$key")" ] && [ "$(uploads "$key")" = 0 ]; then
+  ok "MariaDB KILL of ferry's connection mid-export to S3: exit 8, old object intact, no upload left"
+  RESULTS+=("MariaDB → S3|KILL of ferry's connection mid-export|real|no partial destination, clean exit 8")
 else
-  fail "MariaDB KILL mid-export to S3 (connection '${cid}', exit $code, want 7; ETag $good -> $(etag "$key"); uploads $(uploads "$key"))" "$(tail -3 realmy.out)"
+  fail "MariaDB KILL mid-export to S3 (connection '${cid}', exit $code, want 8; ETag $good -> $(etag "$key"); uploads $(uploads "$key"))" "$(tail -3 realmy.out)"
   RESULTS+=("MariaDB → S3|KILL of ferry's connection mid-export|real|**FAIL**: connection '${cid}', exit $code")
 fi
 

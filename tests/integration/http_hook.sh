@@ -142,7 +142,7 @@ check "too many redirects: no destination" test ! -e redir.json
 expect "a body shorter than Content-Length fails (exit 7)" 7 T "$FERRY" copy "$PRIV/lie/1000000" lie.bin
 check "short body: no destination, no temp file" bash -c '[ ! -e lie.bin ] && ! ls -A | grep -q ferry-tmp'
 start=$(date +%s)
-expect "a stalled server fails (--timeout 2, exit 8)" 8 T "$FERRY" copy "$HTTP_ECHO_URL/delay/10" stall.json \
+expect "a stalled server fails (--timeout 2, exit 10)" 10 T "$FERRY" copy "$HTTP_ECHO_URL/delay/10" stall.json \
   --timeout 2 --retries 2
 secs=$(( $(date +%s) - start ))
 [ "$secs" -lt 9 ] && ok "stalled server: gave up in ${secs} s, no hang" || fail "stalled server: gave up fast (took ${secs} s)"

@@ -4,11 +4,12 @@
 # --json) on S3 (radosgw) and SFTP (OpenSSH); rm on S3 (one key, a prefix with
 # --recursive, a glob, --dry-run compared with the server's own listing before
 # and after, 1,100+ keys in DeleteObjects batches, an aws connection id) and on
-# SFTP (a file, a glob, --dry-run); mkdir -p on SFTP; cat (--decompress) from
-# S3 and SFTP; s3 -> s3 server-side copy and --dry-run copies; and the sensors:
-# S3 key / prefix / glob, SFTP file / glob / --newer-than, HTTP 2xx / 404 /
-# --match, SQL on Postgres and MariaDB — each met by something a background
-# process creates after ~3 s, and each timing out with exit 10.
+# SFTP (a file, a glob, --dry-run); mkdir -p on SFTP; cat (a bare
+# --decompress, or copy's --decompress MODE) from S3 and SFTP; s3 -> s3
+# server-side copy and --dry-run copies; and the sensors: S3 key / prefix /
+# glob, SFTP file / glob / --newer-than, HTTP 2xx / 404 / --match, SQL on
+# Postgres and MariaDB — each met by something a background process creates
+# after ~3 s, and each timing out with exit 10.
 # Server state is always checked with the servers' own clients (aws, the SFTP
 # home seen locally, psql, mysql). Every client call runs under `timeout`.
 . "$(dirname "$0")/../lib.sh"
@@ -173,6 +174,13 @@ F cat "partner:$RD/plain.csv.gz" --decompress > got 2> e
 check "sftp cat --decompress gives the original bytes" cmp got plain.csv
 F cat "partner:$RD/plain.csv.gz" > got 2> e
 check "sftp cat without --decompress gives the file as stored" cmp got plain.csv.gz
+F cat "s3://$B/$P/cat/plain.csv.gz" --decompress gzip > got 2> e
+check "s3 cat --decompress gzip (copy's value form) gives the original bytes" cmp got plain.csv
+F cat --decompress=gzip "partner:$RD/plain.csv.gz" > got 2> e
+check "sftp cat --decompress=gzip gives the original bytes" cmp got plain.csv
+F cat "s3://$B/$P/cat/plain.csv.gz" --decompress none > got 2> e
+check "s3 cat --decompress none gives the object as stored" cmp got plain.csv.gz
+expect_code "cat --decompress=bogus is a usage error (exit 2)" 2 F cat "s3://$B/$P/cat/plain.csv.gz" --decompress=bogus
 expect_code "cat of a missing key exits 5" 5 F cat "s3://$B/$P/cat/nope.csv"
 
 # ---------------------------------------------------------------- mkdir on SFTP

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # sftp_hook.sh - the SFTP hook against the harness's OpenSSH server
-# (tests/harness/services.sh): round trips up to 1 GiB, stdout, gzip on the
-# way, host key policy (unknown, changed, revoked, hashed, pinned, disabled),
-# every authentication method, --replace and its absence, permission denied,
+# (tests/harness/services.sh): round trips up to 1 GiB (SFTP_IT_BIG_MIB),
+# read-ahead over 0, 1 and 4 sessions (also at 10 ms RTT through
+# tests/harness/delay_proxy), stdout, gzip on the way, host key policy
+# (unknown, changed, revoked, hashed, pinned, disabled), every authentication method, --replace and its absence, permission denied,
 # missing paths, SIGTERM mid-upload, a connection dropped and a server killed
 # mid-upload (on a private sshd started here), listings, multi-file copies,
 # the hook's slots through test_sftp_live, and secrets never printed.
@@ -17,7 +18,7 @@ AUTH_KEYS=$SFD/authorized_keys/$SFTP_USER       # the key user's authorized_keys
 RD=ferry-it-$$                                  # our remote dir, relative to the home
 RHOME=$SFTP_HOME/$RD                            # the same dir as seen locally
 BUILD_DIR=${FERRY_BUILD_DIR:-$(dirname "$FERRY")}
-SSHD2_PID=
+SSHD2_PID= PROXY_PID=
 AGENT_PID=
 PLANTED_KEYS=()
 
@@ -41,6 +42,7 @@ cleanup() {
     local d; d=$(descendants "$SSHD2_PID"); kill -9 "$SSHD2_PID" $d 2>/dev/null
   fi
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null
+  [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
   local k
   for k in "${PLANTED_KEYS[@]}"; do   # take out exactly the lines we added
     grep -vxF -- "$k" "$AUTH_KEYS" > "$WORK/.ak" ; cat "$WORK/.ak" > "$AUTH_KEYS"
@@ -56,7 +58,7 @@ export AIRFLOW_CONN_SFTP_IT; AIRFLOW_CONN_SFTP_IT=$(conn_uri "$SFTP_USER" "$SFTP
 check "conn test: key user" F conn test sftp_it
 out_has "conn test names the verified host key" "host key ssh-ed25519 $SFTP_HOSTKEY_SHA256 verified against $SFTP_KNOWN_HOSTS"
 AIRFLOW_CONN_SFTP_DEAD=$(conn_uri "$SFTP_USER" 1 "$KEYQ&$KHQ&conn_timeout=5") \
-  expect_code "conn test: nothing listening -> fails after retries (8)" 8 F conn test sftp_dead
+  expect_code "conn test: nothing listening -> fails after retries, still a connect failure (4)" 4 F conn test sftp_dead
 grep -q "Connection refused" "$WORK/.out" && ok "conn test: says connection refused" || fail "conn test: says connection refused" "$(cat "$WORK/.out")"
 
 # ---------------------------------------------------------------- round trips
@@ -75,7 +77,9 @@ round_trip() { # SIZE LABEL
 round_trip 0 "empty file"
 round_trip 1 "1 byte"
 round_trip $((10 * 1024 * 1024 + 1)) "10 MiB + 1 byte"
-FT=900 round_trip $((1024 * 1024 * 1024)) "1 GiB"
+# SFTP_IT_BIG_MIB: the large round trip's size (default 1024; smaller under ASan)
+BIG=${SFTP_IT_BIG_MIB:-1024}
+FT=900 round_trip $((BIG * 1024 * 1024)) "$BIG MiB"
 
 # ---------------------------------------------------------------- stdout, stdin, gzip, sftp -> sftp
 printf 'id,name\n1,"Ann, A."\n2,Bob\n' > a.csv
@@ -90,6 +94,8 @@ check "sftp -> sftp (two connections)" bash -c "timeout 60 '$FERRY' copy 'sftp_i
 check "sftp -> local with --spool disk" bash -c "timeout 60 '$FERRY' copy 'sftp_it:$RD/a.csv' spooled.csv --spool disk -q && cmp spooled.csv a.csv"
 
 # ---------------------------------------------------------------- one large file over several sessions
+# (also: read ahead in a thread by default, the defaults per file size, and
+# the same over tests/harness/delay_proxy with 10 ms RTT)
 head -c $((100 * 1024 * 1024 + 12345)) /dev/urandom > "$RHOME/par.bin"; as_user "$RHOME/par.bin"
 export AIRFLOW_CONN_SFTP_PAR; AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_sessions=4")
 check "read_sessions=4: 100 MiB file read over 4 sessions, sha256 equal" bash -c \
@@ -107,6 +113,42 @@ sleep 1; kill -TERM "$pid"; wait "$pid"; code=$?
 wait "$reader" 2>/dev/null; rm -f par.fifo
 AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_sessions=many") \
   expect_code "read_sessions=many -> 3" 3 F copy "sftp_par:$RD/par.bin" -
+check "default: a 100 MiB file is read ahead over 4 sessions" bash -c \
+  "timeout 120 '$FERRY' --log-level debug copy sftp_it:$RD/par.bin par.out -q 2> par.err && grep -q 'ahead over 4 sessions' par.err && cmp par.out '$RHOME/par.bin'"
+AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_sessions=1") \
+  check "read_sessions=1: one session reading ahead in a thread" bash -c \
+  "timeout 120 '$FERRY' --log-level debug copy sftp_par:$RD/par.bin - -q 2> par.err | cmp - '$RHOME/par.bin' && grep -q 'ahead over 1 session\$' par.err"
+AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_sessions=0") \
+  check "read_sessions=0: read in the caller's thread" bash -c \
+  "timeout 120 '$FERRY' --log-level debug copy sftp_par:$RD/par.bin - -q 2> par.err | cmp - '$RHOME/par.bin' && ! grep -q 'ahead over' par.err"
+head -c $((20 * 1024 * 1024 + 7)) "$RHOME/par.bin" > "$RHOME/mid.bin"; as_user "$RHOME/mid.bin"
+check "default: a 20 MiB file is read ahead over 1 session (below 64 MiB)" bash -c \
+  "timeout 120 '$FERRY' --log-level debug copy sftp_it:$RD/mid.bin - -q 2> par.err | cmp - '$RHOME/mid.bin' && grep -q 'ahead over 1 session\$' par.err"
+check "a 3 MiB file is read in the caller's thread" bash -c \
+  "head -c 3145728 '$RHOME/par.bin' > '$RHOME/small.bin' && timeout 60 '$FERRY' --log-level debug copy sftp_it:$RD/small.bin - -q 2> par.err | cmp - '$RHOME/small.bin' && ! grep -q 'ahead over' par.err"
+if [ -x "$BUILD_DIR/delay_proxy" ]; then
+  "$BUILD_DIR/delay_proxy" --target "$SFTP_PORT" --delay-ms 5 > proxy.out 2> proxy.err &
+  PROXY_PID=$!
+  for _ in $(seq 50); do grep -q port= proxy.out && break; sleep 0.1; done
+  PPORT=$(sed -n 's/.*port=//p' proxy.out)
+  # the server speaks first: its banner arrives one delay (5 ms) after connect
+  check "delay_proxy: the SSH banner arrives >= 5 ms after connect" python3 -c '
+import socket, sys, time
+t = time.monotonic(); s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+b = s.recv(100); d = (time.monotonic() - t) * 1000
+print(f"banner after {d:.1f} ms: {b[:20]!r}"); sys.exit(not (b.startswith(b"SSH-") and 5 <= d < 500))' "$PPORT"
+  sed "s/^\[127.0.0.1\]:$SFTP_PORT /[127.0.0.1]:$PPORT /" "$SFTP_KNOWN_HOSTS" > kh_proxy
+  AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$PPORT" "$KEYQ&known_hosts=$(enc "$WORK/kh_proxy")") \
+    check "10 ms RTT (delay_proxy): 100 MiB over 4 sessions, bytes equal" bash -c \
+    "timeout 120 '$FERRY' copy sftp_par:$RD/par.bin - -q | cmp - '$RHOME/par.bin'"
+  AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$PPORT" "$KEYQ&known_hosts=$(enc "$WORK/kh_proxy")&read_sessions=1") \
+    check "10 ms RTT (delay_proxy): 100 MiB over 1 session, bytes equal" bash -c \
+    "timeout 120 '$FERRY' copy sftp_par:$RD/par.bin - -q | cmp - '$RHOME/par.bin'"
+  kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null; PROXY_PID=
+else
+  fail "delay_proxy: $BUILD_DIR/delay_proxy not built (cmake --build … --target delay_proxy)"
+fi
+rm -f par.out "$RHOME/mid.bin" "$RHOME/small.bin"
 
 # ---------------------------------------------------------------- exists / --replace
 echo old > "$RHOME/t.csv"; as_user "$RHOME/t.csv"

@@ -78,7 +78,7 @@ static void test_retry_gives_up(void)
     r.base_delay = 0.001;
     r.max_delay = 0.002;
     ferry_error err;
-    ferry_error_set(&err, FERRY_ERR_CONNECT, "s3: connection reset");
+    ferry_error_set(&err, FERRY_ERR_DATA, "s3: connection reset");
     ferry_error_transient(&err);
     int tries = 1;
     while (ferry_retry_again(&r, &err))
@@ -86,6 +86,23 @@ static void test_retry_gives_up(void)
     CHECK_INTEQ(tries, 3);
     CHECK_INTEQ(err.status, FERRY_ERR_TRANSIENT);
     CHECK(strstr(err.msg, "gave up after 3 attempts") != NULL);
+
+    /* a failure to connect stays one (exit 4), no progress stays a timeout (10) */
+    ferry_retry_init(&r, 2);
+    r.base_delay = 0.001;
+    ferry_error_set(&err, FERRY_ERR_CONNECT, "s3: connection refused");
+    ferry_error_transient(&err);
+    while (ferry_retry_again(&r, &err))
+        ;
+    CHECK_INTEQ(err.status, FERRY_ERR_CONNECT);
+    CHECK(strstr(err.msg, "gave up after 2 attempts") != NULL);
+    ferry_retry_init(&r, 2);
+    r.base_delay = 0.001;
+    ferry_error_set(&err, FERRY_ERR_TIMEOUT, "s3: no progress");
+    ferry_error_transient(&err);
+    while (ferry_retry_again(&r, &err))
+        ;
+    CHECK_INTEQ(err.status, FERRY_ERR_TIMEOUT);
 
     ferry_retry_init(&r, 3);
     ferry_error_set(&err, FERRY_ERR_NOT_FOUND, "s3: NoSuchKey");

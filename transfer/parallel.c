@@ -1,0 +1,723 @@
+/*
+ * transfer/parallel.c - parallel, snapshot-consistent extraction (issue #8).
+ *
+ * The source hook's open_range_sources gives one source per range (all from
+ * one snapshot where the system can); each range runs on its own thread,
+ *     source r -> [gzip: one member per range] -> writer r of a ranged sink
+ * and the ranged sink makes the destination appear only once every range is
+ * complete.  Three ranged sinks:
+ *   - the destination hook's own (open_ranged_sink, e.g. S3 multipart parts);
+ *   - the spool fallback for every other sink: range 0 streams straight to
+ *     the sink, ranges 1..N-1 go to anonymous temp files in TMPDIR (O_EXCL,
+ *     0600, unlinked at once) appended in order at the end;
+ *   - the set sink for --split-output and --partition: one sink per range
+ *     (DEST/part-00000.csv ...), each committed only once all ranges are
+ *     complete; if a commit fails, the parts already committed are removed.
+ * A failure in any range (or a signal) stops the others at their next chunk
+ * and aborts the ranged sink: nothing is left at the destination.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "ferry/log.h"
+#include "transfer/fault.h"
+#include "transfer/parallel.h"
+
+/* ---- names -------------------------------------------------------------- */
+
+void ferry_parallel_ext(ferry_format fmt, ferry_compress c, char *out, size_t cap)
+{
+    const char *f = fmt == FERRY_FORMAT_TSV ? ".tsv" : fmt == FERRY_FORMAT_JSONL ? ".jsonl" : ".csv";
+    const char *z = c == FERRY_COMPRESS_GZIP ? ".gz" : c == FERRY_COMPRESS_ZSTD ? ".zst" : "";
+    snprintf(out, cap, "%s%s", f, z);
+}
+
+static const char *format_name(ferry_format f)
+{
+    return f == FERRY_FORMAT_TSV ? "tsv" : f == FERRY_FORMAT_JSONL ? "jsonl" : "csv";
+}
+
+static const char *compress_name(ferry_compress c)
+{
+    return c == FERRY_COMPRESS_GZIP ? "gzip" : c == FERRY_COMPRESS_ZSTD ? "zstd" : "none";
+}
+
+/* DEST without trailing slashes, malloc'd. */
+static char *dest_prefix(const ferry_endpoint *dst)
+{
+    char *p = strdup(dst->text);
+    if (!p)
+        return NULL;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    return p;
+}
+
+/* ---- the spool fallback ranged sink ------------------------------------ */
+
+typedef struct spool_rs spool_rs;
+typedef struct spool_writer {
+    ferry_writer base;
+    spool_rs *rs;
+    int r;
+    int fd;             /* owned (r > 0): the anonymous temp file */
+    int committed;
+} spool_writer;
+
+struct spool_rs {
+    ferry_ranged_sink base;
+    ferry_writer *sink;     /* owned: the real destination */
+    spool_writer *w;        /* owned: n writers */
+    size_t chunk_size;
+};
+
+static ferry_status sw_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
+{
+    spool_writer *sw = (spool_writer *)w;
+    if (sw->r == 0)
+        return ferry_writer_write(sw->rs->sink, buf, len, err);
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(sw->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return ferry_error_set(err, FERRY_ERR_IO, "parallel: spooling range %d to TMPDIR failed: %s", sw->r,
+                                   strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    return FERRY_OK;
+}
+
+static ferry_status sw_commit(ferry_writer *w, ferry_error *err)
+{
+    (void)err;
+    ((spool_writer *)w)->committed = 1;
+    return FERRY_OK;
+}
+
+static void sw_nop(ferry_writer *w) { (void)w; }
+
+static const ferry_writer_ops spool_writer_ops = {"parallel-spool", sw_write, sw_commit, sw_nop, sw_nop};
+
+static ferry_writer *srs_writer(ferry_ranged_sink *rs, int r)
+{
+    return &((spool_rs *)rs)->w[r].base;
+}
+
+static ferry_status srs_commit(ferry_ranged_sink *base, ferry_error *err)
+{
+    spool_rs *rs = (spool_rs *)base;
+    ferry_status st = FERRY_OK;
+    for (int r = 0; r < base->n && st == FERRY_OK; r++)
+        if (!rs->w[r].committed)
+            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: range %d not complete", r);
+    char *buf = st == FERRY_OK ? malloc(rs->chunk_size) : NULL; /* owned: free */
+    if (st == FERRY_OK && !buf)
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    for (int r = 1; r < base->n && st == FERRY_OK; r++) {
+        int fd = rs->w[r].fd;
+        if (lseek(fd, 0, SEEK_SET) != 0)
+            st = ferry_error_set(err, FERRY_ERR_IO, "parallel: rewinding range %d: %s", r, strerror(errno));
+        while (st == FERRY_OK) {
+            if (ferry_cancelled()) {
+                st = ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d: aborted, destination untouched",
+                                     ferry_cancel_signal());
+                break;
+            }
+            ssize_t n = read(fd, buf, rs->chunk_size);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                st = ferry_error_set(err, FERRY_ERR_IO, "parallel: reading range %d back: %s", r, strerror(errno));
+            else if (n == 0)
+                break;
+            else
+                st = ferry_writer_write(rs->sink, buf, (size_t)n, err);
+        }
+        close(fd); /* the disk space goes back at once */
+        rs->w[r].fd = -1;
+    }
+    free(buf);
+    if (st == FERRY_OK)
+        st = rs->sink->ops->commit(rs->sink, err);
+    if (st != FERRY_OK)
+        rs->sink->ops->abort(rs->sink);
+    return st;
+}
+
+static void srs_abort(ferry_ranged_sink *base)
+{
+    spool_rs *rs = (spool_rs *)base;
+    rs->sink->ops->abort(rs->sink);
+}
+
+static void srs_free(ferry_ranged_sink *base)
+{
+    spool_rs *rs = (spool_rs *)base;
+    if (!rs)
+        return;
+    for (int r = 0; rs->w && r < base->n; r++)
+        if (rs->w[r].fd >= 0)
+            close(rs->w[r].fd);
+    if (rs->sink)
+        rs->sink->ops->free(rs->sink);
+    free(rs->w);
+    free(rs);
+}
+
+static const ferry_ranged_sink_ops spool_rs_ops = {"parallel-spool", srs_writer, srs_commit, srs_abort, srs_free};
+
+static int temp_file(ferry_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/ferry-range-XXXXXX", dir) >= (int)sizeof path) {
+        ferry_error_set(err, FERRY_ERR_IO, "parallel: TMPDIR path too long");
+        return -1;
+    }
+    int fd = mkstemp(path); /* O_EXCL, mode 0600 */
+    if (fd < 0) {
+        ferry_error_set(err, FERRY_ERR_IO, "parallel: cannot create a temp file in %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    unlink(path);
+    return fd;
+}
+
+static ferry_status spool_rs_new(ferry_endpoint *dst, const ferry_copy_options *o, int n, ferry_ranged_sink **out,
+                                 ferry_error *err)
+{
+    *out = NULL;
+    spool_rs *rs = calloc(1, sizeof *rs);
+    if (!rs || !(rs->w = calloc((size_t)n, sizeof *rs->w))) {
+        free(rs);
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    }
+    rs->base.ops = &spool_rs_ops;
+    rs->base.n = n;
+    rs->chunk_size = o->chunk_size ? o->chunk_size : 1024 * 1024;
+    for (int r = 0; r < n; r++) {
+        rs->w[r].base.ops = &spool_writer_ops;
+        rs->w[r].base.rows = -1;
+        rs->w[r].rs = rs;
+        rs->w[r].r = r;
+        rs->w[r].fd = -1;
+    }
+    ferry_status st = dst->hook->open_sink(dst, o, &rs->sink, err);
+    for (int r = 1; r < n && st == FERRY_OK; r++)
+        if ((rs->w[r].fd = temp_file(err)) < 0)
+            st = err ? err->status : FERRY_ERR_IO;
+    if (st != FERRY_OK) {
+        if (rs->sink)
+            rs->sink->ops->abort(rs->sink);
+        srs_free(&rs->base);
+        return st;
+    }
+    *out = &rs->base;
+    return FERRY_OK;
+}
+
+/* ---- the set ranged sink (--split-output, --partition) ------------------- */
+
+typedef struct set_rs set_rs;
+typedef struct set_writer {
+    ferry_writer base;
+    set_rs *rs;
+    int i;
+    ferry_endpoint *ep;     /* owned: the part's endpoint */
+    ferry_writer *sink;     /* owned: the part's sink */
+    EVP_MD_CTX *md;         /* owned: sha256 of the object's bytes */
+    char sha256[65];        /* hex, set at the writer's commit */
+    int complete;           /* the range is complete */
+    int committed;          /* the part is visible */
+} set_writer;
+
+struct set_rs {
+    ferry_ranged_sink base;
+    set_writer *w;          /* owned: n writers */
+};
+
+static ferry_status setw_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
+{
+    set_writer *sw = (set_writer *)w;
+    if (EVP_DigestUpdate(sw->md, buf, len) != 1)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: sha256 failed");
+    return ferry_writer_write(sw->sink, buf, len, err);
+}
+
+static ferry_status setw_commit(ferry_writer *w, ferry_error *err)
+{
+    set_writer *sw = (set_writer *)w;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_DigestFinal_ex(sw->md, md, &mdlen) != 1 || mdlen != 32)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: sha256 failed");
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(sw->sha256 + 2 * i, 3, "%02x", md[i]);
+    sw->complete = 1;
+    return FERRY_OK;
+}
+
+static const ferry_writer_ops set_writer_ops = {"parallel-part", setw_write, setw_commit, sw_nop, sw_nop};
+
+static ferry_writer *setrs_writer(ferry_ranged_sink *rs, int r)
+{
+    return &((set_rs *)rs)->w[r].base;
+}
+
+/* Commit every part in order; if one fails, remove the ones already
+ * committed so that no partial set is left. */
+static ferry_status setrs_commit(ferry_ranged_sink *base, ferry_error *err)
+{
+    set_rs *rs = (set_rs *)base;
+    ferry_status st = FERRY_OK;
+    for (int i = 0; i < base->n && st == FERRY_OK; i++)
+        if (!rs->w[i].complete)
+            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: range %d not complete", i);
+    for (int i = 0; i < base->n && st == FERRY_OK; i++) {
+        st = rs->w[i].sink->ops->commit(rs->w[i].sink, err);
+        if (st == FERRY_OK)
+            rs->w[i].committed = 1;
+    }
+    if (st != FERRY_OK) {
+        for (int i = 0; i < base->n; i++) {
+            set_writer *sw = &rs->w[i];
+            if (!sw->committed) {
+                sw->sink->ops->abort(sw->sink);
+            } else if (sw->ep->hook->remove) {
+                ferry_error ignored;
+                ferry_error_clear(&ignored);
+                if (sw->ep->hook->remove(sw->ep, &ignored) != FERRY_OK)
+                    ferry_log(FERRY_LOG_WARN, "parallel: could not remove part %d after the failure: %s", i,
+                              ignored.msg);
+                sw->committed = 0;
+            }
+        }
+    }
+    return st;
+}
+
+static void setrs_abort(ferry_ranged_sink *base)
+{
+    set_rs *rs = (set_rs *)base;
+    for (int i = 0; i < base->n; i++)
+        if (rs->w[i].sink && !rs->w[i].committed)
+            rs->w[i].sink->ops->abort(rs->w[i].sink);
+}
+
+static void setrs_free(ferry_ranged_sink *base)
+{
+    set_rs *rs = (set_rs *)base;
+    if (!rs)
+        return;
+    for (int i = 0; rs->w && i < base->n; i++) {
+        if (rs->w[i].sink)
+            rs->w[i].sink->ops->free(rs->w[i].sink);
+        ferry_endpoint_free(rs->w[i].ep);
+        EVP_MD_CTX_free(rs->w[i].md);
+    }
+    free(rs->w);
+    free(rs);
+}
+
+static const ferry_ranged_sink_ops set_rs_ops = {"parallel-parts", setrs_writer, setrs_commit, setrs_abort,
+                                                 setrs_free};
+
+/* Part i's name under prefix: part-00003.csv (split) or part-00003-of-00008.csv (partition). */
+static void part_name(const ferry_copy_options *o, int r, const char *ext, char *out, size_t cap)
+{
+    if (o->partition_count > 0)
+        snprintf(out, cap, "part-%05d-of-%05d%s", r, o->partition_count, ext);
+    else
+        snprintf(out, cap, "part-%05d%s", r, ext);
+}
+
+static ferry_status set_rs_new(ferry_endpoint *dst, const char *prefix, const ferry_copy_options *o, int first,
+                               int count, ferry_ranged_sink **out, ferry_error *err)
+{
+    *out = NULL;
+    set_rs *rs = calloc(1, sizeof *rs);
+    if (!rs || !(rs->w = calloc((size_t)count, sizeof *rs->w))) {
+        free(rs);
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    }
+    rs->base.ops = &set_rs_ops;
+    rs->base.n = count;
+    char ext[32];
+    ferry_parallel_ext(o->format, dst->compress, ext, sizeof ext);
+    ferry_status st = FERRY_OK;
+    for (int i = 0; i < count && st == FERRY_OK; i++) {
+        set_writer *sw = &rs->w[i];
+        sw->base.ops = &set_writer_ops;
+        sw->base.rows = -1;
+        sw->rs = rs;
+        sw->i = i;
+        char name[64];
+        part_name(o, first + i, ext, name, sizeof name);
+        size_t len = strlen(prefix) + strlen(name) + 2;
+        char *text = malloc(len); /* owned: free */
+        if (!text || !(sw->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(sw->md, EVP_sha256(), NULL) != 1) {
+            free(text);
+            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            break;
+        }
+        snprintf(text, len, "%s/%s", prefix, name);
+        st = ferry_endpoint_parse(text, o, 1, &sw->ep, err);
+        free(text);
+        if (st == FERRY_OK && !o->replace && sw->ep->hook->stat) {
+            ferry_entry e;
+            ferry_error probe;
+            ferry_error_clear(&probe);
+            if (sw->ep->hook->stat(sw->ep, &e, &probe) == FERRY_OK) {
+                char shown[1024];
+                st = ferry_error_set(err, FERRY_ERR_EXISTS, "%s: destination exists (use --replace to replace it)",
+                                     ferry_endpoint_display(sw->ep, shown, sizeof shown));
+            }
+        }
+        if (st == FERRY_OK)
+            st = sw->ep->hook->open_sink(sw->ep, o, &sw->sink, err);
+    }
+    if (st != FERRY_OK) {
+        setrs_abort(&rs->base);
+        setrs_free(&rs->base);
+        return st;
+    }
+    *out = &rs->base;
+    return FERRY_OK;
+}
+
+/* ---- the ranges' threads ------------------------------------------------ */
+
+typedef struct range_job range_job;
+typedef struct shared_state {
+    pthread_mutex_t lock;
+    int failed;                 /* a range failed: the others stop at their next chunk */
+    ferry_error first;          /* the first failure */
+} shared_state;
+
+/* A source that stops when another range failed. */
+typedef struct guard_source {
+    ferry_source base;
+    ferry_source *inner;        /* borrowed */
+    shared_state *shared;
+} guard_source;
+
+struct range_job {
+    int r;                      /* the range's number (of n) */
+    guard_source guard;
+    ferry_source *source;       /* owned */
+    ferry_writer *filter;       /* owned: gzip/zstd for this range, or NULL */
+    ferry_writer *sink;         /* borrowed from the ranged sink */
+    void *chunk;                /* owned */
+    ferry_copy_options o;
+    ferry_summary sum;
+    ferry_error err;
+    ferry_status st;
+    shared_state *shared;
+    pthread_t thread;
+    int started;
+};
+
+static ferry_status guard_read(ferry_source *s, void *buf, size_t cap, size_t *nread, ferry_error *err)
+{
+    guard_source *g = (guard_source *)s;
+    pthread_mutex_lock(&g->shared->lock);
+    int failed = g->shared->failed;
+    pthread_mutex_unlock(&g->shared->lock);
+    if (failed)
+        return ferry_error_set(err, FERRY_ERR_INTERRUPTED, "stopped: another range failed");
+    ferry_status st = g->inner->ops->read(g->inner, buf, cap, nread, err);
+    g->base.rows = g->inner->rows;
+    return st;
+}
+
+static ferry_status guard_finish(ferry_source *s, ferry_error *err)
+{
+    guard_source *g = (guard_source *)s;
+    ferry_status st = g->inner->ops->finish ? g->inner->ops->finish(g->inner, err) : FERRY_OK;
+    g->base.rows = g->inner->rows;
+    return st;
+}
+
+static void guard_free(ferry_source *s) { (void)s; }
+
+static const ferry_source_ops guard_ops = {"parallel-guard", guard_read, guard_finish, guard_free};
+
+static void *range_main(void *arg)
+{
+    range_job *j = arg;
+    ferry_writer *head = j->filter ? j->filter : j->sink;
+    ferry_error_clear(&j->err);
+    j->st = ferry_pump(&j->guard.base, head, j->chunk, j->o.chunk_size, &j->o, &j->sum, &j->err);
+    if (j->st == FERRY_OK && j->sum.rows_read >= 0 && j->sum.rows_written >= 0 && j->sum.rows_read != j->sum.rows_written)
+        j->st = ferry_error_set(&j->err, FERRY_ERR_DATA, "row count mismatch: read %lld rows, wrote %lld",
+                                (long long)j->sum.rows_read, (long long)j->sum.rows_written);
+    if (j->st != FERRY_OK) {
+        pthread_mutex_lock(&j->shared->lock);
+        /* the first real cause wins over "another range failed" */
+        if (!j->shared->failed) {
+            j->shared->failed = 1;
+            j->shared->first = j->err;
+            if (j->shared->first.status == FERRY_OK)
+                j->shared->first.status = j->st;
+            ferry_error_prefix(&j->shared->first, "range %d", j->r);
+        }
+        pthread_mutex_unlock(&j->shared->lock);
+    }
+    return NULL;
+}
+
+/* ---- the sidecar (--partition) ------------------------------------------ */
+
+static ferry_status write_text(const char *text, const char *body, const ferry_copy_options *o, ferry_error *err)
+{
+    ferry_copy_options so = *o;
+    so.replace = 1; /* a re-run partition replaces its sidecar */
+    so.dst_compress = FERRY_COMPRESS_NONE;
+    so.format = FERRY_FORMAT_RAW;
+    ferry_endpoint *ep = NULL;
+    ferry_writer *w = NULL;
+    ferry_status st = ferry_endpoint_parse(text, &so, 1, &ep, err);
+    if (st == FERRY_OK)
+        st = ep->hook->open_sink(ep, &so, &w, err);
+    if (st == FERRY_OK)
+        st = ferry_writer_write(w, body, strlen(body), err);
+    if (st == FERRY_OK)
+        st = w->ops->commit(w, err);
+    if (w) {
+        if (st != FERRY_OK)
+            w->ops->abort(w);
+        w->ops->free(w);
+    }
+    ferry_endpoint_free(ep);
+    return st;
+}
+
+static ferry_status write_sidecar(ferry_endpoint *dst, const char *prefix, const ferry_copy_options *o,
+                                  const range_job *j, const set_writer *sw, const char *bounds, ferry_error *err)
+{
+    if (dst->hook->mkdir) {
+        size_t len = strlen(prefix) + 16;
+        char *dir = malloc(len);
+        ferry_endpoint *dep = NULL;
+        ferry_error ignored;
+        ferry_error_clear(&ignored);
+        if (dir) {
+            snprintf(dir, len, "%s/_parts", prefix);
+            if (ferry_endpoint_parse(dir, o, 1, &dep, &ignored) == FERRY_OK)
+                dep->hook->mkdir(dep, 1, &ignored);
+        }
+        ferry_endpoint_free(dep);
+        free(dir);
+    }
+    char ext[32], name[64], when[32];
+    ferry_parallel_ext(o->format, dst->compress, ext, sizeof ext);
+    part_name(o, j->r, ext, name, sizeof name);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char *body = NULL;
+    size_t blen = strlen(bounds ? bounds : "null") + 1024;
+    if (!(body = malloc(blen)))
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    snprintf(body, blen,
+             "{\"partition\":%d,\"of\":%d,\"object\":\"%s\",\"rows\":%lld,\"bytes\":%lld,\"sha256\":\"%s\","
+             "\"range\":%s,\"format\":\"%s\",\"compression\":\"%s\",\"created_at\":\"%s\"}\n",
+             j->r, o->partition_count, name, (long long)j->sum.rows_read, (long long)sw->base.bytes, sw->sha256,
+             bounds ? bounds : "null", format_name(o->format), compress_name(dst->compress), when);
+    size_t tlen = strlen(prefix) + 64;
+    char *text = malloc(tlen);
+    ferry_status st = FERRY_OK;
+    if (!text)
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+    else {
+        snprintf(text, tlen, "%s/_parts/part-%05d.json", prefix, j->r);
+        st = write_text(text, body, o, err);
+        if (st != FERRY_OK)
+            ferry_error_prefix(err, "writing the sidecar %s", text);
+    }
+    free(text);
+    free(body);
+    return st;
+}
+
+/* ---- the copy ------------------------------------------------------------ */
+
+int ferry_parallel_wanted(const ferry_endpoint *src, const ferry_copy_options *o)
+{
+    if (o->partition_count > 0 || o->split_output)
+        return 1;
+    if (o->parallel > 1 && src->hook->open_range_sources)
+        return 1;
+    if (o->parallel > 1)
+        ferry_log(FERRY_LOG_WARN, "--parallel: %s cannot read ranges; copying with one session", src->hook->name);
+    return 0;
+}
+
+ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const ferry_copy_options *o_in,
+                                 ferry_summary *sum, ferry_error *err)
+{
+    ferry_copy_options o = *o_in;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ferry_summary local;
+    if (!sum)
+        sum = &local;
+    memset(sum, 0, sizeof *sum);
+    if (!src->hook->open_range_sources)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "--parallel/--split-output/--partition: %s cannot read ranges "
+                               "(a SQL source is needed)", src->hook->name);
+    if (!dst->hook->open_sink)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "%s cannot be written to", dst->hook->name);
+    if (o.partition_count > 0 && o.split_output)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "--partition and --split-output do not go together");
+    if (o.format == FERRY_FORMAT_RAW)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "a ranged copy writes csv, tsv or jsonl");
+    if (dst->kind == FERRY_EP_STDIO && (o.partition_count > 0 || o.split_output))
+        return ferry_error_set(err, FERRY_ERR_USAGE, "--split-output/--partition need a DEST prefix or directory");
+
+    int n = o.partition_count > 0 ? o.partition_count : (o.parallel > 1 ? o.parallel : 1);
+    int first = o.partition_count > 0 ? o.partition_index : 0;
+    int count = o.partition_count > 0 ? 1 : n;
+    int sets = o.partition_count > 0 || o.split_output;
+    if (count > 1)
+        o.compress_threads = 1; /* the ranges are the parallelism: one member per range */
+    o.progress = NULL;          /* progress is per copy, not per thread */
+
+    char *prefix = dest_prefix(dst); /* owned: free */
+    range_job *jobs = calloc((size_t)count, sizeof *jobs);
+    ferry_source **sources = calloc((size_t)count, sizeof *sources);
+    char **bounds = calloc((size_t)count, sizeof *bounds);
+    ferry_ranged_sink *rs = NULL;
+    shared_state shared;
+    memset(&shared, 0, sizeof shared);
+    pthread_mutex_init(&shared.lock, NULL);
+    ferry_status st = FERRY_OK;
+    if (!prefix || !jobs || !sources || !bounds)
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+
+    /* the destination first: "exists" fails before anything is read */
+    if (st == FERRY_OK && sets) {
+        if (dst->hook->mkdir) {
+            ferry_error ignored;
+            ferry_error_clear(&ignored);
+            dst->hook->mkdir(dst, 1, &ignored);
+        }
+        st = set_rs_new(dst, prefix, &o, first, count, &rs, err);
+    } else if (st == FERRY_OK) {
+        if (!o.replace && dst->hook->stat) {
+            ferry_entry e;
+            ferry_error probe;
+            ferry_error_clear(&probe);
+            if (dst->hook->stat(dst, &e, &probe) == FERRY_OK) {
+                char shown[1024];
+                st = ferry_error_set(err, FERRY_ERR_EXISTS, "%s: destination exists (use --replace to replace it)",
+                                     ferry_endpoint_display(dst, shown, sizeof shown));
+            }
+        }
+        if (st == FERRY_OK && dst->hook->open_ranged_sink)
+            st = dst->hook->open_ranged_sink(dst, &o, n, &rs, err);
+        else if (st == FERRY_OK)
+            st = spool_rs_new(dst, &o, n, &rs, err);
+    }
+    if (st == FERRY_OK)
+        ferry_log(FERRY_LOG_INFO, "parallel: %d range%s of %d (%s) -> %s", count, count == 1 ? "" : "s", n,
+                  o.split_by ? o.split_by : "default split", rs->ops->name);
+    if (st == FERRY_OK)
+        st = src->hook->open_range_sources(src, &o, n, first, count, sources, bounds, err);
+    for (int i = 0; i < count && st == FERRY_OK; i++) {
+        range_job *j = &jobs[i];
+        j->r = first + i;
+        j->o = o;
+        j->shared = &shared;
+        j->source = sources[i];
+        sources[i] = NULL;
+        st = ferry_fault_wrap_source(&j->source, err); /* test builds only: FERRY_FAULT (transfer/fault.h) */
+        if (st != FERRY_OK)
+            break;
+        j->guard.base.ops = &guard_ops;
+        j->guard.base.size = -1;
+        j->guard.base.rows = -1;
+        j->guard.inner = j->source;
+        j->guard.shared = &shared;
+        j->sink = rs->ops->writer(rs, i);
+        j->chunk = malloc(o.chunk_size);
+        if (!j->chunk)
+            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        if (st == FERRY_OK && dst->compress != FERRY_COMPRESS_NONE && dst->compress != FERRY_COMPRESS_AUTO)
+            st = ferry_compress_writer_new(dst->compress, j->sink, &o, &j->filter, err);
+    }
+    for (int i = 0; i < count && st == FERRY_OK; i++) {
+        if (pthread_create(&jobs[i].thread, NULL, range_main, &jobs[i]) != 0) {
+            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: cannot start a thread");
+            pthread_mutex_lock(&shared.lock);
+            shared.failed = 1;
+            pthread_mutex_unlock(&shared.lock);
+        } else {
+            jobs[i].started = 1;
+        }
+    }
+    for (int i = 0; jobs && i < count; i++)
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+    if (st == FERRY_OK && shared.failed) {
+        st = shared.first.status;
+        if (err)
+            *err = shared.first;
+    }
+    if (st == FERRY_OK) {
+        for (int i = 0; i < count; i++) {
+            sum->bytes_read += jobs[i].sum.bytes_read;
+            sum->bytes_written += jobs[i].sum.bytes_written;
+            sum->rows_read += jobs[i].sum.rows_read;
+            if (sum->rows_written >= 0 && jobs[i].sum.rows_written >= 0)
+                sum->rows_written += jobs[i].sum.rows_written;
+            else
+                sum->rows_written = -1;
+        }
+        st = rs->ops->commit(rs, err);
+    } else if (rs) {
+        rs->ops->abort(rs);
+    }
+    if (st == FERRY_OK && o.partition_count > 0)
+        st = write_sidecar(dst, prefix, &o, &jobs[0], &((set_rs *)rs)->w[0], bounds[0], err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    sum->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (st == FERRY_OK && o_in->progress)
+        o_in->progress(sum->bytes_read, sum->rows_read, -1, sum->seconds, o_in->progress_ud);
+
+    for (int i = 0; jobs && i < count; i++) {
+        if (jobs[i].filter)
+            jobs[i].filter->ops->free(jobs[i].filter);
+        if (jobs[i].source)
+            jobs[i].source->ops->free(jobs[i].source);
+        free(jobs[i].chunk);
+    }
+    for (int i = 0; i < count; i++) {
+        if (sources && sources[i])
+            sources[i]->ops->free(sources[i]);
+        if (bounds)
+            free(bounds[i]);
+    }
+    if (rs)
+        rs->ops->free(rs);
+    pthread_mutex_destroy(&shared.lock);
+    free(jobs);
+    free(sources);
+    free(bounds);
+    free(prefix);
+    return st;
+}
