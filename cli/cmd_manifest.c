@@ -4,7 +4,7 @@
  * sidecars DEST/_parts/part-K.json and, only when all N partitions are there,
  * write DEST/_manifest.json (parts, rows, bytes, checksums, created_at)
  * atomically.  Works on any destination whose hook can list, read and write
- * (local, S3, SFTP), through the generic hook ops.  docs/parallel.md.
+ * (local, S3, SFTP), through the generic hook ops.  docs/scale-out.md.
  */
 #include <stdio.h>
 #include <stdlib.h>

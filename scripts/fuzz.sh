@@ -48,7 +48,7 @@ die() { echo "fuzz.sh: $*" >&2; exit 2; }
 
 version=$(sed -n 's/^project(ferry VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 PKG_CFLAGS=$(pkg-config --cflags jansson libcurl libssh2 libmariadb zlib expat)
-LIBS="$(pkg-config --libs jansson libcurl libssh2 libmariadb zlib expat) -lpq -lcrypto -lpthread -lm"
+LIBS="$(pkg-config --libs jansson libcurl libssh2 libmariadb zlib expat libzstd) -lpq -lcrypto -lpthread -lm"
 BASE_CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
              -Iinclude -I. -I/usr/include/postgresql $PKG_CFLAGS
              "-DFERRY_VERSION_STR=\"${version:-0.0.0}\"")

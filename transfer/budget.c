@@ -151,3 +151,28 @@ ferry_status ferry_budget_apply(const ferry_endpoint *src, const ferry_endpoint 
     o->compress_threads = w.compress_threads;
     return FERRY_OK;
 }
+
+ferry_status ferry_budget_check_ranged(const ferry_endpoint *src, const ferry_endpoint *dst,
+                                       const ferry_copy_options *o, int streams, int sets, ferry_error *err)
+{
+    if (o->max_memory == 0 || streams < 1)
+        return FERRY_OK;
+    ferry_copy_options one = *o;
+    one.compress_threads = 1; /* each range compresses inline (transfer/parallel.c) */
+    ferry_budget b;
+    ferry_budget_estimate(src, dst, &one, &b);
+    size_t per = b.chunk + b.compress + b.decompress + b.sftp;
+    size_t part = o->s3_part_size ? o->s3_part_size : S3_DEFAULT_PART;
+    size_t total;
+    if (sets) /* one sink per range, each with its own parts in flight */
+        total = (size_t)streams * (per + b.s3_parts);
+    else      /* one shared upload; every range may hold its head and tail part */
+        total = (size_t)streams * per + b.s3_parts + (dst->kind == FERRY_EP_S3 ? 2 * (size_t)streams * part : 0);
+    if (total > o->max_memory)
+        return ferry_error_set(err, FERRY_ERR_USAGE,
+                               "--max-memory %zuM is too small for %d ranges: they need about %zuM "
+                               "(per range %zuK; S3 parts %zuK); use fewer ranges, --part-size or --concurrency",
+                               o->max_memory / MiB, streams, (total + MiB - 1) / MiB, per / 1024,
+                               (total - (size_t)streams * per) / 1024);
+    return FERRY_OK;
+}

@@ -39,6 +39,13 @@ void ferry_budget_estimate(const ferry_endpoint *src, const ferry_endpoint *dst,
  * compression threads (down to 1 = inline), then give concurrency back while
  * it still fits; write the result into o.  FERRY_ERR_USAGE naming the
  * minimum when even that does not fit.  o->max_memory == 0: nothing changes. */
+/* --max-memory for a ranged copy (--parallel/--split-output, transfer/parallel.c):
+ * `streams` ranges at once, each with its chunk and an inline compressor;
+ * sets = one sink per range (--split-output), else one shared destination.
+ * The buffers cannot shrink per range, so a budget that is too small is
+ * FERRY_ERR_USAGE with what the ranges need. */
+ferry_status ferry_budget_check_ranged(const ferry_endpoint *src, const ferry_endpoint *dst,
+                                       const ferry_copy_options *o, int streams, int sets, ferry_error *err);
 ferry_status ferry_budget_apply(const ferry_endpoint *src, const ferry_endpoint *dst, ferry_copy_options *o,
                                 ferry_error *err);
 

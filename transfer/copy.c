@@ -116,6 +116,14 @@ ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, cons
                                o.format == FERRY_FORMAT_TSV ? "a tab" : "a comma, a double quote",
                                o.format == FERRY_FORMAT_TSV ? "" : " (csv)");
 
+    /* --resume keeps one S3 multipart upload's state: one stream into S3 */
+    if (o.resume_file && strcmp(dst->hook->name, "s3") != 0)
+        return ferry_error_set(err, FERRY_ERR_USAGE, "--resume continues an upload into S3, not into %s",
+                               dst->hook->name);
+    if (o.resume_file && ferry_parallel_wanted(src, &o))
+        return ferry_error_set(err, FERRY_ERR_USAGE,
+                               "--resume continues a single-stream copy, not --parallel/--split-output/--partition");
+
     if (ferry_parallel_wanted(src, &o)) /* --parallel/--split-output/--partition (transfer/parallel.c) */
         return ferry_parallel_copy(src, dst, &o, sum, err);
 

@@ -28,6 +28,7 @@
 
 #include "ferry/log.h"
 #include "transfer/fault.h"
+#include "transfer/budget.h"
 #include "transfer/parallel.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -596,6 +597,9 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
     if (count > 1)
         o.compress_threads = 1; /* the ranges are the parallelism: one member per range */
     o.progress = NULL;          /* progress is per copy, not per thread */
+    ferry_status bst = ferry_budget_check_ranged(src, dst, &o, count, sets, err); /* --max-memory */
+    if (bst != FERRY_OK)
+        return bst;
 
     char *prefix = dest_prefix(dst); /* owned: free */
     range_job *jobs = calloc((size_t)count, sizeof *jobs);

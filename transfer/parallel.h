@@ -2,7 +2,7 @@
  * transfer/parallel.h - parallel, snapshot-consistent extraction (issue #8):
  * --parallel N (N ranges on N threads into one destination, or one object
  * per range with --split-output) and --partition K/N (range K only, plus a
- * sidecar DEST/_parts/part-K.json for `ferry manifest`).  docs/parallel.md.
+ * sidecar DEST/_parts/part-KKKKK.json for `ferry manifest`).  docs/scale-out.md.
  */
 #ifndef FERRY_TRANSFER_PARALLEL_H
 #define FERRY_TRANSFER_PARALLEL_H

@@ -10,7 +10,7 @@
  * LOCK (needs the RELOAD privilege) while every range session starts its
  * snapshot and its SELECT, then UNLOCK TABLES: writes wait for that short
  * moment only.  Without the privilege ferry warns and goes on: then each
- * range sees the data as of its own start (docs/parallel.md).
+ * range sees the data as of its own start (docs/scale-out.md).
  */
 #include <inttypes.h>
 #include <stdio.h>

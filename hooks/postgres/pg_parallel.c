@@ -5,7 +5,7 @@
  * snapshot.  A coordinating session opens REPEATABLE READ and exports its
  * snapshot (pg_export_snapshot); each range session imports it
  * (SET TRANSACTION SNAPSHOT) before its COPY; the coordinator's transaction
- * stays open until every COPY has started.  Ranges (docs/parallel.md):
+ * stays open until every COPY has started.  Ranges (docs/scale-out.md):
  *   --split-by COL  integer column, min/max then equal-width ranges; the
  *                   first range is open below, the last open above and it
  *                   also takes the NULL keys, so no row is lost;

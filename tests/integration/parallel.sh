@@ -231,5 +231,11 @@ check "with RELOAD no warning" test ! -s myroot.err
 fr copy shop:$T "s3://$B/$P/my.csv.gz" --parallel 3 -q 2>/dev/null
 check "MariaDB --parallel 3 -> S3 csv.gz" test "$(fr cat "s3://$B/$P/my.csv.gz" | gzip -dc | digest)" = "$MYREF"
 
+expect_code "--max-memory too small for 4 ranges into S3 exits 2" 2 fr copy warehouse:$T "s3://$B/$P/mm.csv" --parallel 4 --max-memory 32M
+cp "$WORK/.out" "$WORK/mm.out"
+check "... it says what the ranges need" grep -q "too small for 4 ranges" "$WORK/mm.out"
+expect_code "--resume with --parallel exits 2" 2 fr copy warehouse:$T "s3://$B/$P/rs.csv" --parallel 2 --resume "$WORK/rs.json"
+check "... nothing written" test -z "$(fr ls "s3://$B/$P/" | grep -E '^(mm|rs)\.csv$')"
+
 check "no multipart upload left at the end" test "$(uploads)" = 0
 finish
