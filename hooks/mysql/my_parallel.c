@@ -12,11 +12,13 @@
  * moment only.  Without the privilege ferry warns and goes on: then each
  * range sees the data as of its own start (docs/scale-out.md).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/keyrange.h"
 #include "ferry/log.h"
 #include "my_internal.h"
 
@@ -50,8 +52,9 @@ static int parse_i64(const char *s, int64_t *out)
     char *end = NULL;
     if (!s || !*s)
         return -1;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (*end)
+    if (*end || errno == ERANGE) /* BIGINT UNSIGNED above 2^63-1 */
         return -1;
     *out = (int64_t)v;
     return 0;
@@ -138,47 +141,10 @@ static ferry_status key_bounds(my_plan *p, double timeout, ferry_error *err)
     return st;
 }
 
-static int64_t boundary(int64_t lo, int64_t hi, int i, int n)
-{
-    __int128 span = (__int128)hi - (__int128)lo + 1;
-    return (int64_t)((__int128)lo + span * i / n);
-}
-
+/* The WHERE condition and the JSON bounds of range r of n (core/keyrange.c). */
 static int range_condition(const my_plan *p, int r, int n, char **cond, char **json)
 {
-    char name[256];
-    size_t k = 0;
-    for (const char *c = p->column_name; *c && k + 3 < sizeof name; c++) {
-        if ((unsigned char)*c < 0x20)
-            continue;
-        if (*c == '"' || *c == '\\')
-            name[k++] = '\\';
-        name[k++] = *c;
-    }
-    name[k] = '\0';
-    if (p->empty) {
-        *cond = ferry_my_format("%s", r == n - 1 ? "TRUE" : "FALSE");
-        *json = ferry_my_format("{\"split_by\":\"%s\",\"from\":null,\"to\":null,\"nulls\":%s}", name,
-                                r == n - 1 ? "true" : "false");
-        return *cond && *json ? 0 : -1;
-    }
-    int64_t a = boundary(p->lo, p->hi, r, n), b = boundary(p->lo, p->hi, r + 1, n);
-    char from[32] = "null", to[32] = "null";
-    if (r > 0)
-        snprintf(from, sizeof from, "%" PRId64, a);
-    if (r < n - 1)
-        snprintf(to, sizeof to, "%" PRId64, b);
-    if (n == 1)
-        *cond = ferry_my_format("TRUE");
-    else if (r == 0)
-        *cond = ferry_my_format("%s < %" PRId64, p->column, b);
-    else if (r == n - 1)
-        *cond = ferry_my_format("(%s >= %" PRId64 " OR %s IS NULL)", p->column, a, p->column);
-    else
-        *cond = ferry_my_format("%s >= %" PRId64 " AND %s < %" PRId64, p->column, a, p->column, b);
-    *json = ferry_my_format("{\"split_by\":\"%s\",\"from\":%s,\"to\":%s,\"nulls\":%s}", name, from, to,
-                            r == n - 1 ? "true" : "false");
-    return *cond && *json ? 0 : -1;
+    return ferry_keyrange_condition(p->column, p->column_name, p->empty, p->lo, p->hi, r, n, cond, json);
 }
 
 static ferry_status plan_target(my_plan *p, const ferry_endpoint *ep, const ferry_copy_options *o, double timeout,

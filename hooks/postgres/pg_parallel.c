@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/keyrange.h"
 #include "ferry/log.h"
 #include "pg_internal.h"
 
@@ -163,69 +164,29 @@ static ferry_status plan_ctid(pg_plan *p, double timeout, ferry_error *err)
     return st;
 }
 
-/* Boundary i (1..n-1) of n equal parts of [lo, hi] (or of [0, pages)). */
-static int64_t boundary(int64_t lo, int64_t hi, int i, int n)
-{
-    __int128 span = (__int128)hi - (__int128)lo + 1;
-    return (int64_t)((__int128)lo + span * i / n);
-}
-
-/* The WHERE condition and the JSON bounds of range r of n.  Both malloc'd. */
+/* The WHERE condition and the JSON bounds of range r of n: the key's ranges
+ * (core/keyrange.c) or ctid page ranges.  Both malloc'd. */
 static int range_condition(const pg_plan *p, const char *split_by, int r, int n, char **cond, char **json)
 {
+    if (p->column)
+        return ferry_keyrange_condition(p->column, split_by, p->empty, p->lo, p->hi, r, n, cond, json);
     *cond = *json = NULL;
-    if (p->column) {
-        /* JSON string of the column name: escape quotes and backslashes, drop controls */
-        char name[256];
-        size_t k = 0;
-        for (const char *c = split_by; *c && k + 3 < sizeof name; c++) {
-            if ((unsigned char)*c < 0x20)
-                continue;
-            if (*c == '"' || *c == '\\')
-                name[k++] = '\\';
-            name[k++] = *c;
-        }
-        name[k] = '\0';
-        if (p->empty) {
-            *cond = ferry_pg_format("%s", r == n - 1 ? "true" : "false");
-            *json = ferry_pg_format("{\"split_by\":\"%s\",\"from\":null,\"to\":null,\"nulls\":%s}", name,
-                                    r == n - 1 ? "true" : "false");
-        } else {
-            int64_t a = boundary(p->lo, p->hi, r, n), b = boundary(p->lo, p->hi, r + 1, n);
-            char from[32] = "null", to[32] = "null";
-            if (r > 0)
-                snprintf(from, sizeof from, "%" PRId64, a);
-            if (r < n - 1)
-                snprintf(to, sizeof to, "%" PRId64, b);
-            if (n == 1)
-                *cond = ferry_pg_format("true");
-            else if (r == 0)
-                *cond = ferry_pg_format("%s < %" PRId64, p->column, b);
-            else if (r == n - 1)
-                *cond = ferry_pg_format("(%s >= %" PRId64 " OR %s IS NULL)", p->column, a, p->column);
-            else
-                *cond = ferry_pg_format("%s >= %" PRId64 " AND %s < %" PRId64, p->column, a, p->column, b);
-            *json = ferry_pg_format("{\"split_by\":\"%s\",\"from\":%s,\"to\":%s,\"nulls\":%s}", name, from, to,
-                                    r == n - 1 ? "true" : "false");
-        }
-    } else {
-        int64_t a = boundary(0, p->pages - 1, r, n), b = boundary(0, p->pages - 1, r + 1, n);
-        char from[32] = "null", to[32] = "null";
-        if (r > 0)
-            snprintf(from, sizeof from, "%" PRId64, a);
-        if (r < n - 1)
-            snprintf(to, sizeof to, "%" PRId64, b);
-        if (n == 1)
-            *cond = ferry_pg_format("true");
-        else if (r == 0)
-            *cond = ferry_pg_format("ctid < '(%" PRId64 ",0)'::tid", b);
-        else if (r == n - 1)
-            *cond = ferry_pg_format("ctid >= '(%" PRId64 ",0)'::tid", a);
-        else
-            *cond = ferry_pg_format("ctid >= '(%" PRId64 ",0)'::tid AND ctid < '(%" PRId64 ",0)'::tid", a, b);
-        *json = ferry_pg_format("{\"ctid_pages_from\":%s,\"ctid_pages_to\":%s,\"pages\":%" PRId64 "}", from, to,
-                                p->pages);
-    }
+    int64_t a = ferry_keyrange_boundary(0, p->pages - 1, r, n), b = ferry_keyrange_boundary(0, p->pages - 1, r + 1, n);
+    char from[32] = "null", to[32] = "null";
+    if (r > 0)
+        snprintf(from, sizeof from, "%" PRId64, a);
+    if (r < n - 1)
+        snprintf(to, sizeof to, "%" PRId64, b);
+    if (n == 1)
+        *cond = ferry_pg_format("true");
+    else if (r == 0)
+        *cond = ferry_pg_format("ctid < '(%" PRId64 ",0)'::tid", b);
+    else if (r == n - 1)
+        *cond = ferry_pg_format("ctid >= '(%" PRId64 ",0)'::tid", a);
+    else
+        *cond = ferry_pg_format("ctid >= '(%" PRId64 ",0)'::tid AND ctid < '(%" PRId64 ",0)'::tid", a, b);
+    *json = ferry_pg_format("{\"ctid_pages_from\":%s,\"ctid_pages_to\":%s,\"pages\":%" PRId64 "}", from, to,
+                            p->pages);
     return *cond && *json ? 0 : -1;
 }
 
