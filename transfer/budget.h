@@ -10,7 +10,7 @@
 #include "ferry/transfer.h"
 
 /* Default block of parallel gzip (one member each) and job of zstd. */
-#define FERRY_COMPRESS_BLOCK_DEFAULT ((size_t)8 * 1024 * 1024)
+#define FERRY_COMPRESS_BLOCK_DEFAULT ((size_t)4 * 1024 * 1024)
 /* The smallest block the budget shrinks it to before dropping threads. */
 #define FERRY_COMPRESS_BLOCK_MIN ((size_t)1024 * 1024)
 /* compress_threads 0 (auto) = online cores, at most this many. */

@@ -1,5 +1,5 @@
 /*
- * gzip_par.c - parallel gzip: the input is cut into fixed blocks (8 MiB by
+ * gzip_par.c - parallel gzip: the input is cut into fixed blocks (4 MiB by
  * default, aligned with nothing in particular) and each block becomes one
  * complete gzip member, compressed on a pool of worker threads; the members
  * go downstream strictly in input order, on the caller's thread (so the sink

@@ -64,7 +64,7 @@ ferry_status ferry_copy_describe(const char *src, const char *dst, const ferry_c
 ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err);
 ferry_status ferry_gunzip_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
 
-/* Parallel gzip: input cut into blocks of block_size bytes (0 = 8 MiB), each
+/* Parallel gzip: input cut into blocks of block_size bytes (0 = 4 MiB), each
  * compressed as one complete gzip member by one of `threads` worker threads
  * and passed to next strictly in order (a concatenation of members is one
  * valid gzip file).  Memory: `slots` (>= threads + 1; 0 = threads + 2) input
