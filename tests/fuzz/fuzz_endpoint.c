@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(ep && ep->hook && ep->path && ep->text, "a parsed endpoint lacks a part");
         FUZZ_CHECK(strcmp(ep->text, text) == 0, "ep->text is not the text given");
         FUZZ_CHECK(ep->kind >= FERRY_EP_STDIO && ep->kind <= FERRY_EP_CONN, "kind %d", ep->kind);
-        FUZZ_CHECK(ep->compress >= FERRY_COMPRESS_AUTO && ep->compress <= FERRY_COMPRESS_GZIP,
+        FUZZ_CHECK(ep->compress >= FERRY_COMPRESS_AUTO && ep->compress <= FERRY_COMPRESS_ZSTD,
                    "compress %d", ep->compress);
         FUZZ_CHECK(ep->format >= FERRY_FORMAT_AUTO && ep->format <= FERRY_FORMAT_RAW, "format %d",
                    ep->format);
