@@ -1085,6 +1085,34 @@ static ferry_status verify_size(s3_sink *s, int64_t total, char *head_etag, size
     return bad;
 }
 
+
+/* CompleteMultipartUpload (want: the MD5-of-MD5s ETag when parts carried
+ * Content-MD5, else ""), then forget the upload id so abort leaves the object
+ * alone.  Shared by the plain and the ranged commit. */
+static ferry_status complete_and_forget(s3_sink *s, char *etag, size_t etag_cap, char *want, size_t want_cap,
+                                        ferry_error *err)
+{
+    if (s->checksum == CK_MD5)
+        expected_etag(s, want, want_cap);
+    ferry_status st = complete_upload(s, etag, etag_cap, want, err);
+    if (st == FERRY_OK) {
+        free(s->upload_id);
+        s->upload_id = NULL;
+    }
+    return st;
+}
+
+/* After a commit: the final HEAD checks the size (FERRY_ERR_DATA and the
+ * object deleted when it differs) and, with want, compares the ETags. */
+static ferry_status verify_committed(s3_sink *s, int64_t total, const char *etag, const char *want, ferry_error *err)
+{
+    char head_etag[128] = "";
+    ferry_status st = verify_size(s, total, head_etag, sizeof head_etag, err);
+    if (st == FERRY_OK && want[0])
+        verify_etag(s, etag, head_etag, want);
+    return st;
+}
+
 static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
 {
     s3_sink *s = (s3_sink *)w;
@@ -1093,7 +1121,7 @@ static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
     if (s->committed || s->aborted)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: commit after commit or abort");
     ferry_status st;
-    char etag[128] = "", head_etag[128] = "", want[48] = "";
+    char etag[128] = "", want[48] = "";
     s3_prod *p = &s->prod;
     if (!s->thread_live && !s->upload_id) {
         st = put_single(s, p->cur, err);     /* at most one part: nothing was handed off */
@@ -1115,20 +1143,12 @@ static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
                                             "CompleteMultipartUpload s3://%s/%s interrupted",
                                             s->bucket, s->key),
                         err);
-        if (s->checksum == CK_MD5)
-            expected_etag(s, want, sizeof want);
-        st = complete_upload(s, etag, sizeof etag, want, err);
-        if (st == FERRY_OK) {
-            free(s->upload_id);
-            s->upload_id = NULL;
-        }
+        st = complete_and_forget(s, etag, sizeof etag, want, sizeof want, err);
     }
     if (st == FERRY_OK)
-        st = verify_size(s, p->total, head_etag, sizeof head_etag, err);
+        st = verify_committed(s, p->total, etag, want, err);
     if (st != FERRY_OK)
         return fail(s, st, err);
-    if (want[0])
-        verify_etag(s, etag, head_etag, want);
     if (s->parts_count)
         ferry_log(FERRY_LOG_DEBUG, "s3: s3://%s/%s completed from %d parts, %lld bytes", s->bucket,
                   s->key, s->parts_count, (long long)p->total);
@@ -1659,7 +1679,7 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
             rg->prod.head.cap = 0;
         }
     }
-    char etag[128] = "", head_etag[128] = "", want[48] = "";
+    char etag[128] = "", want[48] = "";
     if (st == FERRY_OK && !s->upload_id) {
         /* nothing uploaded yet: everything fits one PutObject */
         s3_slot one;
@@ -1671,23 +1691,14 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
     } else if (st == FERRY_OK) {
         if (carry.len > 0)
             st = upload_part_sync(s, base->n * rs->block, carry.data, carry.len, err);
-        if (st == FERRY_OK) {
-            if (s->checksum == CK_MD5)
-                expected_etag(s, want, sizeof want);
-            st = complete_upload(s, etag, sizeof etag, want, err);
-        }
-        if (st == FERRY_OK) {
-            free(s->upload_id);
-            s->upload_id = NULL;
-        }
+        if (st == FERRY_OK)
+            st = complete_and_forget(s, etag, sizeof etag, want, sizeof want, err);
     }
     s3_buf_release(&carry);
     if (st == FERRY_OK)
-        st = verify_size(s, total, head_etag, sizeof head_etag, err);
+        st = verify_committed(s, total, etag, want, err);
     if (st != FERRY_OK)
         return fail(s, st, err);
-    if (want[0])
-        verify_etag(s, etag, head_etag, want);
     ferry_log(FERRY_LOG_DEBUG, "s3: s3://%s/%s completed from %d ranges, %d parts, %lld bytes",
               s->bucket, s->key, base->n, s->parts_count, (long long)total);
     rs->committed = 1;
