@@ -25,7 +25,8 @@ static const char copy_help[] =
     "                          .gz or .zst)\n"
     "  --decompress MODE       gzip|zstd|none for SOURCE (default: from SOURCE's extension,\n"
     "                          .gz or .zst)\n"
-    "  --compress-level N      gzip level 1-9 (default 6)\n"
+    "  --compress-level N      1-9 (default 6): gzip's level (ISA-L: 1-3 -> 1, 4-6 -> 2,\n"
+    "                          7-9 -> 3); zstd: 1-2 -> 1, 3-4 -> 2, 5-6 -> 3, 7 -> 5, 8 -> 7, 9 -> 9\n"
     "  --no-header             csv/tsv without a header row (default: header)\n"
     "  --spool MODE            none|disk: disk extracts into a temp file in $TMPDIR first\n"
     "                          (default none: stream end to end)\n"
@@ -442,7 +443,7 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
         o.progress = progress_line;
 
     if (dry_run && !ferry_copy_is_many(src, &o)) {
-        char plan[4096];
+        static char plan[65536];
         ferry_status dst_st = ferry_copy_describe(src, dst, &o, plan, sizeof plan, &err);
         fputs(plan, stdout);
         return dst_st == FERRY_OK ? 0 : cli_fail(&err);

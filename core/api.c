@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
+#ifdef FERRY_HAVE_ISAL
+#include <isa-l.h>
+#endif
 
 #include "ferry/ferry.h"
 
@@ -17,9 +21,15 @@ const char *ferry_version_string(char *buf, size_t cap)
 {
     int pq = PQlibVersion();
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-    snprintf(buf, cap, "ferry %s (libpq %d.%d, libcurl %s, libssh2 %s, mariadb-client %s, zlib %s, %s)",
+#ifdef FERRY_HAVE_ISAL
+    char gzip[64];
+    snprintf(gzip, sizeof gzip, "gzip by ISA-L %d.%d.%d", ISAL_MAJOR_VERSION, ISAL_MINOR_VERSION, ISAL_PATCH_VERSION);
+#else
+    const char *gzip = "gzip by zlib";
+#endif
+    snprintf(buf, cap, "ferry %s (libpq %d.%d, libcurl %s, libssh2 %s, mariadb-client %s, zlib %s, %s, zstd %s, %s)",
              FERRY_VERSION, pq / 10000, pq % 10000, cv ? cv->version : "?", libssh2_version(0),
-             mysql_get_client_info(), zlibVersion(), OpenSSL_version(OPENSSL_VERSION));
+             mysql_get_client_info(), zlibVersion(), gzip, ZSTD_versionString(), OpenSSL_version(OPENSSL_VERSION));
     return buf;
 }
 

@@ -336,8 +336,7 @@ static void setrs_free(ferry_ranged_sink *base)
 static const ferry_ranged_sink_ops set_rs_ops = {"parallel-parts", setrs_writer, setrs_commit, setrs_abort,
                                                  setrs_free};
 
-/* Part i's name under prefix: part-00003.csv (split) or part-00003-of-00008.csv (partition). */
-static void part_name(const ferry_copy_options *o, int r, const char *ext, char *out, size_t cap)
+void ferry_parallel_part_name(const ferry_copy_options *o, int r, const char *ext, char *out, size_t cap)
 {
     if (o->partition_count > 0)
         snprintf(out, cap, "part-%05d-of-%05d%s", r, o->partition_count, ext);
@@ -366,7 +365,7 @@ static ferry_status set_rs_new(ferry_endpoint *dst, const char *prefix, const fe
         sw->rs = rs;
         sw->i = i;
         char name[64];
-        part_name(o, first + i, ext, name, sizeof name);
+        ferry_parallel_part_name(o, first + i, ext, name, sizeof name);
         size_t len = strlen(prefix) + strlen(name) + 2;
         char *text = malloc(len); /* owned: free */
         if (!text || !(sw->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(sw->md, EVP_sha256(), NULL) != 1) {
@@ -525,7 +524,7 @@ static ferry_status write_sidecar(ferry_endpoint *dst, const char *prefix, const
     }
     char ext[32], name[64], when[32];
     ferry_parallel_ext(o->format, dst->compress, ext, sizeof ext);
-    part_name(o, j->r, ext, name, sizeof name);
+    ferry_parallel_part_name(o, j->r, ext, name, sizeof name);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);

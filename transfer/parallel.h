@@ -24,4 +24,9 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
  * format and compression (".csv.gz"), into out. */
 void ferry_parallel_ext(ferry_format fmt, ferry_compress c, char *out, size_t cap);
 
+/* The name of range r's object under DEST, into out: "part-00003.csv"
+ * (--split-output) or "part-00003-of-00008.csv" (--partition); ext from
+ * ferry_parallel_ext.  Shared with --dry-run (transfer/describe.c). */
+void ferry_parallel_part_name(const ferry_copy_options *o, int r, const char *ext, char *out, size_t cap);
+
 #endif

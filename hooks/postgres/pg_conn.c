@@ -183,6 +183,17 @@ void ferry_pg_one_line(const char *raw, char *out, size_t cap)
         snprintf(out, cap, "unknown error");
 }
 
+/* The server ended the session, not the query: pg_terminate_backend
+ * (57P01 admin_shutdown), a crash restart (57P02), a server not accepting
+ * connections yet (57P03), class 08 (connection exception).  The same break as
+ * a reset socket, so the same exit 8 (docs/reliability.md) - whether libpq
+ * read the FATAL message before it saw the socket close or after is a race. */
+static int sqlstate_is_session_lost(const char *sqlstate)
+{
+    return starts_with(sqlstate, "08") || strcmp(sqlstate, "57P01") == 0 || strcmp(sqlstate, "57P02") == 0 ||
+           strcmp(sqlstate, "57P03") == 0;
+}
+
 ferry_status ferry_pg_status_for_sqlstate(const char *sqlstate)
 {
     if (!sqlstate || strlen(sqlstate) != 5)
@@ -196,13 +207,17 @@ ferry_status ferry_pg_status_for_sqlstate(const char *sqlstate)
         return FERRY_ERR_CONNECT;
     if (strcmp(sqlstate, "57014") == 0 && ferry_cancelled())
         return FERRY_ERR_INTERRUPTED;
+    if (sqlstate_is_session_lost(sqlstate))
+        return FERRY_ERR_TRANSIENT;
     return FERRY_ERR_DATA;
 }
 
-/* Serialization failures and deadlocks succeed when the work is redone. */
+/* Serialization failures and deadlocks succeed when the work is redone; a
+ * session the server ended (below) succeeds on a new one. */
 static int sqlstate_is_transient(const char *sqlstate)
 {
-    return sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0);
+    return sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
+                        sqlstate_is_session_lost(sqlstate));
 }
 
 ferry_status ferry_pg_conn_error(PGconn *pg, const char *conn_id, const char *what,

@@ -249,7 +249,8 @@ for pair in "${PAIRS[@]}"; do
   reads=$(sed -n 's/.*fault: source .*: open 1 read \([0-9]*\) (.*/\1/p' count.out | tail -1)
   writes=$(sed -n 's/.*fault: sink .*: open 1 write \([0-9]*\) (.*/\1/p' count.out | tail -1)
   wbytes=$(sed -n 's/.*fault: sink .*: open 1 write [0-9]* (\([0-9]*\) bytes).*/\1/p' count.out | tail -1)
-  if [ "$rc" != 0 ] || [ -z "$reads" ] || [ -z "$writes" ] || [ -z "$wbytes" ]; then
+  rbytes=$(sed -n 's/.*fault: source .*: open 1 read [0-9]* (\([0-9]*\) bytes).*/\1/p' count.out | tail -1)
+  if [ "$rc" != 0 ] || [ -z "$reads" ] || [ -z "$writes" ] || [ -z "$wbytes" ] || [ -z "$rbytes" ]; then
     fail "$label: clean run through the fault hook (exit $rc)" "$(grep -v ': debug: ' count.out | tail -5)"
     RESULTS+=("$label|all|-|FAIL: the clean run failed (exit $rc)")
     continue
@@ -266,15 +267,19 @@ for pair in "${PAIRS[@]}"; do
   set_old "$dk" "$id" > set_old.out 2>&1 || fail "$label: setting the old content" "$(cat set_old.out)"
   old=$(digest "$dk" "$id")
   [ -n "$old" ] || fail "$label: no digest of the old content"
+  # The middles are byte offsets, not call numbers: the MariaDB source hands
+  # out what it has without waiting, so its reads (and the writes they make)
+  # vary from run to run (435 in one run, < 217 in another: the CI failure of
+  # 2026-12-06); the byte in the middle is always there.
   POINTS=(
     "source:open:1|source open"
     "source:read:1|source read 1"
-    "source:read:$((reads / 2))|source read $((reads / 2)) (middle)"
+    "source:read:@$((rbytes / 2))|source read of the middle byte"
     "source:read:eof|source read at the end of the stream"
     "source:finish:1|source finish"
     "sink:open:1|sink open"
     "sink:write:1|sink write 1"
-    "sink:write:$((writes / 2))|sink write $((writes / 2)) (middle)"
+    "sink:write:@$((wbytes / 2))|sink write of the middle byte"
     "sink:write:@$((wbytes - 1))|sink write of the last byte"
     "sink:commit:1|sink commit"
   )

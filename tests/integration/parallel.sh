@@ -175,6 +175,23 @@ PY
 check "the partitions hold psql's rows" test "$( (echo "$HDR"; for k in 0 1 2; do gzip -dc pt$k.csv.gz | tail -n +2; done) | digest)" = "$REF"
 expect_code "manifest again without --replace exits 6" 6 fr manifest "s3://$B/$P/parts"
 check "manifest --replace" fr manifest "s3://$B/$P/parts" --replace -q
+# --- --dry-run of ranged copies: the ranges and each object, nothing written
+fr copy warehouse:$T "s3://$B/$P/parts" --partition 1/3 --split-by id --compress gzip --dry-run > dry1.out 2>&1; code=$?
+check "--dry-run --partition onto an existing part exits 6 and names it" bash -c "[ $code = 6 ] &&
+  grep -q '^ranges:      3, cut by column id; this run reads one of them' dry1.out &&
+  grep -q 'parts/part-00001-of-00003.csv.gz: exists: would refuse (exit 6)' dry1.out"
+fr copy warehouse:$T "s3://$B/$P/dry" --parallel 3 --split-output --compress zstd --dry-run > dry2.out 2>&1; code=$?
+check "--dry-run --split-output lists the 3 objects it would create" bash -c "[ $code = 0 ] &&
+  [ \$(grep -c 'dry/part-0000[0-2].csv.zst: would create' dry2.out) = 3 ] &&
+  grep -q '^ranges:      3, cut by ctid page ranges; one session each, one snapshot' dry2.out && grep -q '^filter:      zstd' dry2.out"
+check "--dry-run wrote nothing" test -z "$(fr ls "s3://$B/$P/dry/" 2>/dev/null)"
+fr copy shop:$T dry3.csv.gz --parallel 2 --dry-run > dry3.out 2>&1; code=$?
+check "--dry-run --parallel on MariaDB: key ranges into one destination" bash -c "[ $code = 0 ] &&
+  grep -q '^ranges:      2, cut by the primary key; one session each' dry3.out &&
+  grep -q 'into the one destination, in range order' dry3.out && grep -q '^outcome:     would create' dry3.out"
+check "--dry-run did not create the file" test ! -e dry3.csv.gz
+expect_code "--dry-run --split-output from a file source exits 2" 2 fr copy /etc/hostname "dry4/" --split-output --dry-run
+
 for k in 0 2; do fr copy warehouse:$T "miss" --partition $k/3 --split-by id -q; done
 fr manifest miss > miss.out 2>&1; code=$?
 check "manifest with a missing part exits 5 naming it" bash -c "[ $code = 5 ] && grep -q 'missing: 1' miss.out"
