@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -298,8 +299,21 @@ static int parse_log_level(const char *s, ferry_log_level *out)
     return -1;
 }
 
+/* glibc hands freed heap back to the kernel as soon as 128 KiB sit free at
+ * the top of an arena, and faults fresh pages in for the next allocation.
+ * libssh2 allocates every SSH packet and SFTP reply (~32 KiB) and frees it
+ * again, on the read-ahead threads' arenas, so an SFTP download spent 7% of
+ * its CPU in page faults and madvise (perf, 1 GiB to /dev/null); with 64 MiB
+ * kept, ferry's CPU for it fell from 3.7-4.2 s to 3.1 s.  Memory stays
+ * bounded: what is kept is reused, and the peak is unchanged (55 MiB). */
+static void tune_malloc(void)
+{
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+}
+
 int main(int argc, char **argv)
 {
+    tune_malloc();
     install_signals();
     int code = 0;
     argc = take_template_options(argc, argv, &code);

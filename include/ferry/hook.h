@@ -91,7 +91,8 @@ typedef struct ferry_copy_options {
     int compress_threads;       /* gzip/zstd worker threads (each part its own member);
                                    0 = auto (online cores), 1 = inline on the caller's thread */
     const char *checksum;       /* S3 per-part checksum: "crc32c", "md5", "none";
-                                   NULL = auto (crc32c when the server takes it, else md5) */
+                                   NULL = auto (crc32c on AWS; elsewhere md5 when the
+                                   payload is unsigned, none when it is signed) */
     int s3_unsigned_payload;    /* -1 auto (UNSIGNED-PAYLOAD over https only), 0 sign, 1 unsigned */
     size_t max_memory;          /* hard bound on all transfer buffers in bytes; 0 = default */
     size_t compress_block;      /* parallel gzip member / zstd job size; 0 = 8 MiB (the

@@ -85,7 +85,8 @@ for ck in crc32c md5 none; do
 done
 grep -q "x-amz-checksum-crc32c\|checksum crc32c" ck-crc32c.log && ok "crc32c mode announced in the debug log" || fail "crc32c mode announced"
 fr --log-level debug copy r20.bin "s3://$B/$P/ck-auto.bin" 2>ck-auto.log
-grep -q "checksum md5" ck-auto.log && ok "auto checksum is md5 on radosgw (custom endpoint)" || fail "auto checksum on radosgw" "$(grep checksum ck-auto.log)"
+grep -q "payload signed (SHA-256), checksum none" ck-auto.log && ok "auto checksum is none on radosgw over http (the signed SHA-256 covers each part)" ||
+  fail "auto checksum on radosgw over http" "$(grep checksum ck-auto.log)"
 printf 'tiny\n' > tiny.txt
 fr --log-level debug copy --checksum crc32c tiny.txt "s3://$B/$P/tiny.txt" 2>tiny.log; code=$?
 [ "$code" = 0 ] && [ "$(awsx s3 cp "s3://$B/$P/tiny.txt" - --only-show-errors)" = tiny ] && ok "single PutObject with crc32c" || fail "single PutObject with crc32c ($code)" "$(tail -3 tiny.log)"
@@ -94,11 +95,13 @@ fr --log-level debug copy --checksum crc32c tiny.txt "s3://$B/$P/tiny.txt" 2>tin
 grep -q "payload signed (SHA-256)" ck-auto.log && ok "http endpoint: parts are signed by default" || fail "http endpoint: parts signed by default" "$(grep payload ck-auto.log)"
 fr --log-level debug copy --unsigned-payload --replace r20.bin "s3://$B/$P/ck-auto.bin" 2>unsigned.log; code=$?
 [ "$code" = 0 ] && grep -q "payload UNSIGNED-PAYLOAD" unsigned.log && ok "--unsigned-payload over http" || fail "--unsigned-payload over http ($code)" "$(tail -3 unsigned.log)"
+grep -q "payload UNSIGNED-PAYLOAD, checksum md5" unsigned.log && ok "auto checksum is md5 when the payload is unsigned" ||
+  fail "auto checksum with an unsigned payload" "$(grep checksum unsigned.log)"
 if [ -n "${CEPH_S3_HTTPS_ENDPOINT:-}" ]; then
   export AIRFLOW_CONN_S3TLS="aws://$CEPH_S3_ACCESS_KEY:$SECRET_ENC@?region_name=$REGION&endpoint_url=$(urlenc "$CEPH_S3_HTTPS_ENDPOINT")&ca_bundle=$(urlenc "$TLS_CA_FILE")"
   fr --log-level debug copy --s3-conn s3tls r20.bin "s3://$B/$P/tls.bin" 2>tls.log; code=$?
   [ "$code" = 0 ] && ok "copy over https with the harness CA" || fail "copy over https with the harness CA ($code)" "$(tail -3 tls.log)"
-  grep -q "payload UNSIGNED-PAYLOAD" tls.log && ok "https: parts go with UNSIGNED-PAYLOAD by default" || fail "https: UNSIGNED-PAYLOAD by default" "$(grep payload tls.log)"
+  grep -q "payload UNSIGNED-PAYLOAD, checksum md5" tls.log && ok "https: parts go with UNSIGNED-PAYLOAD and Content-MD5 by default" || fail "https: UNSIGNED-PAYLOAD + md5 by default" "$(grep payload tls.log)"
   [ "$(obj_sha "$P/tls.bin")" = "$(sha r20.bin)" ] && ok "https upload is byte exact" || fail "https upload is byte exact"
   fr --log-level debug copy --s3-conn s3tls --signed-payload r20.bin "s3://$B/$P/tls-signed.bin" 2>tls2.log; code=$?
   [ "$code" = 0 ] && grep -q "payload signed (SHA-256)" tls2.log && ok "https with --signed-payload signs the parts" || fail "https --signed-payload ($code)" "$(tail -3 tls2.log)"
