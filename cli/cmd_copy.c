@@ -2,6 +2,7 @@
  * cmd_copy.c - `ferry copy SOURCE DEST [options]`: option parsing, the
  * progress line on a TTY, and the one-line (or JSON) summary.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ static const char copy_help[] =
     "                          Postgres ctid page ranges, MySQL the primary key)\n"
     "  --split-output          one object/file per range under DEST (a prefix/directory)\n"
     "  --partition K/N         run only range K (0-based, e.g. $JOB_COMPLETION_INDEX) of N\n"
+    "  --split-range LO:HI     cut [LO, HI] (key values, or ctid pages) instead of what the\n"
+    "                          table holds now: give every --partition run the same one\n"
     "  --compress-threads N    gzip/zstd worker threads, each part its own member\n"
     "                          (default: the online cores, at most 8; 1 = inline)\n"
     "  --checksum ALGO         S3 per-part checksum: crc32c|md5|none (default: crc32c on\n"
@@ -78,7 +81,7 @@ enum {
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
-    OPT_COMPRESS_THREADS, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME
+    OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME
 };
 
 static int dry_run;
@@ -113,6 +116,7 @@ static const struct option copy_options[] = {
     {"header", required_argument, NULL, OPT_HEADER},
     {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"split-by", required_argument, NULL, OPT_SPLIT_BY},
+    {"split-range", required_argument, NULL, OPT_SPLIT_RANGE},
     {"split-output", no_argument, NULL, OPT_SPLIT_OUTPUT},
     {"partition", required_argument, NULL, OPT_PARTITION},
     {"compress-threads", required_argument, NULL, OPT_COMPRESS_THREADS},
@@ -125,6 +129,23 @@ static const struct option copy_options[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* "LO:HI", two decimal int64s, LO <= HI; 0 or -1. */
+static int parse_split_range(const char *s, int64_t *lo, int64_t *hi)
+{
+    char *end = NULL;
+    errno = 0;
+    long long a = strtoll(s, &end, 10);
+    if (errno || end == s || *end != ':')
+        return -1;
+    const char *b_text = end + 1;
+    long long b = strtoll(b_text, &end, 10);
+    if (errno || end == b_text || *end != '\0' || a > b)
+        return -1;
+    *lo = a;
+    *hi = b;
+    return 0;
+}
 
 static int parse_compress(const char *s, ferry_compress *out)
 {
@@ -363,6 +384,11 @@ int cmd_copy(int argc, char **argv)
             break;
         case OPT_SPLIT_BY: o.split_by = optarg; break;
         case OPT_SPLIT_OUTPUT: o.split_output = 1; break;
+        case OPT_SPLIT_RANGE:
+            if (parse_split_range(optarg, &o.split_lo, &o.split_hi) != 0)
+                return cli_usage("copy", "--split-range takes LO:HI, two integers with LO <= HI (got '%s')", optarg);
+            o.split_range_set = 1;
+            break;
         case OPT_PARTITION: {
             char *slash = strchr(optarg, '/');
             long k = -1, n = -1;

@@ -4,7 +4,11 @@
  * sidecars DEST/_parts/part-K.json and, only when all N partitions are there,
  * write DEST/_manifest.json (parts, rows, bytes, checksums, created_at)
  * atomically.  Works on any destination whose hook can list, read and write
- * (local, S3, SFTP), through the generic hook ops.  docs/scale-out.md.
+ * (local, S3, SFTP), through the generic hook ops.  The ranges the sidecars
+ * record must tile: partition k ends where k+1 begins, on the same key.
+ * Partitions that cut the key at different times (the table grew in between,
+ * no --split-range) leave rows in no partition or in two: exit 7, no
+ * manifest.  docs/scale-out.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +23,8 @@ static const char manifest_help[] =
     "  --partitions N  how many partitions there must be (default: the N the parts name)\n"
     "  --replace       replace an existing DEST/_manifest.json\n"
     "  -q, --quiet     no summary line\n"
-    "Exit 5 naming the missing partitions when not all are there; nothing is written then.\n";
+    "Exit 5 naming the missing partitions when not all are there, exit 7 when their ranges\n"
+    "do not tile the key (cut at different times: use --split-range); nothing is written then.\n";
 
 #define MANIFEST_MAX_PARTS 100000
 #define SIDECAR_MAX (64 * 1024)
@@ -29,6 +34,9 @@ typedef struct part_info {
     long long of, rows, bytes;
     char object[128];
     char sha256[65];
+    int has_range;              /* the sidecar records the range it read */
+    char split_by[128];         /* its key ("ctid" for page ranges) */
+    char from[32], to[32];      /* its bounds as JSON tokens ("null": open) */
 } part_info;
 
 typedef struct manifest_state {
@@ -124,6 +132,69 @@ static int json_string(const char *json, const char *key, char *out, size_t cap)
     return 0;
 }
 
+/* "key":<token> (a number or null) into out; 0 or -1. */
+static int json_token(const char *json, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    size_t n = strcspn(p, ",}");
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* The range a sidecar records: {"split_by":..,"from":..,"to":..} or
+ * {"ctid_pages_from":..,"ctid_pages_to":..}; has_range stays 0 without one. */
+static void read_range(const char *json, part_info *p)
+{
+    const char *r = strstr(json, "\"range\":{");
+    if (!r)
+        return;
+    if (json_token(r, "ctid_pages_from", p->from, sizeof p->from) == 0 &&
+        json_token(r, "ctid_pages_to", p->to, sizeof p->to) == 0) {
+        snprintf(p->split_by, sizeof p->split_by, "ctid");
+        p->has_range = 1;
+    } else if (json_string(r, "split_by", p->split_by, sizeof p->split_by) == 0 &&
+               json_token(r, "from", p->from, sizeof p->from) == 0 && json_token(r, "to", p->to, sizeof p->to) == 0) {
+        p->has_range = 1;
+    }
+}
+
+/* The partitions' ranges tile the key: 0 is open below, N-1 open above, and
+ * k ends where k+1 begins on the same key.  FERRY_OK, or FERRY_ERR_DATA
+ * naming the first gap or overlap. */
+static ferry_status check_tiling(const char *prefix, const part_info *parts, long n, ferry_error *err)
+{
+    for (long k = 0; k < n; k++)
+        if (!parts[k].has_range)
+            return FERRY_OK; /* an older sidecar without its range: nothing to compare */
+    const char *hint = "the table changed between the partition runs; run every partition again with the same "
+                       "--split-range LO:HI (docs/scale-out.md)";
+    if (strcmp(parts[0].from, "null") != 0 || strcmp(parts[n - 1].to, "null") != 0)
+        return ferry_error_set(err, FERRY_ERR_DATA, "%s: the partitions do not cover the whole key (partition 0 "
+                               "starts at %s, partition %ld ends at %s)", prefix, parts[0].from, n - 1,
+                               parts[n - 1].to);
+    for (long k = 0; k + 1 < n; k++) {
+        if (strcmp(parts[k].split_by, parts[k + 1].split_by) != 0)
+            return ferry_error_set(err, FERRY_ERR_DATA, "%s: partition %ld was cut by %s, partition %ld by %s", prefix,
+                                   k, parts[k].split_by, k + 1, parts[k + 1].split_by);
+        if (strcmp(parts[k].to, parts[k + 1].from) != 0)
+            return ferry_error_set(err, FERRY_ERR_DATA, "%s: partition %ld ends at %s %s but partition %ld starts at "
+                                   "%s %s: the rows between are in %s; %s", prefix, k, parts[k].split_by, parts[k].to,
+                                   k + 1, parts[k + 1].split_by, parts[k + 1].from,
+                                   strtoll(parts[k].to, NULL, 10) < strtoll(parts[k + 1].from, NULL, 10)
+                                       ? "no partition" : "two partitions",
+                                   hint);
+    }
+    return FERRY_OK;
+}
+
 /* Write body to text atomically through the destination's sink. */
 static ferry_status write_small(const char *text, const char *body, int replace, ferry_error *err)
 {
@@ -200,6 +271,7 @@ static int run_manifest(const char *prefix, long want, int replace)
         p->of = json_number(json, "of");
         p->rows = json_number(json, "rows");
         p->bytes = json_number(json, "bytes");
+        read_range(json, p);
         if (index[i] < 0 || p->of <= 0 || json_string(json, "object", p->object, sizeof p->object) != 0 ||
             json_string(json, "sha256", p->sha256, sizeof p->sha256) != 0)
             st = ferry_error_set(&err, FERRY_ERR_DATA, "%s: not a ferry partition sidecar", text);
@@ -238,6 +310,8 @@ static int run_manifest(const char *prefix, long want, int replace)
             st = ferry_error_set(&err, FERRY_ERR_NOT_FOUND, "%s: %ld of %ld partitions missing: %s%s", prefix,
                                  n_missing, n, missing, n_missing > 20 ? ", ..." : "");
     }
+    if (st == FERRY_OK)
+        st = check_tiling(prefix, parts, n, &err);
     if (st == FERRY_OK) {
         size_t cap = 256 + (size_t)n * 320;
         body = malloc(cap);

@@ -75,7 +75,11 @@ static ferry_status describe_ranges(const ferry_endpoint *src, const ferry_endpo
                                       src->hook->name)
                     : FERRY_OK;
     }
-    snprintf(buf + len, cap - len, "ranges:      %d, cut by %s%s; %s\n", n, o->split_by ? "column " : "", cut,
+    char pinned[80] = "";
+    if (o->split_range_set)
+        snprintf(pinned, sizeof pinned, " over [%lld, %lld] (--split-range)", (long long)o->split_lo,
+                 (long long)o->split_hi);
+    snprintf(buf + len, cap - len, "ranges:      %d, cut by %s%s%s; %s\n", n, o->split_by ? "column " : "", cut, pinned,
              o->partition_count > 0 ? "this run reads one of them"
              : strcmp(src->hook->name, "postgres") == 0 ? "one session each, one snapshot"
                                                         : "one session each");

@@ -108,7 +108,7 @@ static ferry_status primary_key(my_plan *p, const ferry_my_table *t, double time
 }
 
 /* The key must be an integer column; then its min and max. */
-static ferry_status key_bounds(my_plan *p, double timeout, ferry_error *err)
+static ferry_status key_bounds(my_plan *p, const ferry_copy_options *o, double timeout, ferry_error *err)
 {
     p->column = ferry_my_quote_ident(p->column_name);
     char *sql = p->column ? ferry_my_format("SELECT %s FROM %s LIMIT 0", p->column, p->target) : NULL;
@@ -125,6 +125,11 @@ static ferry_status key_bounds(my_plan *p, double timeout, ferry_error *err)
     if (!ok)
         return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, p->id,
                                 "--split-by %s: not an integer column", p->column_name);
+    if (o->split_range_set) { /* pinned: what the table holds now does not matter */
+        p->lo = o->split_lo;
+        p->hi = o->split_hi;
+        return FERRY_OK;
+    }
     sql = ferry_my_format("SELECT CAST(MIN(%s) AS CHAR), CAST(MAX(%s) AS CHAR) FROM %s", p->column, p->column,
                           p->target);
     if (!sql)
@@ -214,7 +219,7 @@ ferry_status ferry_my_open_range_sources(const ferry_endpoint *ep, const ferry_c
         st = ferry_my_command(&p.session, "START TRANSACTION WITH CONSISTENT SNAPSHOT", o->timeout,
                               "starting the snapshot", err);
     if (st == FERRY_OK)
-        st = key_bounds(&p, o->timeout, err);
+        st = key_bounds(&p, o, o->timeout, err);
     int every_header = o->split_output || o->partition_count > 0;
     for (int i = 0; st == FERRY_OK && i < count; i++) {
         int r = first + i;

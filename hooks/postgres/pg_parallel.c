@@ -34,7 +34,8 @@ typedef struct pg_plan {
     char *snapshot;         /* owned: the exported snapshot id */
     char *target;           /* owned: "s"."t" or "(\nquery\n) AS _ferry_q" */
     char *column;           /* owned: the quoted --split-by column, or NULL (ctid) */
-    int64_t lo, hi;         /* split-by: min and max of the key */
+    int64_t lo, hi;         /* split-by: min and max of the key (or --split-range);
+                               ctid: the pages cut, 0 .. pages-1 (or --split-range) */
     int empty;              /* split-by: no non-NULL key at all */
     int64_t pages;          /* ctid: pages of the table at the snapshot */
 } pg_plan;
@@ -105,7 +106,8 @@ static ferry_status start_snapshot(pg_plan *p, double timeout, ferry_error *err)
 }
 
 /* --split-by: the column must be an integer; then its min and max. */
-static ferry_status plan_split_by(pg_plan *p, const char *col, double timeout, ferry_error *err)
+static ferry_status plan_split_by(pg_plan *p, const char *col, const ferry_copy_options *o, double timeout,
+                                  ferry_error *err)
 {
     p->column = PQescapeIdentifier(p->pg, col, strlen(col));
     if (!p->column)
@@ -128,6 +130,11 @@ static ferry_status plan_split_by(pg_plan *p, const char *col, double timeout, f
     if (type != PG_INT2OID && type != PG_INT4OID && type != PG_INT8OID)
         return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_PG_SYSTEM, p->id,
                                 "--split-by %s: not an integer column (smallint, integer or bigint)", col);
+    if (o->split_range_set) { /* pinned: what the table holds now does not matter */
+        p->lo = o->split_lo;
+        p->hi = o->split_hi;
+        return FERRY_OK;
+    }
     sql = ferry_pg_format("SELECT min(%s)::text, max(%s)::text FROM %s", p->column, p->column, p->target);
     if (!sql)
         return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p->id, "out of memory");
@@ -143,7 +150,7 @@ static ferry_status plan_split_by(pg_plan *p, const char *col, double timeout, f
 }
 
 /* ctid: the table's pages as the snapshot sees its size. */
-static ferry_status plan_ctid(pg_plan *p, double timeout, ferry_error *err)
+static ferry_status plan_ctid(pg_plan *p, const ferry_copy_options *o, double timeout, ferry_error *err)
 {
     char *lit = PQescapeLiteral(p->pg, p->target, strlen(p->target)); /* owned: PQfreemem */
     if (!lit)
@@ -161,6 +168,8 @@ static ferry_status plan_ctid(pg_plan *p, double timeout, ferry_error *err)
     if (parse_i64(PQgetvalue(res, 0, 0), &p->pages))
         st = ferry_error_hook(err, FERRY_ERR_DATA, FERRY_PG_SYSTEM, p->id, "unexpected table size");
     PQclear(res);
+    p->lo = o->split_range_set ? o->split_lo : 0;
+    p->hi = o->split_range_set ? o->split_hi : p->pages - 1;
     return st;
 }
 
@@ -171,7 +180,7 @@ static int range_condition(const pg_plan *p, const char *split_by, int r, int n,
     if (p->column)
         return ferry_keyrange_condition(p->column, split_by, p->empty, p->lo, p->hi, r, n, cond, json);
     *cond = *json = NULL;
-    int64_t a = ferry_keyrange_boundary(0, p->pages - 1, r, n), b = ferry_keyrange_boundary(0, p->pages - 1, r + 1, n);
+    int64_t a = ferry_keyrange_boundary(p->lo, p->hi, r, n), b = ferry_keyrange_boundary(p->lo, p->hi, r + 1, n);
     char from[32] = "null", to[32] = "null";
     if (r > 0)
         snprintf(from, sizeof from, "%" PRId64, a);
@@ -240,8 +249,8 @@ ferry_status ferry_pg_open_range_sources(const ferry_endpoint *ep, const ferry_c
     if (st == FERRY_OK)
         st = plan_target(&p, ep, o, err);
     if (st == FERRY_OK)
-        st = o->split_by && *o->split_by ? plan_split_by(&p, o->split_by, o->timeout, err)
-                                         : plan_ctid(&p, o->timeout, err);
+        st = o->split_by && *o->split_by ? plan_split_by(&p, o->split_by, o, o->timeout, err)
+                                         : plan_ctid(&p, o, o->timeout, err);
     int every_header = o->split_output || o->partition_count > 0;
     for (int i = 0; st == FERRY_OK && i < count; i++) {
         int r = first + i;

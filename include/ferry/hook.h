@@ -88,6 +88,11 @@ typedef struct ferry_copy_options {
     int partition_index;        /* --partition k/N: run only range k (0-based, as
                                    $JOB_COMPLETION_INDEX and Airflow's map_index) ... */
     int partition_count;        /* ... of N; 0 = no partitioning */
+    int split_range_set;        /* --split-range LO:HI: cut [split_lo, split_hi] (the key's values,
+                                   or ctid pages) instead of what the source holds now, so the
+                                   --partition runs of different machines and times cut the same
+                                   ranges; the first range stays open below, the last above */
+    int64_t split_lo, split_hi;
     int compress_threads;       /* gzip/zstd worker threads (each part its own member);
                                    0 = auto (online cores), 1 = inline on the caller's thread */
     const char *checksum;       /* S3 per-part checksum: "crc32c", "md5", "none";

@@ -40,7 +40,7 @@ cleanup() {
   awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
   awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
     while read -r key id; do [ "$key" = None ] || awsx s3api abort-multipart-upload --bucket "$B" --key "$key" --upload-id "$id"; done
-  psqlx -c "DROP TABLE IF EXISTS $T, ${T}_live" >/dev/null 2>&1
+  psqlx -c "DROP TABLE IF EXISTS $T, ${T}_live, ${T}_grow" >/dev/null 2>&1
   myx -e "DROP TABLE IF EXISTS $T" >/dev/null 2>&1
   rm -rf "$WORK"
 }
@@ -175,6 +175,31 @@ PY
 check "the partitions hold psql's rows" test "$( (echo "$HDR"; for k in 0 1 2; do gzip -dc pt$k.csv.gz | tail -n +2; done) | digest)" = "$REF"
 expect_code "manifest again without --replace exits 6" 6 fr manifest "s3://$B/$P/parts"
 check "manifest --replace" fr manifest "s3://$B/$P/parts" --replace -q
+# --- --partition runs on a table that grows between them: without
+# --split-range each run cuts its own bounds and rows fall between; the
+# manifest refuses such a set (exit 7). With --split-range every row is in
+# exactly one partition.
+psqlx -q -c "DROP TABLE IF EXISTS ${T}_grow; CREATE TABLE ${T}_grow AS SELECT g AS id, 'r' || g AS v FROM generate_series(1, 1000) g"
+fr copy warehouse:${T}_grow grow1 --partition 0/2 --split-by id -q
+psqlx -q -c "INSERT INTO ${T}_grow SELECT g, 'r' || g FROM generate_series(1001, 3000) g"
+fr copy warehouse:${T}_grow grow1 --partition 1/2 --split-by id -q
+fr manifest grow1 > grow1.out 2>&1; code=$?
+check "manifest refuses partitions cut from different bounds (exit 7, names the gap)" bash -c "[ $code = 7 ] &&
+  grep -q 'partition 0 ends at id 501 but partition 1 starts at id 1501: the rows between are in no partition' grow1.out"
+check "... and writes no manifest" test ! -e grow1/_manifest.json
+psqlx -q -c "DELETE FROM ${T}_grow WHERE id > 1000"
+fr copy warehouse:${T}_grow grow2 --partition 0/2 --split-by id --split-range 1:1000 -q
+psqlx -q -c "INSERT INTO ${T}_grow SELECT g, 'r' || g FROM generate_series(1001, 3000) g"
+fr copy warehouse:${T}_grow grow2 --partition 1/2 --split-by id --split-range 1:1000 -q
+check "--split-range 1:1000 on both runs: the manifest accepts the set" fr manifest grow2 -q
+check "--split-range: every row exactly once (500 + 2500 = 3000 distinct of 3000 lines)" bash -c "
+  [ \$(tail -q -n +2 grow2/part-00000-of-00002.csv | wc -l) = 500 ] &&
+  [ \$(tail -q -n +2 grow2/part-0000[01]-of-00002.csv | cut -d, -f1 | sort -u | wc -l) = 3000 ] &&
+  [ \$(tail -q -n +2 grow2/part-0000[01]-of-00002.csv | wc -l) = 3000 ]"
+expect_code "--split-range 9:1 exits 2" 2 fr copy warehouse:${T}_grow grow3 --partition 0/2 --split-range 9:1
+fr copy warehouse:${T}_grow grow3 --partition 1/4 --split-range 0:99 --dry-run > grow3.out 2>&1
+check "--dry-run shows the pinned range" grep -q '^ranges:      4, cut by ctid page ranges over \[0, 99\] (--split-range)' grow3.out
+
 # --- --dry-run of ranged copies: the ranges and each object, nothing written
 fr copy warehouse:$T "s3://$B/$P/parts" --partition 1/3 --split-by id --compress gzip --dry-run > dry1.out 2>&1; code=$?
 check "--dry-run --partition onto an existing part exits 6 and names it" bash -c "[ $code = 6 ] &&
@@ -245,6 +270,8 @@ check "without RELOAD ferry warns that the ranges' snapshots differ" grep -q 'FL
 fr copy shoproot:$T myroot.csv --parallel 3 --split-by k -q 2> myroot.err
 check "MariaDB with RELOAD, --split-by a nullable column: same rows" test "$(digest < myroot.csv)" = "$MYREF"
 check "with RELOAD no warning" test ! -s myroot.err
+fr copy shop:$T my_pin --partition 1/2 --split-by id --split-range 1:10 -q 2>/dev/null; code=$?
+check "MariaDB --split-range: partition 1 of [1, 10] starts at 6" bash -c "[ $code = 0 ] && grep -q '\"from\":6,' my_pin/_parts/part-00001.json"
 fr copy shop:$T "s3://$B/$P/my.csv.gz" --parallel 3 -q 2>/dev/null
 check "MariaDB --parallel 3 -> S3 csv.gz" test "$(fr cat "s3://$B/$P/my.csv.gz" | gzip -dc | digest)" = "$MYREF"
 
