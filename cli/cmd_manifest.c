@@ -106,24 +106,28 @@ static ferry_status read_small(const char *text, char **out, ferry_error *err)
     return st;
 }
 
-/* "key":<number> in a flat JSON object; -1 when absent. */
-static long long json_number(const char *json, const char *key)
+/* Where the value of "key" begins in a flat JSON object, or NULL. */
+static const char *json_value(const char *json, const char *key)
 {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(json, pat);
-    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+    return p ? p + strlen(pat) : NULL;
+}
+
+/* "key":<number>; -1 when absent. */
+static long long json_number(const char *json, const char *key)
+{
+    const char *p = json_value(json, key);
+    return p ? strtoll(p, NULL, 10) : -1;
 }
 
 /* "key":"<string without escapes>" into out; 0 or -1. */
 static int json_string(const char *json, const char *key, char *out, size_t cap)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    const char *p = strstr(json, pat);
-    if (!p)
+    const char *p = json_value(json, key);
+    if (!p || *p++ != '"')
         return -1;
-    p += strlen(pat);
     size_t n = strcspn(p, "\"\\");
     if (p[n] != '"' || n >= cap)
         return -1;
@@ -135,13 +139,8 @@ static int json_string(const char *json, const char *key, char *out, size_t cap)
 /* "key":<token> (a number or null) into out; 0 or -1. */
 static int json_token(const char *json, const char *key, char *out, size_t cap)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    if (!p)
-        return -1;
-    p += strlen(pat);
-    size_t n = strcspn(p, ",}");
+    const char *p = json_value(json, key);
+    size_t n = p ? strcspn(p, ",}") : 0;
     if (n == 0 || n >= cap)
         return -1;
     memcpy(out, p, n);
