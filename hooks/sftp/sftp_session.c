@@ -31,7 +31,7 @@
 /* Extras this hook reads; anything else is reported once per connection. */
 static const char *const known_extras[] = {
     "key_file", "private_key", "private_key_passphrase", "known_hosts", "host_key", "no_host_key_check",
-    "conn_timeout", "timeout", "look_for_keys", "allow_agent", "read_sessions", NULL,
+    "conn_timeout", "timeout", "look_for_keys", "allow_agent", "read_sessions", "read_block_kib", NULL,
 };
 
 double ferry_sftp_now(void)

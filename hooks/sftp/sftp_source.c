@@ -140,6 +140,24 @@ static ferry_status read_sessions(const ferry_conn *conn, const char *conn_id, i
     return FERRY_OK;
 }
 
+/* The read_block_kib extra: the block of the read-ahead threads in KiB,
+ * FERRY_SFTP_READ_BLOCK_KIB_MIN to _MAX; 0 (absent) = the default. */
+static ferry_status read_block_bytes(const ferry_conn *conn, const char *conn_id, size_t *out, ferry_error *err)
+{
+    const char *v = ferry_conn_extra(conn, "read_block_kib");
+    *out = 0;
+    if (!v)
+        return FERRY_OK;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < FERRY_SFTP_READ_BLOCK_KIB_MIN || n > FERRY_SFTP_READ_BLOCK_KIB_MAX)
+        return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_SFTP_SYSTEM, conn_id,
+                                "extra read_block_kib='%s' is not a number from %d to %d", v,
+                                FERRY_SFTP_READ_BLOCK_KIB_MIN, FERRY_SFTP_READ_BLOCK_KIB_MAX);
+    *out = (size_t)n * 1024;
+    return FERRY_OK;
+}
+
 /* fstat of an open handle. */
 static ferry_status fstat_handle(sftp_source *f, LIBSSH2_SFTP_ATTRIBUTES *attrs, ferry_error *err)
 {
@@ -190,7 +208,10 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
     if (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE)
         f->base.size = (int64_t)attrs.filesize;
     int sessions = 1;
+    size_t block = 0;
     st = read_sessions(ep->conn, f->s->conn_id, &sessions, err);
+    if (st == FERRY_OK)
+        st = read_block_bytes(ep->conn, f->s->conn_id, &block, err);
     if (st != FERRY_OK) {
         source_free(&f->base);
         return st;
@@ -204,7 +225,7 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
         int64_t size = f->base.size;
         f->s = NULL;
         f->h = NULL;
-        st = ferry_sftp_parallel_source(s, h, f->path, size, ep->conn, &opts, sessions, out, err);
+        st = ferry_sftp_parallel_source(s, h, f->path, size, ep->conn, &opts, sessions, block, out, err);
         source_free(&f->base);
         return st;
     }

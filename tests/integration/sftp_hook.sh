@@ -113,8 +113,14 @@ sleep 1; kill -TERM "$pid"; wait "$pid"; code=$?
 wait "$reader" 2>/dev/null; rm -f par.fifo
 AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_sessions=many") \
   expect_code "read_sessions=many -> 3" 3 F copy "sftp_par:$RD/par.bin" -
+AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_sessions=3&read_block_kib=5000") \
+  check "read_block_kib=5000 with 3 sessions: sha256 equal, ring of 4 blocks of 5000 KiB" bash -c \
+  "timeout 120 '$FERRY' --log-level debug copy sftp_par:$RD/par.bin - -q 2> par.err | cmp - '$RHOME/par.bin' && grep -q 'read-ahead ring: 4 blocks of 5000 KiB' par.err"
+AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_block_kib=7") \
+  expect_code "read_block_kib=7 -> 3" 3 F copy "sftp_par:$RD/par.bin" -
 check "default: a 100 MiB file is read ahead over 4 sessions" bash -c \
   "timeout 120 '$FERRY' --log-level debug copy sftp_it:$RD/par.bin par.out -q 2> par.err && grep -q 'ahead over 4 sessions' par.err && cmp par.out '$RHOME/par.bin'"
+check "4 sessions: a ring of 5 blocks of 1536 KiB by default" grep -q 'read-ahead ring: 5 blocks of 1536 KiB' par.err
 AIRFLOW_CONN_SFTP_PAR=$(conn_uri "$SFTP_USER" "$SFTP_PORT" "$KEYQ&$KHQ&read_sessions=1") \
   check "read_sessions=1: one session reading ahead in a thread" bash -c \
   "timeout 120 '$FERRY' --log-level debug copy sftp_par:$RD/par.bin - -q 2> par.err | cmp - '$RHOME/par.bin' && grep -q 'ahead over 1 session\$' par.err"
