@@ -122,40 +122,38 @@ static void source_free(ferry_source *src)
 
 static const ferry_source_ops source_ops = {"sftp", source_read, source_finish, source_free};
 
-/* The read_sessions extra: 0 (no read-ahead thread) to
- * FERRY_SFTP_PAR_MAX_SESSIONS; default FERRY_SFTP_READ_SESSIONS_DEFAULT. */
-static ferry_status read_sessions(const ferry_conn *conn, const char *conn_id, int *out, ferry_error *err)
+/* An integer extra `name` from min to max into *out; absent leaves *out as
+ * it is.  Anything else is FERRY_ERR_CONFIG naming the extra and the range. */
+static ferry_status int_extra(const ferry_conn *conn, const char *conn_id, const char *name, long min, long max,
+                              long *out, ferry_error *err)
 {
-    const char *v = ferry_conn_extra(conn, "read_sessions");
-    *out = FERRY_SFTP_READ_SESSIONS_DEFAULT;
+    const char *v = ferry_conn_extra(conn, name);
     if (!v)
         return FERRY_OK;
     char *end = NULL;
     long n = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || n < 0 || n > FERRY_SFTP_PAR_MAX_SESSIONS)
+    if (end == v || *end != '\0' || n < min || n > max)
         return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_SFTP_SYSTEM, conn_id,
-                                "extra read_sessions='%s' is not a number from 0 to %d", v,
-                                FERRY_SFTP_PAR_MAX_SESSIONS);
-    *out = (int)n;
+                                "extra %s='%s' is not a number from %ld to %ld", name, v, min, max);
+    *out = n;
     return FERRY_OK;
 }
 
-/* The read_block_kib extra: the block of the read-ahead threads in KiB,
- * FERRY_SFTP_READ_BLOCK_KIB_MIN to _MAX; 0 (absent) = the default. */
-static ferry_status read_block_bytes(const ferry_conn *conn, const char *conn_id, size_t *out, ferry_error *err)
+/* The read-ahead extras: read_sessions, 0 (no read-ahead thread) to
+ * FERRY_SFTP_PAR_MAX_SESSIONS, default FERRY_SFTP_READ_SESSIONS_DEFAULT; and
+ * read_block_kib, the block in KiB, FERRY_SFTP_READ_BLOCK_KIB_MIN to _MAX,
+ * *block 0 (the default) when absent. */
+static ferry_status read_ahead_extras(const ferry_conn *conn, const char *conn_id, int *sessions, size_t *block,
+                                      ferry_error *err)
 {
-    const char *v = ferry_conn_extra(conn, "read_block_kib");
-    *out = 0;
-    if (!v)
-        return FERRY_OK;
-    char *end = NULL;
-    long n = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || n < FERRY_SFTP_READ_BLOCK_KIB_MIN || n > FERRY_SFTP_READ_BLOCK_KIB_MAX)
-        return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_SFTP_SYSTEM, conn_id,
-                                "extra read_block_kib='%s' is not a number from %d to %d", v,
-                                FERRY_SFTP_READ_BLOCK_KIB_MIN, FERRY_SFTP_READ_BLOCK_KIB_MAX);
-    *out = (size_t)n * 1024;
-    return FERRY_OK;
+    long n = FERRY_SFTP_READ_SESSIONS_DEFAULT, kib = 0;
+    ferry_status st = int_extra(conn, conn_id, "read_sessions", 0, FERRY_SFTP_PAR_MAX_SESSIONS, &n, err);
+    if (st == FERRY_OK)
+        st = int_extra(conn, conn_id, "read_block_kib", FERRY_SFTP_READ_BLOCK_KIB_MIN, FERRY_SFTP_READ_BLOCK_KIB_MAX,
+                       &kib, err);
+    *sessions = (int)n;
+    *block = (size_t)kib * 1024;
+    return st;
 }
 
 /* fstat of an open handle. */
@@ -209,9 +207,7 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
         f->base.size = (int64_t)attrs.filesize;
     int sessions = 1;
     size_t block = 0;
-    st = read_sessions(ep->conn, f->s->conn_id, &sessions, err);
-    if (st == FERRY_OK)
-        st = read_block_bytes(ep->conn, f->s->conn_id, &block, err);
+    st = read_ahead_extras(ep->conn, f->s->conn_id, &sessions, &block, err);
     if (st != FERRY_OK) {
         source_free(&f->base);
         return st;
