@@ -86,21 +86,32 @@ sftp_conn() { # HOST KNOWN_HOSTS [EXTRA]  (port: $CONN_PORT, else the harness's)
 }
 SFTP_OPTS=(-F none -i "$SFTP_KEY" -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -P "$SFTP_PORT")
 
+# fold NAME RUNS FAILED : WALL[NAME] = the best wall of NAME.1..RUNS, RSS[NAME]
+# = the highest peak RSS; both NaN when FAILED is 1.  Prints the result.
+fold() {
+  local name=$1 runs=$2 i w r bw=NaN br=0
+  if [ "$3" = 1 ]; then br=NaN; else
+    for ((i = 1; i <= runs; i++)); do
+      w=${WALL[$name.$i]} r=${RSS[$name.$i]}
+      if [ "$bw" = NaN ] || python3 -c "import sys; sys.exit(not float(sys.argv[1]) < float(sys.argv[2]))" "$w" "$bw"; then bw=$w; fi
+      [ "$r" -gt "$br" ] && br=$r
+    done
+  fi
+  WALL[$name]=$bw RSS[$name]=$br
+  echo "bench: $name: ${WALL[$name]} s, ${RSS[$name]} MiB" >&2
+}
+
 # best NAME CMD... : measure RUNS times (@RUN@ in CMD becomes the run number);
 # WALL[NAME] = best wall, RSS[NAME] = highest peak RSS; NaN when a run failed.
 # $AFTER (if set) is evaluated after every run, also a failed one.
 best() {
-  local name=$1 i w r bw=NaN br=0 ok; shift
+  local name=$1 i ok failed=0; shift
   for ((i = 1; i <= RUNS; i++)); do
     measure "$name.$i" "${@//@RUN@/$i}"; ok=$?
     [ -n "${AFTER:-}" ] && eval "$AFTER"
-    [ "$ok" = 0 ] || { bw=NaN; br=NaN; break; }
-    w=${WALL[$name.$i]} r=${RSS[$name.$i]}
-    if [ "$bw" = NaN ] || python3 -c "import sys; sys.exit(not float(sys.argv[1]) < float(sys.argv[2]))" "$w" "$bw"; then bw=$w; fi
-    [ "$r" -gt "$br" ] && br=$r
+    [ "$ok" = 0 ] || { failed=1; break; }
   done
-  WALL[$name]=$bw RSS[$name]=$br
-  echo "bench: $name: ${WALL[$name]} s, ${RSS[$name]} MiB" >&2
+  fold "$name" "$RUNS" "$failed"
 }
 
 # best_pair NAME1 NAME2 : like best for the commands in CMD_<NAME1> and
@@ -109,7 +120,7 @@ best() {
 # slower depending on what was written and deleted just before (ferry's own
 # local file -> S3 alone varied from 3.5 s to 9 s between runs on one day).
 best_pair() {
-  local i n w r ok bw br
+  local i n ok
   for n in "$1" "$2"; do FAILED[$n]=0; done
   for ((i = 1; i <= RUNS; i++)); do
     for n in "$1" "$2"; do
@@ -120,18 +131,7 @@ best_pair() {
       [ "$ok" = 0 ] || FAILED[$n]=1
     done
   done
-  for n in "$1" "$2"; do
-    bw=NaN br=0
-    if [ "${FAILED[$n]}" = 1 ]; then br=NaN; else
-      for ((i = 1; i <= RUNS; i++)); do
-        w=${WALL[$n.$i]} r=${RSS[$n.$i]}
-        if [ "$bw" = NaN ] || python3 -c "import sys; sys.exit(not float(sys.argv[1]) < float(sys.argv[2]))" "$w" "$bw"; then bw=$w; fi
-        [ "$r" -gt "$br" ] && br=$r
-      done
-    fi
-    WALL[$n]=$bw RSS[$n]=$br
-    echo "bench: $n: ${WALL[$n]} s, ${RSS[$n]} MiB" >&2
-  done
+  for n in "$1" "$2"; do fold "$n" "$RUNS" "${FAILED[$n]}"; done
 }
 declare -A FAILED=()
 
