@@ -5,7 +5,8 @@
 # parsed back and compared value by value, failures mapped to exit codes
 # (mid-stream error 7, bad password 4, unreachable 4, missing table 5), loads
 # (append, atomic --replace, rollback on bad data and on SIGINT), exec and
-# conn test.  Creates its own uniquely named tables and drops them at the end.
+# conn test, TLS verify-full (the harness CA accepted, another CA or a missing
+# CA file refused with exit 4).  Creates its own uniquely named tables and drops them at the end.
 . "$(dirname "$0")/../lib.sh"
 load_services_env
 cd "$WORK"
@@ -340,5 +341,21 @@ expect_code "exec: VACUUM inside the transaction exits 7" 7 fy exec warehouse: "
 check "exec --autocommit runs VACUUM" fy exec warehouse: "VACUUM public.\"$SMALL\"" --autocommit -q
 expect_code "exec: a missing table exits 5" 5 fy exec warehouse: "SELECT * FROM public.no_such_table_$SUFFIX"
 expect_code "exec: wrong password exits 4" 4 fy exec pg_badpw: "SELECT 1"
+
+# --- TLS when the connection asks for it (the harness's server has a
+# certificate of its own CA, TLS_CA_FILE): verify-full with that CA is an
+# encrypted session; a CA that did not sign the server, or a CA file that is
+# not there, is refused before any query (exit 4, the reason named)
+export AIRFLOW_CONN_PG_TLS="$PG_TLS_URI"
+export AIRFLOW_CONN_PG_OTHERCA="${PG_TLS_URI%%&sslrootcert=*}&sslrootcert=/etc/ssl/certs/ca-certificates.crt"
+export AIRFLOW_CONN_PG_NOCA="${PG_TLS_URI%%&sslrootcert=*}&sslrootcert=$WORK/no-such-ca.crt"
+check "TLS verify-full with the harness CA: the session is encrypted" \
+  bash -c "[ \"\$(fy exec pg_tls: 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' -q | tail -1)\" = t ]"
+expect_code "TLS verify-full against a CA that did not sign the server exits 4" 4 fy exec pg_otherca: "SELECT 1"
+cp "$WORK/.out" "$WORK/otherca.out"
+check "... and says why" grep -q "certificate verify failed" "$WORK/otherca.out"
+expect_code "TLS verify-full with a missing CA file exits 4" 4 fy exec pg_noca: "SELECT 1"
+cp "$WORK/.out" "$WORK/noca.out"
+check "... and names the file" grep -q "no-such-ca.crt" "$WORK/noca.out"
 
 finish
