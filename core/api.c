@@ -1,6 +1,7 @@
 /*
  * api.c - the small library calls the CLI verbs map onto that are not a
- * transfer: version string, connection test, exec.
+ * transfer: version (FERRY_VERSION_STRING from the generated ferry/version.h,
+ * i.e. CMake's project version), connection test, exec.
  */
 #include <curl/curl.h>
 #include <libpq-fe.h>
@@ -17,6 +18,11 @@
 
 #include "ferry/ferry.h"
 
+const char *ferry_version(void)
+{
+    return FERRY_VERSION_STRING;
+}
+
 const char *ferry_version_string(char *buf, size_t cap)
 {
     int pq = PQlibVersion();
@@ -28,7 +34,7 @@ const char *ferry_version_string(char *buf, size_t cap)
     const char *gzip = "gzip by zlib";
 #endif
     snprintf(buf, cap, "ferry %s (libpq %d.%d, libcurl %s, libssh2 %s, mariadb-client %s, zlib %s, %s, zstd %s, %s)",
-             FERRY_VERSION, pq / 10000, pq % 10000, cv ? cv->version : "?", libssh2_version(0),
+             FERRY_VERSION_STRING, pq / 10000, pq % 10000, cv ? cv->version : "?", libssh2_version(0),
              mysql_get_client_info(), zlibVersion(), gzip, ZSTD_versionString(), OpenSSL_version(OPENSSL_VERSION));
     return buf;
 }

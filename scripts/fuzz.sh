@@ -46,12 +46,21 @@ all_targets() {
 
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
 
+# ferry/version.h as CMake generates it (include/ferry/version.h.in), from
+# the one version in CMakeLists.txt's project()
 version=$(sed -n 's/^project(ferry VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+version=${version:-0.0.0}
+IFS=. read -r v_major v_minor v_patch <<<"$version"
+mkdir -p "$OUT/include/ferry"
+sed -e "s/@PROJECT_VERSION@/$version/; s/@PROJECT_VERSION_MAJOR@/$v_major/; s/@PROJECT_VERSION_MINOR@/$v_minor/" \
+    -e "s/@PROJECT_VERSION_PATCH@/${v_patch:-0}/" include/ferry/version.h.in >"$OUT/include/ferry/version.h.new"
+cmp -s "$OUT/include/ferry/version.h.new" "$OUT/include/ferry/version.h" 2>/dev/null ||
+  mv "$OUT/include/ferry/version.h.new" "$OUT/include/ferry/version.h"
+rm -f "$OUT/include/ferry/version.h.new"
 PKG_CFLAGS=$(pkg-config --cflags jansson libcurl libssh2 libmariadb zlib expat)
 LIBS="$(pkg-config --libs jansson libcurl libssh2 libmariadb zlib expat libzstd) -lpq -lcrypto -lpthread -lm"
 BASE_CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
-             -Iinclude -I. -I/usr/include/postgresql $PKG_CFLAGS
-             "-DFERRY_VERSION_STR=\"${version:-0.0.0}\"")
+             -Iinclude "-I$OUT/include" -I. -I/usr/include/postgresql $PKG_CFLAGS)
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 # ISA-L gzip, as CMakeLists.txt does it: when its header and library are there
 if [ -f /usr/include/isa-l/igzip_lib.h ] && echo 'int main(void){return 0;}' |
@@ -125,7 +134,7 @@ cmd_build() {
 cmd_build_gcc() {
   local gout=$OUT/gcc
   local flags=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror
-               -Iinclude -I. -I/usr/include/postgresql $PKG_CFLAGS "-DFERRY_VERSION_STR=\"${version:-0.0.0}\""
+               -Iinclude "-I$OUT/include" -I. -I/usr/include/postgresql $PKG_CFLAGS
                -fsanitize=address,undefined -fno-sanitize-recover=undefined)
   echo "== library sources (gcc, ASan, UBSan)"
   compile_lib "$gout/obj" "$gout/libferry.a" gcc "${flags[@]}"

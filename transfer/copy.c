@@ -17,21 +17,9 @@
 #include "transfer/budget.h"
 #include "transfer/fault.h"
 #include "transfer/move.h"
+#include "transfer/options.h"
 #include "transfer/parallel.h"
 #include "transfer/spool.h"
-
-void ferry_copy_options_init(ferry_copy_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->compress_level = 6;
-    o->header = 1;
-    o->chunk_size = 1024 * 1024;
-    o->s3_part_size = 8 * 1024 * 1024;
-    o->s3_concurrency = 4;
-    o->max_retries = 5;
-    o->timeout = 300;
-    o->s3_unsigned_payload = -1;
-}
 
 static ferry_format resolve_format(const ferry_endpoint *src, const ferry_endpoint *dst,
                                    const ferry_copy_options *o)
@@ -93,14 +81,11 @@ static ferry_status precheck_exists(ferry_endpoint *dst, const ferry_copy_option
     return FERRY_OK;
 }
 
-ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, const ferry_copy_options *o_in,
-                                  ferry_summary *sum, ferry_error *err)
+/* ferry_copy_endpoints with o_in taken (transfer/options.h) and its cancel token current. */
+static ferry_status copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, const ferry_copy_options *o_in,
+                                   ferry_summary *sum, ferry_error *err)
 {
-    ferry_copy_options o;
-    if (o_in)
-        o = *o_in;
-    else
-        ferry_copy_options_init(&o);
+    ferry_copy_options o = *o_in;
     if (o.chunk_size == 0)
         o.chunk_size = 1024 * 1024;
     o.format = resolve_format(src, dst, &o);
@@ -255,8 +240,22 @@ static ferry_status s3_server_side_copy(ferry_endpoint *src, ferry_endpoint *dst
     return st;
 }
 
-ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_copy_options *o,
-                        ferry_summary *sum, ferry_error *err)
+ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, const ferry_copy_options *o_in,
+                                  ferry_summary *sum, ferry_error *err)
+{
+    ferry_copy_options o;
+    ferry_status st = ferry_copy_options_take(o_in, &o, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_cancel_token *prev = ferry_cancel_enter(&o);
+    st = copy_endpoints(src, dst, &o, sum, err);
+    ferry_cancel_adopt(prev);
+    return st;
+}
+
+/* ferry_copy with o taken and its cancel token current. */
+static ferry_status copy_texts(const char *src_text, const char *dst_text, const ferry_copy_options *o,
+                               ferry_summary *sum, ferry_error *err)
 {
     ferry_summary local_sum;
     if (!sum)
@@ -276,11 +275,24 @@ ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_
     if (st == FERRY_OK && is_server_side_copy(src, dst, o))
         st = s3_server_side_copy(src, dst, src_text, dst_final, o, sum, err);
     else if (st == FERRY_OK)
-        st = ferry_copy_endpoints(src, dst, o, sum, err);
+        st = copy_endpoints(src, dst, o, sum, err);
     ferry_endpoint_free(src);
     ferry_endpoint_free(dst);
     if (st == FERRY_OK && o && o->move)
         st = ferry_move_source(src_text, dst_final, sum, o, err);
     free(dst_final);
+    return st;
+}
+
+ferry_status ferry_copy(const char *src_text, const char *dst_text, const ferry_copy_options *o_in,
+                        ferry_summary *sum, ferry_error *err)
+{
+    ferry_copy_options o;
+    ferry_status st = ferry_copy_options_take(o_in, &o, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_cancel_token *prev = ferry_cancel_enter(&o);
+    st = copy_texts(src_text, dst_text, &o, sum, err);
+    ferry_cancel_adopt(prev);
     return st;
 }

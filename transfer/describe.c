@@ -9,6 +9,7 @@
 #include "ferry/log.h"
 #include "ferry/transfer.h"
 #include "parallel.h"
+#include "transfer/options.h"
 
 static const char *format_name(ferry_format f)
 {
@@ -124,8 +125,9 @@ static ferry_status describe_ranges(const ferry_endpoint *src, const ferry_endpo
     return st;
 }
 
-ferry_status ferry_copy_describe(const char *src_text, const char *dst_text, const ferry_copy_options *o,
-                                 char *buf, size_t cap, ferry_error *err)
+/* ferry_copy_describe with o taken. */
+static ferry_status describe(const char *src_text, const char *dst_text, const ferry_copy_options *o, char *buf,
+                             size_t cap, ferry_error *err)
 {
     buf[0] = '\0';
     ferry_endpoint *src = NULL, *dst = NULL;
@@ -179,4 +181,15 @@ ferry_status ferry_copy_describe(const char *src_text, const char *dst_text, con
     ferry_endpoint_free(dst);
     ferry_scrub(buf, cap);
     return st;
+}
+
+ferry_status ferry_copy_describe(const char *src_text, const char *dst_text, const ferry_copy_options *o_in,
+                                 char *buf, size_t cap, ferry_error *err)
+{
+    buf[0] = '\0';
+    ferry_copy_options o;
+    ferry_status st = ferry_copy_options_take(o_in, &o, err);
+    if (st != FERRY_OK)
+        return st;
+    return describe(src_text, dst_text, &o, buf, cap, err);
 }

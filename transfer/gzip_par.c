@@ -35,6 +35,7 @@
 #include <isa-l/igzip_lib.h>
 #endif
 
+#include "core/thread.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
 
@@ -438,7 +439,7 @@ ferry_status ferry_gzip_par_writer_new(ferry_writer *next, int level, int thread
     g->joined = 0;
     int rc = 0;
     for (int i = 0; i < threads && rc == 0; i++) {
-        rc = pthread_create(&g->workers[i].tid, NULL, worker_main, &g->workers[i]);
+        rc = ferry_thread_create(&g->workers[i].tid, NULL, worker_main, &g->workers[i]);
         if (rc == 0)
             g->workers[i].started = 1;
     }

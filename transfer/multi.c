@@ -12,6 +12,7 @@
 #include "ferry/log.h"
 #include "ferry/transfer.h"
 #include "transfer/move.h"
+#include "transfer/options.h"
 
 typedef struct file_item {
     char *name;      /* relative to the listed directory; owned */
@@ -173,8 +174,9 @@ static ferry_status make_parent(const char *dst, const ferry_copy_options *o, fe
     return st;
 }
 
-ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_options *o, ferry_file_result_fn fn,
-                             void *ud, int *n_ok, int *n_failed, ferry_error *err)
+/* ferry_copy_many with o taken and its cancel token current. */
+static ferry_status copy_many(const char *src, const char *dst, const ferry_copy_options *o, ferry_file_result_fn fn,
+                              void *ud, int *n_ok, int *n_failed, ferry_error *err)
 {
     *n_ok = *n_failed = 0;
     ferry_endpoint *ep = NULL;
@@ -251,5 +253,19 @@ ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_
     free(base);
     free(dst_base);
     file_list_release(&files);
+    return st;
+}
+
+ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_options *o_in, ferry_file_result_fn fn,
+                             void *ud, int *n_ok, int *n_failed, ferry_error *err)
+{
+    *n_ok = *n_failed = 0;
+    ferry_copy_options o;
+    ferry_status st = ferry_copy_options_take(o_in, &o, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_cancel_token *prev = ferry_cancel_enter(&o);
+    st = copy_many(src, dst, &o, fn, ud, n_ok, n_failed, err);
+    ferry_cancel_adopt(prev);
     return st;
 }

@@ -26,6 +26,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/thread.h"
 #include "ferry/log.h"
 #include "transfer/fault.h"
 #include "transfer/budget.h"
@@ -664,7 +665,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
             st = ferry_compress_writer_new(dst->compress, j->sink, &o, &j->filter, err);
     }
     for (int i = 0; i < count && st == FERRY_OK; i++) {
-        if (pthread_create(&jobs[i].thread, NULL, range_main, &jobs[i]) != 0) {
+        if (ferry_thread_create(&jobs[i].thread, NULL, range_main, &jobs[i]) != 0) {
             st = ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: cannot start a thread");
             pthread_mutex_lock(&shared.lock);
             shared.failed = 1;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "ferry/transfer.h"
+#include "transfer/options.h"
 
 static double now_seconds(void)
 {
@@ -28,8 +29,9 @@ static ferry_status interrupted(ferry_error *err)
                            ferry_cancel_signal());
 }
 
-ferry_status ferry_pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
-                        const ferry_copy_options *o, ferry_summary *sum, ferry_error *err)
+/* ferry_pump with o's cancel token current. */
+static ferry_status pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
+                         const ferry_copy_options *o, ferry_summary *sum, ferry_error *err)
 {
     double t0 = now_seconds(), last_progress = t0;
     int64_t bytes = 0;
@@ -80,5 +82,14 @@ ferry_status ferry_pump(ferry_source *src, ferry_writer *head, void *chunk, size
     }
     if (st == FERRY_OK && o && o->progress)
         o->progress(bytes, src->rows, src->size, now_seconds() - t0, o->progress_ud);
+    return st;
+}
+
+ferry_status ferry_pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
+                        const ferry_copy_options *o, ferry_summary *sum, ferry_error *err)
+{
+    ferry_cancel_token *prev = ferry_cancel_enter(o);
+    ferry_status st = pump(src, head, chunk, chunk_size, o, sum, err);
+    ferry_cancel_adopt(prev);
     return st;
 }

@@ -5,7 +5,7 @@
  *   pg_to_s3 warehouse:public.orders s3://lake/orders/dt=2026-11-21/orders.csv.gz
  *
  * Connections come from AIRFLOW_CONN_WAREHOUSE / AIRFLOW_CONN_AWS_DEFAULT as
- * with the ferry CLI. Build: cc pg_to_s3.c $(pkg-config …) -lferry
+ * with the ferry CLI. Build: cc pg_to_s3.c $(pkg-config --cflags --libs ferry)
  */
 #include <signal.h>
 #include <stdio.h>

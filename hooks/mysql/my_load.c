@@ -17,6 +17,7 @@
 
 #include <errmsg.h>
 
+#include "core/thread.h"
 #include "ferry/log.h"
 #include "my_internal.h"
 
@@ -111,7 +112,7 @@ ferry_status ferry_my_load_start(ferry_my_load *l, ferry_my_session *s, char *sq
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&l->thread, NULL, load_main, l);
+    int rc = ferry_thread_create(&l->thread, NULL, load_main, l);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         s->busy = 0;

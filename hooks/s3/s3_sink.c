@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/thread.h"
 #include "ferry/log.h"
 #include "ferry/stream.h"
 #include "hooks/s3/s3_internal.h"
@@ -665,7 +666,7 @@ static ferry_status uploader_start(s3_sink *s, ferry_error *err)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&s->thread, NULL, uploader_main, s);
+    int rc = ferry_thread_create(&s->thread, NULL, uploader_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: cannot start the upload thread (%s)",

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/thread.h"
 #include "ferry/log.h"
 #include "hooks/sftp/sftp_internal.h"
 
@@ -334,7 +335,7 @@ ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HAND
         pthread_mutex_lock(&p->mu);
         p->live++;
         pthread_mutex_unlock(&p->mu);
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        if (ferry_thread_create(&w->thread, NULL, worker_main, w) != 0) {
             pthread_mutex_lock(&p->mu);
             p->live--;
             pthread_mutex_unlock(&p->mu);

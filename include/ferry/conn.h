@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include "ferry/error.h"
+#include "ferry/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,46 +52,46 @@ typedef struct ferry_conn {
  * "https://h" both give schema "https" (an https URI's path is not kept).  Empty
  * parts are NULL; "?__extra__=<JSON object>" members join the other query
  * parameters as extras (strings as-is, other values as compact JSON). */
-ferry_status ferry_conn_parse_uri(const char *id, const char *uri, ferry_conn **out, ferry_error *err);
+FERRY_API ferry_status ferry_conn_parse_uri(const char *id, const char *uri, ferry_conn **out, ferry_error *err);
 
 /* Parse Airflow's JSON form: {"conn_type":..., "host":..., "login":..., "password":...,
  * "schema":..., "port":..., "extra": {...} or "json text"}. */
-ferry_status ferry_conn_parse_json(const char *id, const char *json, ferry_conn **out, ferry_error *err);
+FERRY_API ferry_status ferry_conn_parse_json(const char *id, const char *json, ferry_conn **out, ferry_error *err);
 
 /* Parse either form (JSON when the first non-space character is '{'). */
-ferry_status ferry_conn_parse(const char *id, const char *text, ferry_conn **out, ferry_error *err);
+FERRY_API ferry_status ferry_conn_parse(const char *id, const char *text, ferry_conn **out, ferry_error *err);
 
 /* Resolve an id from the environment and the connections file.
  * Not found anywhere: FERRY_ERR_CONFIG "connection 'ID' is not defined (...)". */
-ferry_status ferry_conn_resolve(const char *id, ferry_conn **out, ferry_error *err);
+FERRY_API ferry_status ferry_conn_resolve(const char *id, ferry_conn **out, ferry_error *err);
 
 /* Like ferry_conn_resolve, but returns FERRY_OK with *out == NULL when the id is
  * defined nowhere (used for defaults such as aws_default). */
-ferry_status ferry_conn_lookup(const char *id, ferry_conn **out, ferry_error *err);
+FERRY_API ferry_status ferry_conn_lookup(const char *id, ferry_conn **out, ferry_error *err);
 
 /* A new empty connection of the given type (caller frees). */
-ferry_conn *ferry_conn_new(const char *id, const char *type);
+FERRY_API ferry_conn *ferry_conn_new(const char *id, const char *type);
 
 /* Borrowed pointer to the extra's value, or NULL. Keys compare exactly. */
-const char *ferry_conn_extra(const ferry_conn *c, const char *key);
+FERRY_API const char *ferry_conn_extra(const ferry_conn *c, const char *key);
 /* Extra as a boolean: "true"/"1"/"yes"/"on" → 1, "false"/"0"/"no"/"off" → 0, else dflt. */
-int ferry_conn_extra_bool(const ferry_conn *c, const char *key, int dflt);
+FERRY_API int ferry_conn_extra_bool(const ferry_conn *c, const char *key, int dflt);
 
 /* Nonzero when an extra of this name holds a secret (name contains secret,
  * token, password, passphrase, private_key, access_key, api_key or authorization;
  * case-insensitive). */
-int ferry_conn_is_secret_key(const char *key);
+FERRY_API int ferry_conn_is_secret_key(const char *key);
 
 /* The connection as Airflow JSON with secrets shown as "***" (caller frees). */
-char *ferry_conn_to_json_masked(const ferry_conn *c);
+FERRY_API char *ferry_conn_to_json_masked(const ferry_conn *c);
 
 /* All ids defined in the environment (FERRY_CONN_*, AIRFLOW_CONN_*, lower-cased)
  * and the connections file, sorted and unique. *ids is a NULL-terminated array;
  * free with ferry_strv_free. Each origin is returned in *origins (same order). */
-ferry_status ferry_conn_list(char ***ids, char ***origins, ferry_error *err);
-void ferry_strv_free(char **v);
+FERRY_API ferry_status ferry_conn_list(char ***ids, char ***origins, ferry_error *err);
+FERRY_API void ferry_strv_free(char **v);
 
-void ferry_conn_free(ferry_conn *c);
+FERRY_API void ferry_conn_free(ferry_conn *c);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include "ferry/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,28 +45,28 @@ typedef struct ferry_error {
 } ferry_error;
 
 /* Zero the error (status FERRY_OK, empty message). */
-void ferry_error_clear(ferry_error *err);
+FERRY_API void ferry_error_clear(ferry_error *err);
 
 /* Set status and printf-style message; scrubs secrets. Returns status.
  * err may be NULL (the call then only returns status). */
-ferry_status ferry_error_set(ferry_error *err, ferry_status status, const char *fmt, ...)
+FERRY_API ferry_status ferry_error_set(ferry_error *err, ferry_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-ferry_status ferry_error_setv(ferry_error *err, ferry_status status, const char *fmt, va_list ap);
+FERRY_API ferry_status ferry_error_setv(ferry_error *err, ferry_status status, const char *fmt, va_list ap);
 
 /* The common form: "<system>(<conn_id>): <fmt...>".  conn_id may be NULL or "". */
-ferry_status ferry_error_hook(ferry_error *err, ferry_status status, const char *system,
-                              const char *conn_id, const char *fmt, ...)
+FERRY_API ferry_status ferry_error_hook(ferry_error *err, ferry_status status, const char *system,
+                                        const char *conn_id, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 /* Mark the error as transient (retry may help). Returns err->status. */
-ferry_status ferry_error_transient(ferry_error *err);
+FERRY_API ferry_status ferry_error_transient(ferry_error *err);
 
 /* Prepend "<fmt...>: " to the existing message (keeps status). Returns status. */
-ferry_status ferry_error_prefix(ferry_error *err, const char *fmt, ...)
+FERRY_API ferry_status ferry_error_prefix(ferry_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Short lowercase name of a status: "ok", "usage", "not found", ... (static). */
-const char *ferry_status_name(ferry_status status);
+FERRY_API const char *ferry_status_name(ferry_status status);
 
 #ifdef __cplusplus
 }

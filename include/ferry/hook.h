@@ -15,6 +15,7 @@
 #include "ferry/conn.h"
 #include "ferry/error.h"
 #include "ferry/stream.h"
+#include "ferry/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,8 +51,27 @@ typedef enum ferry_endpoint_kind {
 } ferry_endpoint_kind;
 
 /* Options of a copy. Initialise with ferry_copy_options_init; strings are
- * borrowed for the duration of the call. */
+ * borrowed for the duration of the call.
+ *
+ * Growing without breaking callers: struct_size is set by
+ * ferry_copy_options_init (an inline function: the sizeof of the struct the
+ * caller was compiled with).  Rules:
+ *  - fields are only ever appended at the end, never removed, reordered or
+ *    retyped; a new field's zero value or its default from init means
+ *    "behave as before the field existed";
+ *  - the library reads a caller's struct only up to struct_size: the
+ *    transfer entry points (ferry_copy, ferry_copy_endpoints, ferry_copy_many,
+ *    ferry_copy_describe, ferry_pump) take a copy of the first struct_size
+ *    bytes over the defaults, so fields a program built against an older
+ *    header does not know get their defaults;
+ *  - struct_size below FERRY_COPY_OPTIONS_MIN_SIZE (the layout of the first
+ *    release with the field; also an uninitialised struct) or above what the
+ *    linked library knows (a program built against a newer header) is
+ *    FERRY_ERR_USAGE, before anything is touched;
+ *  - copying a struct (o2 = *o) keeps its struct_size; hooks are handed the
+ *    library's own full-size copy. */
 typedef struct ferry_copy_options {
+    size_t struct_size;         /* sizeof(ferry_copy_options) the caller was built with (set by init) */
     int replace;                /* replace an existing destination atomically */
     ferry_spool spool;
     ferry_format format;        /* forced format; AUTO = inferred */
@@ -108,9 +128,24 @@ typedef struct ferry_copy_options {
     /* progress callback (may be NULL), called at most every 200 ms */
     void (*progress)(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud);
     void *progress_ud;
+    /* Cancellation of this transfer (ferry/cancel.h): borrowed, may be NULL
+     * (then only the process-wide token and the thread's current one apply).
+     * Requesting it aborts this copy with FERRY_ERR_INTERRUPTED and no other. */
+    ferry_cancel_token *cancel;
+    /* New fields go here (see the rules above). */
 } ferry_copy_options;
 
-void ferry_copy_options_init(ferry_copy_options *o);
+/* The smallest struct_size the library accepts: the layout up to `cancel`. */
+#define FERRY_COPY_OPTIONS_MIN_SIZE (offsetof(ferry_copy_options, cancel) + sizeof(ferry_cancel_token *))
+
+/* Defaults into the first size bytes of *o (the rest of a larger struct is
+ * zeroed) and o->struct_size = size.  Call it through ferry_copy_options_init. */
+FERRY_API void ferry_copy_options_init_size(ferry_copy_options *o, size_t size);
+
+static inline void ferry_copy_options_init(ferry_copy_options *o)
+{
+    ferry_copy_options_init_size(o, sizeof *o);
+}
 
 /* A parsed endpoint. Owned by whoever got it from ferry_endpoint_parse;
  * released with ferry_endpoint_free. */
@@ -128,13 +163,13 @@ typedef struct ferry_endpoint {
 /* Parse "-", "file://p", "p", "s3://b/k", "CONN_ID:PATH", "postgresql://…" etc.
  * The connection of a CONN endpoint is resolved at once (FERRY_ERR_CONFIG if
  * undefined).  o supplies s3_conn and forced compression; may be NULL. */
-ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o, int is_dest,
-                                  ferry_endpoint **out, ferry_error *err);
-void ferry_endpoint_free(ferry_endpoint *ep);
+FERRY_API ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o, int is_dest,
+                                            ferry_endpoint **out, ferry_error *err);
+FERRY_API void ferry_endpoint_free(ferry_endpoint *ep);
 /* The endpoint text with any password replaced by *** (static per-thread buffer). */
-const char *ferry_endpoint_display(const ferry_endpoint *ep, char *buf, size_t cap);
+FERRY_API const char *ferry_endpoint_display(const ferry_endpoint *ep, char *buf, size_t cap);
 /* The connection id to show in messages ("" for local/stdio, "inline" for a URI). */
-const char *ferry_endpoint_conn_id(const ferry_endpoint *ep);
+FERRY_API const char *ferry_endpoint_conn_id(const ferry_endpoint *ep);
 
 /* One entry of a listing or a stat. name is borrowed for the callback only. */
 typedef struct ferry_entry {
@@ -197,18 +232,18 @@ struct ferry_hook {
 /* The registry. Built-in hooks are registered on first use; hooks registered
  * later take precedence for their connection types. The table is borrowed and
  * must outlive every use (normally a static const). */
-void ferry_hook_register(const ferry_hook *hook);
-const ferry_hook *ferry_hook_for_type(const char *conn_type);
-const ferry_hook *ferry_hook_by_name(const char *name);
+FERRY_API void ferry_hook_register(const ferry_hook *hook);
+FERRY_API const ferry_hook *ferry_hook_for_type(const char *conn_type);
+FERRY_API const ferry_hook *ferry_hook_by_name(const char *name);
 
 /* The built-in hooks (rows of core/registry.c). */
-extern const ferry_hook ferry_hook_local;
-extern const ferry_hook ferry_hook_stdio;
-extern const ferry_hook ferry_hook_postgres;
-extern const ferry_hook ferry_hook_mysql;
-extern const ferry_hook ferry_hook_s3;
-extern const ferry_hook ferry_hook_sftp;
-extern const ferry_hook ferry_hook_http;
+FERRY_API extern const ferry_hook ferry_hook_local;
+FERRY_API extern const ferry_hook ferry_hook_stdio;
+FERRY_API extern const ferry_hook ferry_hook_postgres;
+FERRY_API extern const ferry_hook ferry_hook_mysql;
+FERRY_API extern const ferry_hook ferry_hook_s3;
+FERRY_API extern const ferry_hook ferry_hook_sftp;
+FERRY_API extern const ferry_hook ferry_hook_http;
 
 #ifdef __cplusplus
 }

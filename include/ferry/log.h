@@ -11,6 +11,7 @@
 #define FERRY_LOG_H
 
 #include <stddef.h>
+#include "ferry/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,17 +28,17 @@ typedef enum ferry_log_level {
 typedef void (*ferry_log_fn)(ferry_log_level level, const char *msg, void *userdata);
 
 /* Install the callback; messages above max_level are not formatted at all. */
-void ferry_log_set(ferry_log_fn fn, void *userdata, ferry_log_level max_level);
-void ferry_log(ferry_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ferry_log_enabled(ferry_log_level level);
+FERRY_API void ferry_log_set(ferry_log_fn fn, void *userdata, ferry_log_level max_level);
+FERRY_API void ferry_log(ferry_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+FERRY_API int ferry_log_enabled(ferry_log_level level);
 
 /* Register a secret (copied). Strings shorter than 3 bytes are ignored, as
  * masking them would garble ordinary text. Thread-safe. */
-void ferry_secret_add(const char *secret);
+FERRY_API void ferry_secret_add(const char *secret);
 /* Forget every registered secret (tests). */
-void ferry_secret_clear(void);
+FERRY_API void ferry_secret_clear(void);
 /* Replace every registered secret in buf (NUL-terminated, capacity cap) by "***". */
-void ferry_scrub(char *buf, size_t cap);
+FERRY_API void ferry_scrub(char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include "ferry/error.h"
+#include "ferry/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,21 +25,21 @@ typedef struct ferry_retry {
     double waited;          /* seconds slept so far */
 } ferry_retry;
 
-void ferry_retry_init(ferry_retry *r, int max_attempts);
+FERRY_API void ferry_retry_init(ferry_retry *r, int max_attempts);
 /* The wait before retry number `attempt` (1-based) - pure function of the
  * policy and the jitter state, for tests. */
-double ferry_retry_delay(ferry_retry *r, int attempt);
+FERRY_API double ferry_retry_delay(ferry_retry *r, int attempt);
 /* After a failed try with err: returns 1 (and sleeps, cancellable) when the
  * caller should try again, 0 when it should give up.  When giving up after
  * transient failures, says how many attempts were made ("gave up after N
  * attempts: ...") and turns err's status into FERRY_ERR_TRANSIENT, except
  * FERRY_ERR_CONNECT (could not connect) and FERRY_ERR_TIMEOUT (no progress),
  * which stay as they are. */
-int ferry_retry_again(ferry_retry *r, ferry_error *err);
+FERRY_API int ferry_retry_again(ferry_retry *r, ferry_error *err);
 /* What ferry_retry_again does to err when it gives up (for callers that
  * schedule their own retries): the status rule above and the "gave up after
  * N attempts" prefix, N = r->attempt.  Returns err's new status. */
-ferry_status ferry_retry_give_up(const ferry_retry *r, ferry_error *err);
+FERRY_API ferry_status ferry_retry_give_up(const ferry_retry *r, ferry_error *err);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "ferry/cancel.h"
 #include "ferry/error.h"
 
 #ifdef __cplusplus
@@ -108,12 +109,7 @@ static inline ferry_status ferry_writer_write(ferry_writer *w, const void *buf, 
     return st;
 }
 
-/* Cooperative cancellation, async-signal-safe to request: signal handlers call
- * ferry_cancel_request(); long loops and blocking hooks poll ferry_cancelled(). */
-void ferry_cancel_request(int signo);
-int ferry_cancelled(void);
-int ferry_cancel_signal(void);   /* the signal that requested it, or 0 */
-void ferry_cancel_reset(void);
+/* Cancellation (ferry_cancelled, ferry_cancel_request, tokens): ferry/cancel.h. */
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "ferry/error.h"
+#include "ferry/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,22 +52,22 @@ typedef struct ferry_template_ctx {
 } ferry_template_ctx;
 
 /* Parse "daily", "hourly", "weekly", "monthly" (also "@daily" …). */
-ferry_status ferry_schedule_parse(const char *text, ferry_schedule *out, ferry_error *err);
+FERRY_API ferry_status ferry_schedule_parse(const char *text, ferry_schedule *out, ferry_error *err);
 
 /* Set up the context. logical_date: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]"
  * or NULL for the default: the last complete interval before now (for daily,
  * yesterday in UTC). The date must be aligned to the schedule (e.g. hourly
  * dates on the hour). */
-ferry_status ferry_template_init(ferry_template_ctx *ctx, const char *logical_date, ferry_schedule schedule,
-                                 time_t now, ferry_error *err);
+FERRY_API ferry_status ferry_template_init(ferry_template_ctx *ctx, const char *logical_date, ferry_schedule schedule,
+                                           time_t now, ferry_error *err);
 
 /* Add "--param name=value" (borrowed strings, must outlive ctx). */
-ferry_status ferry_template_add_param(ferry_template_ctx *ctx, const char *name_eq_value, ferry_error *err);
+FERRY_API ferry_status ferry_template_add_param(ferry_template_ctx *ctx, const char *name_eq_value, ferry_error *err);
 
 /* Expand every {{ … }} in text. *out is malloc'd (caller frees); text without
  * templates is copied. Errors: unknown variable, unclosed braces, {% … %}. */
-ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *text, ferry_template_mode mode,
-                                   char **out, ferry_error *err);
+FERRY_API ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *text, ferry_template_mode mode,
+                                             char **out, ferry_error *err);
 
 #ifdef __cplusplus
 }

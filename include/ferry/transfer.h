@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include "ferry/hook.h"
+#include "ferry/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,17 +25,17 @@ typedef struct ferry_summary {
 
 /* Copy src to dst. On failure the destination is untouched (or holds its
  * complete old content) and every temp artefact is removed. */
-ferry_status ferry_copy(const char *src, const char *dst, const ferry_copy_options *o,
-                        ferry_summary *sum, ferry_error *err);
+FERRY_API ferry_status ferry_copy(const char *src, const char *dst, const ferry_copy_options *o,
+                                  ferry_summary *sum, ferry_error *err);
 
 /* The same with endpoints already parsed (borrowed). */
-ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst,
-                                  const ferry_copy_options *o, ferry_summary *sum,
-                                  ferry_error *err);
+FERRY_API ferry_status ferry_copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst,
+                                            const ferry_copy_options *o, ferry_summary *sum,
+                                            ferry_error *err);
 
 /* Nonzero when src names several files: a glob in its last component
  * (e.g. partner:/out/ then a star and .csv), a trailing '/' ("s3://b/prefix/"), or o->recursive. */
-int ferry_copy_is_many(const char *src, const ferry_copy_options *o);
+FERRY_API int ferry_copy_is_many(const char *src, const ferry_copy_options *o);
 
 /* Called once per file of a multi-file copy; strings and err are borrowed for
  * the call. err is NULL when the file was copied. */
@@ -47,22 +48,22 @@ typedef void (*ferry_file_result_fn)(const char *src, const char *dst, ferry_sta
  * With o->move each source is deleted only after its destination committed and
  * the sizes match.  Returns FERRY_OK when every file was copied, else the status
  * of the first failure (err holds its message); *n_ok and *n_failed count files. */
-ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_options *o,
-                             ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed,
-                             ferry_error *err);
+FERRY_API ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_options *o,
+                                       ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed,
+                                       ferry_error *err);
 
 /* --dry-run: describe what ferry_copy would do (endpoints with secrets masked,
  * hooks, formats, compression filter, whether the destination exists and
  * would be replaced or refused) into buf, touching nothing but a stat of the
  * destination. Returns the status the copy would fail with before reading
  * (FERRY_ERR_EXISTS, a parse error …) or FERRY_OK. */
-ferry_status ferry_copy_describe(const char *src, const char *dst, const ferry_copy_options *o, char *buf,
-                                 size_t cap, ferry_error *err);
+FERRY_API ferry_status ferry_copy_describe(const char *src, const char *dst, const ferry_copy_options *o, char *buf,
+                                           size_t cap, ferry_error *err);
 
 /* Filters (writers that pass data on to next). Caller owns the result and
  * frees it with w->ops->free after commit or abort. next is borrowed. */
-ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err);
-ferry_status ferry_gunzip_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
+FERRY_API ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer **out, ferry_error *err);
+FERRY_API ferry_status ferry_gunzip_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
 
 /* Parallel gzip: input cut into blocks of block_size bytes (0 = 4 MiB), each
  * compressed as one complete gzip member by one of `threads` worker threads
@@ -70,42 +71,42 @@ ferry_status ferry_gunzip_writer_new(ferry_writer *next, ferry_writer **out, fer
  * valid gzip file).  Memory: `slots` (>= threads + 1; 0 = threads + 2) input
  * and output buffers of about block_size each, allocated here, once.  abort()
  * and free() stop and join the workers. */
-ferry_status ferry_gzip_par_writer_new(ferry_writer *next, int level, int threads, size_t block_size, int slots,
-                                       ferry_writer **out, ferry_error *err);
+FERRY_API ferry_status ferry_gzip_par_writer_new(ferry_writer *next, int level, int threads, size_t block_size, int slots,
+                                                 ferry_writer **out, ferry_error *err);
 
 /* zstd (one frame, content checksum) at --compress-level 1..9 mapped onto
  * zstd's levels; threads > 1 uses libzstd's workers with jobs of block_size
  * (0 = libzstd's default).  unzstd reads concatenated frames; corrupt or
  * truncated input is FERRY_ERR_DATA. */
-ferry_status ferry_zstd_writer_new(ferry_writer *next, int level, int threads, size_t block_size,
-                                   ferry_writer **out, ferry_error *err);
-ferry_status ferry_unzstd_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
+FERRY_API ferry_status ferry_zstd_writer_new(ferry_writer *next, int level, int threads, size_t block_size,
+                                             ferry_writer **out, ferry_error *err);
+FERRY_API ferry_status ferry_unzstd_writer_new(ferry_writer *next, ferry_writer **out, ferry_error *err);
 
 /* The filter for writing kind (GZIP, ZSTD) as o asks: level, threads
  * (o->compress_threads, 0 = online cores, 1 = inline) and block size; and the
  * filter for reading kind.  Same ownership as above. */
-ferry_status ferry_compress_writer_new(ferry_compress kind, ferry_writer *next, const ferry_copy_options *o,
-                                       ferry_writer **out, ferry_error *err);
-ferry_status ferry_decompress_writer_new(ferry_compress kind, ferry_writer *next, ferry_writer **out,
-                                         ferry_error *err);
+FERRY_API ferry_status ferry_compress_writer_new(ferry_compress kind, ferry_writer *next, const ferry_copy_options *o,
+                                                 ferry_writer **out, ferry_error *err);
+FERRY_API ferry_status ferry_decompress_writer_new(ferry_compress kind, ferry_writer *next, ferry_writer **out,
+                                                   ferry_error *err);
 
 /* In-memory writer (tests, small outputs): grows a buffer; *data stays owned by
  * the writer until free. max_bytes 0 = unlimited. */
-ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry_error *err);
-const void *ferry_memory_writer_data(ferry_writer *w, size_t *len);
-int ferry_memory_writer_committed(ferry_writer *w);
+FERRY_API ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry_error *err);
+FERRY_API const void *ferry_memory_writer_data(ferry_writer *w, size_t *len);
+FERRY_API int ferry_memory_writer_committed(ferry_writer *w);
 
 /* A source reading from a memory buffer (borrowed; must outlive the source). */
-ferry_status ferry_memory_source_new(const void *data, size_t len, ferry_source **out, ferry_error *err);
+FERRY_API ferry_status ferry_memory_source_new(const void *data, size_t len, ferry_source **out, ferry_error *err);
 
 /* A sink writing to an open file descriptor (not closed on free); commit flushes. */
-ferry_status ferry_fd_writer_new(int fd, const char *name, ferry_writer **out, ferry_error *err);
+FERRY_API ferry_status ferry_fd_writer_new(int fd, const char *name, ferry_writer **out, ferry_error *err);
 
 /* Run a whole pipeline already built: read src until end, push through w
  * (the head of the chain), commit on success, abort on failure.  chunk is
  * owned by the caller.  Fills bytes/rows in sum (may be NULL). */
-ferry_status ferry_pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
-                        const ferry_copy_options *o, ferry_summary *sum, ferry_error *err);
+FERRY_API ferry_status ferry_pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
+                                  const ferry_copy_options *o, ferry_summary *sum, ferry_error *err);
 
 #ifdef __cplusplus
 }
