@@ -131,6 +131,8 @@ static const char usage_text[] =
     "  --schedule S            daily|hourly|weekly|monthly (default daily)\n"
     "  --param NAME=VALUE      {{ params.NAME }}; in SQL inserted as a quoted literal\n";
 
+/* SIGINT/SIGTERM request the process-wide cancel token (ferry/cancel.h):
+ * every transfer of the program aborts cleanly, the exit status is 130. */
 static void on_signal(int signo)
 {
     ferry_cancel_request(signo);
