@@ -61,9 +61,11 @@ typedef enum ferry_endpoint_kind {
  *    "behave as before the field existed";
  *  - the library reads a caller's struct only up to struct_size: the
  *    transfer entry points (ferry_copy, ferry_copy_endpoints, ferry_copy_many,
- *    ferry_copy_describe, ferry_pump) take a copy of the first struct_size
- *    bytes over the defaults, so fields a program built against an older
- *    header does not know get their defaults;
+ *    ferry_copy_describe) take a copy of the first struct_size bytes over the
+ *    defaults, so fields a program built against an older header does not
+ *    know get their defaults; the other calls taking options
+ *    (ferry_endpoint_parse, ferry_compress_writer_new, ferry_pump, ferry_s3_*)
+ *    read only fields below FERRY_COPY_OPTIONS_MIN_SIZE, or take a copy first;
  *  - struct_size below FERRY_COPY_OPTIONS_MIN_SIZE (the layout of the first
  *    release with the field; also an uninitialised struct) or above what the
  *    linked library knows (a program built against a newer header) is
