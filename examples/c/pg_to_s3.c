@@ -19,9 +19,13 @@ static void log_line(ferry_log_level level, const char *msg, void *ud)
     fprintf(stderr, "[%d] %s\n", (int)level, msg);
 }
 
+/* This copy's cancel token (ferry/cancel.h); a program running several copies
+ * gives each its own and cancels them apart. */
+static ferry_cancel_token *cancel;
+
 static void on_signal(int signo)
 {
-    ferry_cancel_request(signo); /* the copy aborts cleanly and returns FERRY_ERR_INTERRUPTED */
+    ferry_cancel_token_request(cancel, signo); /* the copy aborts cleanly: FERRY_ERR_INTERRUPTED */
 }
 
 int main(int argc, char **argv)
@@ -30,6 +34,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s SOURCE s3://BUCKET/KEY [SQL]\n", argv[0]);
         return FERRY_ERR_USAGE;
     }
+    cancel = ferry_cancel_token_new();
+    if (!cancel)
+        return FERRY_ERR_INTERNAL;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     ferry_log_set(log_line, NULL, FERRY_LOG_WARN);
@@ -37,6 +44,7 @@ int main(int argc, char **argv)
     ferry_copy_options o;
     ferry_copy_options_init(&o);
     o.replace = 1;
+    o.cancel = cancel;
     if (argc > 3)
         o.query = argv[3];
 
@@ -44,6 +52,7 @@ int main(int argc, char **argv)
     ferry_error err;
     ferry_error_clear(&err);
     ferry_status st = ferry_copy(argv[1], argv[2], &o, &sum, &err);
+    /* the token stays until exit: the handlers may still use it */
     if (st != FERRY_OK) {
         fprintf(stderr, "error (%s): %s\n", ferry_status_name(st), err.msg);
         return (int)st;

@@ -26,7 +26,7 @@ extern "C" {
  * with FERRY_VERSION_STRING, the version of the headers a program was built with. */
 FERRY_API const char *ferry_version(void);
 
-/* "ferry 0.1.0 (libpq 15.x, libcurl 7.x, ...)" into buf. */
+/* "ferry MAJOR.MINOR.PATCH (libpq 15.x, libcurl 7.x, ...)" into buf. */
 FERRY_API const char *ferry_version_string(char *buf, size_t cap);
 
 /* Test a connection by id (resolves, finds its hook, calls hook->test). */
