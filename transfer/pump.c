@@ -25,8 +25,11 @@ static ferry_writer *chain_sink(ferry_writer *head)
 
 static ferry_status interrupted(ferry_error *err)
 {
+    int signo = ferry_cancel_signal();
+    if (signo == 0) /* a cancel token the program requested */
+        return ferry_error_set(err, FERRY_ERR_INTERRUPTED, "cancelled: aborted, destination untouched");
     return ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d: aborted, destination untouched",
-                           ferry_cancel_signal());
+                           signo);
 }
 
 /* ferry_pump with o's cancel token current. */

@@ -185,6 +185,7 @@ static void test_two_transfers_cancelled_apart(void)
     pthread_join(a.thread, NULL);
     CHECK_INTEQ(a.status, FERRY_ERR_INTERRUPTED);
     CHECK_INTEQ(a.err.status, FERRY_ERR_INTERRUPTED);
+    CHECK(strstr(a.err.msg, "cancelled") != NULL);
     CHECK(file_size(a.dst) == -1);      /* destination untouched */
 
     /* b is still copying, unaffected */
