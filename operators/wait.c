@@ -135,7 +135,7 @@ static int check_sql(ferry_endpoint *ep, const ferry_wait_options *o, char *why,
     ferry_writer *out = NULL;
     if (ferry_memory_writer_new(HTTP_BODY_MAX, &out, err) != FERRY_OK)
         return -1;
-    ferry_exec_options eo = {1, out, -1};
+    ferry_exec_options eo = {1, out, -1, FERRY_EXEC_CSV};
     ferry_status st = ep->hook->exec(ep->conn, o->sql, &eo, err);
     int result;
     if (st == FERRY_OK) {

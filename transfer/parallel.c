@@ -28,6 +28,7 @@
 
 #include "core/thread.h"
 #include "ferry/log.h"
+#include "ferry/manifest.h"
 #include "transfer/fault.h"
 #include "transfer/budget.h"
 #include "transfer/parallel.h"
@@ -523,25 +524,24 @@ static ferry_status write_sidecar(ferry_endpoint *dst, const char *prefix, const
         ferry_endpoint_free(dep);
         free(dir);
     }
-    char ext[32], name[64], when[32];
+    char ext[32];
+    ferry_sidecar sc;
+    memset(&sc, 0, sizeof sc);
     ferry_parallel_ext(o->format, dst->compress, ext, sizeof ext);
-    ferry_parallel_part_name(o, j->r, ext, name, sizeof name);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    char *body = NULL;
-    size_t blen = strlen(bounds ? bounds : "null") + 1024;
-    if (!(body = malloc(blen)))
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
-    snprintf(body, blen,
-             "{\"partition\":%d,\"of\":%d,\"object\":\"%s\",\"rows\":%lld,\"bytes\":%lld,\"sha256\":\"%s\","
-             "\"range\":%s,\"format\":\"%s\",\"compression\":\"%s\",\"created_at\":\"%s\"}\n",
-             j->r, o->partition_count, name, (long long)j->sum.rows_read, (long long)sw->base.bytes, sw->sha256,
-             bounds ? bounds : "null", format_name(o->format), compress_name(dst->compress), when);
+    ferry_parallel_part_name(o, j->r, ext, sc.object, sizeof sc.object);
+    sc.partition = j->r;
+    sc.of = o->partition_count;
+    sc.rows = j->sum.rows_read;
+    sc.bytes = sw->base.bytes;
+    snprintf(sc.sha256, sizeof sc.sha256, "%s", sw->sha256);
+    snprintf(sc.format, sizeof sc.format, "%s", format_name(o->format));
+    snprintf(sc.compression, sizeof sc.compression, "%s", compress_name(dst->compress));
+    char *body = NULL; /* owned */
+    ferry_status st = ferry_sidecar_format(&sc, bounds, &body, err);
+    if (st != FERRY_OK)
+        return st;
     size_t tlen = strlen(prefix) + 64;
     char *text = malloc(tlen);
-    ferry_status st = FERRY_OK;
     if (!text)
         st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     else {

@@ -1,12 +1,13 @@
 /*
  * hooks/mysql/my_exec.c - the hook's exec and test slots: run SQL (several
  * statements allowed) in one transaction and print the last statement's rows
- * as CSV; connect and say who and where we are.
+ * as CSV or JSON (core/json_rows.h); connect and say who and where we are.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_rows.h"
 #include "ferry/log.h"
 #include "my_internal.h"
 
@@ -76,6 +77,47 @@ static ferry_status write_result_csv(ferry_writer *out, MYSQL_RES *res, const ch
     return st;
 }
 
+/* ---- JSON output of a stored result (core/json_rows.h) -------------------- */
+
+/* res NULL (the statement returned no rows): "[]". */
+static ferry_status write_result_json(ferry_writer *out, MYSQL_RES *res, int typed, const char *id,
+                                      ferry_error *err)
+{
+    unsigned n = res ? mysql_num_fields(res) : 0;
+    MYSQL_FIELD *fields = res ? mysql_fetch_fields(res) : NULL;
+    size_t m = n ? n : 1;
+    const char **names = calloc(m, sizeof *names);        /* owned; strings borrowed */
+    ferry_column_kind *kinds = calloc(m, sizeof *kinds);  /* owned */
+    ferry_json_rows rows;
+    int oom = !names || !kinds;
+    for (unsigned i = 0; !oom && i < n; i++) {
+        ferry_column col;
+        char native[64];
+        ferry_my_field_column(&fields[i], &col, native, sizeof native);
+        names[i] = fields[i].name;
+        kinds[i] = col.kind;
+    }
+    oom = oom || ferry_json_rows_init(&rows, out, typed, names, kinds, n) != 0;
+    free(names);
+    free(kinds);
+    if (oom)
+        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+    ferry_status st = FERRY_OK;
+    MYSQL_ROW row;
+    while (st == FERRY_OK && res && (row = mysql_fetch_row(res)) != NULL) {
+        unsigned long *lengths = mysql_fetch_lengths(res);
+        for (unsigned i = 0; st == FERRY_OK && i < n; i++)
+            if (ferry_json_rows_value(&rows, i, row[i], row[i] ? (size_t)lengths[i] : 0) != 0)
+                st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        if (st == FERRY_OK)
+            st = ferry_json_rows_end_row(&rows, err);
+    }
+    if (st == FERRY_OK)
+        st = ferry_json_rows_finish(&rows, err);
+    ferry_json_rows_release(&rows);
+    return st;
+}
+
 /* ---- exec ---------------------------------------------------------------- */
 
 static int is_blank(const char *s)
@@ -138,7 +180,9 @@ ferry_status ferry_my_exec(const ferry_conn *conn, const char *sql, ferry_exec_o
         st = ferry_my_command(&s, "COMMIT", 0, "COMMIT", err);
     if (st == FERRY_OK) {
         eo->rows_affected = rows;
-        if (eo->out && last)
+        if (eo->out && eo->format != FERRY_EXEC_CSV)
+            st = write_result_json(eo->out, last, eo->format == FERRY_EXEC_JSON_TYPED, settings.conn_id, err);
+        else if (eo->out && last)
             st = write_result_csv(eo->out, last, settings.conn_id, err);
     }
     mysql_free_result(last);

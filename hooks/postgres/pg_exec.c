@@ -1,11 +1,12 @@
 /*
  * hooks/postgres/pg_exec.c - the hook's exec and test slots: run SQL in one
- * transaction and print the last statement's rows as CSV; connect and say
- * who and where we are.
+ * transaction and print the last statement's rows as CSV or JSON
+ * (core/json_rows.h); connect and say who and where we are.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_rows.h"
 #include "ferry/log.h"
 #include "pg_internal.h"
 
@@ -118,6 +119,44 @@ static ferry_status write_result_csv(ferry_writer *out, const PGresult *res, fer
     return st;
 }
 
+/* ---- JSON output of a result (core/json_rows.h) --------------------------- */
+
+/* res NULL (the statement returned no rows): "[]". */
+static ferry_status write_result_json(ferry_writer *out, const PGresult *res, int typed, int server_version,
+                                      ferry_error *err)
+{
+    int ncols = res ? PQnfields(res) : 0;
+    size_t m = ncols > 0 ? (size_t)ncols : 1;
+    const char **names = calloc(m, sizeof *names);        /* owned; strings borrowed */
+    ferry_column_kind *kinds = calloc(m, sizeof *kinds);  /* owned */
+    ferry_json_rows rows;
+    int oom = !names || !kinds;
+    for (int col = 0; !oom && col < ncols; col++) {
+        int precision, scale;
+        names[col] = PQfname(res, col);
+        kinds[col] = ferry_pg_column_kind(PQftype(res, col), PQfmod(res, col), server_version, &precision, &scale);
+    }
+    oom = oom || ferry_json_rows_init(&rows, out, typed, names, kinds, (size_t)ncols) != 0;
+    free(names);
+    free(kinds);
+    if (oom)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "postgres: out of memory");
+    ferry_status st = FERRY_OK;
+    for (int row = 0; st == FERRY_OK && res && row < PQntuples(res); row++) {
+        for (int col = 0; st == FERRY_OK && col < ncols; col++) {
+            const char *v = PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+            if (ferry_json_rows_value(&rows, (size_t)col, v, v ? (size_t)PQgetlength(res, row, col) : 0) != 0)
+                st = ferry_error_set(err, FERRY_ERR_INTERNAL, "postgres: out of memory");
+        }
+        if (st == FERRY_OK)
+            st = ferry_json_rows_end_row(&rows, err);
+    }
+    if (st == FERRY_OK)
+        st = ferry_json_rows_finish(&rows, err);
+    ferry_json_rows_release(&rows);
+    return st;
+}
+
 /* ---- exec --------------------------------------------------------------- */
 
 static int is_blank(const char *s)
@@ -172,7 +211,11 @@ ferry_status ferry_pg_exec(const ferry_conn *conn, const char *sql, ferry_exec_o
         st = judge_exec_result(pg, res, id, eo, err);
     if (st == FERRY_OK && !eo->autocommit)
         st = ferry_pg_commit(pg, id, err);
-    if (st == FERRY_OK && eo->out && PQresultStatus(res) == PGRES_TUPLES_OK)
+    int has_rows = st == FERRY_OK && PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (st == FERRY_OK && eo->out && eo->format != FERRY_EXEC_CSV)
+        st = write_result_json(eo->out, has_rows ? res : NULL, eo->format == FERRY_EXEC_JSON_TYPED,
+                               PQserverVersion(pg), err);
+    else if (st == FERRY_OK && eo->out && has_rows)
         st = write_result_csv(eo->out, res, err);
     PQclear(res);
     PQfinish(pg);

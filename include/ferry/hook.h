@@ -183,13 +183,22 @@ typedef struct ferry_entry {
 
 typedef ferry_status (*ferry_entry_fn)(const ferry_entry *e, void *ud, ferry_error *err);
 
+/* How exec writes the rows of the last statement into out. */
+typedef enum ferry_exec_format {
+    FERRY_EXEC_CSV = 0,     /* CSV with a header; NULL an empty unquoted field, '' as "" */
+    FERRY_EXEC_JSON,        /* [{"col":"value"|null,...},...] and '\n': every value a string,
+                               SQL NULL null; "[]" when the statement returned no rows */
+    FERRY_EXEC_JSON_TYPED   /* the same, numeric columns as numbers, booleans true/false */
+} ferry_exec_format;
+
 /* What a hook's exec gets: statements run in one transaction unless autocommit;
- * the rows of the last statement go as CSV (with header) into out when out is
+ * the rows of the last statement go into out in the format asked when out is
  * not NULL. */
 typedef struct ferry_exec_options {
     int autocommit;
     ferry_writer *out;          /* borrowed; may be NULL */
     int64_t rows_affected;      /* filled: rows of the last statement, -1 unknown */
+    ferry_exec_format format;   /* of out; FERRY_EXEC_CSV (0) unless set */
 } ferry_exec_options;
 
 struct ferry_hook {

@@ -381,6 +381,17 @@ expect_code "unknown database exits 5" 5 fy conn test nodb
 check "exec prints the last statement's rows as CSV" test \
   "$(fy exec mydb: "SELECT 0; SELECT 1 AS a, NULL AS b, '' AS c, 'x,y' AS d, 'NULL' AS e" -q)" = \
   $'a,b,c,d,e\n1,,"","x,y",NULL'
+cat > want-my.json <<'JSON'
+[{"a":"1","b":null,"c":"","d":"x,y","e":"NULL"}]
+JSON
+fy exec mydb: "SELECT 0; SELECT 1 AS a, NULL AS b, '' AS c, 'x,y' AS d, 'NULL' AS e" --json -q > got-my.json
+check "exec --json: the hook writes the rows as JSON (strings, NULL null)" cmp got-my.json want-my.json
+cat > want-my-typed.json <<'JSON'
+[{"a":1,"n":2.50,"d":3,"s":"x","z":null}]
+JSON
+fy exec mydb: "SELECT 1 AS a, CAST(2.5 AS DECIMAL(4,2)) AS n, CAST(3 AS DOUBLE) AS d, 'x' AS s, NULL AS z" \
+  --json-typed -q > got-my-typed.json
+check "exec --json-typed: numeric columns as numbers" cmp got-my-typed.json want-my-typed.json
 my -e "CREATE TABLE \`$E\` (id INT PRIMARY KEY) ENGINE=InnoDB"
 expect_code "exec: a failing second statement exits 7" 7 fy exec mydb: "INSERT INTO \`$E\` VALUES (1); INSERT INTO \`$E\` VALUES (1)" -q
 check "... and the first one was rolled back" test "$(my -e "SELECT COUNT(*) FROM \`$E\`")" = 0

@@ -333,6 +333,18 @@ check "exec prints the rows as CSV (NULL empty, \"\" quoted)" bash -c "fy exec w
 printf 'second\n2\n' > want-last.csv
 check "exec: rows of the last statement only" bash -c \
   "fy exec warehouse: 'SELECT 1 AS first; SELECT 2 AS second' -q | cmp - want-last.csv"
+cat > want-exec.json <<'JSON'
+[{"a":"1","b":null,"c":"","d":"x,y","e":"q\"\n","f \"g\"":"😀"}]
+JSON
+check "exec --json: the hook writes the rows as JSON (strings, NULL null)" bash -c \
+  "fy exec warehouse: --file exec.sql --json -q | cmp - want-exec.json"
+cat > want-typed.json <<'JSON'
+[{"i":1,"n":2.50,"f":"NaN","t":true,"s":"x","z":null}]
+JSON
+check "exec --json-typed: numbers, booleans; NaN stays a string" bash -c \
+  "fy exec warehouse: \"SELECT 1 AS i, 2.50::numeric AS n, 'NaN'::float8 AS f, true AS t, 'x' AS s, NULL::int AS z\" --json-typed -q | cmp - want-typed.json"
+check "exec --json: a statement without rows prints []" bash -c \
+  "test \"\$(fy exec warehouse: 'SET LOCAL statement_timeout = 0' --json -q)\" = '[]'"
 expect_code "exec: a failing statement exits 7" 7 fy exec warehouse: "INSERT INTO public.\"$SMALL\" VALUES (1); SELECT 1/0"
 check "exec: the earlier statement was rolled back" test "$(pq_value "SELECT count(*) FROM public.\"$SMALL\"")" = 0
 check "exec: statements commit together" fy exec warehouse: "INSERT INTO public.\"$SMALL\" VALUES (1); INSERT INTO public.\"$SMALL\" VALUES (2)" -q
