@@ -45,12 +45,12 @@ typedef struct ferry_sidecar {
  * caller frees).  range_json: the range object the source hook described
  * (open_range_sources' bounds), copied as it is; NULL writes "range":null.
  * FERRY_ERR_INTERNAL when range_json is not JSON or out of memory. */
-ferry_status ferry_sidecar_format(const ferry_sidecar *sc, const char *range_json, char **out, ferry_error *err);
+FERRY_API ferry_status ferry_sidecar_format(const ferry_sidecar *sc, const char *range_json, char **out, ferry_error *err);
 
 /* Read a sidecar's JSON (len bytes, need not be NUL-terminated) into *out.
  * FERRY_ERR_DATA when it is not JSON or lacks partition, of, object, sha256
  * (or they have the wrong type, partition not in [0, of)). */
-ferry_status ferry_sidecar_parse(const char *json, size_t len, ferry_sidecar *out, ferry_error *err);
+FERRY_API ferry_status ferry_sidecar_parse(const char *json, size_t len, ferry_sidecar *out, ferry_error *err);
 
 /* Check a set of count sidecars in any order: sorts parts by partition (in
  * place) and checks that
@@ -64,21 +64,21 @@ ferry_status ferry_sidecar_parse(const char *json, size_t len, ferry_sidecar *ou
  *     gap or overlap).  Skipped when a sidecar has no range.
  * prefix (DEST) begins the messages.  *n_out gets N on FERRY_OK; parts[k]
  * is then partition k. */
-ferry_status ferry_manifest_check(const char *prefix, ferry_sidecar *parts, size_t count, long want, long *n_out,
+FERRY_API ferry_status ferry_manifest_check(const char *prefix, ferry_sidecar *parts, size_t count, long want, long *n_out,
                                   ferry_error *err);
 
 /* The manifest of n checked sidecars (parts[k] is partition k) into *out
  * (malloc'd, the caller frees): {"partitions":N,"rows":..,"bytes":..,
  * "created_at":..,"parts":[ one line per part ]}; rows and bytes are the
  * sums.  FERRY_ERR_INTERNAL when out of memory. */
-ferry_status ferry_manifest_format(const ferry_sidecar *parts, long n, char **out, ferry_error *err);
+FERRY_API ferry_status ferry_manifest_format(const ferry_sidecar *parts, long n, char **out, ferry_error *err);
 
 /* `ferry manifest`: list DEST/_parts/, read every sidecar through the hook
  * of prefix (local, S3, SFTP), ferry_manifest_check them and write
  * DEST/_manifest.json atomically.  want: the N there must be (0: the N the
  * sidecars name).  Without replace an existing manifest is FERRY_ERR_EXISTS.
  * Nothing is written on failure.  *n_out (may be NULL) gets N. */
-ferry_status ferry_manifest_write(const char *prefix, long want, int replace, long *n_out, ferry_error *err);
+FERRY_API ferry_status ferry_manifest_write(const char *prefix, long want, int replace, long *n_out, ferry_error *err);
 
 #ifdef __cplusplus
 }
