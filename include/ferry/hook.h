@@ -205,7 +205,8 @@ typedef struct ferry_exec_options {
 struct ferry_hook {
     size_t struct_size;                 /* FERRY_HOOK_INIT: sizeof(ferry_hook) when built */
     unsigned flags;                     /* FERRY_HOOK_* above */
-    const char *name;                   /* system name in messages: "postgres", "s3" */
+    const char *name;                   /* system name in messages: "postgres", "s3" (shared
+                                           code never decides by it) */
     const char *const *conn_types;      /* NULL-terminated connection types it serves */
     /* Open a reader of the endpoint's data in o->format (already resolved). */
     ferry_status (*open_source)(const ferry_endpoint *ep, const ferry_copy_options *o,
