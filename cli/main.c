@@ -37,8 +37,7 @@ ferry_template_mode cli_sql_mode(const char *endpoint)
     ferry_error err;
     ferry_error_clear(&err);
     ferry_template_mode mode = FERRY_TEMPLATE_SQL_POSTGRES;
-    if (ferry_endpoint_parse(endpoint, NULL, 0, &ep, &err) == FERRY_OK && ep->conn && ep->conn->type &&
-        strcmp(ep->conn->type, "mysql") == 0)
+    if (ferry_endpoint_parse(endpoint, NULL, 0, &ep, &err) == FERRY_OK && (ep->hook->flags & FERRY_HOOK_SQL_BACKSLASH))
         mode = FERRY_TEMPLATE_SQL_MYSQL;
     ferry_endpoint_free(ep);
     return mode;

@@ -2,7 +2,9 @@
  * endpoint.c - turning the user's endpoint text into a hook, a connection and
  * a path:  "-" | "file://p" | "p" | "s3://bucket/key" | "CONN_ID:PATH" |
  * "postgresql://…" (an inline connection).  Compression and format are read
- * off the name (".csv.gz") unless forced by the options.
+ * off the name (".csv.gz") unless forced by the options or the hook is SQL
+ * (FERRY_HOOK_SQL: the path names a table).  The kind says which syntax the
+ * text had; what the system does comes from the hook's flags and slots.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -117,18 +119,21 @@ static ferry_status parse_inline(ferry_endpoint *ep, const char *text, ferry_err
     if (!uri)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     const char *table = "";
-    int sql = strncasecmp(uri, "postgres", 8) == 0 || strncasecmp(uri, "mysql", 5) == 0 ||
-              strncasecmp(uri, "mariadb", 7) == 0;
-    char *hash = sql ? strchr(uri, '#') : NULL;
+    /* the syntax of the SQL schemes: "postgresql://…#table" */
+    int with_table = strncasecmp(uri, "postgres", 8) == 0 || strncasecmp(uri, "mysql", 5) == 0 ||
+                     strncasecmp(uri, "mariadb", 7) == 0;
+    char *hash = with_table ? strchr(uri, '#') : NULL;
     if (hash) {
         *hash = '\0';
         table = hash + 1;
     }
     ferry_status st = ferry_conn_parse_uri("", uri, &ep->conn, err);
+    if (st == FERRY_OK)
+        st = hook_for_conn(ep, err);
     if (st == FERRY_OK) {
-        if (sql)
+        if (with_table)
             ep->path = strdup(table);
-        else if (strcmp(ep->conn->type, "http") == 0)
+        else if (ep->hook->flags & FERRY_HOOK_URL)
             ep->path = strdup(text);   /* the hook builds requests from the whole URL */
         else {
             /* sftp://user@host/path: Airflow puts the path in schema */
@@ -144,9 +149,7 @@ static ferry_status parse_inline(ferry_endpoint *ep, const char *text, ferry_err
             st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     }
     free(uri);
-    if (st != FERRY_OK)
-        return st;
-    return hook_for_conn(ep, err);
+    return st;
 }
 
 static ferry_status parse_conn_path(ferry_endpoint *ep, const char *text, size_t idlen, ferry_error *err)
@@ -215,13 +218,13 @@ ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o,
         return st;
     }
 
-    int is_sql = ep->conn && ep->conn->type &&
-                 (strcmp(ep->conn->type, "postgres") == 0 || strcmp(ep->conn->type, "mysql") == 0);
+    /* a SQL endpoint names a table: rows, no compression or format in its name */
+    int is_sql = (ep->hook->flags & FERRY_HOOK_SQL) != 0;
     ferry_compress forced = o ? (is_dest ? o->dst_compress : o->src_compress) : FERRY_COMPRESS_AUTO;
     /* a URL's name ends before its query string or fragment */
     char name[4096];
     snprintf(name, sizeof name, "%s", ep->path);
-    if (ep->conn && ep->conn->type && strcmp(ep->conn->type, "http") == 0)
+    if (ep->hook->flags & FERRY_HOOK_URL)
         name[strcspn(name, "?#")] = '\0';
     if (is_sql)
         ep->compress = FERRY_COMPRESS_NONE;

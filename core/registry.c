@@ -1,7 +1,9 @@
 /*
  * registry.c - which hook serves which connection type.  Built-in hooks are
  * the rows of builtin_hooks[]; programs add their own with
- * ferry_hook_register (later registrations win).
+ * ferry_hook_register (later registrations win), which checks that a table
+ * is long enough for the slots every reader takes as present
+ * (FERRY_HOOK_SIZE_MIN; the rest is read through FERRY_HOOK_SLOT).
  */
 #include <pthread.h>
 #include <string.h>
@@ -23,12 +25,18 @@ static const ferry_hook *custom_hooks[MAX_CUSTOM_HOOKS];
 static size_t n_custom;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void ferry_hook_register(const ferry_hook *hook)
+ferry_status ferry_hook_register(const ferry_hook *hook)
 {
+    if (!hook || !hook->name || hook->struct_size < FERRY_HOOK_SIZE_MIN)
+        return FERRY_ERR_USAGE; /* no table, or one built without FERRY_HOOK_INIT */
+    ferry_status st = FERRY_ERR_USAGE;
     pthread_mutex_lock(&registry_lock);
-    if (n_custom < MAX_CUSTOM_HOOKS)
+    if (n_custom < MAX_CUSTOM_HOOKS) {
         custom_hooks[n_custom++] = hook;
+        st = FERRY_OK;
+    }
     pthread_mutex_unlock(&registry_lock);
+    return st;
 }
 
 static int hook_serves(const ferry_hook *h, const char *type)

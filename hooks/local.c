@@ -424,6 +424,7 @@ static ferry_status local_mkdir(const ferry_endpoint *ep, int parents, ferry_err
 }
 
 const ferry_hook ferry_hook_local = {
+    FERRY_HOOK_INIT,
     .name = "file",
     .conn_types = NULL,
     .open_source = local_open_source,
@@ -453,6 +454,7 @@ static ferry_status stdio_open_sink(const ferry_endpoint *ep, const ferry_copy_o
 }
 
 const ferry_hook ferry_hook_stdio = {
+    FERRY_HOOK_INIT,
     .name = "stdio",
     .conn_types = NULL,
     .open_source = stdio_open_source,

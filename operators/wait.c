@@ -1,7 +1,8 @@
 /*
  * wait.c - ferry_wait, the sensors: poll an endpoint until a key, file or glob
  * exists (optionally newer than a time), an HTTP URL answers 2xx (optionally
- * with a body matching a regex), or a SQL query's first cell is truthy.
+ * with a body matching a regex), or a SQL query's first cell is truthy.  The
+ * kind of check comes from the hook's flags (FERRY_HOOK_SQL, FERRY_HOOK_URL).
  * Misses (absent, transient failures) are retried at the interval, with
  * optional exponential growth; permanent errors end the wait at once.
  */
@@ -63,11 +64,12 @@ static int check_files(const char *endpoint, ferry_endpoint *ep, const ferry_wai
             ferry_error_set(err, FERRY_ERR_USAGE, "%s endpoints cannot be listed", ep->hook->name);
             return -1;
         }
-        /* "s3://b/prefix/" is met by any key under the prefix, also one in a
-         * sub-prefix ("prefix/dt=1/x.csv"), so it is listed without the
-         * delimiter; a glob matches the names of its own level, as ls does */
+        /* keys in buckets (FERRY_HOOK_FLAT_KEYS): "s3://b/prefix/" is met by
+         * any key under the prefix, also one in a sub-prefix
+         * ("prefix/dt=1/x.csv"), so it is listed without the delimiter; a
+         * glob matches the names of its own level, as ls does */
         const char *leaf = strrchr(ep->path, '/');
-        int recursive = strcmp(ep->hook->name, "s3") == 0 && !strpbrk(leaf ? leaf + 1 : ep->path, "*?[");
+        int recursive = (ep->hook->flags & FERRY_HOOK_FLAT_KEYS) && !strpbrk(leaf ? leaf + 1 : ep->path, "*?[");
         ferry_status st = ep->hook->list(ep, recursive, count_match, &m, err);
         if ((st == FERRY_OK || st == FOUND_STOP) && m.matches > 0) {
             ferry_error_clear(err);
@@ -218,9 +220,8 @@ ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, fe
     ferry_status st = ferry_endpoint_parse(endpoint, NULL, 0, &ep, err);
     if (st != FERRY_OK)
         return st;
-    int is_sql = ep->conn && ep->hook->exec && ep->conn->type &&
-                 (strcmp(ep->conn->type, "postgres") == 0 || strcmp(ep->conn->type, "mysql") == 0);
-    int is_http = strcmp(ep->hook->name, "http") == 0;
+    int is_sql = ep->conn && ep->hook->exec && (ep->hook->flags & FERRY_HOOK_SQL);
+    int is_http = (ep->hook->flags & FERRY_HOOK_URL) && ep->hook->open_source;
     /* --match is compiled before the first check, so a bad regex is a usage
      * error at once; REG_NEWLINE: ^ and $ match at each line, as in grep, so
      * '^ok$' matches the body "ok\n" */

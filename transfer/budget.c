@@ -8,9 +8,11 @@
  *                           + threads x 1 MiB;
  *                         zstd workers: threads x ctx + (2 x threads + 2) x block
  *         + decompression gunzip 1 MiB, unzstd 9 MiB (window <= 8 MiB)
- *         + S3 sink       concurrency x part size
- *         + SFTP          source read-ahead 2 x sessions x 8 MiB (1 MiB without),
- *                         sink 4 MiB
+ *         + parts         parts in flight, concurrency x part size (the S3 sink)
+ *         + buffers       what else the hooks hold (SFTP: source read-ahead
+ *                         2 x sessions x 8 MiB or 1 MiB without, sink 4 MiB)
+ *
+ * The last two come from the hooks' memory slots (FERRY_HOOK_SLOT(h, memory)).
  *
  * Everything else (sockets, TLS, libpq's buffers, the program) is the
  * process baseline, which the bound does not cover.
@@ -19,18 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ferry/conn.h"
+#include "ferry/hook.h"
 #include "ferry/log.h"
 #include "transfer/budget.h"
 
 #define MiB ((size_t)1024 * 1024)
-#define S3_MIN_PART (5 * MiB)          /* S3's smallest part but the last */
-#define S3_DEFAULT_PART (8 * MiB)
-#define S3_DEFAULT_CONC 4
-/* mirrors of hooks/sftp/sftp_internal.h (FERRY_SFTP_PAR_BLOCK, ..._READ_SESSIONS_DEFAULT, ..._SINK_BUF) */
-#define SFTP_BLOCK (8 * MiB)
-#define SFTP_SESSIONS_DEFAULT 4
-#define SFTP_SINK_BUF (4 * MiB)
+/* ferry_copy_options_init's part size and parts in flight */
+#define DEFAULT_PART (8 * MiB)
+#define DEFAULT_CONC 4
 
 int ferry_compress_threads(const ferry_copy_options *o)
 {
@@ -42,9 +40,32 @@ int ferry_compress_threads(const ferry_copy_options *o)
     return t;
 }
 
-static int is_type(const ferry_endpoint *ep, const char *type)
+/* One end's memory slot: its buffers (returned), parts in flight added to
+ * *parts, and the smallest part it takes raised into *min_part. */
+static size_t hook_memory(const ferry_endpoint *ep, int is_sink, const ferry_copy_options *o, size_t *parts,
+                          size_t *min_part)
 {
-    return ep->conn && ep->conn->type && strcmp(ep->conn->type, type) == 0;
+    size_t (*memory)(const ferry_endpoint *, int, const ferry_copy_options *, size_t *, size_t *) =
+        FERRY_HOOK_SLOT(ep->hook, memory);
+    if (!memory)
+        return 0;
+    size_t p = 0, m = 0;
+    size_t rest = memory(ep, is_sink, o, &p, &m);
+    *parts += p;
+    if (m > *min_part)
+        *min_part = m;
+    return rest;
+}
+
+/* Whether one end holds parts in flight (that o's part size and concurrency scale). */
+static int has_parts(const ferry_endpoint *src, const ferry_endpoint *dst, const ferry_copy_options *o,
+                     size_t *min_part)
+{
+    size_t parts = 0;
+    *min_part = 0;
+    hook_memory(src, 0, o, &parts, min_part);
+    hook_memory(dst, 1, o, &parts, min_part);
+    return parts > 0;
 }
 
 static size_t zstd_ctx_size(int level)
@@ -72,7 +93,7 @@ void ferry_budget_estimate(const ferry_endpoint *src, const ferry_endpoint *dst,
                            ferry_budget *b)
 {
     b->chunk = o->chunk_size ? o->chunk_size : MiB;
-    b->compress = b->decompress = b->s3_parts = b->sftp = 0;
+    b->compress = b->decompress = b->parts = b->buffers = 0;
     if (src->compress != dst->compress) {
         if (src->compress == FERRY_COMPRESS_GZIP)
             b->decompress = MiB;
@@ -80,19 +101,10 @@ void ferry_budget_estimate(const ferry_endpoint *src, const ferry_endpoint *dst,
             b->decompress = 9 * MiB;
         b->compress = compress_size(dst->compress, o);
     }
-    if (dst->kind == FERRY_EP_S3) {
-        size_t part = o->s3_part_size ? o->s3_part_size : S3_DEFAULT_PART;
-        int conc = o->s3_concurrency > 0 ? o->s3_concurrency : S3_DEFAULT_CONC;
-        b->s3_parts = (size_t)conc * part;
-    }
-    if (is_type(src, "sftp")) {
-        const char *v = ferry_conn_extra(src->conn, "read_sessions");
-        long n = v ? strtol(v, NULL, 10) : SFTP_SESSIONS_DEFAULT;
-        b->sftp += n <= 0 ? MiB : 2 * (size_t)n * SFTP_BLOCK;
-    }
-    if (is_type(dst, "sftp"))
-        b->sftp += SFTP_SINK_BUF;
-    b->total = b->chunk + b->compress + b->decompress + b->s3_parts + b->sftp;
+    size_t min_part = 0;
+    b->buffers += hook_memory(src, 0, o, &b->parts, &min_part);
+    b->buffers += hook_memory(dst, 1, o, &b->parts, &min_part);
+    b->total = b->chunk + b->compress + b->decompress + b->parts + b->buffers;
 }
 
 static size_t total_of(const ferry_endpoint *src, const ferry_endpoint *dst, const ferry_copy_options *o)
@@ -110,26 +122,27 @@ ferry_status ferry_budget_apply(const ferry_endpoint *src, const ferry_endpoint 
     size_t max = o->max_memory;
     ferry_copy_options w = *o;
     if (w.s3_part_size == 0)
-        w.s3_part_size = S3_DEFAULT_PART;
+        w.s3_part_size = DEFAULT_PART;
     if (w.s3_concurrency <= 0)
-        w.s3_concurrency = S3_DEFAULT_CONC;
+        w.s3_concurrency = DEFAULT_CONC;
     if (w.compress_block == 0)
         w.compress_block = FERRY_COMPRESS_BLOCK_DEFAULT;
     w.compress_threads = ferry_compress_threads(o);
     int conc0 = w.s3_concurrency;
-    int s3 = dst->kind == FERRY_EP_S3;
+    size_t min_part;
+    int parts = has_parts(src, dst, &w, &min_part);
 
-    /* 1. S3 parts in flight, 2. part size, 3. compression block, 4. threads */
-    while (s3 && total_of(src, dst, &w) > max && w.s3_concurrency > 1)
+    /* 1. parts in flight, 2. part size, 3. compression block, 4. threads */
+    while (parts && total_of(src, dst, &w) > max && w.s3_concurrency > 1)
         w.s3_concurrency--;
-    while (s3 && total_of(src, dst, &w) > max && w.s3_part_size > S3_MIN_PART)
-        w.s3_part_size = w.s3_part_size - MiB < S3_MIN_PART ? S3_MIN_PART : (w.s3_part_size - MiB) / MiB * MiB;
+    while (parts && total_of(src, dst, &w) > max && w.s3_part_size > min_part)
+        w.s3_part_size = w.s3_part_size - MiB < min_part ? min_part : (w.s3_part_size - MiB) / MiB * MiB;
     while (total_of(src, dst, &w) > max && w.compress_threads > 1 && w.compress_block > FERRY_COMPRESS_BLOCK_MIN)
         w.compress_block /= 2;
     while (total_of(src, dst, &w) > max && w.compress_threads > 1)
         w.compress_threads--;
     /* give parts in flight back while they fit */
-    while (s3 && w.s3_concurrency < conc0 && total_of(src, dst, &w) + w.s3_part_size <= max)
+    while (parts && w.s3_concurrency < conc0 && total_of(src, dst, &w) + w.s3_part_size <= max)
         w.s3_concurrency++;
 
     ferry_budget b;
@@ -137,14 +150,16 @@ ferry_status ferry_budget_apply(const ferry_endpoint *src, const ferry_endpoint 
     if (b.total > max)
         return ferry_error_set(err, FERRY_ERR_USAGE,
                                "--max-memory %zuM is too small for this copy: it needs at least %zuM "
-                               "(chunk %zuK, compression %zuK, decompression %zuK, S3 parts %zuK, SFTP %zuK)",
+                               "(chunk %zuK, compression %zuK, decompression %zuK, parts in flight %zuK, "
+                               "hook buffers %zuK)",
                                max / MiB, (b.total + MiB - 1) / MiB, b.chunk / 1024, b.compress / 1024,
-                               b.decompress / 1024, b.s3_parts / 1024, b.sftp / 1024);
+                               b.decompress / 1024, b.parts / 1024, b.buffers / 1024);
     ferry_log(FERRY_LOG_DEBUG,
               "memory budget %zuM: chunk %zuK, compression %zuK (%d threads, block %zuK), decompression %zuK, "
-              "S3 %d x %zuK (%zuK), SFTP %zuK = %zuK",
+              "parts %d x %zuK (%zuK), hook buffers %zuK = %zuK",
               max / MiB, b.chunk / 1024, b.compress / 1024, w.compress_threads, w.compress_block / 1024,
-              b.decompress / 1024, w.s3_concurrency, w.s3_part_size / 1024, b.s3_parts / 1024, b.sftp / 1024, b.total / 1024);
+              b.decompress / 1024, w.s3_concurrency, w.s3_part_size / 1024, b.parts / 1024, b.buffers / 1024,
+              b.total / 1024);
     o->s3_concurrency = w.s3_concurrency;
     o->s3_part_size = w.s3_part_size;
     o->compress_block = w.compress_block;
@@ -161,17 +176,19 @@ ferry_status ferry_budget_check_ranged(const ferry_endpoint *src, const ferry_en
     one.compress_threads = 1; /* each range compresses inline (transfer/parallel.c) */
     ferry_budget b;
     ferry_budget_estimate(src, dst, &one, &b);
-    size_t per = b.chunk + b.compress + b.decompress + b.sftp;
-    size_t part = o->s3_part_size ? o->s3_part_size : S3_DEFAULT_PART;
+    size_t per = b.chunk + b.compress + b.decompress + b.buffers;
+    size_t part = o->s3_part_size ? o->s3_part_size : DEFAULT_PART;
+    size_t dst_parts = 0, min_part = 0;
+    hook_memory(dst, 1, o, &dst_parts, &min_part);
     size_t total;
     if (sets) /* one sink per range, each with its own parts in flight */
-        total = (size_t)streams * (per + b.s3_parts);
+        total = (size_t)streams * (per + b.parts);
     else      /* one shared upload; every range may hold its head and tail part */
-        total = (size_t)streams * per + b.s3_parts + (dst->kind == FERRY_EP_S3 ? 2 * (size_t)streams * part : 0);
+        total = (size_t)streams * per + b.parts + (dst_parts > 0 ? 2 * (size_t)streams * part : 0);
     if (total > o->max_memory)
         return ferry_error_set(err, FERRY_ERR_USAGE,
                                "--max-memory %zuM is too small for %d ranges: they need about %zuM "
-                               "(per range %zuK; S3 parts %zuK); use fewer ranges, --part-size or --concurrency",
+                               "(per range %zuK; parts in flight %zuK); use fewer ranges, --part-size or --concurrency",
                                o->max_memory / MiB, streams, (total + MiB - 1) / MiB, per / 1024,
                                (total - (size_t)streams * per) / 1024);
     return FERRY_OK;

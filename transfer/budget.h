@@ -21,8 +21,8 @@ typedef struct ferry_budget {
     size_t chunk;           /* the transfer's chunk */
     size_t compress;        /* compression filter: inline state, or the parallel ring / zstd jobs */
     size_t decompress;      /* gunzip / unzstd state and window */
-    size_t s3_parts;        /* S3 sink: concurrency x part size */
-    size_t sftp;            /* SFTP source read-ahead ring / sink buffer */
+    size_t parts;           /* parts in flight (S3 sink): concurrency x part size */
+    size_t buffers;         /* the hooks' other buffers (SFTP read-ahead ring, sink buffer) */
     size_t total;
 } ferry_budget;
 
@@ -34,8 +34,9 @@ int ferry_compress_threads(const ferry_copy_options *o);
 void ferry_budget_estimate(const ferry_endpoint *src, const ferry_endpoint *dst, const ferry_copy_options *o,
                            ferry_budget *b);
 
-/* With o->max_memory set: lower, in this order, S3 concurrency (down to 1),
- * S3 part size (down to 5 MiB), the compression block (down to 1 MiB) and
+/* With o->max_memory set: lower, in this order, the parts in flight
+ * (o->s3_concurrency, down to 1) and the part size (down to the hook's
+ * smallest, S3's 5 MiB) where an end holds parts, the compression block (down to 1 MiB) and
  * compression threads (down to 1 = inline), then give concurrency back while
  * it still fits; write the result into o.  FERRY_ERR_USAGE naming the
  * minimum when even that does not fit.  o->max_memory == 0: nothing changes. */

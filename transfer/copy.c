@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include "ferry/log.h"
-#include "ferry/s3.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
 #include "transfer/fault.h"
@@ -101,8 +100,9 @@ static ferry_status copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, con
                                o.format == FERRY_FORMAT_TSV ? "a tab" : "a comma, a double quote",
                                o.format == FERRY_FORMAT_TSV ? "" : " (csv)");
 
-    /* --resume keeps one S3 multipart upload's state: one stream into S3 */
-    if (o.resume_file && strcmp(dst->hook->name, "s3") != 0)
+    /* --resume keeps one multipart upload's state: one stream into a sink
+     * that can resume (S3) */
+    if (o.resume_file && !(dst->hook->flags & FERRY_HOOK_RESUME))
         return ferry_error_set(err, FERRY_ERR_USAGE, "--resume continues an upload into S3, not into %s",
                                dst->hook->name);
     if (o.resume_file && ferry_parallel_wanted(src, &o))
@@ -215,28 +215,25 @@ static char *destination_text(const ferry_endpoint *src, const char *dst)
     return out;
 }
 
-/* s3 -> s3 on the same connection, bytes unchanged: CopyObject, never a download. */
-static int is_server_side_copy(const ferry_endpoint *src, const ferry_endpoint *dst, const ferry_copy_options *o)
+/* Bytes unchanged (same compression, no spool): the source's hook may copy
+ * them inside its system (S3 CopyObject), never through ferry.  *copied = 0
+ * when it cannot (no server_copy slot, or not between these two). */
+static ferry_status server_side_copy(ferry_endpoint *src, ferry_endpoint *dst, const ferry_copy_options *o,
+                                     int *copied, ferry_summary *sum, ferry_error *err)
 {
-    return src->kind == FERRY_EP_S3 && dst->kind == FERRY_EP_S3 && src->compress == dst->compress &&
-           (!o || o->spool == FERRY_SPOOL_NONE) && strcmp(ferry_endpoint_conn_id(src), ferry_endpoint_conn_id(dst)) == 0;
-}
-
-static ferry_status s3_server_side_copy(ferry_endpoint *src, ferry_endpoint *dst, const char *src_text,
-                                        const char *dst_text, const ferry_copy_options *o, ferry_summary *sum,
-                                        ferry_error *err)
-{
-    (void)dst;
-    ferry_entry e;
-    ferry_status st = src->hook->stat(src, &e, err);
-    if (st != FERRY_OK)
+    *copied = 0;
+    ferry_status (*copy)(const ferry_endpoint *, const ferry_endpoint *, const ferry_copy_options *, int *,
+                         int64_t *, ferry_error *) = FERRY_HOOK_SLOT(src->hook, server_copy);
+    if (!copy || src->compress != dst->compress || (o && o->spool != FERRY_SPOOL_NONE))
+        return FERRY_OK;
+    int64_t bytes = -1;
+    ferry_status st = copy(src, dst, o, copied, &bytes, err);
+    if (!*copied)
         return st;
-    ferry_log(FERRY_LOG_INFO, "copy: server-side CopyObject %s -> %s", src_text, dst_text);
-    st = ferry_s3_copy(src_text, dst_text, o, err);
     memset(sum, 0, sizeof *sum);
     sum->rows_read = sum->rows_written = -1;
     if (st == FERRY_OK)
-        sum->bytes_read = sum->bytes_written = e.size;
+        sum->bytes_read = sum->bytes_written = bytes;
     return st;
 }
 
@@ -272,9 +269,10 @@ static ferry_status copy_texts(const char *src_text, const char *dst_text, const
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     }
     st = ferry_endpoint_parse(dst_final, o, 1, &dst, err);
-    if (st == FERRY_OK && is_server_side_copy(src, dst, o))
-        st = s3_server_side_copy(src, dst, src_text, dst_final, o, sum, err);
-    else if (st == FERRY_OK)
+    int copied = 0;
+    if (st == FERRY_OK)
+        st = server_side_copy(src, dst, o, &copied, sum, err);
+    if (st == FERRY_OK && !copied)
         st = copy_endpoints(src, dst, o, sum, err);
     ferry_endpoint_free(src);
     ferry_endpoint_free(dst);

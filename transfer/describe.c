@@ -65,11 +65,10 @@ static ferry_status describe_ranges(const ferry_endpoint *src, const ferry_endpo
 {
     int sets = o->partition_count > 0 || o->split_output;
     int n = o->partition_count > 0 ? o->partition_count : (o->parallel > 1 ? o->parallel : 1);
-    const char *cut = o->split_by ? o->split_by
-                      : strcmp(src->hook->name, "postgres") == 0 ? "ctid page ranges"
-                                                                 : "the primary key";
+    const char *split_default = FERRY_HOOK_SLOT(src->hook, split_default);
+    const char *cut = o->split_by ? o->split_by : split_default ? split_default : "the source's default split";
     size_t len = strlen(buf);
-    if (!src->hook->open_range_sources) {
+    if (!FERRY_HOOK_SLOT(src->hook, open_range_sources)) {
         snprintf(buf + len, cap - len, "ranges:      none: %s cannot read ranges%s\n", src->hook->name,
                  sets ? " (the copy would fail, exit 2)" : ", one session");
         return sets ? ferry_error_set(err, FERRY_ERR_USAGE, "dry run: %s cannot read ranges (a SQL source is needed)",
@@ -82,8 +81,8 @@ static ferry_status describe_ranges(const ferry_endpoint *src, const ferry_endpo
                  (long long)o->split_hi);
     snprintf(buf + len, cap - len, "ranges:      %d, cut by %s%s%s; %s\n", n, o->split_by ? "column " : "", cut, pinned,
              o->partition_count > 0 ? "this run reads one of them"
-             : strcmp(src->hook->name, "postgres") == 0 ? "one session each, one snapshot"
-                                                        : "one session each");
+             : src->hook->flags & FERRY_HOOK_SNAPSHOT ? "one session each, one snapshot"
+                                                      : "one session each");
     if (!sets) {
         len = strlen(buf);
         snprintf(buf + len, cap - len, "             into the one destination, in range order\n");

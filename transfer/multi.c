@@ -76,7 +76,7 @@ int ferry_copy_is_many(const char *src, const ferry_copy_options *o)
         const char *leaf = last ? last + 1 : path;
         size_t n = strlen(path);
         many = (o && o->recursive) || has_glob(leaf) || (n > 0 && path[n - 1] == '/') ||
-               (ep->kind == FERRY_EP_S3 && strchr(path, '/') == NULL); /* s3://bucket: every key */
+               ((ep->hook->flags & FERRY_HOOK_FLAT_KEYS) && strchr(path, '/') == NULL); /* s3://bucket: every key */
     }
     ferry_endpoint_free(ep);
     return many;

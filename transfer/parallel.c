@@ -561,7 +561,7 @@ int ferry_parallel_wanted(const ferry_endpoint *src, const ferry_copy_options *o
 {
     if (o->partition_count > 0 || o->split_output)
         return 1;
-    if (o->parallel > 1 && src->hook->open_range_sources)
+    if (o->parallel > 1 && FERRY_HOOK_SLOT(src->hook, open_range_sources))
         return 1;
     if (o->parallel > 1)
         ferry_log(FERRY_LOG_WARN, "--parallel: %s cannot read ranges; copying with one session", src->hook->name);
@@ -578,7 +578,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
     if (!sum)
         sum = &local;
     memset(sum, 0, sizeof *sum);
-    if (!src->hook->open_range_sources)
+    if (!FERRY_HOOK_SLOT(src->hook, open_range_sources))
         return ferry_error_set(err, FERRY_ERR_USAGE, "--parallel/--split-output/--partition: %s cannot read ranges "
                                "(a SQL source is needed)", src->hook->name);
     if (!dst->hook->open_sink)
@@ -632,7 +632,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
                                      ferry_endpoint_display(dst, shown, sizeof shown));
             }
         }
-        if (st == FERRY_OK && dst->hook->open_ranged_sink)
+        if (st == FERRY_OK && FERRY_HOOK_SLOT(dst->hook, open_ranged_sink))
             st = dst->hook->open_ranged_sink(dst, &o, n, &rs, err);
         else if (st == FERRY_OK)
             st = spool_rs_new(dst, &o, n, &rs, err);

@@ -10,6 +10,8 @@
 static const char *const http_conn_types[] = {"http", NULL};
 
 const ferry_hook ferry_hook_http = {
+    FERRY_HOOK_INIT,
+    .flags = FERRY_HOOK_URL,
     .name = FERRY_HTTP_SYSTEM,
     .conn_types = http_conn_types,
     .open_source = ferry_http_open_source,

@@ -11,6 +11,8 @@
 static const char *const mysql_conn_types[] = {"mysql", NULL};
 
 const ferry_hook ferry_hook_mysql = {
+    FERRY_HOOK_INIT,
+    .flags = FERRY_HOOK_SQL | FERRY_HOOK_SQL_BACKSLASH,
     .name = FERRY_MY_SYSTEM,
     .conn_types = mysql_conn_types,
     .open_source = ferry_my_open_source,
@@ -22,4 +24,5 @@ const ferry_hook ferry_hook_mysql = {
     .exec = ferry_my_exec,
     .test = ferry_my_test,
     .open_range_sources = ferry_my_open_range_sources,
+    .split_default = "the primary key",
 };

@@ -10,6 +10,8 @@
 static const char *const postgres_conn_types[] = {"postgres", NULL};
 
 const ferry_hook ferry_hook_postgres = {
+    FERRY_HOOK_INIT,
+    .flags = FERRY_HOOK_SQL | FERRY_HOOK_SNAPSHOT,
     .name = FERRY_PG_SYSTEM,
     .conn_types = postgres_conn_types,
     .open_source = ferry_pg_open_source,
@@ -21,4 +23,5 @@ const ferry_hook ferry_hook_postgres = {
     .exec = ferry_pg_exec,
     .test = ferry_pg_test,
     .open_range_sources = ferry_pg_open_range_sources,
+    .split_default = "ctid page ranges",
 };

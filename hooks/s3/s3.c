@@ -2,7 +2,9 @@
  * hooks/s3/s3.c - the S3 hook table (const ferry_hook ferry_hook_s3) and its
  * small operations: stat (HeadObject / HeadBucket), list (ListObjectsV2,
  * recursive or by '/'), remove (DeleteObject), test (ListBuckets, or
- * HeadBucket when listing buckets is not allowed).  Reading and writing
+ * HeadBucket when listing buckets is not allowed), and the optional slots
+ * server_copy (CopyObject), remove_batch (DeleteObjects) and memory (parts in
+ * flight, for --max-memory).  Reading and writing
  * objects live in s3_source.c and s3_sink.c.
  *
  * Listings are directory-like (names relative to the listed "dir/", common
@@ -145,26 +147,16 @@ out:
     return st;
 }
 
-static ferry_status s3_remove(const ferry_endpoint *ep, ferry_error *err)
+/* DeleteObject of one key, HEAD first: S3 answers 204 for absent keys too,
+ * and an absent key is reported "not found". */
+static ferry_status remove_key(s3_client *c, const char *id, const char *bucket, const char *key, ferry_error *err)
 {
-    const char *id = s3_conn_id(ep->conn);
-    char *bucket = NULL, *key = NULL;
-    s3_client *c = NULL;
     s3_xfer x;
     memset(&x, 0, sizeof x);
-    ferry_status st = s3_split_path(ep->path, id, &bucket, &key, err);
-    if (st == FERRY_OK && !key[0])
-        st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id,
-                              "s3://%s: remove needs a key (buckets are not removed)", bucket);
-    if (st == FERRY_OK)
-        st = s3_client_new(ep->conn, NULL, &c, err);
-    if (st == FERRY_OK)
-        st = s3_xfer_init(&x, err);
-    if (st != FERRY_OK)
-        goto out;
-    /* S3 answers 204 for absent keys too: HEAD first to report "not found" */
+    ferry_status st = s3_xfer_init(&x, err);
     int exists = 0;
-    st = s3_head_object(c, &x, bucket, key, &exists, err);
+    if (st == FERRY_OK)
+        st = s3_head_object(c, &x, bucket, key, &exists, err);
     if (st == FERRY_OK && !exists)
         st = ferry_error_hook(err, FERRY_ERR_NOT_FOUND, "s3", id,
                               "DeleteObject s3://%s/%s failed: no such key", bucket, key);
@@ -177,12 +169,122 @@ static ferry_status s3_remove(const ferry_endpoint *ep, ferry_error *err)
         r.key = key;
         st = s3_request(c, &x, &r, err);
     }
-out:
     s3_xfer_release(&x);
+    return st;
+}
+
+static ferry_status s3_remove(const ferry_endpoint *ep, ferry_error *err)
+{
+    const char *id = s3_conn_id(ep->conn);
+    char *bucket = NULL, *key = NULL;
+    s3_client *c = NULL;
+    ferry_status st = s3_split_path(ep->path, id, &bucket, &key, err);
+    if (st == FERRY_OK && !key[0])
+        st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id,
+                              "s3://%s: remove needs a key (buckets are not removed)", bucket);
+    if (st == FERRY_OK)
+        st = s3_client_new(ep->conn, NULL, &c, err);
+    if (st == FERRY_OK)
+        st = remove_key(c, id, bucket, key, err);
     s3_client_free(c);
     free(bucket);
     free(key);
     return st;
+}
+
+/* DeleteObjects names keys in XML, which cannot carry control characters
+ * other than TAB, LF and CR; such a key is deleted on its own. */
+static int xml_unsafe(const char *key)
+{
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            return 1;
+    return 0;
+}
+
+/* remove_batch slot: the keys dir/names[i] of one bucket in one DeleteObjects
+ * request (Airflow's S3DeleteObjectsOperator); keys XML cannot carry go one
+ * DeleteObject each. */
+static ferry_status s3_remove_batch(const ferry_endpoint *dir, const char *const *names, size_t n, size_t *removed,
+                                    ferry_error *err)
+{
+    *removed = 0;
+    if (n > S3_DELETE_BATCH)
+        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: %zu keys in one DeleteObjects (at most %d)", n,
+                               S3_DELETE_BATCH);
+    const char *id = s3_conn_id(dir->conn);
+    char *bucket = NULL, *prefix = NULL;
+    s3_client *c = NULL;
+    s3_buf arena = {0};
+    size_t offs[S3_DELETE_BATCH];
+    const char *keys[S3_DELETE_BATCH];
+    size_t m = 0;
+    ferry_status st = s3_split_path(dir->path, id, &bucket, &prefix, err);
+    if (st == FERRY_OK)
+        st = s3_client_new(dir->conn, NULL, &c, err);
+    for (size_t i = 0; st == FERRY_OK && i < n; i++) {
+        size_t at = arena.len;
+        if (s3_buf_append(&arena, prefix, strlen(prefix)) != 0 ||
+            s3_buf_append(&arena, names[i], strlen(names[i]) + 1) != 0) {
+            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            break;
+        }
+        if (xml_unsafe(arena.data + at)) {
+            st = remove_key(c, id, bucket, arena.data + at, err);
+            if (st == FERRY_OK)
+                (*removed)++;
+            arena.len = at;
+            continue;
+        }
+        offs[m++] = at;
+    }
+    if (st == FERRY_OK && m > 0) {
+        for (size_t i = 0; i < m; i++)
+            keys[i] = arena.data + offs[i];
+        size_t deleted = 0;
+        st = s3_delete_objects(c, bucket, keys, m, &deleted, err);
+        *removed += deleted;
+    }
+    s3_buf_release(&arena);
+    s3_client_free(c);
+    free(bucket);
+    free(prefix);
+    return st;
+}
+
+/* server_copy slot: S3 -> S3 on one connection, bytes unchanged:
+ * CopyObject, never a download. */
+static ferry_status s3_server_copy(const ferry_endpoint *src, const ferry_endpoint *dst, const ferry_copy_options *o,
+                                   int *copied, int64_t *bytes, ferry_error *err)
+{
+    *copied = 0;
+    *bytes = -1;
+    if (dst->hook != &ferry_hook_s3 || strcmp(ferry_endpoint_conn_id(src), ferry_endpoint_conn_id(dst)) != 0)
+        return FERRY_OK;
+    ferry_entry e;
+    ferry_status st = s3_stat(src, &e, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_log(FERRY_LOG_INFO, "copy: server-side CopyObject %s -> %s", src->text, dst->text);
+    *copied = 1;
+    st = ferry_s3_copy(src->text, dst->text, o, err);
+    if (st == FERRY_OK)
+        *bytes = e.size;
+    return st;
+}
+
+/* memory slot: the sink holds concurrency x part size in flight. */
+static size_t s3_memory(const ferry_endpoint *ep, int is_sink, const ferry_copy_options *o, size_t *parts,
+                        size_t *min_part)
+{
+    (void)ep;
+    if (is_sink) {
+        size_t part = o->s3_part_size ? o->s3_part_size : S3_DEFAULT_PART_SIZE;
+        int conc = o->s3_concurrency > 0 ? o->s3_concurrency : S3_DEFAULT_CONCURRENCY;
+        *parts = (size_t)conc * part;
+        *min_part = S3_MIN_PART_SIZE;
+    }
+    return 0;
 }
 
 /* A bucket the connection names, for `conn test` without ListBuckets rights. */
@@ -233,6 +335,8 @@ static ferry_status s3_test(const ferry_conn *conn, char *info, size_t cap, ferr
 static const char *const s3_conn_types[] = {"aws", NULL};
 
 const ferry_hook ferry_hook_s3 = {
+    FERRY_HOOK_INIT,
+    .flags = FERRY_HOOK_FLAT_KEYS | FERRY_HOOK_RESUME,
     .name = "s3",
     .conn_types = s3_conn_types,
     .open_source = s3_open_source,
@@ -243,4 +347,7 @@ const ferry_hook ferry_hook_s3 = {
     .remove = s3_remove,
     .exec = NULL,
     .test = s3_test,
+    .server_copy = s3_server_copy,
+    .remove_batch = s3_remove_batch,
+    .memory = s3_memory,
 };

@@ -3,7 +3,9 @@
  * a ferry hook (curl's Curl_handler, SQLite's io_methods).
  *
  * One hook = one file (or folder) under hooks/ and one const ferry_hook; a slot
- * the system cannot do is NULL.  The registry (ferry_hook_register) maps
+ * the system cannot do is NULL, and flags say what the system is (SQL, URL,
+ * keys in buckets): shared code asks slots and flags, never a hook's name or
+ * address.  The table is versioned by its size (see Versioning).  The registry (ferry_hook_register) maps
  * connection types to hooks; a program may register hooks of its own (see
  * examples/c/custom_hook.c).
  */
@@ -46,7 +48,8 @@ typedef enum ferry_spool {
 typedef enum ferry_endpoint_kind {
     FERRY_EP_STDIO,         /* "-" */
     FERRY_EP_LOCAL,         /* a local path or file://path */
-    FERRY_EP_S3,            /* s3://bucket/key */
+    FERRY_EP_S3,            /* s3://bucket/key (the syntax only: what the system does
+                               comes from its hook's flags and slots) */
     FERRY_EP_CONN           /* CONN_ID:PATH or an inline scheme://… connection */
 } ferry_endpoint_kind;
 
@@ -201,8 +204,55 @@ typedef struct ferry_exec_options {
     ferry_exec_format format;   /* of out; FERRY_EXEC_CSV (0) unless set */
 } ferry_exec_options;
 
+/*
+ * Capability flags (ferry_hook.flags): what a system is, for the shared code
+ * that would otherwise ask for it by name.  What a system can do that needs
+ * code of its own is a slot instead (non-NULL = can): open_range_sources,
+ * open_ranged_sink, server_copy, remove_batch, memory.
+ */
+#define FERRY_HOOK_SQL        (1u << 0) /* tables and queries: the path names a table ("" with
+                                           o->query); rows, so no compression or format is read
+                                           off the path; exec runs SQL (`wait --sql`), and
+                                           --query/--parallel/--partition are for it */
+#define FERRY_HOOK_SQL_BACKSLASH (1u << 1) /* SQL string literals take backslash escapes
+                                           (MySQL): templates quote values that way */
+#define FERRY_HOOK_SNAPSHOT   (1u << 2) /* open_range_sources: every range reads one snapshot,
+                                           always (Postgres' exported snapshot) */
+#define FERRY_HOOK_URL        (1u << 3) /* the path is a whole URL (HTTP): its name ends before
+                                           '?' or '#'; a sensor waits for the URL to answer 2xx
+                                           (and its body to match) instead of stat or list */
+#define FERRY_HOOK_FLAT_KEYS  (1u << 4) /* keys in buckets ("bucket/a/b", S3): '/' is only part
+                                           of a key, so a bucket alone names every key in it,
+                                           and a sensor on "prefix/" is met by a key at any
+                                           depth (listed recursively) */
+#define FERRY_HOOK_RESUME     (1u << 5) /* the sink continues an interrupted upload from the
+                                           state file o->resume_file (--resume) */
+
+/* Most names one remove_batch call gets. */
+#define FERRY_HOOK_REMOVE_BATCH_MAX 1000
+
+/*
+ * Versioning.  A hook table starts with its own size: FERRY_HOOK_INIT sets
+ * struct_size to sizeof(ferry_hook) of the header the hook is built with,
+ *
+ *     static const ferry_hook my_hook = { FERRY_HOOK_INIT, .name = "my", ... };
+ *
+ * so a hook built against an older header (a shorter table) keeps working
+ * with a newer libferry: the slots it never heard of are past its
+ * struct_size and count as NULL.  The rules:
+ *   - every slot before FERRY_HOOK_SIZE_MIN (struct_size .. test) is always
+ *     there: ferry_hook_register refuses a table shorter than that;
+ *   - a slot at or past FERRY_HOOK_SIZE_MIN is read only through
+ *     FERRY_HOOK_SLOT(h, slot), which is NULL when the table ends before it;
+ *   - new slots are appended at the end; none is ever moved or removed;
+ *     new flags take new bits (a hook that predates one leaves it clear).
+ * A table with struct_size 0 (FERRY_HOOK_INIT forgotten) is refused.
+ */
 struct ferry_hook {
-    const char *name;                   /* system name in messages: "postgres", "s3" */
+    size_t struct_size;                 /* FERRY_HOOK_INIT: sizeof(ferry_hook) when built */
+    unsigned flags;                     /* FERRY_HOOK_* above */
+    const char *name;                   /* system name in messages: "postgres", "s3" (shared
+                                           code never decides by it) */
     const char *const *conn_types;      /* NULL-terminated connection types it serves */
     /* Open a reader of the endpoint's data in o->format (already resolved). */
     ferry_status (*open_source)(const ferry_endpoint *ep, const ferry_copy_options *o,
@@ -222,12 +272,15 @@ struct ferry_hook {
                          ferry_error *err);
     /* Connect, authenticate, report in info (e.g. server version); no data moved. */
     ferry_status (*test)(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
-    /* Optional (NULL when the system cannot): one destination fed by n writers
-     * at once (the ranges of a parallel extraction), whose bytes appear in
-     * range order.  See ferry_ranged_sink in ferry/stream.h. */
+
+    /* ---- optional slots: read with FERRY_HOOK_SLOT (see Versioning) ---- */
+
+    /* One destination fed by n writers at once (the ranges of a parallel
+     * extraction), whose bytes appear in range order.  See
+     * ferry_ranged_sink in ferry/stream.h. */
     ferry_status (*open_ranged_sink)(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
                                      ferry_ranged_sink **out, ferry_error *err);
-    /* Optional (issue #8, transfer/parallel.c): sources for ranges first ..
+    /* (issue #8, transfer/parallel.c): sources for ranges first ..
      * first+count-1 of n ranges of a SQL endpoint's rows (cut by o->split_by,
      * or the system's default), each reading over its own session, all from
      * one snapshot where the system can give one.  Every COPY/SELECT has
@@ -238,12 +291,49 @@ struct ferry_hook {
     ferry_status (*open_range_sources)(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
                                        int first, int count, ferry_source **out, char **bounds,
                                        ferry_error *err);
+    /* With open_range_sources: how the ranges are cut without o->split_by,
+     * as `copy --dry-run` says it ("ctid page ranges", "the primary key");
+     * NULL = "the source's default split". */
+    const char *split_default;
+    /* Copy src's bytes to dst inside the system, never through ferry (S3
+     * CopyObject).  Asked by ferry_copy when both ends hold the same bytes
+     * (same compression, no spool); the hook decides whether it can copy
+     * between these two endpoints (its own kind, one connection): when not,
+     * it sets *copied = 0 and returns FERRY_OK, and the copy streams.  On a
+     * copy, *copied = 1 and *bytes = the bytes copied (-1 unknown). */
+    ferry_status (*server_copy)(const ferry_endpoint *src, const ferry_endpoint *dst,
+                                const ferry_copy_options *o, int *copied, int64_t *bytes,
+                                ferry_error *err);
+    /* Remove n (1 .. FERRY_HOOK_REMOVE_BATCH_MAX) entries named relative to
+     * the listed directory/prefix dir in as few requests as the system takes
+     * (S3 DeleteObjects); *removed counts what is gone, also on failure. */
+    ferry_status (*remove_batch)(const ferry_endpoint *dir, const char *const *names, size_t n,
+                                 size_t *removed, ferry_error *err);
+    /* The bytes the hook's source (is_sink 0) or sink (is_sink 1) of ep
+     * buffers with options o, for --max-memory (transfer/budget.c).  *parts
+     * (0 when none) is the share that is parts in flight,
+     * o->s3_concurrency x o->s3_part_size, which the budget lowers first, the
+     * part size not below *min_part; the return value is the rest
+     * (read-ahead rings, sink buffers).  NULL: nothing worth counting. */
+    size_t (*memory)(const ferry_endpoint *ep, int is_sink, const ferry_copy_options *o, size_t *parts,
+                     size_t *min_part);
 };
+
+/* Begins every hook table's initialiser (see Versioning above). */
+#define FERRY_HOOK_INIT .struct_size = sizeof(ferry_hook)
+/* The size every table has at least: struct_size .. test. */
+#define FERRY_HOOK_SIZE_MIN offsetof(ferry_hook, open_ranged_sink)
+/* Whether table h is long enough to hold slot (h is evaluated more than once). */
+#define FERRY_HOOK_HAS(h, slot) ((h)->struct_size >= offsetof(ferry_hook, slot) + sizeof (h)->slot)
+/* Optional slot `slot` of table h (a pointer), NULL when h ends before it. */
+#define FERRY_HOOK_SLOT(h, slot) (FERRY_HOOK_HAS(h, slot) ? (h)->slot : NULL)
 
 /* The registry. Built-in hooks are registered on first use; hooks registered
  * later take precedence for their connection types. The table is borrowed and
- * must outlive every use (normally a static const). */
-FERRY_API void ferry_hook_register(const ferry_hook *hook);
+ * must outlive every use (normally a static const).  FERRY_ERR_USAGE (the
+ * table is not taken) when it has no name, its struct_size is below
+ * FERRY_HOOK_SIZE_MIN, or 32 hooks are registered already. */
+FERRY_API ferry_status ferry_hook_register(const ferry_hook *hook);
 FERRY_API const ferry_hook *ferry_hook_for_type(const char *conn_type);
 FERRY_API const ferry_hook *ferry_hook_by_name(const char *name);
 

@@ -93,7 +93,7 @@ static void test_compression_shrinks_last(void)
     ferry_budget b;
     ferry_budget_estimate(src, dst, &o, &b);
     CHECK(b.total <= 32 * MiB);
-    CHECK(b.compress > 0 && b.s3_parts > 0 && b.chunk == MiB);
+    CHECK(b.compress > 0 && b.parts > 0 && b.chunk == MiB);
     /* tighter: threads drop to 1 (inline gzip) */
     ferry_copy_options_init(&o);
     o.compress_threads = 4;
@@ -128,7 +128,7 @@ static void test_sftp_read_ahead_counted(void)
     ferry_copy_options_init(&o);
     ferry_budget b;
     ferry_budget_estimate(src, dst, &o, &b);
-    CHECK_INTEQ(b.sftp, 64 * MiB); /* 2 x 4 sessions x 8 MiB */
+    CHECK_INTEQ(b.buffers, 64 * MiB); /* 2 x 4 sessions x 8 MiB */
     CHECK_INTEQ(b.total, 65 * MiB);
     ferry_endpoint_free(src);
     ferry_endpoint_free(dst);
