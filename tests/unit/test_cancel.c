@@ -104,6 +104,7 @@ static ferry_status slow_open_source(const ferry_endpoint *ep, const ferry_copy_
 
 static const char *const slow_types[] = {"slowtest", NULL};
 static const ferry_hook slow_hook = {
+    FERRY_HOOK_INIT,
     .name = "slowtest",
     .conn_types = slow_types,
     .open_source = slow_open_source,
@@ -341,7 +342,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    ferry_hook_register(&slow_hook);
+    CHECK_INTEQ(ferry_hook_register(&slow_hook), FERRY_OK);
     setenv("FERRY_CONN_SLOWA", "{\"conn_type\": \"slowtest\"}", 1);
     setenv("FERRY_CONN_SLOWB", "{\"conn_type\": \"slowtest\"}", 1);
     RUN(test_current_token);
