@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <curl/curl.h>
+
+#include "hooks/curl/curl_engine.h"
 #include <expat.h>
 
 #include "ferry/conn.h"
@@ -166,8 +168,6 @@ ferry_status s3_error_status(long http_status, const char *code, int *transient)
  * is no S3 error document, "HTTP 502 Bad Gateway: '<html>...'". */
 void s3_error_detail(long http_status, const char *body, size_t len, const s3_error_doc *doc,
                      char *out, size_t cap);
-/* Status and transience of a curl failure. */
-ferry_status s3_curl_status(CURLcode code, int *transient);
 const char *s3_http_reason(long http_status);
 
 /* ---- s3_xml.c -------------------------------------------------------------- */
@@ -332,7 +332,7 @@ typedef struct s3_xfer {
     int body_mode;          /* 0 undecided, 1 collect, 2 stream, 3 error collect */
     int cb_failed;
     ferry_error cb_err;     /* failure raised by on_body */
-    char errbuf[CURL_ERROR_SIZE];
+    ferry_curl_xfer cx;     /* the engine's part: cancellation, stall, curl's outcome */
     int headers_done;       /* the final header block has been received */
     char etag[128];
     int64_t content_length; /* -1 unknown */
