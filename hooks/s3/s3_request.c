@@ -323,6 +323,7 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
     x->status = 0;
     x->body_mode = BODY_UNDECIDED;
     x->cb_failed = 0;
+    x->s3_code[0] = '\0';
     ferry_error_clear(&x->cb_err);
     reset_response(x);
     s3_buf_clear(&x->resp);
@@ -517,7 +518,8 @@ ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
     s3_error_doc doc;
     s3_xml_parse_error(x->resp.data, x->resp.len, &doc);
     int transient = 0;
-    ferry_status st = s3_error_status(code, doc.found ? doc.code : "", &transient);
+    snprintf(x->s3_code, sizeof x->s3_code, "%s", doc.found ? doc.code : "");
+    ferry_status st = s3_error_status(code, x->s3_code, &transient);
     char detail[800];
     s3_error_detail(code, x->resp.data, x->resp.len, &doc, detail, sizeof detail);
     ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, detail);
