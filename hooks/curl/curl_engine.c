@@ -65,10 +65,9 @@ ferry_status ferry_curl_status(CURLcode rc, int *transient)
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CACERT_BADFILE:      /* the CA file cannot be used: as Postgres' sslrootcert */
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:         /* the client certificate */
-    case CURLE_SSL_CLIENTCERT:
+    case CURLE_SSL_CACERT_BADFILE:      /* what verifies the server cannot be used: */
+    case CURLE_SSL_CRL_BADFILE:         /* 4, as Postgres' missing sslrootcert */
+    case CURLE_SSL_CLIENTCERT:          /* the server wants or refused our certificate */
         return FERRY_ERR_CONNECT;
 
     /* an established exchange broke: retried, exit 8 when it persists */
@@ -94,6 +93,8 @@ ferry_status ferry_curl_status(CURLcode rc, int *transient)
     /* what ferry was asked for is not a usable URL */
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
+    case CURLE_SSL_CERTPROBLEM:         /* our own certificate or key cannot be used: 3,
+                                           as SFTP's unreadable key_file */
     case CURLE_INTERFACE_FAILED:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:

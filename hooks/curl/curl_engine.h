@@ -31,7 +31,8 @@ ferry_status ferry_curl_init(ferry_error *err);
 /* The ferry status of a failed curl transfer, by its CURLcode alone, and
  * whether a retry may help (*transient).  The rule (docs/reliability.md):
  * could not connect (refused, unreachable, DNS, proxy, TLS handshake cut) -> 4,
- * transient; authentication, certificate verification, TLS material -> 4;
+ * transient; authentication, certificate verification (the CA bundle
+ * included) -> 4; our own client certificate or key unusable -> 3;
  * an established exchange broke (reset, short body, garbled answer) -> 8,
  * transient; curl's timeout -> 10, transient; malformed URL / protocol -> 3;
  * too many redirects, bad content -> 7; the reader failed -> 9; a callback
