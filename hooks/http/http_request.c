@@ -360,6 +360,7 @@ static void resume(ferry_http_req *r)
     if (rc != CURLE_OK) {
         r->done = 1;
         r->result = rc;
+        r->cx.result = rc;          /* what ferry_curl_outcome judges */
         ferry_http_req_cancel(r);
     }
 }

@@ -142,7 +142,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (x->body_mode == BODY_STREAM) {
         size_t r = x->req->on_body(x->req->body_ud, data, n, &x->cb_err);
-        x->cx.paused = r == CURL_WRITEFUNC_PAUSE;   /* time paused by the consumer is no stall */
+        /* time paused by the consumer is no stall: curl hands the held chunk
+         * back here when the consumer resumes, so the clock restarts then */
+        int paused = r == CURL_WRITEFUNC_PAUSE;
+        if (x->cx.paused && !paused)
+            ferry_curl_touch(&x->cx);
+        x->cx.paused = paused;
         if (r == n || r == CURL_WRITEFUNC_PAUSE)
             return r;
         x->cb_failed = 1;

@@ -204,7 +204,8 @@ static void test_target_extras(void)
 
     CHECK(target_of("http://h:1?timeout=abc", &o, &t, &c, &err) == FERRY_ERR_CONFIG);
     ferry_conn_free(c);
-    CHECK(target_of("http://h:1?verify=/no/such/ca.pem", &o, &t, &c, &err) == FERRY_ERR_CONFIG);
+    /* a missing CA bundle: exit 4 like curl's CURLE_SSL_CACERT_BADFILE (S3) and Postgres' sslrootcert */
+    CHECK(target_of("http://h:1?verify=/no/such/ca.pem", &o, &t, &c, &err) == FERRY_ERR_CONNECT);
     ferry_conn_free(c);
     CHECK(target_of("http://h:1?headers=%5B1%5D", &o, &t, &c, &err) == FERRY_ERR_CONFIG);
     ferry_conn_free(c);
