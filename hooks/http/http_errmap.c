@@ -1,6 +1,7 @@
 /*
  * hooks/http/http_errmap.c - what a failed request means for ferry: the
- * status (= exit code), whether a retry may help, and one line of message:
+ * status (= exit code), whether a retry may help (HTTP status codes here,
+ * CURLcodes by the shared engine's map), and one line of message:
  *     http(api): GET http://host/x failed: HTTP 404 Not Found: <body excerpt>
  *     http(inline): GET https://host/ failed: SSL certificate problem: ...
  * The excerpt is the first FERRY_HTTP_EXCERPT bytes of the body, made
@@ -24,56 +25,6 @@ ferry_status ferry_http_status_for_code(long code, int *transient)
         return FERRY_ERR_TRANSIENT;
     }
     return FERRY_ERR_DATA;
-}
-
-ferry_status ferry_http_status_for_curl(CURLcode rc, int *transient)
-{
-    *transient = 0;
-    switch (rc) {
-    case CURLE_ABORTED_BY_CALLBACK:
-        return FERRY_ERR_INTERRUPTED;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CRL_BADFILE:
-        return FERRY_ERR_CONFIG;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_LOGIN_DENIED:
-    case CURLE_REMOTE_ACCESS_DENIED:
-        return FERRY_ERR_CONNECT;
-    /* could not connect: retried, exit 4 when it persists */
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SSL_CONNECT_ERROR:
-        *transient = 1;
-        return FERRY_ERR_CONNECT;
-    /* an established exchange broke: retried, exit 8 when it persists */
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        *transient = 1;
-        return FERRY_ERR_TRANSIENT;
-    case CURLE_OPERATION_TIMEDOUT:
-        *transient = 1;
-        return FERRY_ERR_TIMEOUT;
-    case CURLE_PARTIAL_FILE:
-        *transient = 1;
-        return FERRY_ERR_DATA;
-    case CURLE_READ_ERROR:
-        return FERRY_ERR_IO;
-    case CURLE_OUT_OF_MEMORY:
-    case CURLE_WRITE_ERROR:
-        return FERRY_ERR_INTERNAL;
-    default:
-        return FERRY_ERR_DATA;
-    }
 }
 
 void ferry_http_printable(const void *in, size_t n, char *out, size_t cap)
@@ -159,8 +110,8 @@ static const char *curl_hint(CURLcode rc, const ferry_http_target *t)
                               "ca_bundle or verify extra)";
     case CURLE_SSL_CACERT_BADFILE:
         return " (the CA bundle cannot be used)";
-    case CURLE_OPERATION_TIMEDOUT:
-        return " (see --timeout and the connection's timeout extra)";
+    case CURLE_OPERATION_TIMEDOUT:     /* curl's only timer here: connecting */
+        return " (connecting is bounded by the shorter of 30 s and the timeout)";
     case CURLE_PARTIAL_FILE:
         return " (the body ended before its announced length)";
     default:
@@ -171,21 +122,19 @@ static const char *curl_hint(CURLcode rc, const ferry_http_target *t)
 ferry_status ferry_http_fail_curl(const ferry_http_req *req, ferry_error *err)
 {
     int transient = 0;
-    if (req->stalled) {
-        ferry_error_hook(err, FERRY_ERR_TIMEOUT, FERRY_HTTP_SYSTEM, req->target->conn_id,
-                         "%s %s failed: no data moved for %g s (see --timeout and the connection's timeout "
-                         "extra)",
-                         req->method, req->target->url, req->target->timeout);
-        ferry_error_transient(err);
-        return FERRY_ERR_TIMEOUT;
-    }
-    ferry_status st = ferry_http_status_for_curl(req->result, &transient);
-    const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(req->result);
+    char detail[CURL_ERROR_SIZE];
+    ferry_status st = ferry_curl_outcome(&req->cx, &transient, detail, sizeof detail);
     if (st == FERRY_ERR_INTERRUPTED)
         return ferry_error_hook(err, st, FERRY_HTTP_SYSTEM, req->target->conn_id, "%s %s: interrupted by signal %d",
                                 req->method, req->target->url, ferry_cancel_signal());
-    ferry_error_hook(err, st, FERRY_HTTP_SYSTEM, req->target->conn_id, "%s %s failed: %s%s", req->method,
-                     req->target->url, detail, curl_hint(req->result, req->target));
+    if (req->cx.stalled)
+        ferry_error_hook(err, st, FERRY_HTTP_SYSTEM, req->target->conn_id,
+                         "%s %s failed: no data moved for %g s (see --timeout and the connection's timeout "
+                         "extra)",
+                         req->method, req->target->url, req->target->timeout);
+    else
+        ferry_error_hook(err, st, FERRY_HTTP_SYSTEM, req->target->conn_id, "%s %s failed: %s%s", req->method,
+                         req->target->url, detail, curl_hint(req->result, req->target));
     if (transient)
         ferry_error_transient(err);
     return st;

@@ -4,9 +4,10 @@
  *   http_url.c      the request URL from a connection and an endpoint path
  *   http_target.c   a connection's settings (auth, TLS, proxy, headers, timeout)
  *   http_request.c  one request configured from them and driven on its own
- *                   curl multi: pull-style body reception, push-style upload,
- *                   pausing, stalls, cancellation
- *   http_errmap.c   HTTP status / CURLcode -> ferry status and message text
+ *                   curl multi by the shared engine (hooks/curl): pull-style
+ *                   body reception, push-style upload, pausing
+ *   http_errmap.c   HTTP status -> ferry status, message text (CURLcodes:
+ *                   the engine's map)
  *   http_source.c   the streaming GET (or POST ...) reader, with retries and
  *                   Range resume
  *   http_sink.c     the streaming PUT/POST writer
@@ -27,6 +28,7 @@
 
 #include "ferry/hook.h"
 #include "ferry/retry.h"
+#include "hooks/curl/curl_engine.h"
 
 #define FERRY_HTTP_SYSTEM "http"
 #define FERRY_HTTP_MAX_REDIRECTS 10L
@@ -105,7 +107,6 @@ typedef struct ferry_http_req {
     struct curl_slist *headers;     /* owned: the target's plus per-request ones */
     const ferry_http_target *target;/* borrowed */
     char method[FERRY_HTTP_METHOD_MAX]; /* for messages */
-    char errbuf[CURL_ERROR_SIZE];
     int added;                      /* handed to the multi */
     int done;                       /* curl finished (result says how) */
     CURLcode result;
@@ -131,10 +132,7 @@ typedef struct ferry_http_req {
     size_t up_len, up_off;
     int up_eof;                     /* no more data: the read callback ends the body */
     int send_paused;                /* the read callback returned CURL_READFUNC_PAUSE */
-    /* stall detection (the xferinfo callback) */
-    double progress_at;             /* monotonic seconds of the last progress, or of our last resume */
-    curl_off_t progress_bytes;      /* bytes moved both ways at that time */
-    int stalled;                    /* aborted: no progress for the target's timeout */
+    ferry_curl_xfer cx;             /* the engine's part: cancellation, stalls, curl's outcome */
 } ferry_http_req;
 
 /* Create the handles and configure every common option from target (URL,
@@ -188,8 +186,6 @@ int64_t ferry_http_req_filetime(const ferry_http_req *req);        /* unix secon
  * connect, 408/429/5xx (but 501, 505) transient, other 4xx/3xx data.
  * *transient set accordingly. */
 ferry_status ferry_http_status_for_code(long code, int *transient);
-/* The ferry status of a failed curl transfer; *transient set accordingly. */
-ferry_status ferry_http_status_for_curl(CURLcode rc, int *transient);
 
 /* Fill err for a request that ended in a non-2xx status:
  * "http(<id>): <METHOD> <url> failed: HTTP 404 Not Found: <excerpt>". */

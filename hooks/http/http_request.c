@@ -11,13 +11,13 @@
  *    callback copies from it and pauses (CURL_READFUNC_PAUSE) once it is used
  *    up, until the next chunk or the end of the body.
  *
- * Nothing is allocated per chunk.  Cancellation: the xferinfo callback aborts
- * the transfer when ferry_cancelled(), and every wait wakes at least every
- * FERRY_HTTP_POLL_MS to look.  Stalls: the same callback fails a request
- * that moved no byte in either direction for the target's timeout while we
- * were driving it (time the request spent paused by us does not count).
+ * Nothing is allocated per chunk.  The curl machinery is the shared engine
+ * (hooks/curl/curl_engine.h): global init, driving the multi, cancellation
+ * (every wait wakes at least every FERRY_HTTP_POLL_MS to look) and stalls (a
+ * request that moved no byte in either direction for the target's timeout
+ * while we were driving it fails; time the request spent paused by us does
+ * not count: every resume touches the clock).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +26,6 @@
 
 #include "ferry/ferry.h"
 #include "hooks/http/http_internal.h"
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_OK;
-
-static void global_init(void)
-{
-    /* reference-counted by libcurl: other hooks may call it too */
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -159,39 +150,19 @@ static size_t on_upload(char *buf, size_t size, size_t n, void *ud)
     return CURL_READFUNC_PAUSE;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* We drive the request again: time spent away (the sink was busy, the
  * transfer was paused) is not a stall. */
 static void touch(ferry_http_req *r)
 {
-    r->progress_at = now_seconds();
+    ferry_curl_touch(&r->cx);
 }
 
-/* Called by curl about once a second or more often: cancellation, and "no
- * byte moved in either direction for the timeout" (curl's own low-speed
- * check averages over several seconds, so it would fire late). */
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+/* The engine saw the request finish. */
+static void on_done(ferry_curl_xfer *cx)
 {
-    ferry_http_req *r = ud;
-    (void)dltotal;
-    (void)ultotal;
-    if (ferry_cancelled())
-        return 1;
-    double now = now_seconds();
-    if (dlnow + ulnow != r->progress_bytes) {
-        r->progress_bytes = dlnow + ulnow;
-        r->progress_at = now;
-    } else if (now - r->progress_at > r->target->timeout) {
-        r->stalled = 1;
-        return 1;
-    }
-    return 0;
+    ferry_http_req *r = cx->ud;
+    r->done = 1;
+    r->result = cx->result;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -260,10 +231,6 @@ static CURLcode set_common(ferry_http_req *r)
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
     if (rc == CURLE_OK)   /* one stream per handle: HTTP/2 brings nothing but pause/flow-control corner cases */
         rc = curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -275,8 +242,6 @@ static CURLcode set_common(ferry_http_req *r)
         rc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect * 1000.0));
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_BUFFERSIZE, FERRY_HTTP_RECV_BUFFER);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
     if (rc == CURLE_OK)
@@ -295,12 +260,11 @@ static CURLcode set_common(ferry_http_req *r)
         rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_READDATA, r);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    if (rc == CURLE_OK) {
+        r->cx.on_done = on_done;
+        r->cx.ud = r;
+        rc = ferry_curl_xfer_setup(&r->cx, e, t->timeout, 1);
+    }
     return rc;
 }
 
@@ -310,10 +274,8 @@ ferry_status ferry_http_req_init(ferry_http_req *req, const ferry_http_target *t
     memset(req, 0, sizeof *req);
     req->target = target;
     snprintf(req->method, sizeof req->method, "%s", method);
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_HTTP_SYSTEM, target->conn_id,
-                                "curl_global_init failed: %s", curl_easy_strerror(global_rc));
+    if (ferry_curl_init(err) != FERRY_OK)
+        return ferry_error_prefix(err, "%s(%s)", FERRY_HTTP_SYSTEM, target->conn_id);
     req->multi = curl_multi_init();
     req->easy = curl_easy_init();
     ferry_status st = FERRY_OK;
@@ -366,33 +328,24 @@ static ferry_status multi_failed(const ferry_http_req *r, CURLMcode mc, ferry_er
                             r->method, r->target->url, curl_multi_strerror(mc));
 }
 
-/* Let curl work on whatever is ready, then note whether the request ended. */
+/* Let curl work on whatever is ready; the engine notes whether the request ended. */
 static ferry_status perform(ferry_http_req *r, ferry_error *err)
 {
-    int running = 0;
-    CURLMcode mc = curl_multi_perform(r->multi, &running);
-    if (mc != CURLM_OK)
-        return multi_failed(r, mc, err);
-    CURLMsg *m;
-    int left = 0;
-    while ((m = curl_multi_info_read(r->multi, &left)) != NULL) {
-        if (m->msg == CURLMSG_DONE && m->easy_handle == r->easy) {
-            r->done = 1;
-            r->result = m->data.result;
-        }
-    }
-    return FERRY_OK;
+    ferry_status st = ferry_curl_perform(r->multi, FERRY_HTTP_SYSTEM, r->target->conn_id, NULL, err);
+    if (st != FERRY_OK)
+        ferry_error_prefix(err, "%s %s", r->method, r->target->url);
+    return st;
 }
 
 /* Wait (at most FERRY_HTTP_POLL_MS) for a socket, cancellably. */
 static ferry_status wait_io(ferry_http_req *r, ferry_error *err)
 {
-    if (ferry_cancelled())
+    ferry_status st = ferry_curl_wait(r->multi, FERRY_HTTP_POLL_MS, 1, FERRY_HTTP_SYSTEM, r->target->conn_id, err);
+    if (st == FERRY_ERR_INTERRUPTED)
         return interrupted(r, err);
-    CURLMcode mc = curl_multi_poll(r->multi, NULL, 0, FERRY_HTTP_POLL_MS, NULL);
-    if (mc != CURLM_OK)
-        return multi_failed(r, mc, err);
-    return ferry_cancelled() ? interrupted(r, err) : FERRY_OK;
+    if (st != FERRY_OK)
+        ferry_error_prefix(err, "%s %s", r->method, r->target->url);
+    return st;
 }
 
 /* Lift our pause; curl may call the callbacks from inside. */
@@ -407,6 +360,7 @@ static void resume(ferry_http_req *r)
     if (rc != CURLE_OK) {
         r->done = 1;
         r->result = rc;
+        r->cx.result = rc;          /* what ferry_curl_outcome judges */
         ferry_http_req_cancel(r);
     }
 }

@@ -190,13 +190,16 @@ static int bool_word(const char *v)
     return -1;
 }
 
-static ferry_status readable_file(const ferry_http_target *t, const char *what, const char *path,
+/* A file the connection names: an unusable CA bundle fails certificate
+ * verification (4, as in every hook: curl's CURLE_SSL_CACERT_BADFILE,
+ * Postgres' sslrootcert); our own certificate or key is configuration (3). */
+static ferry_status readable_file(const ferry_http_target *t, const char *what, const char *path, int verifies,
                                   ferry_error *err)
 {
     if (access(path, R_OK) == 0)
         return FERRY_OK;
-    return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_HTTP_SYSTEM, t->conn_id, "%s '%s' cannot be read: %s",
-                            what, path, strerror(errno));
+    return ferry_error_hook(err, verifies ? FERRY_ERR_CONNECT : FERRY_ERR_CONFIG, FERRY_HTTP_SYSTEM, t->conn_id,
+                            "%s '%s' cannot be read: %s", what, path, strerror(errno));
 }
 
 /* proxies: {"http": URL, "https": URL} -> the one for this URL's scheme. */
@@ -272,19 +275,19 @@ static ferry_status apply_extra(ferry_http_target *t, const char *key, const cha
         }
         t->verify = 1;
         t->ca_bundle = v;
-        return readable_file(t, "verify (CA bundle)", v, err);
+        return readable_file(t, "verify (CA bundle)", v, 1, err);
     }
     if (strcmp(key, "ca_bundle") == 0) {
         t->ca_bundle = v;
-        return readable_file(t, "ca_bundle", v, err);
+        return readable_file(t, "ca_bundle", v, 1, err);
     }
     if (strcmp(key, "cert") == 0) {
         t->client_cert = v;
-        return readable_file(t, "cert", v, err);
+        return readable_file(t, "cert", v, 0, err);
     }
     if (strcmp(key, "key") == 0) {
         t->client_key = v;
-        return readable_file(t, "key", v, err);
+        return readable_file(t, "key", v, 0, err);
     }
     if (strcmp(key, "proxy") == 0) {
         t->proxy = v;

@@ -2,8 +2,16 @@
  * hooks/postgres/pg_conn.c - connecting to PostgreSQL from a ferry connection,
  * waiting on libpq without blocking signals out, and turning libpq failures
  * into ferry errors ("postgres(ID): <what> failed: <cause>").
+ *
+ * Failures are classified by libpq's state and the server's SQLSTATE, never
+ * by message text: a connection is made with PQconnectStartParams and
+ * PQconnectPoll (cancellable, bounded by connect_timeout), the stage it
+ * failed in is libpq's status before the failing poll, and the SQLSTATE of
+ * a refusal by the server comes from the verbose form of libpq's message
+ * (the one place libpq exposes it for a connection that never opened).
  */
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -123,6 +131,32 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static int sqlstate_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+}
+
+int ferry_pg_verbose_sqlstate(const char *msg, char out[6])
+{
+    out[0] = '\0';
+    if (!msg)
+        return 0;
+    /* "<SEVERITY>:  XXXXX: ": two spaces after the severity, then the code */
+    for (const char *p = msg; *p; p++) {
+        if (p[0] != ':' || p[1] != ' ' || p[2] != ' ')
+            continue;
+        const char *c = p + 3;
+        int ok = 1;
+        for (int i = 0; i < 5 && ok; i++)
+            ok = sqlstate_char(c[i]);
+        if (ok && c[5] == ':' && c[6] == ' ') {
+            memcpy(out, c, 5);
+            out[5] = '\0';
+        }
+    }
+    return out[0] != '\0';
+}
+
 /* One line of libpq's text without the parts that repeat what ferry says
  * anyway: "connection to server at ... failed: " and "ERROR:  "/"FATAL:  ". */
 static const char *skip_line_prefixes(const char *line, const char *end)
@@ -142,6 +176,10 @@ static const char *skip_line_prefixes(const char *line, const char *end)
             break;
         }
     }
+    /* the SQLSTATE a verbose message (a failed connect) puts first */
+    if (end - line > 7 && sqlstate_char(line[0]) && sqlstate_char(line[1]) && sqlstate_char(line[2]) &&
+        sqlstate_char(line[3]) && sqlstate_char(line[4]) && line[5] == ':' && line[6] == ' ')
+        line += 7;
     return line;
 }
 
@@ -176,7 +214,9 @@ void ferry_pg_one_line(const char *raw, char *out, size_t cap)
         const char *end = strchr(line, '\n');
         if (!end)
             end = line + strlen(line);
-        append_segment(out, cap, skip_line_prefixes(line, end), end);
+        /* a verbose message's source location is for developers */
+        if (!starts_with(line, "LOCATION:  "))
+            append_segment(out, cap, skip_line_prefixes(line, end), end);
         line = *end ? end + 1 : end;
     }
     if (!out[0])
@@ -299,33 +339,119 @@ static void describe_endpoint(const ferry_conn *conn, PGconn *pg, char *out, siz
     snprintf(out, cap, "%s:%s", host, port);
 }
 
-/* A missing database is reported by the server before any result exists, so
- * only the text says it (English messages; anything else stays CONNECT). */
-static ferry_status connect_failure_status(const char *cause)
+ferry_status ferry_pg_connect_status(ferry_pg_stage stage, const char *sqlstate, int needs_password,
+                                     int host_unknown, int *transient)
 {
-    if (strstr(cause, "database \"") && strstr(cause, "\" does not exist"))
+    *transient = 0;
+    switch (stage) {
+    case FERRY_PG_STAGE_NETWORK:
+        *transient = !host_unknown;
+        return FERRY_ERR_CONNECT;
+    case FERRY_PG_STAGE_TLS:
+        return FERRY_ERR_CONNECT;
+    case FERRY_PG_STAGE_SERVER:
+    default:
+        break;
+    }
+    if (!sqlstate || strlen(sqlstate) != 5) {
+        /* the server dropped the connection without a word, or libpq gave
+         * up on its own: only a password it needed and lacked is final */
+        *transient = !needs_password;
+        return FERRY_ERR_CONNECT;
+    }
+    if (strcmp(sqlstate, "3D000") == 0)
         return FERRY_ERR_NOT_FOUND;
+    if (strcmp(sqlstate, "57P03") == 0 || starts_with(sqlstate, "53") || sqlstate_is_session_lost(sqlstate))
+        *transient = 1;
     return FERRY_ERR_CONNECT;
 }
 
-/* Worth another try: libpq's own words (the C locale: ferry never calls
- * setlocale) for a server that is not there yet, or a network that failed
- * while connecting.  Anything else (authentication, certificates, a missing
- * database, a bad option) fails at once. */
-static int connect_failure_is_transient(const char *cause)
+/* A host name (not an address, not a socket directory, not a list) that
+ * does not resolve, asked again after a failure in the network stage: an
+ * unknown name fails at once, a temporary DNS failure is retried. */
+static int host_is_unknown(const char *host)
 {
-    static const char *const words[] = {
-        "Connection refused", "Connection reset", "Connection timed out", "No route to host",
-        "Network is unreachable", "timeout expired", "server closed the connection unexpectedly",
-        "Temporary failure in name resolution", "the database system is starting up",
-        "the database system is shutting down", "the database system is in recovery mode",
-        "sorry, too many clients already", "could not receive data from server",
-        "could not send data to server", "SSL SYSCALL error", "EOF detected", NULL,
-    };
-    for (int i = 0; words[i]; i++)
-        if (strstr(cause, words[i]))
-            return 1;
-    return 0;
+    if (!host || !*host || host[0] == '/' || host[0] == '@' || strchr(host, ','))
+        return 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (res)
+        freeaddrinfo(res);
+    return rc == EAI_NONAME || rc == EAI_FAIL
+#ifdef EAI_NODATA
+           || rc == EAI_NODATA
+#endif
+        ;
+}
+
+static ferry_pg_stage stage_of(ConnStatusType s)
+{
+    switch (s) {
+    case CONNECTION_SSL_STARTUP:
+    case CONNECTION_GSS_STARTUP:
+        return FERRY_PG_STAGE_TLS;
+    case CONNECTION_AWAITING_RESPONSE:
+    case CONNECTION_AUTH_OK:
+    case CONNECTION_SETENV:
+    case CONNECTION_CHECK_WRITABLE:
+    case CONNECTION_CONSUME:
+    case CONNECTION_CHECK_TARGET:
+    case CONNECTION_CHECK_STANDBY:
+        return FERRY_PG_STAGE_SERVER;
+    default:        /* STARTED, MADE, NEEDED, BAD */
+        return FERRY_PG_STAGE_NETWORK;
+    }
+}
+
+/* libpq's connect_timeout (from the keywords or PGCONNECT_TIMEOUT), in
+ * seconds; 0 = none.  libpq's rule: below 2 means 2. */
+static int connect_timeout_of(PGconn *pg)
+{
+    PQconninfoOption *opts = PQconninfo(pg); /* owned: PQconninfoFree */
+    int t = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && *o->val)
+            t = atoi(o->val);
+    PQconninfoFree(opts);
+    return t <= 0 ? 0 : t < 2 ? 2 : t;
+}
+
+/* Drive PQconnectPoll until the connection is up or failed.  *stage is how
+ * far it got; FERRY_ERR_TIMEOUT when connect_timeout passed (the caller
+ * reports it as a failure to connect), FERRY_ERR_INTERRUPTED when cancelled. */
+static ferry_status poll_connect(PGconn *pg, ferry_pg_stage *stage)
+{
+    int timeout = connect_timeout_of(pg);
+    double deadline = timeout > 0 ? ferry_pg_now() + timeout : 0;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    *stage = FERRY_PG_STAGE_NETWORK;
+    for (;;) {
+        ConnStatusType s = PQstatus(pg);
+        if (s == CONNECTION_BAD || ps == PGRES_POLLING_FAILED)
+            return FERRY_ERR_CONNECT;
+        if (ps == PGRES_POLLING_OK)
+            return FERRY_OK;
+        if (ferry_cancelled())
+            return FERRY_ERR_INTERRUPTED;
+        int ms = FERRY_PG_POLL_MS;
+        if (deadline > 0) {
+            double left = deadline - ferry_pg_now();
+            if (left <= 0)
+                return FERRY_ERR_TIMEOUT;
+            if (left * 1000 < ms)
+                ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd pfd = {.fd = PQsocket(pg), .events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int ready = pfd.fd >= 0 ? poll(&pfd, 1, ms) : 1;
+        if (ready < 0 && errno != EINTR)
+            ready = 1;      /* let libpq look at the socket and say what is wrong */
+        if (ready <= 0)
+            continue;
+        *stage = stage_of(s);
+        ps = PQconnectPoll(pg);
+    }
 }
 
 static ferry_status connect_once(const ferry_conn *conn, const char *id, PGconn **out,
@@ -338,9 +464,16 @@ static ferry_status connect_once(const ferry_conn *conn, const char *id, PGconn 
                                 "cannot read libpq's connection defaults (out of memory)");
     pg_keywords kw;
     keywords_build(&kw, conn, defaults);
-    PGconn *pg = PQconnectdbParams(kw.keys, kw.values, 0);
+    PGconn *pg = PQconnectStartParams(kw.keys, kw.values, 0);
     PQconninfoFree(defaults); /* kw's borrowed keys point into conn or literals only */
-    if (pg && PQstatus(pg) == CONNECTION_OK) {
+    if (!pg)
+        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "cannot connect: out of memory");
+    /* the server's refusal then carries its SQLSTATE (ferry_pg_verbose_sqlstate) */
+    PQsetErrorVerbosity(pg, PQERRORS_VERBOSE);
+    ferry_pg_stage stage = FERRY_PG_STAGE_NETWORK;
+    ferry_status polled = poll_connect(pg, &stage);
+    if (polled == FERRY_OK && PQstatus(pg) == CONNECTION_OK) {
+        PQsetErrorVerbosity(pg, PQERRORS_DEFAULT);
         PQsetNoticeReceiver(pg, log_notice, NULL);
         ferry_log(FERRY_LOG_DEBUG, "postgres(%s): connected to %s:%s as %s, server %d", id ? id : "",
                   PQhost(pg), PQport(pg), PQuser(pg), PQserverVersion(pg));
@@ -349,11 +482,30 @@ static ferry_status connect_once(const ferry_conn *conn, const char *id, PGconn 
     }
     char where[256], cause[600];
     describe_endpoint(conn, pg, where, sizeof where);
-    ferry_pg_one_line(pg ? PQerrorMessage(pg) : "out of memory", cause, sizeof cause);
+    if (polled == FERRY_ERR_INTERRUPTED) {
+        PQfinish(pg);
+        return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_PG_SYSTEM, id, "connecting to %s interrupted",
+                                where);
+    }
+    int transient = 0;
+    ferry_status st;
+    if (polled == FERRY_ERR_TIMEOUT) {
+        /* no answer within connect_timeout: a server that could not be reached */
+        snprintf(cause, sizeof cause, "no answer within %d s (connect_timeout)", connect_timeout_of(pg));
+        st = FERRY_ERR_CONNECT;
+        transient = 1;
+    } else {
+        char sqlstate[6];
+        const char *msg = PQerrorMessage(pg);
+        int has_state = ferry_pg_verbose_sqlstate(msg, sqlstate);
+        int unknown = stage == FERRY_PG_STAGE_NETWORK && host_is_unknown(conn->host);
+        st = ferry_pg_connect_status(stage, has_state ? sqlstate : NULL, PQconnectionNeedsPassword(pg), unknown,
+                                     &transient);
+        ferry_pg_one_line(msg, cause, sizeof cause);
+    }
     PQfinish(pg);
-    ferry_status st = ferry_error_hook(err, connect_failure_status(cause), FERRY_PG_SYSTEM, id,
-                                       "cannot connect to %s: %s", where, cause);
-    if (st == FERRY_ERR_CONNECT && connect_failure_is_transient(cause))
+    ferry_error_hook(err, st, FERRY_PG_SYSTEM, id, "cannot connect to %s: %s", where, cause);
+    if (transient)
         ferry_error_transient(err);
     return st;
 }

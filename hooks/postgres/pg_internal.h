@@ -43,6 +43,32 @@ ferry_status ferry_pg_connect_retry(const ferry_conn *conn, const char *conn_id,
 /* The ferry status for a SQLSTATE (5 characters; NULL means no SQLSTATE). */
 ferry_status ferry_pg_status_for_sqlstate(const char *sqlstate);
 
+/* How far a failed connection attempt got (libpq's PQstatus before the
+ * PQconnectPoll call that failed): the classification of a connect failure
+ * never reads libpq's English text. */
+typedef enum ferry_pg_stage {
+    FERRY_PG_STAGE_NETWORK = 0, /* resolving, TCP connecting, sending the first packet */
+    FERRY_PG_STAGE_TLS,         /* the TLS (or GSS) handshake: certificates, CA file */
+    FERRY_PG_STAGE_SERVER,      /* the server answered: authentication, startup */
+} ferry_pg_stage;
+
+/* The status of a connection attempt that failed at stage: NETWORK is
+ * FERRY_ERR_CONNECT, transient unless host_unknown (the name does not
+ * resolve: fails at once); TLS is FERRY_ERR_CONNECT at once; SERVER goes by
+ * the SQLSTATE the server sent (NULL: none, the connection dropped): 3D000
+ * (no such database) FERRY_ERR_NOT_FOUND, 57P03 (starting up, shutting
+ * down, recovery), class 53 (too many clients), class 08 and 57P01/57P02
+ * FERRY_ERR_CONNECT transient, anything else (class 28: authentication)
+ * FERRY_ERR_CONNECT at once; no SQLSTATE is transient unless libpq needed a
+ * password it did not have (needs_password). */
+ferry_status ferry_pg_connect_status(ferry_pg_stage stage, const char *sqlstate, int needs_password,
+                                     int host_unknown, int *transient);
+
+/* The last SQLSTATE in a message libpq built with PQERRORS_VERBOSE
+ * ("FATAL:  28P01: password ..."): the 5-character code after a severity,
+ * copied into out[6]; 0 when there is none (libpq's own failures). */
+int ferry_pg_verbose_sqlstate(const char *msg, char out[6]);
+
 /* Fill err from a failed result: "<what> failed: <message>[: detail][ (context)]"
  * with the status of its SQLSTATE.  res may be NULL (then the connection's
  * own error is used).  Returns the status. */

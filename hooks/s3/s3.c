@@ -308,12 +308,13 @@ static ferry_status s3_test(const ferry_conn *conn, char *info, size_t cap, ferr
         return st;
     char owner[256] = "";
     size_t nb = 0;
-    st = s3_list_buckets(c, owner, sizeof owner, &nb, err);
+    char code[64] = "";
+    st = s3_list_buckets(c, owner, sizeof owner, &nb, code, sizeof code, err);
     if (st == FERRY_OK) {
         snprintf(info, cap, "s3 endpoint %s region %s as %s (%zu bucket%s; credentials from %s)",
                  c->cfg.endpoint, c->cfg.region, owner[0] ? owner : c->cfg.access_key, nb,
                  nb == 1 ? "" : "s", c->cfg.cred_source);
-    } else if (st == FERRY_ERR_CONNECT && strstr(err->msg, "AccessDenied") && conn_bucket(conn)) {
+    } else if (st == FERRY_ERR_CONNECT && strcmp(code, "AccessDenied") == 0 && conn_bucket(conn)) {
         const char *bucket = conn_bucket(conn);
         s3_xfer x;
         int exists = 0;

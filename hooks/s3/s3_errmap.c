@@ -1,7 +1,8 @@
 /*
  * hooks/s3/s3_errmap.c - what an S3 failure means for ferry: HTTP status and
  * S3 error Code -> ferry_status (= CLI exit code) and whether a retry may
- * help; curl failures likewise; the human-readable detail of an answer.
+ * help; the human-readable detail of an answer.  curl failures are judged
+ * by the shared engine (ferry_curl_outcome, hooks/curl/curl_engine.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -153,50 +154,5 @@ void s3_error_detail(long http, const char *body, size_t len, const s3_error_doc
         snprintf(out, cap, "HTTP %ld%s%s: '%s'", http, *reason ? " " : "", reason, shown);
     } else {
         snprintf(out, cap, "HTTP %ld%s%s", http, *reason ? " " : "", reason);
-    }
-}
-
-ferry_status s3_curl_status(CURLcode code, int *transient)
-{
-    *transient = 0;
-    switch (code) {
-    case CURLE_OK:
-        return FERRY_OK;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return FERRY_ERR_CONNECT;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SSL_CONNECT_ERROR:       /* TLS handshake cut short: a connect failure */
-        *transient = 1;
-        return FERRY_ERR_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        *transient = 1;
-        return FERRY_ERR_TIMEOUT;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_SEND_FAIL_REWIND:
-    case CURLE_WEIRD_SERVER_REPLY:
-        *transient = 1;
-        return FERRY_ERR_TRANSIENT;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        return FERRY_ERR_CONNECT;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return FERRY_ERR_CONFIG;
-    case CURLE_ABORTED_BY_CALLBACK:
-        return FERRY_ERR_INTERRUPTED;
-    case CURLE_OUT_OF_MEMORY:
-        return FERRY_ERR_INTERNAL;
-    default:
-        return FERRY_ERR_CONNECT;
     }
 }

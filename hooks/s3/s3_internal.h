@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <curl/curl.h>
+
+#include "hooks/curl/curl_engine.h"
 #include <expat.h>
 
 #include "ferry/conn.h"
@@ -166,8 +168,6 @@ ferry_status s3_error_status(long http_status, const char *code, int *transient)
  * is no S3 error document, "HTTP 502 Bad Gateway: '<html>...'". */
 void s3_error_detail(long http_status, const char *body, size_t len, const s3_error_doc *doc,
                      char *out, size_t cap);
-/* Status and transience of a curl failure. */
-ferry_status s3_curl_status(CURLcode code, int *transient);
 const char *s3_http_reason(long http_status);
 
 /* ---- s3_xml.c -------------------------------------------------------------- */
@@ -332,7 +332,9 @@ typedef struct s3_xfer {
     int body_mode;          /* 0 undecided, 1 collect, 2 stream, 3 error collect */
     int cb_failed;
     ferry_error cb_err;     /* failure raised by on_body */
-    char errbuf[CURL_ERROR_SIZE];
+    char s3_code[64];       /* S3's error Code of the last failed answer ("" none): decide by it,
+                               never by the message text */
+    ferry_curl_xfer cx;     /* the engine's part: cancellation, stall, curl's outcome */
     int headers_done;       /* the final header block has been received */
     char etag[128];
     int64_t content_length; /* -1 unknown */
@@ -457,9 +459,10 @@ ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err
 /* DeleteObjects, Quiet, in batches of 1000 (keys borrowed). */
 ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *const *keys,
                                size_t n, size_t *deleted, ferry_error *err);
-/* ListBuckets: owner display name (or ID) into owner, bucket count. One try. */
-ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets,
-                             ferry_error *err);
+/* ListBuckets: owner display name (or ID) into owner, bucket count. One try.
+ * code (may be NULL): S3's error Code of a refusal ("" none). */
+ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
+                             size_t code_cap, ferry_error *err);
 
 ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
                           ferry_writer **out, ferry_error *err);

@@ -371,8 +371,8 @@ out:
     return st;
 }
 
-ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets,
-                             ferry_error *err)
+ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
+                             size_t code_cap, ferry_error *err)
 {
     s3_xfer x;
     ferry_status st = s3_xfer_init(&x, err);
@@ -384,6 +384,8 @@ ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuc
     r.method = "GET";
     r.no_retry = 1;
     st = s3_request(c, &x, &r, err);
+    if (code && code_cap)
+        snprintf(code, code_cap, "%s", x.s3_code);
     if (st == FERRY_OK && s3_xml_parse_buckets(x.resp.data, x.resp.len, owner, cap, nbuckets) != 0) {
         char shown[160];
         s3_printable(x.resp.data ? x.resp.data : "", x.resp.len, shown, sizeof shown);

@@ -10,10 +10,10 @@
  * s3_client_drive makes progress; s3_xfer_finish turns the outcome into a
  * ferry_error naming the operation, the object and S3's Code/Message.
  * s3_request does all of that blocking, with retries (ferry_retry) of
- * transient failures.  Cancellation (ferry_cancelled) is checked in curl's
- * progress callback and between polls; cleanup requests ignore it.
+ * transient failures.  The curl machinery - global init, driving the multi,
+ * cancellation and stall checks, the CURLcode map - is the shared engine
+ * (hooks/curl/curl_engine.h); cleanup requests are not cancellable.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +27,12 @@
 #define S3_RESP_LIMIT (16 * S3_MIB)   /* largest collected body (listings are streamed) */
 #define S3_ERRBODY_KEEP (64 * 1024)   /* of an error body, this much is kept */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 ferry_status s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, s3_client **out,
                            ferry_error *err)
 {
     *out = NULL;
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_global_init failed: %s",
-                               curl_easy_strerror(curl_init_rc));
+    if (ferry_curl_init(err) != FERRY_OK)
+        return ferry_error_prefix(err, "s3");
     s3_client *c = calloc(1, sizeof *c);
     if (!c)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
@@ -105,6 +95,8 @@ void s3_req_target(const s3_client *c, const s3_req *r, char *out, size_t cap)
 ferry_status s3_xfer_init(s3_xfer *x, ferry_error *err)
 {
     memset(x, 0, sizeof *x);
+    if (ferry_curl_init(err) != FERRY_OK)
+        return ferry_error_prefix(err, "s3");
     x->easy = curl_easy_init();
     if (!x->easy)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_easy_init failed");
@@ -150,6 +142,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (x->body_mode == BODY_STREAM) {
         size_t r = x->req->on_body(x->req->body_ud, data, n, &x->cb_err);
+        /* time paused by the consumer is no stall: curl hands the held chunk
+         * back here when the consumer resumes, so the clock restarts then */
+        int paused = r == CURL_WRITEFUNC_PAUSE;
+        if (x->cx.paused && !paused)
+            ferry_curl_touch(&x->cx);
+        x->cx.paused = paused;
         if (r == n || r == CURL_WRITEFUNC_PAUSE)
             return r;
         x->cb_failed = 1;
@@ -280,12 +278,12 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
-static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
+/* The engine saw the transfer finish. */
+static void on_done(ferry_curl_xfer *cx)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    s3_xfer *x = ud;
-    return (!x->req->cleanup && ferry_cancelled()) ? 1 : 0;
+    s3_xfer *x = cx->ud;
+    x->done = 1;
+    x->result = cx->result;
 }
 
 /* ---- building and starting a request ------------------------------------------------ */
@@ -330,7 +328,7 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
     x->status = 0;
     x->body_mode = BODY_UNDECIDED;
     x->cb_failed = 0;
-    x->errbuf[0] = '\0';
+    x->s3_code[0] = '\0';
     ferry_error_clear(&x->cb_err);
     reset_response(x);
     s3_buf_clear(&x->resp);
@@ -413,33 +411,31 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
     }
 
     CURL *e = x->easy;
-    long low_speed_time = (long)(c->timeout + 0.5);
+    double stall_after = c->timeout;
     long connect_timeout = cfg->connect_timeout;
     if (r->cleanup) {
-        if (low_speed_time > 30)
-            low_speed_time = 30;
+        if (stall_after > 30)
+            stall_after = 30;
         if (connect_timeout > 10)
             connect_timeout = 10;
     }
-    if (low_speed_time < 1)
-        low_speed_time = 1;
+    if (stall_after < 1)
+        stall_after = 1;
+    x->cx.on_done = on_done;
+    x->cx.ud = x;
+    if (ferry_curl_xfer_setup(&x->cx, e, stall_after, !r->cleanup) != CURLE_OK) {
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: libcurl refused an option");
+        goto out;
+    }
     curl_easy_setopt(e, CURLOPT_URL, x->url.data);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);      /* keys with "..", "//" stay as they are */
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
-    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)x);
-    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, connect_timeout);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed_time);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify ? 2L : 0L);
     if (cfg->ca_bundle)
@@ -478,46 +474,12 @@ out:
 
 /* ---- driving and results --------------------------------------------------------------- */
 
-static int collect_done(s3_client *c)
-{
-    int n = 0;
-    int left = 0;
-    CURLMsg *m;
-    while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        char *p = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
-        s3_xfer *x = (s3_xfer *)p;
-        if (x) {
-            x->done = 1;
-            x->result = m->data.result;
-            n++;
-        }
-    }
-    return n;
-}
-
 ferry_status s3_client_drive(s3_client *c, int wait_ms, int cancellable, ferry_error *err)
 {
-    for (int round = 0; round < 2; round++) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(c->multi, &running);
-        if (mc != CURLM_OK)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_perform: %s",
-                                   curl_multi_strerror(mc));
-        int finished = collect_done(c);
-        if (cancellable && ferry_cancelled())
-            return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
-                                    "interrupted");
-        if (finished || round == 1 || wait_ms <= 0)
-            break;
-        mc = curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL);
-        if (mc != CURLM_OK)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_poll: %s",
-                                   curl_multi_strerror(mc));
-    }
-    return FERRY_OK;
+    ferry_status st = ferry_curl_drive(c->multi, wait_ms, cancellable, "s3", c->cfg.conn_id, err);
+    if (st == FERRY_ERR_INTERRUPTED)
+        return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id, "interrupted");
+    return st;
 }
 
 ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
@@ -543,15 +505,15 @@ ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
         return st;
     }
     if (x->result != CURLE_OK) {
-        if (x->result == CURLE_ABORTED_BY_CALLBACK && ferry_cancelled())
+        int transient = 0;
+        char cause[CURL_ERROR_SIZE];
+        ferry_status st = ferry_curl_outcome(&x->cx, &transient, cause, sizeof cause);
+        if (st == FERRY_ERR_INTERRUPTED)
             return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
                                     "%s %s interrupted", r->op, target);
-        int transient = 0;
-        ferry_status st = s3_curl_status(x->result, &transient);
-        if (x->result == CURLE_OPERATION_TIMEDOUT && !strstr(x->errbuf, "onnect"))
-            snprintf(x->errbuf, sizeof x->errbuf, "no progress for %.0f s (timeout)", c->timeout);
-        ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target,
-                         x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+        if (x->cx.stalled)
+            snprintf(cause, sizeof cause, "no progress for %.0f s (timeout)", x->cx.stall_after);
+        ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, cause);
         if (transient)
             ferry_error_transient(err);
         return st;
@@ -561,7 +523,8 @@ ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
     s3_error_doc doc;
     s3_xml_parse_error(x->resp.data, x->resp.len, &doc);
     int transient = 0;
-    ferry_status st = s3_error_status(code, doc.found ? doc.code : "", &transient);
+    snprintf(x->s3_code, sizeof x->s3_code, "%s", doc.found ? doc.code : "");
+    ferry_status st = s3_error_status(code, x->s3_code, &transient);
     char detail[800];
     s3_error_detail(code, x->resp.data, x->resp.len, &doc, detail, sizeof detail);
     ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, detail);
@@ -617,11 +580,11 @@ ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *
             s3_sleep(0.5 * attempt);
             continue;
         }
-        if (ferry_cancelled())
+        if (ferry_curl_cancel_requested(NULL))
             return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
                                     "%s interrupted", r->op);
         if (!ferry_retry_again(&rt, err)) {   /* logs the retry, prefixes "gave up" */
-            if (ferry_cancelled())
+            if (ferry_curl_cancel_requested(NULL))
                 return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", c->cfg.conn_id,
                                         "%s interrupted", r->op);
             return err->status;
@@ -633,7 +596,7 @@ int s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay)
 {
     r->attempt++;
     *delay = 0;
-    if (!err->transient || ferry_cancelled())
+    if (!err->transient || ferry_curl_cancel_requested(NULL))
         return 0;
     if (r->attempt < r->max_attempts) {
         double d = ferry_retry_delay(r, r->attempt);

@@ -1262,9 +1262,9 @@ static ferry_status preflight(s3_sink *s, ferry_error *err)
         if (st == FERRY_OK || s->ctl.status == 416) {
             exists = 1;           /* 416: an empty object */
             st = FERRY_OK;
-        } else if (st == FERRY_ERR_NOT_FOUND && strstr(err->msg, "NoSuchKey")) {
+        } else if (st == FERRY_ERR_NOT_FOUND && strcmp(s->ctl.s3_code, "NoSuchKey") == 0) {
             st = FERRY_OK;
-        } else if (st == FERRY_ERR_CONNECT && strstr(err->msg, "AccessDenied")) {
+        } else if (st == FERRY_ERR_CONNECT && strcmp(s->ctl.s3_code, "AccessDenied") == 0) {
             ferry_log(FERRY_LOG_DEBUG, "%s (cannot check for an existing object; relying on "
                                        "If-None-Match)", err->msg);
             ferry_error_clear(err);

@@ -255,7 +255,7 @@ out:
     if (st != FERRY_OK) {
         *nread = 0;
         s3_xfer_cancel(&s->x);
-        if (st == FERRY_ERR_INTERRUPTED && !strstr(err->msg, "GetObject")) {
+        if (st == FERRY_ERR_INTERRUPTED) {     /* one wording, whoever saw it */
             char t[S3_MAX_KEY_LEN + 80];
             target(s, t, sizeof t);
             ferry_error_hook(err, st, "s3", s->c->cfg.conn_id, "GetObject %s interrupted", t);

@@ -364,18 +364,18 @@ static void test_error_status(void)
     CHECK_INTEQ(s3_error_status(501, "NotImplemented", &t), FERRY_ERR_INTERNAL);
     CHECK_INTEQ(t, 0);
 
-    CHECK_INTEQ(s3_curl_status(CURLE_COULDNT_CONNECT, &t), FERRY_ERR_CONNECT);
+    CHECK_INTEQ(ferry_curl_status(CURLE_COULDNT_CONNECT, &t), FERRY_ERR_CONNECT);
     CHECK_INTEQ(t, 1);
-    CHECK_INTEQ(s3_curl_status(CURLE_COULDNT_RESOLVE_HOST, &t), FERRY_ERR_CONNECT);
+    CHECK_INTEQ(ferry_curl_status(CURLE_COULDNT_RESOLVE_HOST, &t), FERRY_ERR_CONNECT);
     CHECK_INTEQ(t, 0);
-    CHECK_INTEQ(s3_curl_status(CURLE_OPERATION_TIMEDOUT, &t), FERRY_ERR_TIMEOUT);
+    CHECK_INTEQ(ferry_curl_status(CURLE_OPERATION_TIMEDOUT, &t), FERRY_ERR_TIMEOUT);
     CHECK_INTEQ(t, 1);
-    CHECK_INTEQ(s3_curl_status(CURLE_RECV_ERROR, &t), FERRY_ERR_TRANSIENT);
+    CHECK_INTEQ(ferry_curl_status(CURLE_RECV_ERROR, &t), FERRY_ERR_TRANSIENT);
     CHECK_INTEQ(t, 1);
-    CHECK_INTEQ(s3_curl_status(CURLE_PARTIAL_FILE, &t), FERRY_ERR_TRANSIENT);
-    CHECK_INTEQ(s3_curl_status(CURLE_PEER_FAILED_VERIFICATION, &t), FERRY_ERR_CONNECT);
+    CHECK_INTEQ(ferry_curl_status(CURLE_PARTIAL_FILE, &t), FERRY_ERR_TRANSIENT);
+    CHECK_INTEQ(ferry_curl_status(CURLE_PEER_FAILED_VERIFICATION, &t), FERRY_ERR_CONNECT);
     CHECK_INTEQ(t, 0);
-    CHECK_INTEQ(s3_curl_status(CURLE_ABORTED_BY_CALLBACK, &t), FERRY_ERR_INTERRUPTED);
+    CHECK_INTEQ(ferry_curl_status(CURLE_ABORTED_BY_CALLBACK, &t), FERRY_ERR_INTERRUPTED);
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */
