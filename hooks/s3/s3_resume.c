@@ -21,23 +21,23 @@
 
 #include "hooks/s3/s3_internal.h"
 
-int s3_json_str(s3_buf *b, const char *s)
+int s3_json_str(ferry_buf *b, const char *s)
 {
-    int rc = s3_buf_append(b, "\"", 1);
+    int rc = ferry_buf_append(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
         if (*p == '"' || *p == '\\') {
             char e[2] = {'\\', (char)*p};
-            rc = s3_buf_append(b, e, 2);
+            rc = ferry_buf_append(b, e, 2);
         } else if (*p < 0x20) {
-            rc = s3_buf_printf(b, "\\u%04x", *p);
+            rc = ferry_buf_appendf(b, "\\u%04x", *p);
         } else {
-            rc = s3_buf_append(b, p, 1);
+            rc = ferry_buf_append(b, p, 1);
         }
     }
-    return rc | s3_buf_append(b, "\"", 1);
+    return rc | ferry_buf_append(b, "\"", 1);
 }
 
-ferry_status s3_resume_save(const char *path, const char *tmp_path, const s3_buf *json,
+ferry_status s3_resume_save(const char *path, const char *tmp_path, const ferry_buf *json,
                             ferry_error *err)
 {
     int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -5,8 +5,8 @@
  * as AWS specifies them (S3 flavour: the path is encoded once and never
  * normalised unless asked), on OpenSSL libcrypto: SHA-256 through EVP digests,
  * HMAC-SHA256 through HMAC() with EVP_sha256().  Self-contained: it needs only
- * the ferry_status / ferry_error types (header only) and libcrypto, so the unit
- * test links it alone.
+ * the ferry_status / ferry_error types (header only), core/buf.c,
+ * core/encode.c and libcrypto, so the unit test links it alone.
  *
  * No global state.  Every buffer is built in a local growing string; the only
  * copies of secret material (the "AWS4" + secret scratch key and the derived
@@ -26,6 +26,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "core/buf.h"
+#include "core/encode.h"
 
 /* ---- errors ------------------------------------------------------------------- */
 
@@ -47,34 +50,18 @@ static ferry_status oom(ferry_error *err)
 
 /* ---- growing string ------------------------------------------------------------- */
 
-/* A growing NUL-terminated string, owned by whoever declared it; the first
- * failed allocation sets failed and turns every later append into a no-op. */
+/* A growing NUL-terminated string (a ferry_buf, core/buf.h), owned by
+ * whoever declared it; the first failed allocation sets failed and turns
+ * every later append into a no-op. */
 typedef struct sbuf {
-    char *p;
-    size_t len, cap;
+    ferry_buf b;
     int failed;
 } sbuf;
 
 static void sb_putn(sbuf *sb, const char *s, size_t n)
 {
-    if (sb->failed)
-        return;
-    if (sb->len + n + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap : 64;
-        while (cap < sb->len + n + 1)
-            cap *= 2;
-        char *p = realloc(sb->p, cap);
-        if (!p) {
-            sb->failed = 1;
-            return;
-        }
-        sb->p = p;
-        sb->cap = cap;
-    }
-    if (n)
-        memcpy(sb->p + sb->len, s, n);
-    sb->len += n;
-    sb->p[sb->len] = '\0';
+    if (!sb->failed && ferry_buf_append(&sb->b, s, n) != 0)
+        sb->failed = 1;
 }
 
 static void sb_puts(sbuf *sb, const char *s)
@@ -92,22 +79,21 @@ static char *sb_take(sbuf *sb)
 {
     char *p = NULL;
     if (!sb->failed) {
-        if (!sb->p)
-            sb_putn(sb, "", 0);
+        sb_putn(sb, "", 0);
         if (!sb->failed) {
-            p = sb->p;
-            sb->p = NULL;
+            p = sb->b.data;
+            sb->b.data = NULL;
         }
     }
-    free(sb->p);
-    memset(sb, 0, sizeof *sb);
+    ferry_buf_release(&sb->b);
+    sb->failed = 0;
     return p;
 }
 
 static void sb_free(sbuf *sb)
 {
-    free(sb->p);
-    memset(sb, 0, sizeof *sb);
+    ferry_buf_release(&sb->b);
+    sb->failed = 0;
 }
 
 /* ---- URI encoding --------------------------------------------------------------- */
@@ -119,7 +105,6 @@ static int is_unreserved(unsigned char c)
 }
 
 static const char HEX_UPPER[] = "0123456789ABCDEF";
-static const char HEX_LOWER[] = "0123456789abcdef";
 
 static void sb_uri_encode(sbuf *sb, const char *in, size_t len, int encode_slash)
 {
@@ -161,15 +146,6 @@ size_t ferry_sigv4_uri_encode(const char *in, size_t len, int encode_slash, char
     return need;
 }
 
-void ferry_sigv4_hex(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = HEX_LOWER[in[i] >> 4];
-        out[2 * i + 1] = HEX_LOWER[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* ---- SHA-256 ------------------------------------------------------------------------ */
 
 ferry_status ferry_sha256_hex(const void *data, size_t len, char out[65])
@@ -182,7 +158,7 @@ ferry_status ferry_sha256_hex(const void *data, size_t len, char out[65])
         out[0] = '\0';
         return FERRY_ERR_INTERNAL;
     }
-    ferry_sigv4_hex(md, 32, out);
+    ferry_hex_encode(md, 32, out);
     return FERRY_OK;
 }
 
@@ -218,7 +194,7 @@ ferry_status ferry_sha256_final_hex(ferry_sha256_ctx *ctx, char out[65])
     ferry_sha256_cleanup(ctx);
     if (!ok)
         return FERRY_ERR_INTERNAL;
-    ferry_sigv4_hex(md, 32, out);
+    ferry_hex_encode(md, 32, out);
     return FERRY_OK;
 }
 
@@ -712,16 +688,16 @@ static ferry_status sign_core(const ferry_sigv4_credentials *creds, const ferry_
 
     sb_puts(&creq, req->method);
     sb_putc(&creq, '\n');
-    sb_puts(&creq, uri.p);
+    sb_puts(&creq, uri.b.data);
     sb_putc(&creq, '\n');
-    sb_puts(&creq, query.p);
+    sb_puts(&creq, query.b.data);
     sb_putc(&creq, '\n');
     st = canonical_headers(&creq, &sh, req, creds, out->amz_date, payload_hash, presign, err);
     if (st)
         goto out;
     sb_putc(&creq, '\n');
     sb_putn(&sh, "", 0);
-    sb_puts(&creq, sh.p ? sh.p : "");
+    sb_puts(&creq, sh.b.data ? sh.b.data : "");
     sb_putc(&creq, '\n');
     sb_puts(&creq, payload_hash);
     if (creq.failed || sh.failed) {
@@ -729,7 +705,7 @@ static ferry_status sign_core(const ferry_sigv4_credentials *creds, const ferry_
         goto out;
     }
 
-    if (ferry_sha256_hex(creq.p, creq.len, creq_hash) != FERRY_OK) {
+    if (ferry_sha256_hex(creq.b.data, creq.b.len, creq_hash) != FERRY_OK) {
         st = fail(err, FERRY_ERR_INTERNAL, "SHA-256 failed");
         goto out;
     }
@@ -752,11 +728,11 @@ static ferry_status sign_core(const ferry_sigv4_credentials *creds, const ferry_
                                 req->service, &key, err);
     if (st)
         goto out;
-    if (!hmac256(key.k_signing, sizeof key.k_signing, sts.p, sts.len, sig)) {
+    if (!hmac256(key.k_signing, sizeof key.k_signing, sts.b.data, sts.b.len, sig)) {
         st = fail(err, FERRY_ERR_INTERNAL, "HMAC-SHA256 failed");
         goto out;
     }
-    ferry_sigv4_hex(sig, sizeof sig, out->signature);
+    ferry_hex_encode(sig, sizeof sig, out->signature);
 
     out->canonical_request = sb_take(&creq);
     out->string_to_sign = sb_take(&sts);
