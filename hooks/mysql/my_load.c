@@ -136,20 +136,15 @@ static void join(ferry_my_load *l)
 /* Wait up to seconds (< 0: for ever) for the worker; returns l->done. */
 static int wait_done(ferry_my_load *l, double seconds, int cancellable)
 {
-    double until = ferry_my_now() + seconds;
+    double until = ferry_now_monotonic() + seconds;
     pthread_mutex_lock(&l->mu);
     while (!l->done) {
         if (cancellable && ferry_cancelled())
             break;
-        if (seconds >= 0 && ferry_my_now() >= until)
+        if (seconds >= 0 && ferry_now_monotonic() >= until)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)FERRY_MY_POLL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec += 1;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ferry_monotonic_deadline(&ts, FERRY_MY_POLL_MS / 1000.0);
         pthread_cond_timedwait(&l->done_cond, &l->mu, &ts);
     }
     int done = l->done;

@@ -27,7 +27,7 @@ typedef struct my_source {
     ferry_column *columns;      /* owned: n_columns, names borrowed from enc */
     char (*natives)[MY_NATIVE_MAX]; /* owned: the columns' native type names */
     double timeout;             /* seconds without a row before FERRY_ERR_TIMEOUT; <= 0: none */
-    double last_data;           /* ferry_my_now() when a row last arrived */
+    double last_data;           /* ferry_now_monotonic() when a row last arrived */
     char *spill;                /* owned: an encoded row that did not fit the reader's buffer */
     size_t spill_cap, spill_len, spill_off;
     int done;                   /* the result ended, cleanly */
@@ -130,7 +130,7 @@ static ferry_status source_read(ferry_source *s, void *buf, size_t cap, size_t *
                 return st;
             break;
         }
-        src->last_data = ferry_my_now();
+        src->last_data = ferry_now_monotonic();
         size_t wrote = 0;
         ferry_status st = encode_row(src, dst + filled, cap - filled, &wrote, err);
         if (st != FERRY_OK)
@@ -320,7 +320,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
         source_free(&src->base);
         return st;
     }
-    src->last_data = ferry_my_now();
+    src->last_data = ferry_now_monotonic();
     *out = &src->base;
     return FERRY_OK;
 }

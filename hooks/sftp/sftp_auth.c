@@ -95,7 +95,7 @@ static int call_once(ferry_sftp_session *s, const auth_call *a)
  * whole authentication. */
 static ferry_status run(ferry_sftp_session *s, const auth_call *a, int *rc, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     s->kbd_password = a->kind == AUTH_KBD ? a->secret : NULL;
     ferry_status st = FERRY_OK;
     for (;;) {
@@ -169,7 +169,7 @@ static const char *why_key_failed(int rc)
  * authenticated (then *done = 1). */
 static ferry_status server_methods(ferry_sftp_session *s, char *out, size_t cap, int *done, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     *done = 0;
     for (;;) {
         char *list = libssh2_userauth_list(s->ssh, s->user, (unsigned)strlen(s->user));

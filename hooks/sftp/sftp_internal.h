@@ -20,6 +20,7 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
+#include "core/util.h"
 #include "ferry/hook.h"
 
 #define FERRY_SFTP_SYSTEM "sftp"
@@ -109,12 +110,9 @@ void ferry_sftp_disconnect(ferry_sftp_session *s);
 /* Wait until the socket is ready in the direction libssh2 is blocked on.
  * Wakes every FERRY_SFTP_POLL_MS: FERRY_ERR_INTERRUPTED when cancelled (not
  * while s->cleanup), FERRY_ERR_TIMEOUT (transient) when more than the timeout
- * passed since `since` (ferry_sftp_now() at the last progress).  A failed
+ * passed since `since` (ferry_now_monotonic() at the last progress).  A failed
  * wait marks the session broken (the caller abandons its call). */
 ferry_status ferry_sftp_wait(ferry_sftp_session *s, double since, const char *what, ferry_error *err);
-
-/* Seconds on a monotonic clock. */
-double ferry_sftp_now(void);
 
 /* Fill err for a failed libssh2 call rc (< 0): "<what> failed: <reason>",
  * the reason being the SFTP status in words ("no such file") or libssh2's

@@ -130,7 +130,7 @@ static ferry_status read_dir(ferry_sftp_session *s, const char *dir, dir_items *
         ferry_sftp_close_handle(s, h, dir, err);
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     }
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         LIBSSH2_SFTP_ATTRIBUTES attrs;
         memset(&attrs, 0, sizeof attrs);
@@ -147,7 +147,7 @@ static ferry_status read_dir(ferry_sftp_session *s, const char *dir, dir_items *
             st = ferry_sftp_error(s, rc, err, "readdir '%s'", dir);
             break;
         }
-        since = ferry_sftp_now();
+        since = ferry_now_monotonic();
         size_t len = (size_t)rc;
         if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
             continue;

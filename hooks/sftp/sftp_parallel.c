@@ -90,7 +90,7 @@ static ferry_status read_block(worker *w, uint64_t off, unsigned char *data, siz
     w->at = UINT64_MAX;         /* until this block is complete */
     /* how far requests may run: the block, or the file for a lone worker */
     uint64_t bound = w->p->n_workers == 1 ? w->p->size : off + len;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     size_t got = 0;
     while (got < len) {
         size_t left = len - got;
@@ -103,7 +103,7 @@ static ferry_status read_block(worker *w, uint64_t off, unsigned char *data, siz
         ssize_t rc = libssh2_sftp_read(w->h, (char *)data + got, ask);
         if (rc > 0) {
             got += (size_t)rc;
-            since = ferry_sftp_now();
+            since = ferry_now_monotonic();
         } else if (rc == 0) {
             return ferry_error_hook(err, FERRY_ERR_DATA, FERRY_SFTP_SYSTEM, w->s->conn_id,
                                     "read '%s': the file ended at %llu bytes, %llu were expected (it shrank while "

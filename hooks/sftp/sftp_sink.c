@@ -61,7 +61,7 @@ typedef struct sftp_sink {
 static ferry_status push(sftp_sink *k, ferry_error *err)
 {
     ferry_sftp_session *s = k->s;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         if (ferry_cancelled()) {
             s->broken = 1;
@@ -133,7 +133,7 @@ static ferry_status sink_write(ferry_writer *w, const void *data, size_t len, fe
 /* fsync@openssh.com; a server without it is fine. */
 static ferry_status sync_temp(sftp_sink *k, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         int rc = libssh2_sftp_fsync(k->h);
         if (rc == 0)
@@ -159,7 +159,7 @@ static ferry_status chmod_temp(sftp_sink *k, ferry_error *err)
     memset(&attrs, 0, sizeof attrs);
     attrs.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
     attrs.permissions = FINAL_MODE;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         int rc = libssh2_sftp_fstat_ex(k->h, &attrs, 1);
         if (rc == 0)

@@ -35,7 +35,7 @@ typedef struct sftp_source {
 static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *got, ferry_error *err)
 {
     ferry_sftp_session *s = f->s;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     *got = 0;
     while (*got < cap) {
         if (ferry_cancelled()) {
@@ -46,7 +46,7 @@ static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *g
         ssize_t rc = libssh2_sftp_read(f->h, (char *)p + *got, cap - *got);
         if (rc > 0) {
             *got += (size_t)rc;
-            since = ferry_sftp_now();
+            since = ferry_now_monotonic();
         } else if (rc == 0) {
             f->eof = 1;
             break;
@@ -159,7 +159,7 @@ static ferry_status read_ahead_extras(const ferry_conn *conn, const char *conn_i
 /* fstat of an open handle. */
 static ferry_status fstat_handle(sftp_source *f, LIBSSH2_SFTP_ATTRIBUTES *attrs, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     memset(attrs, 0, sizeof *attrs);
     for (;;) {
         int rc = libssh2_sftp_fstat_ex(f->h, attrs, 0);
