@@ -31,6 +31,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "core/encode.h"
 #include "ferry/log.h"
 #include "hooks/http/http_internal.h"
 
@@ -322,11 +323,11 @@ static void register_basic_credential(const char *login, const char *password)
 {
     size_t n = strlen(login) + 1 + strlen(password);
     unsigned char *raw = malloc(n + 1);
-    unsigned char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+    char *b64 = malloc(FERRY_BASE64_CAP(n));
     if (raw && b64) {
         snprintf((char *)raw, n + 1, "%s:%s", login, password);
-        EVP_EncodeBlock(b64, raw, (int)n);
-        ferry_secret_add((const char *)b64);
+        ferry_base64_encode(raw, n, b64, FERRY_BASE64_CAP(n));
+        ferry_secret_add(b64);
         OPENSSL_cleanse(raw, n);
     }
     free(raw);

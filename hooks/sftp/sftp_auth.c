@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "ferry/log.h"
 #include "hooks/sftp/sftp_internal.h"
 
@@ -133,8 +131,8 @@ static int key_text_is_rsa(const char *text)
             b64[n++] = *b;
     n -= n % 4;
     unsigned char raw[300];
-    int len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-    for (int i = 0; i + 7 <= len; i++)
+    long len = ferry_base64_decode(b64, n, raw, sizeof raw);
+    for (long i = 0; i + 7 <= len; i++)
         if (memcmp(raw + i, "ssh-rsa", 7) == 0)
             return 1;
     return 0;

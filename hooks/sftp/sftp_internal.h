@@ -20,6 +20,7 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
+#include "core/encode.h"
 #include "core/util.h"
 #include "ferry/hook.h"
 
@@ -224,10 +225,6 @@ const char *ferry_sftp_hostkey_kind(size_t i, int *hostkey_type);
 /* Nonzero when a host_key pin does not say its key type ("SHA256:…"), so a
  * mismatch may only mean the server presented another of its keys. */
 int ferry_sftp_pin_is_typeless(const char *pin);
-
-/* Standard base64 of data (with '=' padding) into out; returns the length or
- * 0 when out is too small (cap must hold 4*ceil(len/3)+1). */
-size_t ferry_sftp_base64(const unsigned char *data, size_t len, char *out, size_t cap);
 
 /* "SHA256:<base64 of sha256(blob), no padding>" as ssh-keygen -l prints it. */
 int ferry_sftp_fingerprint(const unsigned char *blob, size_t len, char *out, size_t cap);
