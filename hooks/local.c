@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "ferry/hook.h"
 #include "ferry/transfer.h"
 
@@ -130,32 +131,25 @@ static char *dir_of(const char *path)
     return d;
 }
 
+/* The temp file ".<name>.ferry-tmp-XXXXXX" beside the target: ferry_tmpfile,
+ * so O_EXCL, O_CLOEXEC and mode 0600 without touching the umask. */
 static int create_temp_beside(file_sink *s, ferry_error *err)
 {
     char *copy = strdup(s->target);
-    if (!copy) {
-        ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
-        return -1;
-    }
-    const char *name = basename(copy);
-    size_t len = strlen(s->dir) + strlen(name) + 32;
-    s->temp = malloc(len);
-    if (!s->temp) {
+    size_t cap = copy ? strlen(copy) + 16 : 0;
+    char *prefix = copy ? malloc(cap) : NULL;
+    if (!prefix) {
         free(copy);
-        ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        ferry_error_oom(err, NULL, NULL, NULL);
         return -1;
     }
-    snprintf(s->temp, len, "%s/.%s.ferry-tmp-XXXXXX", s->dir, name);
+    snprintf(prefix, cap, ".%s.ferry-tmp-", basename(copy));
     free(copy);
-    mode_t old = umask(077);
-    int fd = mkostemp(s->temp, O_CLOEXEC);
-    umask(old);
-    if (fd < 0) {
-        ferry_error_set(err, errno_status(errno), SYSTEM ": cannot create a temp file in '%s': %s", s->dir,
-                        strerror(errno));
-        free(s->temp);
-        s->temp = NULL;
-    }
+    int fd = ferry_tmpfile(s->dir, prefix, &s->temp);
+    int e = errno;
+    free(prefix);
+    if (fd < 0)
+        ferry_error_set(err, errno_status(e), SYSTEM ": cannot create a temp file in '%s': %s", s->dir, strerror(e));
     return fd;
 }
 
@@ -180,10 +174,11 @@ static void fsync_dir(const char *dir)
 static ferry_status file_sink_commit(ferry_writer *w, ferry_error *err)
 {
     file_sink *s = (file_sink *)w;
-    /* files are created 0600; publish with the mode a new file would get */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(s->fd, 0666 & ~mask) != 0 || fsync(s->fd) != 0)
+    /* Temp files are created 0600; publish with the mode a new file would
+     * get (0666 less the umask).  The umask is read from /proc/self/status
+     * (ferry_default_file_mode), not with umask(): that call sets it too,
+     * process-wide, racing with every thread that creates a file meanwhile. */
+    if (fchmod(s->fd, ferry_default_file_mode()) != 0 || fsync(s->fd) != 0)
         return ferry_error_set(err, FERRY_ERR_IO, SYSTEM ": cannot flush '%s': %s", s->temp, strerror(errno));
     if (close(s->fd) != 0) {
         s->fd = -1;

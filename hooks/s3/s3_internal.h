@@ -409,8 +409,9 @@ typedef struct s3_resume_state {
 ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, ferry_error *err);
 const s3_resume_part *s3_resume_find(const s3_resume_state *st, int part);
 void s3_resume_release(s3_resume_state *st);
-/* Write json to tmp_path (0600), fdatasync, rename to path. */
-ferry_status s3_resume_save(const char *path, const char *tmp_path, const ferry_buf *json,
+/* Write json to a new temp file "<tmp_prefix>XXXXXX" (ferry_tmpfile: O_EXCL,
+ * 0600; tmp_prefix is "<dir>/<name prefix>"), fdatasync, rename to path. */
+ferry_status s3_resume_save(const char *path, const char *tmp_prefix, const ferry_buf *json,
                             ferry_error *err);
 /* Append s as a JSON string literal; -1 on OOM. */
 int s3_json_str(ferry_buf *b, const char *s);

@@ -130,7 +130,7 @@ typedef struct s3_sink {
     int aborted;
     /* --resume (plain sink only) */
     char *resume_path;      /* owned; NULL = no resume */
-    char *resume_tmp;       /* owned: resume_path + ".tmp" */
+    char *resume_tmp;       /* owned: resume_path + ".tmp-", the temp files' prefix */
     s3_resume_state resumed;/* owned: what the interrupted run stored (nparts 0: nothing) */
     int resume_discard;     /* the source changed: abort the upload and drop the state */
     int resume_warned;      /* a failed state write was reported */
@@ -1331,7 +1331,7 @@ static ferry_status resume_open(s3_sink *s, const char *path, ferry_error *err)
 {
     const char *id = s->c->cfg.conn_id;
     s->resume_path = strdup(path);
-    if (!s->resume_path || asprintf(&s->resume_tmp, "%s.tmp", path) < 0) {
+    if (!s->resume_path || asprintf(&s->resume_tmp, "%s.tmp-", path) < 0) {
         s->resume_tmp = NULL;
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
     }
