@@ -1,6 +1,7 @@
 /*
  * test_util.c - the shared helpers of core/buf.c, core/encode.c and
- * core/util.c without a server: ferry_buf growth, appendf, reset and release; lower-case hex;
+ * core/util.c without a server: ferry_buf growth, appendf, sticky failure,
+ * take, reset and release; lower-case hex;
  * base64 round trips (every padding case) and rejected input; the
  * out-of-memory message; ferry_tmpfile's mode 0600 (whatever the umask),
  * O_EXCL names and anonymous files; cancellable sleeps returning early.
@@ -64,6 +65,32 @@ static void test_buf_appendf(void)
     CHECK_INTEQ(b.len, 6 + 2 + 4999);
     CHECK(b.data[6] == '[' && b.data[b.len - 1] == ']' && b.data[b.len] == '\0');
     ferry_buf_release(&b);
+}
+
+static void test_buf_sticky_failure(void)
+{
+    ferry_buf b = {0};
+    CHECK_INTEQ(ferry_buf_appends(&b, "kept"), 0);
+    CHECK_INTEQ(ferry_buf_reserve(&b, (size_t)-1), -1); /* cannot be had */
+    CHECK(b.failed);
+    CHECK_STREQ(b.data, "kept");                        /* contents unchanged */
+    CHECK_INTEQ(ferry_buf_appends(&b, "x"), -1);        /* later appends fail too */
+    CHECK_INTEQ(ferry_buf_appendf(&b, "%d", 1), -1);
+    CHECK_STREQ(b.data, "kept");
+    CHECK(ferry_buf_take(&b) == NULL);                  /* and take says so */
+    CHECK(b.data == NULL && !b.failed);
+    CHECK_INTEQ(ferry_buf_appends(&b, "a"), 0);
+    ferry_buf_reserve(&b, (size_t)-1);
+    ferry_buf_reset(&b);                                /* reset clears the failure */
+    CHECK(!b.failed);
+    CHECK_INTEQ(ferry_buf_appends(&b, "b"), 0);
+    char *s = ferry_buf_take(&b);
+    CHECK_STREQ(s, "b");
+    free(s);
+    ferry_buf empty = {0};
+    s = ferry_buf_take(&empty);                         /* nothing appended: "" */
+    CHECK_STREQ(s, "");
+    free(s);
 }
 
 static void test_hex(void)
@@ -242,6 +269,7 @@ int main(void)
 {
     RUN(test_buf_growth);
     RUN(test_buf_appendf);
+    RUN(test_buf_sticky_failure);
     RUN(test_hex);
     RUN(test_base64_round_trip);
     RUN(test_base64_limits);
