@@ -44,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "core/util.h"
 #include "ferry/conn.h"
 #include "ferry/log.h"
 
@@ -172,7 +173,7 @@ static ferry_status conn_fail(const conn_src *src, const char *fmt, ...)
 
 static ferry_status out_of_memory(ferry_error *err)
 {
-    return ferry_error_set(err, FERRY_ERR_INTERNAL, "connection: out of memory");
+    return ferry_error_oom(err, "connection", NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */

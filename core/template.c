@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "core/buf.h"
 #include "ferry/template.h"
 
@@ -528,7 +529,7 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
     }
     if (b.failed) {
         ferry_buf_release(&b);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     *out = b.data;
     return FERRY_OK;

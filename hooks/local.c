@@ -77,7 +77,7 @@ static ferry_status fd_source_new(int fd, int owns, const char *what, ferry_sour
 {
     fd_source *f = calloc(1, sizeof *f);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     f->base.ops = &fd_source_ops;
     f->base.rows = -1;
     f->base.size = -1;
@@ -258,14 +258,14 @@ static ferry_status open_special_sink(const ferry_endpoint *ep, ferry_writer **o
     file_sink *s = calloc(1, sizeof *s);
     if (!s) {
         close(fd);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     s->base.ops = &special_sink_ops;
     s->base.rows = -1;
     s->fd = fd;
     s->target = strdup(ep->path);
     ferry_status st = s->target ? ferry_fd_writer_new(fd, s->target, &s->out, err)
-                                : ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+                                : ferry_error_oom(err, NULL, NULL, NULL);
     if (st != FERRY_OK) {
         file_sink_free(&s->base);
         return st;
@@ -289,7 +289,7 @@ static ferry_status local_open_sink(const ferry_endpoint *ep, const ferry_copy_o
     }
     file_sink *s = calloc(1, sizeof *s);
     if (!s)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     s->base.ops = &file_sink_ops;
     s->base.rows = -1;
     s->fd = -1;
@@ -298,7 +298,7 @@ static ferry_status local_open_sink(const ferry_endpoint *ep, const ferry_copy_o
     s->dir = s->target ? dir_of(ep->path) : NULL;
     if (!s->target || !s->dir) {
         file_sink_free(&s->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     if (stat(s->dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         ferry_status st = ferry_error_set(err, FERRY_ERR_NOT_FOUND, SYSTEM ": directory '%s' does not exist",
@@ -368,7 +368,7 @@ static ferry_status local_list(const ferry_endpoint *ep, int recursive, ferry_en
 {
     char *copy = strdup(ep->path);
     if (!copy)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     const char *pattern = NULL;
     const char *dir = copy;
     if (strpbrk(copy, "*?[")) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "ferry/operators.h"
 #include "ferry/s3.h"
 #include "ferry/transfer.h"
@@ -27,12 +28,12 @@ static ferry_status collect_name(const ferry_entry *e, void *ud, ferry_error *er
         size_t ncap = l->cap ? l->cap * 2 : 64;
         char **nn = realloc(l->names, ncap * sizeof *nn);
         if (!nn)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         l->names = nn;
         l->cap = ncap;
     }
     if (!(l->names[l->n] = strdup(e->name)))
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     l->n++;
     return FERRY_OK;
 }
@@ -163,7 +164,7 @@ static ferry_status remove_s3_batches(const char *base, const char *bucket_ep, s
 {
     s3_batch *bt = calloc(1, sizeof *bt);
     if (!bt)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     bt->bucket_ep = bucket_ep;
     bt->key_off = key_off;
     bt->dry_run = dry_run;
@@ -171,7 +172,7 @@ static ferry_status remove_s3_batches(const char *base, const char *bucket_ep, s
     for (size_t i = 0; st == FERRY_OK && i < names->n; i++) {
         char *full = join(base, names->names[i]);
         if (!full) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
             break;
         }
         if (fn)
@@ -236,12 +237,12 @@ ferry_status ferry_remove(const char *endpoint, int recursive, int dry_run,
     ferry_status st = ferry_list(endpoint, recursive, collect_name, &names, err);
     char *base = st == FERRY_OK ? base_of(endpoint) : NULL;
     if (st == FERRY_OK && !base)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     char *bucket_ep = NULL;
     size_t key_off = 0;
     int s3 = 0;
     if (st == FERRY_OK && names.n > 1 && (s3 = s3_base_split(base, &bucket_ep, &key_off)) < 0)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     if (st == FERRY_OK && s3 > 0)
         st = remove_s3_batches(base, bucket_ep, key_off, &names, dry_run, fn, ud, n_removed, err);
     for (size_t i = 0; st == FERRY_OK && s3 <= 0 && i < names.n; i++) {
@@ -251,7 +252,7 @@ ferry_status ferry_remove(const char *endpoint, int recursive, int dry_run,
         }
         char *full = join(base, names.names[i]);
         if (!full) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
             break;
         }
         if (fn)

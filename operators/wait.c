@@ -169,7 +169,7 @@ static int check_http(ferry_endpoint *ep, const ferry_wait_options *o, const reg
                (st = src->ops->read(src, body + len, HTTP_BODY_MAX - len, &n, err)) == FERRY_OK && n > 0)
             len += n;
         if (!body) {
-            ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            ferry_error_oom(err, NULL, NULL, NULL);
             result = -1;
         } else if (st != FERRY_OK) {
             snprintf(why, cap, "%s", err->msg);

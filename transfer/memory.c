@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "ferry/transfer.h"
 
 typedef struct memory_source {
@@ -40,7 +41,7 @@ ferry_status ferry_memory_source_new(const void *data, size_t len, ferry_source 
 {
     memory_source *m = calloc(1, sizeof *m);
     if (!m)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     m->base.ops = &memory_source_ops;
     m->base.size = (int64_t)len;
     m->base.rows = -1;
@@ -68,7 +69,7 @@ static ferry_status memory_writer_write(ferry_writer *w, const void *buf, size_t
             ncap *= 2;
         unsigned char *nd = realloc(m->data, ncap);
         if (!nd)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         m->data = nd;
         m->cap = ncap;
     }
@@ -107,7 +108,7 @@ ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry
 {
     memory_writer *m = calloc(1, sizeof *m);
     if (!m)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     m->base.ops = &memory_writer_ops;
     m->base.rows = -1;
     m->max = max_bytes;
@@ -176,7 +177,7 @@ ferry_status ferry_fd_writer_new(int fd, const char *name, ferry_writer **out, f
 {
     fd_writer *f = calloc(1, sizeof *f);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     f->base.ops = &fd_writer_ops;
     f->base.rows = -1;
     f->fd = fd;

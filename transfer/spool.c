@@ -79,7 +79,7 @@ ferry_status ferry_spool_source(ferry_source *src, void *chunk, size_t chunk_siz
         st = ferry_error_set(err, FERRY_ERR_IO, "spool: seek failed: %s", strerror(errno));
     spool_source *sp = NULL;
     if (st == FERRY_OK && !(sp = calloc(1, sizeof *sp)))
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     if (st != FERRY_OK) {
         close(fd);
         return st;

@@ -101,7 +101,7 @@ static ferry_status add_header(ferry_http_target *t, const char *name, const cha
     size_t n = strlen(name) + strlen(value) + 3;
     char *line = malloc(n);
     if (!line)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     snprintf(line, n, "%s: %s", name, value);
     const char *why = NULL;
     ferry_status st = FERRY_OK;
@@ -112,7 +112,7 @@ static ferry_status add_header(ferry_http_target *t, const char *name, const cha
             register_header_secret(value);
         struct curl_slist *l = curl_slist_append(t->headers, line);
         if (!l)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
         else
             t->headers = l;
     }
@@ -133,7 +133,7 @@ static ferry_status add_header_line(ferry_http_target *t, const char *line, ferr
         register_header_secret(value);
     struct curl_slist *l = curl_slist_append(t->headers, line);
     if (!l)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     t->headers = l;
     return FERRY_OK;
 }
@@ -211,7 +211,7 @@ static ferry_status proxies_extra(ferry_http_target *t, const char *text, ferry_
     else if (json_is_string(v) && !t->proxy) {
         t->proxy_owned = strdup(json_string_value(v));
         if (!t->proxy_owned)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
         t->proxy = t->proxy_owned;
     }
     json_decref(obj);

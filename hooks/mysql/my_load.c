@@ -95,8 +95,7 @@ ferry_status ferry_my_load_start(ferry_my_load *l, ferry_my_session *s, char *sq
     if (!sql_owned || ferry_my_ring_init(&l->ring, FERRY_MY_RING_SIZE) != 0) {
         free(sql_owned);
         l->sql = NULL;
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, s->settings->conn_id,
-                                "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, s->settings->conn_id, NULL);
     }
     pthread_mutex_init(&l->mu, NULL);
     pthread_condattr_t attr;

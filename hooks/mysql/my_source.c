@@ -202,7 +202,7 @@ static ferry_status statement_for(const ferry_endpoint *ep, const ferry_copy_opt
         ferry_my_table_release(&t);
     }
     if (!*sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     return FERRY_OK;
 }
 
@@ -231,8 +231,7 @@ static ferry_status describe_columns(my_source *src, ferry_format fmt, const cha
     free(names);
     free(classes);
     if (oom)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, src->settings.conn_id,
-                                "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, src->settings.conn_id, NULL);
     for (unsigned i = 0; i < n; i++)
         src->columns[i].name = src->enc.names[i];
     src->base.columns = src->columns;
@@ -279,7 +278,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
     char *sql = NULL; /* owned */
     ferry_status st = FERRY_OK;
     if (range_sql && !(sql = strdup(range_sql)))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        st = ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     else if (!range_sql)
         st = statement_for(ep, o, id, &sql, err);
     if (st != FERRY_OK)
@@ -287,7 +286,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
     my_source *src = calloc(1, sizeof *src);
     if (!src) {
         free(sql);
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     }
     src->base.ops = &my_source_ops;
     src->base.size = -1;

@@ -85,7 +85,7 @@ static ferry_status list_one(void *ud, const char *key, const s3_page_entry *e, 
         rlen--;                       /* "dir/" is shown as the directory "dir" */
     ferry_buf_reset(&l->name);
     if (ferry_buf_append(&l->name, rel, rlen) != 0)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     if (l->pattern) {
         const char *leaf = strrchr(l->name.data, '/');
         leaf = leaf ? leaf + 1 : l->name.data;
@@ -120,12 +120,12 @@ static ferry_status s3_list(const ferry_endpoint *ep, int recursive, ferry_entry
     if (strpbrk(leaf, "*?[")) {
         l.pattern = leaf;
         if (ferry_buf_append(&prefix, key, (size_t)(leaf - key)) != 0)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     } else {
         size_t n = strlen(key);
         if (ferry_buf_append(&prefix, key, n) != 0 ||
             (n > 0 && key[n - 1] != '/' && ferry_buf_append(&prefix, "/", 1) != 0))
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     }
     if (st == FERRY_OK)
         st = s3_client_new(ep->conn, NULL, &c, err);

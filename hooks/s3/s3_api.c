@@ -81,7 +81,7 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
     }
     ferry_buf host = {0}, path = {0};
     if (s3_config_target(&cfg, t.bucket, t.key, &host, &path) != FERRY_OK) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
     } else {
         ferry_sigv4_credentials creds = {cfg.access_key, cfg.secret_key, cfg.session_token};
         ferry_sigv4_request req;
@@ -240,7 +240,7 @@ static ferry_status remove_one(void *ud, const char *key, const s3_page_entry *e
         return FERRY_OK;
     r->offs[r->n++] = r->names.len;
     if (ferry_buf_append(&r->names, key, strlen(key) + 1) != 0)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     return r->n == S3_DELETE_BATCH ? remove_flush(r, err) : FERRY_OK;
 }
 
@@ -256,7 +256,7 @@ ferry_status ferry_s3_remove_prefix(const char *endpoint, const ferry_copy_optio
     remove_ctx *r = calloc(1, sizeof *r);
     if (!r) {
         target_release(&t);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     r->c = t.c;
     r->bucket = t.bucket;

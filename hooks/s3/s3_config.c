@@ -110,7 +110,7 @@ static char *profile_config(const files *f, const char *key)
 
 static ferry_status oom(ferry_error *err)
 {
-    return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    return ferry_error_oom(err, "s3", NULL, NULL);
 }
 
 static ferry_status load_credentials(const ferry_conn *conn, const files *f, int profile_explicit,

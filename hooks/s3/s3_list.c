@@ -73,7 +73,7 @@ ferry_status s3_list_objects(s3_client *c, const char *bucket, const char *prefi
             break;
         ferry_buf_reset(&token);
         if (ferry_buf_append(&token, pg.next_token.data, pg.next_token.len) != 0)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     }
     ferry_buf_release(&token);
     s3_xfer_release(&x);
@@ -123,7 +123,7 @@ ferry_status s3_list_uploads_ex(s3_client *c, const char *bucket, const char *pr
         if (ferry_buf_append(&key_marker, pg.next_token.data, pg.next_token.len) ||
             ferry_buf_append(&id_marker, pg.next_upload_id.data ? pg.next_upload_id.data : "",
                           pg.next_upload_id.len))
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     }
     ferry_buf_release(&key_marker);
     ferry_buf_release(&id_marker);

@@ -92,7 +92,7 @@ ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err
                                "<LocationConstraint>") ||
          s3_xml_escape(&body, c->cfg.region, strlen(c->cfg.region)) ||
          ferry_buf_appends(&body, "</LocationConstraint></CreateBucketConfiguration>"))) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     s3_req r;
@@ -140,7 +140,7 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
             break;
         rc |= ferry_buf_appends(&body, "</Delete>");
         if (rc) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
             break;
         }
         unsigned char md[16];
@@ -256,7 +256,7 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     size_t klen = strlen(src_key);
     size_t need = ferry_sigv4_uri_encode(src_key, klen, 0, NULL, 0);
     if (ferry_buf_appendf(&src, "/%s/", src_bucket) || ferry_buf_reserve(&src, need)) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     ferry_sigv4_uri_encode(src_key, klen, 0, src.data + src.len, need + 1);
@@ -308,7 +308,7 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     int nparts = (int)(((uint64_t)size + part_size - 1) / part_size);
     if (ferry_buf_appends(&xml, "<CompleteMultipartUpload "
                              "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     for (int p = 1; p <= nparts; p++) {
@@ -336,12 +336,12 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
             goto out;
         if (ferry_buf_appendf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>", p) ||
             s3_xml_escape(&xml, etag, strlen(etag)) || ferry_buf_appends(&xml, "</ETag></Part>")) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
             goto out;
         }
     }
     if (ferry_buf_appends(&xml, "</CompleteMultipartUpload>")) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     memset(&r, 0, sizeof r);

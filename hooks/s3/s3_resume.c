@@ -128,7 +128,7 @@ ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, f
     } else if (n) {
         st->parts = calloc(n, sizeof *st->parts);
         if (!st->parts)
-            rc = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            rc = ferry_error_oom(err, "s3", NULL, NULL);
     }
     for (size_t i = 0; rc == FERRY_OK && i < n; i++) {
         json_t *p = json_array_get(parts, i);

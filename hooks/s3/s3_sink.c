@@ -178,7 +178,7 @@ static ferry_status repeat_failure(s3_sink *s, ferry_error *err)
 
 static ferry_status oom(s3_sink *s, ferry_error *err)
 {
-    return fail(s, ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory"), err);
+    return fail(s, ferry_error_oom(err, "s3", NULL, NULL), err);
 }
 
 static void set_state(s3_sink *s, s3_slot *sl, slot_state st)
@@ -386,7 +386,7 @@ static void state_write(s3_sink *s)
     ferry_error e;
     ferry_error_clear(&e);
     if (rc)
-        ferry_error_set(&e, FERRY_ERR_INTERNAL, "s3: out of memory");
+        ferry_error_oom(&e, "s3", NULL, NULL);
     if ((rc || s3_resume_save(s->resume_path, s->resume_tmp, b, &e) != FERRY_OK) &&
         !s->resume_warned) {
         s->resume_warned = 1;
@@ -1333,7 +1333,7 @@ static ferry_status resume_open(s3_sink *s, const char *path, ferry_error *err)
     s->resume_path = strdup(path);
     if (!s->resume_path || asprintf(&s->resume_tmp, "%s.tmp-", path) < 0) {
         s->resume_tmp = NULL;
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     int found = 0;
     ferry_status st = s3_resume_load(path, &s->resumed, &found, err);
@@ -1365,7 +1365,7 @@ static ferry_status resume_open(s3_sink *s, const char *path, ferry_error *err)
     }
     s->upload_id = strdup(rs->upload_id);
     if (!s->upload_id)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     ferry_log(FERRY_LOG_INFO, "s3: resuming multipart upload %s of s3://%s/%s: %d parts stored "
               "(%lld bytes of the source); the source is read again and checked part by part",
               s->upload_id, s->bucket, s->key, rs->nparts, (long long)rs->source_bytes);
@@ -1401,7 +1401,7 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
     const char *id = s3_conn_id(ep->conn);
     s3_sink *s = calloc(1, sizeof *s);
     if (!s)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->space, NULL);
     pthread_cond_init(&s->work, NULL);
@@ -1446,7 +1446,7 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
     s->nslots = n > S3_MAX_CONCURRENCY ? S3_MAX_CONCURRENCY : n;
     s->slots = calloc((size_t)s->nslots, sizeof *s->slots);
     if (!s->slots) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto fail;
     }
     for (int i = 0; i < s->nslots; i++) {
@@ -1752,7 +1752,7 @@ ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_opti
                                 "%d ranges: an S3 object can take 1 to %d", n, S3_MAX_PARTS / 2);
     s3_ranged *rs = calloc(1, sizeof *rs);
     if (!rs)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     rs->base.ops = &ranged_ops;
     rs->base.n = n;
     rs->block = S3_MAX_PARTS / n;
@@ -1771,7 +1771,7 @@ ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_opti
     rs->ranges = calloc((size_t)n, sizeof *rs->ranges);
     if (!rs->ranges) {
         ranged_free(&rs->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     for (int r = 0; r < n; r++) {
         s3_range *rg = &rs->ranges[r];

@@ -163,7 +163,7 @@ ferry_status s3_split_path(const char *path, const char *conn_id, char **bucket,
         free(*bucket);
         free(*key);
         *bucket = *key = NULL;
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     return FERRY_OK;
 }

@@ -66,7 +66,7 @@ static void XMLCALL xml_chars(void *ud, const XML_Char *s, int len)
     if (x->too_deep || len <= 0 || x->text.len + (size_t)len > S3_XML_TEXT_MAX)
         return;
     if (ferry_buf_append(&x->text, s, (size_t)len) != 0 && x->status == FERRY_OK) {
-        x->status = ferry_error_set(x->err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        x->status = ferry_error_oom(x->err, "s3", NULL, NULL);
         XML_StopParser(x->parser, XML_FALSE);
     }
 }
@@ -254,7 +254,7 @@ int s3_xml_find(const char *body, size_t len, const char *suffix, char *out, siz
 
 static ferry_status page_oom(ferry_error *err)
 {
-    return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    return ferry_error_oom(err, "s3", NULL, NULL);
 }
 
 static void page_cur_clear(s3_page *pg)

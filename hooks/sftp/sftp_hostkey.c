@@ -367,7 +367,7 @@ static ferry_status verify_known_hosts(ferry_sftp_session *s, const ferry_conn *
     known_hosts_path(conn, path, sizeof path);
     known_hosts kh;
     if (known_hosts_load(s->ssh, path, &kh) != 0)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     const key_kind *k = kind_by_hostkey_type(type);
     int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
                (k ? k->knownhost_mask : LIBSSH2_KNOWNHOST_KEY_UNKNOWN);

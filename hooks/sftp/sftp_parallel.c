@@ -290,7 +290,7 @@ ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HAND
     if (!p) {
         ferry_sftp_drop_handle(s, h);
         ferry_sftp_disconnect(s);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     p->base.ops = &par_ops;
     p->base.size = size;
@@ -324,7 +324,7 @@ ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HAND
     }
     if (bad) {
         par_free(&p->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     for (int i = 0; i < sessions; i++) {
         worker *w = &p->workers[i];

@@ -391,7 +391,7 @@ static ferry_status connect_once(ferry_sftp_session *s, const ferry_conn *conn, 
         return st;
     s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
     if (!s->ssh)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     libssh2_session_set_blocking(s->ssh, 0);
     ferry_sftp_prefer_hostkeys(s, conn, only_hostkeys);
     st = handshake(s, err);
@@ -415,7 +415,7 @@ static ferry_status connect_attempt(const ferry_conn *conn, const ferry_sftp_con
 {
     *out = session_new(conn, opts->cleanup);
     if (!*out)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_status st = connect_once(*out, conn, ctimeout, opts->timeout, NULL, err);
     if (st == FERRY_OK || !(*out)->pin_mismatch || !ferry_sftp_pin_is_typeless(ferry_conn_extra(conn, "host_key")))
         return st;
@@ -430,7 +430,7 @@ static ferry_status connect_attempt(const ferry_conn *conn, const ferry_sftp_con
         ferry_sftp_disconnect(*out);
         *out = session_new(conn, opts->cleanup);
         if (!*out)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         st = connect_once(*out, conn, ctimeout, opts->timeout, algs, err);
         if (st == FERRY_OK)
             return st;

@@ -82,7 +82,7 @@ static ferry_status source_read(ferry_source *src, void *buf, size_t cap, size_t
     if (!f->buf) {
         f->buf = malloc(FERRY_SFTP_IO_MIN);
         if (!f->buf)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
     }
     f->buf_pos = f->buf_len = 0;
     ferry_status st = fill(f, f->buf, FERRY_SFTP_IO_MIN, &f->buf_len, err);
@@ -179,14 +179,14 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
     *out = NULL;
     sftp_source *f = calloc(1, sizeof *f);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     f->base.ops = &source_ops;
     f->base.size = -1;
     f->base.rows = -1;
     f->path = ferry_sftp_path(ep->path);
     if (!f->path) {
         source_free(&f->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     ferry_sftp_connect_opts opts;
     ferry_sftp_opts_from(o, &opts);
