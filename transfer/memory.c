@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/util.h"
 #include "ferry/transfer.h"
 
@@ -53,28 +54,18 @@ ferry_status ferry_memory_source_new(const void *data, size_t len, ferry_source 
 
 typedef struct memory_writer {
     ferry_writer base;
-    unsigned char *data;
-    size_t len, cap, max;
+    ferry_buf buf;  /* owned: what was written (NUL-terminated as a bonus) */
+    size_t max;
     int committed;
 } memory_writer;
 
 static ferry_status memory_writer_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
 {
     memory_writer *m = (memory_writer *)w;
-    if (m->max && m->len + len > m->max)
+    if (m->max && m->buf.len + len > m->max)
         return ferry_error_set(err, FERRY_ERR_DATA, "memory sink: more than %zu bytes", m->max);
-    if (m->len + len > m->cap) {
-        size_t ncap = m->cap ? m->cap : 4096;
-        while (ncap < m->len + len)
-            ncap *= 2;
-        unsigned char *nd = realloc(m->data, ncap);
-        if (!nd)
-            return ferry_error_oom(err, NULL, NULL, NULL);
-        m->data = nd;
-        m->cap = ncap;
-    }
-    memcpy(m->data + m->len, buf, len);
-    m->len += len;
+    if (ferry_buf_append(&m->buf, buf, len) != 0)
+        return ferry_error_oom(err, NULL, NULL, NULL);
     return FERRY_OK;
 }
 
@@ -88,7 +79,7 @@ static ferry_status memory_writer_commit(ferry_writer *w, ferry_error *err)
 static void memory_writer_abort(ferry_writer *w)
 {
     memory_writer *m = (memory_writer *)w;
-    m->len = 0;
+    ferry_buf_reset(&m->buf);
     m->committed = 0;
 }
 
@@ -97,7 +88,7 @@ static void memory_writer_free(ferry_writer *w)
     memory_writer *m = (memory_writer *)w;
     if (!m)
         return;
-    free(m->data);
+    ferry_buf_release(&m->buf);
     free(m);
 }
 
@@ -119,8 +110,8 @@ ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry
 const void *ferry_memory_writer_data(ferry_writer *w, size_t *len)
 {
     memory_writer *m = (memory_writer *)w;
-    *len = m->len;
-    return m->data ? (const void *)m->data : (const void *)"";
+    *len = m->buf.len;
+    return m->buf.data ? (const void *)m->buf.data : (const void *)"";
 }
 
 int ferry_memory_writer_committed(ferry_writer *w)
