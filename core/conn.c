@@ -44,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "core/encode.h"
 #include "core/util.h"
 #include "ferry/conn.h"
 #include "ferry/log.h"
@@ -464,17 +465,6 @@ static ferry_status add_json_extras(const conn_src *src, ferry_conn *c, json_t *
 
 typedef enum decode_result { DECODE_OK, DECODE_BAD_ESCAPE, DECODE_NUL, DECODE_NOMEM } decode_result;
 
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0, n) into a new string; '+' becomes ' ' when plus_is_space.
  * On failure *bad_at is the offset of the offending '%'. */
 static decode_result percent_decode(const char *s, size_t n, int plus_is_space, char **out,
@@ -487,12 +477,14 @@ static decode_result percent_decode(const char *s, size_t n, int plus_is_space, 
         return DECODE_NOMEM;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            if (n - i < 3 || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0) {
+            int hi = n - i < 3 ? -1 : ferry_hex_value((unsigned char)s[i + 1]);
+            int lo = n - i < 3 ? -1 : ferry_hex_value((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0) {
                 free(buf);
                 *bad_at = i;
                 return DECODE_BAD_ESCAPE;
             }
-            int byte = hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]);
+            int byte = hi * 16 + lo;
             if (byte == 0) {
                 free(buf);
                 *bad_at = i;

@@ -21,6 +21,17 @@ size_t ferry_hex_encode(const void *in, size_t n, char *out)
     return 2 * n;
 }
 
+int ferry_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 size_t ferry_base64_encode(const void *in, size_t n, char *out, size_t cap)
 {
     if (cap < FERRY_BASE64_CAP(n)) {

@@ -13,6 +13,9 @@
  * a NUL (capacity >= 2 * n + 1).  Returns 2 * n. */
 size_t ferry_hex_encode(const void *in, size_t n, char *out);
 
+/* The value of one hex digit ('0'-'9', 'a'-'f', 'A'-'F'), or -1. */
+int ferry_hex_value(int c);
+
 /* Capacity ferry_base64_encode needs for n bytes: 4 * ceil(n / 3) + the NUL. */
 #define FERRY_BASE64_CAP(n) (4 * (((size_t)(n) + 2) / 3) + 1)
 

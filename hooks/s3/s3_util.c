@@ -46,24 +46,14 @@ int64_t s3_parse_iso8601(const char *s)
     return t == (time_t)-1 ? -1 : (int64_t)t;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t s3_url_decode(char *s, size_t len, int plus_is_space)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+        int hi = s[i] == '%' && i + 2 < len ? ferry_hex_value((unsigned char)s[i + 1]) : -1;
+        int lo = hi >= 0 ? ferry_hex_value((unsigned char)s[i + 2]) : -1;
+        if (lo >= 0) {
+            s[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else if (s[i] == '+' && plus_is_space) {
             s[o++] = ' ';

@@ -101,6 +101,13 @@ static void test_hex(void)
     const unsigned char bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
     CHECK_INTEQ(ferry_hex_encode(bytes, sizeof bytes, out), 12);
     CHECK_STREQ(out, "00017f80abff");
+    const char *digits = "0123456789abcdefABCDEF";
+    for (int i = 0; digits[i]; i++)
+        CHECK_INTEQ(ferry_hex_value(digits[i]), i < 16 ? i : i - 6);
+    CHECK_INTEQ(ferry_hex_value('g'), -1);
+    CHECK_INTEQ(ferry_hex_value('/'), -1);
+    CHECK_INTEQ(ferry_hex_value(0), -1);
+    CHECK_INTEQ(ferry_hex_value(0xe9), -1);
 }
 
 static void test_base64_round_trip(void)
