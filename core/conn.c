@@ -61,24 +61,6 @@ static const char *const env_prefixes[] = {"FERRY_CONN_", "AIRFLOW_CONN_"};
 /* small string helpers                                                */
 /* ------------------------------------------------------------------ */
 
-static char *fmt_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt_alloc(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 static int is_ascii_alpha(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
@@ -773,7 +755,7 @@ static ferry_status apply_host_protocol(const conn_src *src, const char *uri, sp
                                      "give two different URL schemes");
     }
     if (c->host) {
-        char *h = fmt_alloc("%s://%s", p, c->host);
+        char *h = ferry_strdup_printf("%s://%s", p, c->host);
         if (!h) {
             free(p);
             return out_of_memory(src->err);
@@ -1041,7 +1023,7 @@ static ferry_status check_conn_id(const char *id, ferry_error *err)
 /* prefix + the id upper-cased, e.g. AIRFLOW_CONN_WAREHOUSE. */
 static char *env_var_name(const char *prefix, const char *id)
 {
-    char *name = fmt_alloc("%s%s", prefix, id);
+    char *name = ferry_strdup_printf("%s%s", prefix, id);
     if (name)
         for (char *p = name + strlen(prefix); *p; p++)
             *p = ascii_upper(*p);
@@ -1061,9 +1043,9 @@ static ferry_status connections_file_path(char **path, int *named, ferry_error *
         *named = 1;
         *path = strdup(file);
     } else if (xdg && xdg[0] == '/') { /* the XDG spec ignores relative paths */
-        *path = fmt_alloc("%s/ferry/connections.json", xdg);
+        *path = ferry_strdup_printf("%s/ferry/connections.json", xdg);
     } else if (home && *home) {
-        *path = fmt_alloc("%s/.config/ferry/connections.json", home);
+        *path = ferry_strdup_printf("%s/.config/ferry/connections.json", home);
     } else {
         return FERRY_OK;
     }
@@ -1128,7 +1110,7 @@ static ferry_status load_connections_file(const char *path, int named, json_t **
 static ferry_status conn_from_file_entry(const char *id, const char *path, json_t *entry,
                                          ferry_conn **out, ferry_error *err)
 {
-    char *origin = fmt_alloc("file %s", path);
+    char *origin = ferry_strdup_printf("file %s", path);
     if (!origin)
         return out_of_memory(err);
     conn_src src = {id, origin, err};
@@ -1177,7 +1159,7 @@ static ferry_status lookup_in_env(const char *id, ferry_conn **out, int *found, 
             free(name);
             continue;
         }
-        char *origin = fmt_alloc("env %s", name);
+        char *origin = ferry_strdup_printf("env %s", name);
         free(name);
         if (!origin)
             return out_of_memory(err);
@@ -1318,7 +1300,7 @@ static ferry_status collect_env_ids(conn_entries *e, const char *prefix, ferry_e
             continue;
         size_t n = (size_t)(eq - name);
         char *id = lower_dup(name, n);
-        char *origin = fmt_alloc("env %s%.*s", prefix, (int)n, name);
+        char *origin = ferry_strdup_printf("env %s%.*s", prefix, (int)n, name);
         if (entries_add(e, id, origin, 1) != 0)
             return out_of_memory(err);
     }
@@ -1340,7 +1322,7 @@ static ferry_status collect_file_ids(conn_entries *e, ferry_error *err)
         json_object_foreach(root, key, v) {
             if (!conn_id_is_valid(key))
                 continue;
-            if (entries_add(e, strdup(key), fmt_alloc("file %s", path), 0) != 0) {
+            if (entries_add(e, strdup(key), ferry_strdup_printf("file %s", path), 0) != 0) {
                 st = out_of_memory(err);
                 break;
             }

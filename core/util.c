@@ -1,12 +1,13 @@
 /*
  * core/util.c - the small shared helpers of libferry (core/util.h): the
- * monotonic clock, sleeps, the out-of-memory error and the one temp-file
- * function.
+ * monotonic clock, sleeps, printf into a new string, the out-of-memory error
+ * and the one temp-file function.
  */
 #include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,18 @@ int ferry_sleep_cancellable(double seconds)
             return 0;
         ferry_sleep(left < 0.05 ? left : 0.05);
     }
+}
+
+/* ---- strings ------------------------------------------------------------- */
+
+char *ferry_strdup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? NULL : s;
 }
 
 /* ---- errors --------------------------------------------------------------- */

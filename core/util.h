@@ -1,7 +1,8 @@
 /*
  * core/util.h - internal to libferry: the small helpers every part needs
  * once, so no file carries its own copy: a monotonic clock, sleeps (plain
- * and cancellable), the out-of-memory error and the one temp-file function
+ * and cancellable), printf into a new string, the out-of-memory error and
+ * the one temp-file function
  * (hex and base64 are in core/encode.h).  None of them allocates unless it
  * says so.
  */
@@ -34,6 +35,12 @@ void ferry_sleep(double seconds);
  * reports stops the sleep).  Returns 0 after the full time, -1 as soon as
  * the transfer is cancelled (also when it already was on entry). */
 int ferry_sleep_cancellable(double seconds);
+
+/* ---- strings ------------------------------------------------------------- */
+
+/* printf into a new string (malloc'd: the caller frees it), NULL when out of
+ * memory or on a format error. */
+char *ferry_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- errors --------------------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * core/util.c without a server: ferry_buf growth, appendf, sticky failure,
  * take, reset and release; lower-case hex;
  * base64 round trips (every padding case) and rejected input; the
- * out-of-memory message; ferry_tmpfile's mode 0600 (whatever the umask),
+ * printf into a new string; the out-of-memory message; ferry_tmpfile's mode 0600 (whatever the umask),
  * O_EXCL names and anonymous files; cancellable sleeps returning early.
  */
 #include <errno.h>
@@ -158,6 +158,16 @@ static void test_base64_limits(void)
     CHECK_INTEQ(ferry_base64_decode("Zm9vYmFy", 8, out, 6), 6);
 }
 
+static void test_strdup_printf(void)
+{
+    char *s = ferry_strdup_printf("%s-%d", "range", 7);
+    CHECK_STREQ(s, "range-7");
+    free(s);
+    s = ferry_strdup_printf("%s", "");
+    CHECK_STREQ(s, "");
+    free(s);
+}
+
 static void test_error_oom(void)
 {
     ferry_error e;
@@ -280,6 +290,7 @@ int main(void)
     RUN(test_hex);
     RUN(test_base64_round_trip);
     RUN(test_base64_limits);
+    RUN(test_strdup_printf);
     RUN(test_error_oom);
     RUN(test_tmpfile);
     RUN(test_default_file_mode);
