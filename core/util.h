@@ -2,9 +2,8 @@
  * core/util.h - internal to libferry: the small helpers every part needs
  * once, so no file carries its own copy: a monotonic clock, sleeps (plain
  * and cancellable), printf into a new string, the out-of-memory error and
- * the one temp-file function
- * (hex and base64 are in core/encode.h).  None of them allocates unless it
- * says so.
+ * the one temp-file function (hex and base64 are in core/encode.h, the
+ * growable buffer in core/buf.h).  None of them allocates unless it says so.
  */
 #ifndef FERRY_CORE_UTIL_H
 #define FERRY_CORE_UTIL_H

@@ -1,10 +1,11 @@
 /*
  * test_util.c - the shared helpers of core/buf.c, core/encode.c and
  * core/util.c without a server: ferry_buf growth, appendf, sticky failure,
- * take, reset and release; lower-case hex;
- * base64 round trips (every padding case) and rejected input; the
- * printf into a new string; the out-of-memory message; ferry_tmpfile's mode 0600 (whatever the umask),
- * O_EXCL names and anonymous files; cancellable sleeps returning early.
+ * take, reset and release; lower-case hex and hex digits; base64 round trips
+ * (every padding case) and rejected input; printf into a new string; the
+ * out-of-memory message; ferry_tmpfile's mode 0600 (whatever the umask),
+ * O_EXCL names and anonymous files; the umask read without umask(); the
+ * monotonic clock; cancellable sleeps returning early.
  */
 #include <errno.h>
 #include <fcntl.h>
