@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "cli/cli.h"
 
 static const char conn_help[] =
@@ -50,7 +51,7 @@ static int conn_get(const char *id)
     char *json = ferry_conn_to_json_masked(c);
     ferry_conn_free(c);
     if (!json) {
-        ferry_error_set(&err, FERRY_ERR_INTERNAL, "out of memory");
+        ferry_error_oom(&err, NULL, NULL, NULL);
         return cli_fail(&err);
     }
     /* belt and braces: scrub registered secrets once more before printing */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "cli/cli.h"
 
 cli_globals cli = {0, 0, 0, FERRY_LOG_WARN};
@@ -285,7 +286,7 @@ char *cli_read_text_file(const char *path, ferry_error *err)
     if (buf)
         buf[len] = '\0';
     else if (err->status == FERRY_OK)
-        ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        ferry_error_oom(err, NULL, NULL, NULL);
     return buf;
 }
 

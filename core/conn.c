@@ -44,6 +44,8 @@
 
 #include <jansson.h>
 
+#include "core/encode.h"
+#include "core/util.h"
 #include "ferry/conn.h"
 #include "ferry/log.h"
 
@@ -58,24 +60,6 @@ static const char *const env_prefixes[] = {"FERRY_CONN_", "AIRFLOW_CONN_"};
 /* ------------------------------------------------------------------ */
 /* small string helpers                                                */
 /* ------------------------------------------------------------------ */
-
-static char *fmt_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt_alloc(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 static int is_ascii_alpha(char ch)
 {
@@ -172,7 +156,7 @@ static ferry_status conn_fail(const conn_src *src, const char *fmt, ...)
 
 static ferry_status out_of_memory(ferry_error *err)
 {
-    return ferry_error_set(err, FERRY_ERR_INTERNAL, "connection: out of memory");
+    return ferry_error_oom(err, "connection", NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -463,17 +447,6 @@ static ferry_status add_json_extras(const conn_src *src, ferry_conn *c, json_t *
 
 typedef enum decode_result { DECODE_OK, DECODE_BAD_ESCAPE, DECODE_NUL, DECODE_NOMEM } decode_result;
 
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0, n) into a new string; '+' becomes ' ' when plus_is_space.
  * On failure *bad_at is the offset of the offending '%'. */
 static decode_result percent_decode(const char *s, size_t n, int plus_is_space, char **out,
@@ -486,12 +459,14 @@ static decode_result percent_decode(const char *s, size_t n, int plus_is_space, 
         return DECODE_NOMEM;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            if (n - i < 3 || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0) {
+            int hi = n - i < 3 ? -1 : ferry_hex_value((unsigned char)s[i + 1]);
+            int lo = n - i < 3 ? -1 : ferry_hex_value((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0) {
                 free(buf);
                 *bad_at = i;
                 return DECODE_BAD_ESCAPE;
             }
-            int byte = hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]);
+            int byte = hi * 16 + lo;
             if (byte == 0) {
                 free(buf);
                 *bad_at = i;
@@ -780,7 +755,7 @@ static ferry_status apply_host_protocol(const conn_src *src, const char *uri, sp
                                      "give two different URL schemes");
     }
     if (c->host) {
-        char *h = fmt_alloc("%s://%s", p, c->host);
+        char *h = ferry_strdup_printf("%s://%s", p, c->host);
         if (!h) {
             free(p);
             return out_of_memory(src->err);
@@ -1048,7 +1023,7 @@ static ferry_status check_conn_id(const char *id, ferry_error *err)
 /* prefix + the id upper-cased, e.g. AIRFLOW_CONN_WAREHOUSE. */
 static char *env_var_name(const char *prefix, const char *id)
 {
-    char *name = fmt_alloc("%s%s", prefix, id);
+    char *name = ferry_strdup_printf("%s%s", prefix, id);
     if (name)
         for (char *p = name + strlen(prefix); *p; p++)
             *p = ascii_upper(*p);
@@ -1068,9 +1043,9 @@ static ferry_status connections_file_path(char **path, int *named, ferry_error *
         *named = 1;
         *path = strdup(file);
     } else if (xdg && xdg[0] == '/') { /* the XDG spec ignores relative paths */
-        *path = fmt_alloc("%s/ferry/connections.json", xdg);
+        *path = ferry_strdup_printf("%s/ferry/connections.json", xdg);
     } else if (home && *home) {
-        *path = fmt_alloc("%s/.config/ferry/connections.json", home);
+        *path = ferry_strdup_printf("%s/.config/ferry/connections.json", home);
     } else {
         return FERRY_OK;
     }
@@ -1135,7 +1110,7 @@ static ferry_status load_connections_file(const char *path, int named, json_t **
 static ferry_status conn_from_file_entry(const char *id, const char *path, json_t *entry,
                                          ferry_conn **out, ferry_error *err)
 {
-    char *origin = fmt_alloc("file %s", path);
+    char *origin = ferry_strdup_printf("file %s", path);
     if (!origin)
         return out_of_memory(err);
     conn_src src = {id, origin, err};
@@ -1184,7 +1159,7 @@ static ferry_status lookup_in_env(const char *id, ferry_conn **out, int *found, 
             free(name);
             continue;
         }
-        char *origin = fmt_alloc("env %s", name);
+        char *origin = ferry_strdup_printf("env %s", name);
         free(name);
         if (!origin)
             return out_of_memory(err);
@@ -1325,7 +1300,7 @@ static ferry_status collect_env_ids(conn_entries *e, const char *prefix, ferry_e
             continue;
         size_t n = (size_t)(eq - name);
         char *id = lower_dup(name, n);
-        char *origin = fmt_alloc("env %s%.*s", prefix, (int)n, name);
+        char *origin = ferry_strdup_printf("env %s%.*s", prefix, (int)n, name);
         if (entries_add(e, id, origin, 1) != 0)
             return out_of_memory(err);
     }
@@ -1347,7 +1322,7 @@ static ferry_status collect_file_ids(conn_entries *e, ferry_error *err)
         json_object_foreach(root, key, v) {
             if (!conn_id_is_valid(key))
                 continue;
-            if (entries_add(e, strdup(key), fmt_alloc("file %s", path), 0) != 0) {
+            if (entries_add(e, strdup(key), ferry_strdup_printf("file %s", path), 0) != 0) {
                 st = out_of_memory(err);
                 break;
             }

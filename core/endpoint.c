@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "ferry/hook.h"
 #include "ferry/log.h"
 
@@ -92,7 +93,7 @@ static ferry_status parse_s3(ferry_endpoint *ep, const char *text, const ferry_c
     ep->kind = FERRY_EP_S3;
     ep->path = strdup(text + 5);
     if (!ep->path)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     if (ep->path[0] == '\0' || ep->path[0] == '/')
         return ferry_error_set(err, FERRY_ERR_USAGE, "s3 endpoint '%s' names no bucket", text);
     const char *id = o && o->s3_conn ? o->s3_conn : NULL;
@@ -104,7 +105,7 @@ static ferry_status parse_s3(ferry_endpoint *ep, const char *text, const ferry_c
         /* no aws_default: an empty connection, so the hook uses the AWS env chain */
         ep->conn = ferry_conn_new("aws_default", "aws");
         if (!ep->conn)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
     }
     ep->hook = ferry_hook_for_type("aws");
     if (!ep->hook)
@@ -117,7 +118,7 @@ static ferry_status parse_inline(ferry_endpoint *ep, const char *text, ferry_err
     ep->kind = FERRY_EP_CONN;
     char *uri = strdup(text);
     if (!uri)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     const char *table = "";
     /* the syntax of the SQL schemes: "postgresql://…#table" */
     int with_table = strncasecmp(uri, "postgres", 8) == 0 || strncasecmp(uri, "mysql", 5) == 0 ||
@@ -146,7 +147,7 @@ static ferry_status parse_inline(ferry_endpoint *ep, const char *text, ferry_err
             }
         }
         if (!ep->path)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
     }
     free(uri);
     return st;
@@ -165,7 +166,7 @@ static ferry_status parse_conn_path(ferry_endpoint *ep, const char *text, size_t
         return st;
     ep->path = strdup(text + idlen + 1);
     if (!ep->path)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     return hook_for_conn(ep, err);
 }
 
@@ -181,7 +182,7 @@ static ferry_status parse_local(ferry_endpoint *ep, const char *text, ferry_erro
         ep->path = strdup(strncmp(text, "file://", 7) == 0 ? text + 7 : text);
     }
     if (!ep->path)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     if (ep->kind == FERRY_EP_LOCAL && ep->path[0] == '\0')
         return ferry_error_set(err, FERRY_ERR_USAGE, "empty local path");
     return FERRY_OK;
@@ -196,7 +197,7 @@ ferry_status ferry_endpoint_parse(const char *text, const ferry_copy_options *o,
     ferry_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep || !(ep->text = strdup(text))) {
         free(ep);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     ferry_status st;
     size_t idlen;

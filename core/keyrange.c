@@ -7,31 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/util.h"
 #include "core/keyrange.h"
 
 int64_t ferry_keyrange_boundary(int64_t lo, int64_t hi, int i, int n)
 {
     __int128 span = (__int128)hi - (__int128)lo + 1;
     return (int64_t)((__int128)lo + span * i / n);
-}
-
-/* printf into a new string (NULL when out of memory). */
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *format(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (len < 0)
-        return NULL;
-    char *s = malloc((size_t)len + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    return s;
 }
 
 int ferry_keyrange_condition(const char *column, const char *name, int empty, int64_t lo, int64_t hi, int r, int n,
@@ -51,8 +33,8 @@ int ferry_keyrange_condition(const char *column, const char *name, int empty, in
     jname[k] = '\0';
     const char *nulls = r == n - 1 ? "true" : "false";
     if (empty) {
-        *cond = format("%s", r == n - 1 ? "TRUE" : "FALSE");
-        *json = format("{\"split_by\":\"%s\",\"from\":null,\"to\":null,\"nulls\":%s}", jname, nulls);
+        *cond = ferry_strdup_printf("%s", r == n - 1 ? "TRUE" : "FALSE");
+        *json = ferry_strdup_printf("{\"split_by\":\"%s\",\"from\":null,\"to\":null,\"nulls\":%s}", jname, nulls);
     } else {
         int64_t a = ferry_keyrange_boundary(lo, hi, r, n), b = ferry_keyrange_boundary(lo, hi, r + 1, n);
         char from[32] = "null", to[32] = "null";
@@ -61,14 +43,14 @@ int ferry_keyrange_condition(const char *column, const char *name, int empty, in
         if (r < n - 1)
             snprintf(to, sizeof to, "%" PRId64, b);
         if (n == 1)
-            *cond = format("TRUE");
+            *cond = ferry_strdup_printf("TRUE");
         else if (r == 0)
-            *cond = format("%s < %" PRId64, column, b);
+            *cond = ferry_strdup_printf("%s < %" PRId64, column, b);
         else if (r == n - 1)
-            *cond = format("(%s >= %" PRId64 " OR %s IS NULL)", column, a, column);
+            *cond = ferry_strdup_printf("(%s >= %" PRId64 " OR %s IS NULL)", column, a, column);
         else
-            *cond = format("%s >= %" PRId64 " AND %s < %" PRId64, column, a, column, b);
-        *json = format("{\"split_by\":\"%s\",\"from\":%s,\"to\":%s,\"nulls\":%s}", jname, from, to, nulls);
+            *cond = ferry_strdup_printf("%s >= %" PRId64 " AND %s < %" PRId64, column, a, column, b);
+        *json = ferry_strdup_printf("{\"split_by\":\"%s\",\"from\":%s,\"to\":%s,\"nulls\":%s}", jname, from, to, nulls);
     }
     if (*cond && *json)
         return 0;

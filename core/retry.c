@@ -13,10 +13,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ferry/log.h"
+#include "core/util.h"
 #include "ferry/retry.h"
 #include "ferry/stream.h"
 
@@ -33,9 +33,9 @@ void ferry_retry_init(ferry_retry *r, int max_attempts)
 static uint64_t next_random(uint64_t *state)
 {
     if (*state == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        *state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ 0x9E3779B97F4A7C15ULL;
+        double now = ferry_now_monotonic();
+        uint64_t sec = (uint64_t)now, nsec = (uint64_t)((now - (double)sec) * 1e9);
+        *state = (nsec << 20) ^ sec ^ ((uint64_t)getpid() << 40) ^ 0x9E3779B97F4A7C15ULL;
     }
     uint64_t x = *state;
     x ^= x >> 12;
@@ -52,19 +52,6 @@ double ferry_retry_delay(ferry_retry *r, int attempt)
         ceiling = r->max_delay;
     double unit = (double)(next_random(&r->rng) >> 11) / 9007199254740992.0; /* [0,1) */
     return unit * ceiling;
-}
-
-static int sleep_cancellable(double seconds)
-{
-    while (seconds > 0) {
-        if (ferry_cancelled())
-            return -1;
-        double step = seconds < 0.05 ? seconds : 0.05;
-        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
-        nanosleep(&ts, NULL);
-        seconds -= step;
-    }
-    return ferry_cancelled() ? -1 : 0;
 }
 
 ferry_status ferry_retry_give_up(const ferry_retry *r, ferry_error *err)
@@ -89,7 +76,7 @@ int ferry_retry_again(ferry_retry *r, ferry_error *err)
         return 0;
     }
     ferry_log(FERRY_LOG_WARN, "%s; retry %d/%d in %.2fs", err->msg, r->attempt, r->max_attempts - 1, wait);
-    if (sleep_cancellable(wait) != 0) {
+    if (ferry_sleep_cancellable(wait) != 0) {
         ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d", ferry_cancel_signal());
         return 0;
     }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+#include "core/buf.h"
 #include "ferry/template.h"
 
 ferry_status ferry_schedule_parse(const char *text, ferry_schedule *out, ferry_error *err)
@@ -185,34 +187,7 @@ ferry_status ferry_template_add_param(ferry_template_ctx *ctx, const char *name_
     return FERRY_OK;
 }
 
-/* ---------------------------------------------------------------- output buffer */
-
-typedef struct strbuf {
-    char *data;
-    size_t len, cap;
-    int failed;
-} strbuf;
-
-static void sb_add(strbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 256;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *nd = realloc(b->data, ncap);
-        if (!nd) {
-            b->failed = 1;
-            return;
-        }
-        b->data = nd;
-        b->cap = ncap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
+/* The output is built in a ferry_buf (core/buf.h): failure is sticky, checked once. */
 
 /* ---------------------------------------------------------------- variables */
 
@@ -422,12 +397,12 @@ static void sql_scan(const char *s, size_t n, int mysql, sql_where *w)
 }
 
 /* Append v with quote doubled, and backslashes too when bs. */
-static void sql_escape_into(strbuf *b, const char *v, char quote, int bs)
+static void sql_escape_into(ferry_buf *b, const char *v, char quote, int bs)
 {
     for (const char *p = v; *p; p++) {
         if (*p == quote || (bs && *p == '\\'))
-            sb_add(b, p, 1);
-        sb_add(b, p, 1);
+            ferry_buf_append(b, p, 1);
+        ferry_buf_append(b, p, 1);
     }
 }
 
@@ -435,7 +410,7 @@ static void sql_escape_into(strbuf *b, const char *v, char quote, int bs)
  * stays one value: a complete literal between tokens, escaped inside a
  * literal or an identifier, as it is inside a comment or a dollar quote when
  * it cannot end it.  Returns NULL, or why it cannot be done. */
-static const char *sql_insert(strbuf *b, size_t from, int mysql, const char *v)
+static const char *sql_insert(ferry_buf *b, size_t from, int mysql, const char *v)
 {
     sql_where w;
     sql_scan(b->data + from, b->len - from, mysql, &w);
@@ -444,10 +419,10 @@ static const char *sql_insert(strbuf *b, size_t from, int mysql, const char *v)
     switch (w.state) {
     case SQL_CODE:
         if (w.glue)
-            sb_add(b, " ", 1); /* E'…' or '…''…' would take it in */
-        sb_add(b, "'", 1);
+            ferry_buf_append(b, " ", 1); /* E'…' or '…''…' would take it in */
+        ferry_buf_append(b, "'", 1);
         sql_escape_into(b, v, '\'', mysql);
-        sb_add(b, "'", 1);
+        ferry_buf_append(b, "'", 1);
         return NULL;
     case SQL_STRING: sql_escape_into(b, v, '\'', mysql); return NULL;
     case SQL_ESTRING: sql_escape_into(b, v, '\'', 1); return NULL;
@@ -457,7 +432,7 @@ static const char *sql_insert(strbuf *b, size_t from, int mysql, const char *v)
     case SQL_LINE_COMMENT:
         if (strpbrk(v, "\r\n"))
             return "a line break in the value would end the SQL comment";
-        sb_add(b, v, strlen(v));
+        ferry_buf_append(b, v, strlen(v));
         return NULL;
     case SQL_BLOCK_COMMENT: {
         size_t n = strlen(v);
@@ -470,7 +445,7 @@ static const char *sql_insert(strbuf *b, size_t from, int mysql, const char *v)
             (((v[0] == '!' || v[0] == 'M') && b->len >= 2 && memcmp(b->data + b->len - 2, "/*", 2) == 0) ||
              (v[0] == '!' && b->len >= 3 && memcmp(b->data + b->len - 3, "/*M", 3) == 0)))
             return "the value would make the comment executable";
-        sb_add(b, v, n);
+        ferry_buf_append(b, v, n);
         return NULL;
     }
     case SQL_DOLLAR: {
@@ -499,27 +474,27 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
                                    char **out, ferry_error *err)
 {
     *out = NULL;
-    strbuf b = {0};
+    ferry_buf b = {0};
     int mysql = mode == FERRY_TEMPLATE_SQL_MYSQL;
     const char *p = text;
-    sb_add(&b, "", 0);
+    ferry_buf_append(&b, "", 0);
     for (;;) {
         const char *open = strstr(p, "{{");
         const char *stmt = strstr(p, "{%");
         if (stmt && (!open || stmt < open)) {
-            free(b.data);
+            ferry_buf_release(&b);
             return ferry_error_set(err, FERRY_ERR_USAGE,
                                    "template at offset %zu: only {{ variable }} is supported, not {%% … %%}",
                                    (size_t)(stmt - text));
         }
         if (!open) {
-            sb_add(&b, p, strlen(p));
+            ferry_buf_append(&b, p, strlen(p));
             break;
         }
-        sb_add(&b, p, (size_t)(open - p));
+        ferry_buf_append(&b, p, (size_t)(open - p));
         const char *close = strstr(open + 2, "}}");
         if (!close) {
-            free(b.data);
+            ferry_buf_release(&b);
             return ferry_error_set(err, FERRY_ERR_USAGE, "template at offset %zu: '{{' without '}}'",
                                    (size_t)(open - text));
         }
@@ -532,7 +507,7 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
         char value[64];
         const char *long_value;
         if (variable_value(ctx, name, (size_t)(end - name), value, sizeof value, &long_value) != 0) {
-            free(b.data);
+            ferry_buf_release(&b);
             return ferry_error_set(err, FERRY_ERR_USAGE,
                                    "unknown template variable '%.*s' (ds, ds_nodash, ts, ts_nodash, "
                                    "logical_date, data_interval_start, data_interval_end, prev_ds, next_ds, "
@@ -541,11 +516,11 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
         }
         const char *v = long_value ? long_value : value;
         if (mode == FERRY_TEMPLATE_TEXT) {
-            sb_add(&b, v, strlen(v));
+            ferry_buf_append(&b, v, strlen(v));
         } else if (!b.failed) {
             const char *why = sql_insert(&b, 0, mysql, v);
             if (why) {
-                free(b.data);
+                ferry_buf_release(&b);
                 return ferry_error_set(err, FERRY_ERR_USAGE, "template at offset %zu: cannot insert '%.*s' here: %s",
                                        (size_t)(open - text), (int)(end - name), name, why);
             }
@@ -553,8 +528,8 @@ ferry_status ferry_template_expand(const ferry_template_ctx *ctx, const char *te
         p = close + 2;
     }
     if (b.failed) {
-        free(b.data);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        ferry_buf_release(&b);
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     *out = b.data;
     return FERRY_OK;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "ferry/hook.h"
 #include "ferry/transfer.h"
 
@@ -76,7 +77,7 @@ static ferry_status fd_source_new(int fd, int owns, const char *what, ferry_sour
 {
     fd_source *f = calloc(1, sizeof *f);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     f->base.ops = &fd_source_ops;
     f->base.rows = -1;
     f->base.size = -1;
@@ -130,32 +131,25 @@ static char *dir_of(const char *path)
     return d;
 }
 
+/* The temp file ".<name>.ferry-tmp-XXXXXX" beside the target: ferry_tmpfile,
+ * so O_EXCL, O_CLOEXEC and mode 0600 without touching the umask. */
 static int create_temp_beside(file_sink *s, ferry_error *err)
 {
     char *copy = strdup(s->target);
-    if (!copy) {
-        ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
-        return -1;
-    }
-    const char *name = basename(copy);
-    size_t len = strlen(s->dir) + strlen(name) + 32;
-    s->temp = malloc(len);
-    if (!s->temp) {
+    size_t cap = copy ? strlen(copy) + 16 : 0;
+    char *prefix = copy ? malloc(cap) : NULL;
+    if (!prefix) {
         free(copy);
-        ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        ferry_error_oom(err, NULL, NULL, NULL);
         return -1;
     }
-    snprintf(s->temp, len, "%s/.%s.ferry-tmp-XXXXXX", s->dir, name);
+    snprintf(prefix, cap, ".%s.ferry-tmp-", basename(copy));
     free(copy);
-    mode_t old = umask(077);
-    int fd = mkostemp(s->temp, O_CLOEXEC);
-    umask(old);
-    if (fd < 0) {
-        ferry_error_set(err, errno_status(errno), SYSTEM ": cannot create a temp file in '%s': %s", s->dir,
-                        strerror(errno));
-        free(s->temp);
-        s->temp = NULL;
-    }
+    int fd = ferry_tmpfile(s->dir, prefix, &s->temp);
+    int e = errno;
+    free(prefix);
+    if (fd < 0)
+        ferry_error_set(err, errno_status(e), SYSTEM ": cannot create a temp file in '%s': %s", s->dir, strerror(e));
     return fd;
 }
 
@@ -180,10 +174,11 @@ static void fsync_dir(const char *dir)
 static ferry_status file_sink_commit(ferry_writer *w, ferry_error *err)
 {
     file_sink *s = (file_sink *)w;
-    /* files are created 0600; publish with the mode a new file would get */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(s->fd, 0666 & ~mask) != 0 || fsync(s->fd) != 0)
+    /* Temp files are created 0600; publish with the mode a new file would
+     * get (0666 less the umask).  The umask is read from /proc/self/status
+     * (ferry_default_file_mode), not with umask(): that call sets it too,
+     * process-wide, racing with every thread that creates a file meanwhile. */
+    if (fchmod(s->fd, ferry_default_file_mode()) != 0 || fsync(s->fd) != 0)
         return ferry_error_set(err, FERRY_ERR_IO, SYSTEM ": cannot flush '%s': %s", s->temp, strerror(errno));
     if (close(s->fd) != 0) {
         s->fd = -1;
@@ -263,14 +258,14 @@ static ferry_status open_special_sink(const ferry_endpoint *ep, ferry_writer **o
     file_sink *s = calloc(1, sizeof *s);
     if (!s) {
         close(fd);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     s->base.ops = &special_sink_ops;
     s->base.rows = -1;
     s->fd = fd;
     s->target = strdup(ep->path);
     ferry_status st = s->target ? ferry_fd_writer_new(fd, s->target, &s->out, err)
-                                : ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+                                : ferry_error_oom(err, NULL, NULL, NULL);
     if (st != FERRY_OK) {
         file_sink_free(&s->base);
         return st;
@@ -294,7 +289,7 @@ static ferry_status local_open_sink(const ferry_endpoint *ep, const ferry_copy_o
     }
     file_sink *s = calloc(1, sizeof *s);
     if (!s)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     s->base.ops = &file_sink_ops;
     s->base.rows = -1;
     s->fd = -1;
@@ -303,7 +298,7 @@ static ferry_status local_open_sink(const ferry_endpoint *ep, const ferry_copy_o
     s->dir = s->target ? dir_of(ep->path) : NULL;
     if (!s->target || !s->dir) {
         file_sink_free(&s->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     if (stat(s->dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         ferry_status st = ferry_error_set(err, FERRY_ERR_NOT_FOUND, SYSTEM ": directory '%s' does not exist",
@@ -373,7 +368,7 @@ static ferry_status local_list(const ferry_endpoint *ep, int recursive, ferry_en
 {
     char *copy = strdup(ep->path);
     if (!copy)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     const char *pattern = NULL;
     const char *dir = copy;
     if (strpbrk(copy, "*?[")) {

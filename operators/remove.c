@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "ferry/operators.h"
 #include "ferry/transfer.h"
 
@@ -25,12 +26,12 @@ static ferry_status collect_name(const ferry_entry *e, void *ud, ferry_error *er
         size_t ncap = l->cap ? l->cap * 2 : 64;
         char **nn = realloc(l->names, ncap * sizeof *nn);
         if (!nn)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         l->names = nn;
         l->cap = ncap;
     }
     if (!(l->names[l->n] = strdup(e->name)))
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     l->n++;
     return FERRY_OK;
 }
@@ -91,7 +92,7 @@ static ferry_status remove_batches(const char *base, const ferry_endpoint *dir, 
         for (size_t k = 0; fn && k < n; k++) {
             char *full = join(base, names->names[i + k]);
             if (!full)
-                return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+                return ferry_error_oom(err, NULL, NULL, NULL);
             fn(full, ud);
             free(full);
         }
@@ -139,7 +140,7 @@ ferry_status ferry_remove(const char *endpoint, int recursive, int dry_run,
     ferry_status st = ferry_list(endpoint, recursive, collect_name, &names, err);
     char *base = st == FERRY_OK ? base_of(endpoint) : NULL;
     if (st == FERRY_OK && !base)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     /* several entries of a hook that removes in batches (S3 DeleteObjects) */
     ferry_endpoint *dir = NULL;
     if (st == FERRY_OK && names.n > 1) {
@@ -159,7 +160,7 @@ ferry_status ferry_remove(const char *endpoint, int recursive, int dry_run,
         }
         char *full = join(base, names.names[i]);
         if (!full) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
             break;
         }
         if (fn)

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "core/util.h"
 #include "ferry/operators.h"
 #include "ferry/transfer.h"
 
@@ -24,13 +24,6 @@ void ferry_wait_options_init(ferry_wait_options *o)
     o->timeout = 6 * 3600;
     o->interval = 60;
     o->newer_than = -1;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 typedef struct match_state {
@@ -178,7 +171,7 @@ static int check_http(ferry_endpoint *ep, const ferry_wait_options *o, const reg
                (st = src->ops->read(src, body + len, HTTP_BODY_MAX - len, &n, err)) == FERRY_OK && n > 0)
             len += n;
         if (!body) {
-            ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            ferry_error_oom(err, NULL, NULL, NULL);
             result = -1;
         } else if (st != FERRY_OK) {
             snprintf(why, cap, "%s", err->msg);
@@ -193,18 +186,6 @@ static int check_http(ferry_endpoint *ep, const ferry_wait_options *o, const reg
     }
     src->ops->free(src);
     return result;
-}
-
-static int sleep_cancellable(double seconds)
-{
-    double end = now_seconds() + seconds;
-    while (now_seconds() < end) {
-        if (ferry_cancelled())
-            return -1;
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return ferry_cancelled() ? -1 : 0;
 }
 
 ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, ferry_error *err)
@@ -234,7 +215,7 @@ ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, fe
         }
         have_re = 1;
     }
-    double deadline = now_seconds() + o.timeout;
+    double deadline = ferry_now_monotonic() + o.timeout;
     double interval = o.interval;
     char why[FERRY_ERROR_MSG_MAX] = "";
     int attempt = 0;
@@ -256,7 +237,7 @@ ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, fe
             st = probe.status != FERRY_OK ? probe.status : FERRY_ERR_INTERNAL;
             break;
         }
-        double left = deadline - now_seconds();
+        double left = deadline - ferry_now_monotonic();
         if (left <= 0) {
             st = ferry_error_set(err, FERRY_ERR_TIMEOUT, "wait %s: not met after %.0f s (%d checks): %s", endpoint,
                                  o.timeout, attempt, why);
@@ -265,7 +246,7 @@ ferry_status ferry_wait(const char *endpoint, const ferry_wait_options *o_in, fe
         double wait = interval < left ? interval : left;
         if (o.on_miss)
             o.on_miss(attempt, wait, why, o.ud);
-        if (sleep_cancellable(wait) != 0) {
+        if (ferry_sleep_cancellable(wait) != 0) {
             st = ferry_error_set(err, FERRY_ERR_INTERRUPTED, "wait %s: interrupted by signal %d", endpoint,
                                  ferry_cancel_signal());
             break;

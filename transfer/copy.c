@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/util.h"
 #include "ferry/log.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
@@ -122,7 +123,7 @@ static ferry_status copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, con
 
     void *chunk = malloc(o.chunk_size);
     if (!chunk)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
 
     ferry_source *source = NULL, *spooled = NULL;
     ferry_writer *sink = NULL, *filter = NULL, *inner = NULL;
@@ -266,7 +267,7 @@ static ferry_status copy_texts(const char *src_text, const char *dst_text, const
                                                                        : destination_text(src, dst_text);
     if (!dst_final) {
         ferry_endpoint_free(src);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     st = ferry_endpoint_parse(dst_final, o, 1, &dst, err);
     int copied = 0;

@@ -4,6 +4,7 @@
  * Test builds only (FERRY_FAULT_INJECTION); the grammar and the exact
  * behaviour are in fault.h.
  */
+#include "core/util.h"
 #include "transfer/fault.h"
 
 #ifndef FERRY_FAULT_INJECTION
@@ -337,7 +338,7 @@ ferry_status ferry_fault_wrap_source(ferry_source **src, ferry_error *err)
     }
     fault_source *fs = calloc(1, sizeof *fs);
     if (!fs)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     fs->base.ops = &fault_source_ops;
     fs->real = real;
     fs->plan = plan;
@@ -436,7 +437,7 @@ ferry_status ferry_fault_wrap_sink(ferry_writer **sink, ferry_error *err)
     }
     fault_sink *fw = calloc(1, sizeof *fw);
     if (!fw)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     fw->base.ops = &fault_sink_ops;
     fw->base.next = NULL; /* the wrapper is the chain's sink: pump's chain_sink() stops here */
     fw->base.bytes = real->bytes;

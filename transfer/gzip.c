@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/util.h"
 #include "ferry/transfer.h"
 #include "transfer/gzip_isal.h"
 
@@ -171,7 +172,7 @@ ferry_status ferry_gzip_writer_new(ferry_writer *next, int level, ferry_writer *
 #endif
     zfilter *f = zfilter_new(&gzip_ops, next);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     if (level < 1 || level > 9)
         level = 6;
     f->deflating = 1;
@@ -188,7 +189,7 @@ ferry_status ferry_gunzip_writer_new(ferry_writer *next, ferry_writer **out, fer
 {
     zfilter *f = zfilter_new(&gunzip_ops, next);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     if (inflateInit2(&f->zs, 15 + 16) != Z_OK) {
         free(f);
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "gunzip: inflateInit2 failed");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
 #include "transfer/gzip_isal.h"
@@ -101,7 +102,7 @@ ferry_status ferry_isal_gzip_writer_new(ferry_writer *next, int level, ferry_wri
 {
     isal_filter *f = calloc(1, sizeof *f);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     isal_deflate_init(&f->zs);
     int isal_level = ferry_gzip_isal_level(level);
     size_t buf_size = isal_level == 1 ? ISAL_DEF_LVL1_DEFAULT : isal_level == 2 ? ISAL_DEF_LVL2_DEFAULT
@@ -109,7 +110,7 @@ ferry_status ferry_isal_gzip_writer_new(ferry_writer *next, int level, ferry_wri
     f->level_buf = malloc(buf_size);
     if (!f->level_buf) {
         free(f);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     f->zs.level = (uint32_t)isal_level;
     f->zs.level_buf = f->level_buf;

@@ -36,6 +36,7 @@
 #endif
 
 #include "core/thread.h"
+#include "core/util.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
 
@@ -379,7 +380,7 @@ ferry_status ferry_gzip_par_writer_new(ferry_writer *next, int level, int thread
 
     par_gzip *g = calloc(1, sizeof *g);
     if (!g)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->work, NULL);
     pthread_cond_init(&g->done, NULL);

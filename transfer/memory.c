@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
+#include "core/util.h"
 #include "ferry/transfer.h"
 
 typedef struct memory_source {
@@ -40,7 +42,7 @@ ferry_status ferry_memory_source_new(const void *data, size_t len, ferry_source 
 {
     memory_source *m = calloc(1, sizeof *m);
     if (!m)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     m->base.ops = &memory_source_ops;
     m->base.size = (int64_t)len;
     m->base.rows = -1;
@@ -52,28 +54,18 @@ ferry_status ferry_memory_source_new(const void *data, size_t len, ferry_source 
 
 typedef struct memory_writer {
     ferry_writer base;
-    unsigned char *data;
-    size_t len, cap, max;
+    ferry_buf buf;  /* owned: what was written (NUL-terminated as a bonus) */
+    size_t max;
     int committed;
 } memory_writer;
 
 static ferry_status memory_writer_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
 {
     memory_writer *m = (memory_writer *)w;
-    if (m->max && m->len + len > m->max)
+    if (m->max && m->buf.len + len > m->max)
         return ferry_error_set(err, FERRY_ERR_DATA, "memory sink: more than %zu bytes", m->max);
-    if (m->len + len > m->cap) {
-        size_t ncap = m->cap ? m->cap : 4096;
-        while (ncap < m->len + len)
-            ncap *= 2;
-        unsigned char *nd = realloc(m->data, ncap);
-        if (!nd)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
-        m->data = nd;
-        m->cap = ncap;
-    }
-    memcpy(m->data + m->len, buf, len);
-    m->len += len;
+    if (ferry_buf_append(&m->buf, buf, len) != 0)
+        return ferry_error_oom(err, NULL, NULL, NULL);
     return FERRY_OK;
 }
 
@@ -87,7 +79,7 @@ static ferry_status memory_writer_commit(ferry_writer *w, ferry_error *err)
 static void memory_writer_abort(ferry_writer *w)
 {
     memory_writer *m = (memory_writer *)w;
-    m->len = 0;
+    ferry_buf_reset(&m->buf);
     m->committed = 0;
 }
 
@@ -96,7 +88,7 @@ static void memory_writer_free(ferry_writer *w)
     memory_writer *m = (memory_writer *)w;
     if (!m)
         return;
-    free(m->data);
+    ferry_buf_release(&m->buf);
     free(m);
 }
 
@@ -107,7 +99,7 @@ ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry
 {
     memory_writer *m = calloc(1, sizeof *m);
     if (!m)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     m->base.ops = &memory_writer_ops;
     m->base.rows = -1;
     m->max = max_bytes;
@@ -118,8 +110,8 @@ ferry_status ferry_memory_writer_new(size_t max_bytes, ferry_writer **out, ferry
 const void *ferry_memory_writer_data(ferry_writer *w, size_t *len)
 {
     memory_writer *m = (memory_writer *)w;
-    *len = m->len;
-    return m->data ? (const void *)m->data : (const void *)"";
+    *len = m->buf.len;
+    return m->buf.data ? (const void *)m->buf.data : (const void *)"";
 }
 
 int ferry_memory_writer_committed(ferry_writer *w)
@@ -176,7 +168,7 @@ ferry_status ferry_fd_writer_new(int fd, const char *name, ferry_writer **out, f
 {
     fd_writer *f = calloc(1, sizeof *f);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     f->base.ops = &fd_writer_ops;
     f->base.rows = -1;
     f->fd = fd;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
 #include "ferry/log.h"
 #include "ferry/transfer.h"
 #include "transfer/move.h"
@@ -42,13 +43,13 @@ static ferry_status collect_file(const ferry_entry *e, void *ud, ferry_error *er
         size_t ncap = l->cap ? l->cap * 2 : 64;
         file_item *ni = realloc(l->items, ncap * sizeof *ni);
         if (!ni)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         l->items = ni;
         l->cap = ncap;
     }
     l->items[l->n].name = strdup(e->name);
     if (!l->items[l->n].name)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     l->n++;
     return FERRY_OK;
 }
@@ -164,7 +165,7 @@ static ferry_status make_parent(const char *dst, const ferry_copy_options *o, fe
         return FERRY_OK;
     char *parent = strndup(dst, (size_t)(slash - dst));
     if (!parent)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_endpoint *ep = NULL;
     ferry_status st = ferry_endpoint_parse(parent, o, 1, &ep, err);
     if (st == FERRY_OK && ep->hook->mkdir && ep->path[0])
@@ -203,7 +204,7 @@ static ferry_status copy_many(const char *src, const char *dst, const ferry_copy
     if (st == FERRY_OK && dst_is_dir)
         dst_base = (dl > 0 && (dst[dl - 1] == '/' || dst[dl - 1] == ':')) ? strdup(dst) : join(dst, "/");
     if (st == FERRY_OK && (!base || (dst_is_dir && !dst_base)))
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     if (st == FERRY_OK && files.n == 0)
         st = ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s matches no files", src);
 
@@ -226,7 +227,7 @@ static ferry_status copy_many(const char *src, const char *dst, const ferry_copy
         ferry_error one;
         ferry_error_clear(&one);
         ferry_status fst = (s && d) ? make_parent(d, o, &one)
-                                    : ferry_error_set(&one, FERRY_ERR_INTERNAL, "out of memory");
+                                    : ferry_error_oom(&one, NULL, NULL, NULL);
         if (fst == FERRY_OK)
             fst = ferry_copy(s, d, o, &sum, &one);
         if (fst == FERRY_OK) {

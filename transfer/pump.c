@@ -4,17 +4,10 @@
  * either commit the whole chain or abort it.  Polls for cancellation on
  * every chunk; reports progress at most every 200 ms.
  */
-#include <time.h>
+#include "core/util.h"
 
 #include "ferry/transfer.h"
 #include "transfer/options.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static ferry_writer *chain_sink(ferry_writer *head)
 {
@@ -36,7 +29,7 @@ static ferry_status interrupted(ferry_error *err)
 static ferry_status pump(ferry_source *src, ferry_writer *head, void *chunk, size_t chunk_size,
                          const ferry_copy_options *o, ferry_summary *sum, ferry_error *err)
 {
-    double t0 = now_seconds(), last_progress = t0;
+    double t0 = ferry_now_monotonic(), last_progress = t0;
     int64_t bytes = 0;
     ferry_status st = FERRY_OK;
 
@@ -56,7 +49,7 @@ static ferry_status pump(ferry_source *src, ferry_writer *head, void *chunk, siz
         if (st != FERRY_OK)
             break;
         if (o && o->progress) {
-            double t = now_seconds();
+            double t = ferry_now_monotonic();
             if (t - last_progress >= 0.2) {
                 o->progress(bytes, src->rows, src->size, t - t0, o->progress_ud);
                 last_progress = t;
@@ -81,10 +74,10 @@ static ferry_status pump(ferry_source *src, ferry_writer *head, void *chunk, siz
         sum->bytes_written = sink->bytes;
         sum->rows_read = src->rows;
         sum->rows_written = sink->rows;
-        sum->seconds = now_seconds() - t0;
+        sum->seconds = ferry_now_monotonic() - t0;
     }
     if (st == FERRY_OK && o && o->progress)
-        o->progress(bytes, src->rows, src->size, now_seconds() - t0, o->progress_ud);
+        o->progress(bytes, src->rows, src->size, ferry_now_monotonic() - t0, o->progress_ud);
     return st;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "ferry/transfer.h"
 #include "transfer/spool.h"
 
@@ -46,25 +47,17 @@ static void spool_free(ferry_source *s)
 
 static const ferry_source_ops spool_source_ops = {"spool", spool_read, NULL, spool_free};
 
-/* Create the anonymous temp file: TMPDIR/ferry-spool-XXXXXX, O_EXCL, 0600, unlinked. */
+/* Create the anonymous temp file: TMPDIR/ferry-spool-XXXXXX, O_EXCL, 0600,
+ * unlinked (ferry_tmpfile). */
 static int spool_create(ferry_error *err)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/ferry-spool-XXXXXX", dir) >= (int)sizeof path) {
-        ferry_error_set(err, FERRY_ERR_IO, "spool: TMPDIR path too long");
-        return -1;
-    }
-    mode_t old = umask(077);
-    int fd = mkostemp(path, O_CLOEXEC); /* O_CREAT|O_EXCL, mode 0600 */
-    umask(old);
+    int fd = ferry_tmpfile(NULL, "ferry-spool-", NULL);
     if (fd < 0) {
-        ferry_error_set(err, FERRY_ERR_IO, "spool: cannot create a temp file in %s: %s", dir, strerror(errno));
-        return -1;
+        int e = errno;
+        const char *dir = getenv("TMPDIR");
+        ferry_error_set(err, FERRY_ERR_IO, "spool: cannot create a temp file in %s: %s", dir && *dir ? dir : "/tmp",
+                        strerror(e));
     }
-    unlink(path);
     return fd;
 }
 
@@ -86,7 +79,7 @@ ferry_status ferry_spool_source(ferry_source *src, void *chunk, size_t chunk_siz
         st = ferry_error_set(err, FERRY_ERR_IO, "spool: seek failed: %s", strerror(errno));
     spool_source *sp = NULL;
     if (st == FERRY_OK && !(sp = calloc(1, sizeof *sp)))
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     if (st != FERRY_OK) {
         close(fd);
         return st;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "core/util.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
 
@@ -150,7 +151,7 @@ ferry_status ferry_zstd_writer_new(ferry_writer *next, int level, int threads, s
     zstd_filter *f = calloc(1, sizeof *f);
     if (!f || !(f->cc = ZSTD_createCCtx())) {
         free(f);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     f->base.ops = &zstd_ops;
     f->base.next = next;
@@ -193,7 +194,7 @@ ferry_status ferry_unzstd_writer_new(ferry_writer *next, ferry_writer **out, fer
     zstd_filter *f = calloc(1, sizeof *f);
     if (!f || !(f->dc = ZSTD_createDCtx())) {
         free(f);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     f->base.ops = &unzstd_ops;
     f->base.next = next;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <curl/curl.h>
 
+#include "core/util.h"
 #include "ferry/hook.h"
 #include "ferry/retry.h"
 #include "hooks/curl/curl_engine.h"
@@ -208,8 +209,6 @@ static inline int ferry_http_ok(long status)
 
 /* ---- http_ops.c ---------------------------------------------------------- */
 
-/* Sleep seconds in small steps; -1 when cancelled meanwhile. */
-int ferry_http_sleep(double seconds);
 /* After a failed attempt: ferry_retry_again, then the rest of the server's
  * Retry-After (capped) beyond what the backoff slept.  Returns 1 to retry. */
 int ferry_http_retry_again(ferry_retry *r, double retry_after, ferry_error *err);

@@ -12,19 +12,6 @@
 #include "ferry/log.h"
 #include "hooks/http/http_internal.h"
 
-int ferry_http_sleep(double seconds)
-{
-    while (seconds > 0) {
-        if (ferry_cancelled())
-            return -1;
-        double step = seconds < 0.05 ? seconds : 0.05;
-        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
-        nanosleep(&ts, NULL);
-        seconds -= step;
-    }
-    return ferry_cancelled() ? -1 : 0;
-}
-
 int ferry_http_retry_again(ferry_retry *r, double retry_after, ferry_error *err)
 {
     double before = r->waited;
@@ -37,7 +24,7 @@ int ferry_http_retry_again(ferry_retry *r, double retry_after, ferry_error *err)
         return 1;
     ferry_log(FERRY_LOG_INFO, "%s: waiting %.1f s more, as the server asked (Retry-After: %.0f)", FERRY_HTTP_SYSTEM,
               more, retry_after);
-    if (ferry_http_sleep(more) != 0) {
+    if (ferry_sleep_cancellable(more) != 0) {
         ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d", ferry_cancel_signal());
         return 0;
     }

@@ -169,7 +169,7 @@ ferry_status ferry_http_open_sink(const ferry_endpoint *ep, const ferry_copy_opt
     }
     http_sink *s = calloc(1, sizeof *s);
     if (!s)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     s->base.ops = &http_sink_ops;
     s->base.rows = -1;
     /* GET/HEAD (and a request body option) can only be meant for an HTTP source */

@@ -284,7 +284,7 @@ static ferry_status open_body(http_source *s, const ferry_copy_options *o, ferry
         s->data_len = strlen(o->http_data);
         s->data = strdup(o->http_data);
         if (!s->data)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
     }
     if (o->http_data_file) {
         s->data_file = fopen(o->http_data_file, "rb");
@@ -309,7 +309,7 @@ ferry_status ferry_http_open_source(const ferry_endpoint *ep, const ferry_copy_o
     }
     http_source *s = calloc(1, sizeof *s);
     if (!s)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     s->base.ops = &http_source_ops;
     s->base.size = -1;
     s->base.rows = -1;

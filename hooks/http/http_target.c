@@ -31,6 +31,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "core/encode.h"
 #include "ferry/log.h"
 #include "hooks/http/http_internal.h"
 
@@ -100,7 +101,7 @@ static ferry_status add_header(ferry_http_target *t, const char *name, const cha
     size_t n = strlen(name) + strlen(value) + 3;
     char *line = malloc(n);
     if (!line)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     snprintf(line, n, "%s: %s", name, value);
     const char *why = NULL;
     ferry_status st = FERRY_OK;
@@ -111,7 +112,7 @@ static ferry_status add_header(ferry_http_target *t, const char *name, const cha
             register_header_secret(value);
         struct curl_slist *l = curl_slist_append(t->headers, line);
         if (!l)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
         else
             t->headers = l;
     }
@@ -132,7 +133,7 @@ static ferry_status add_header_line(ferry_http_target *t, const char *line, ferr
         register_header_secret(value);
     struct curl_slist *l = curl_slist_append(t->headers, line);
     if (!l)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     t->headers = l;
     return FERRY_OK;
 }
@@ -213,7 +214,7 @@ static ferry_status proxies_extra(ferry_http_target *t, const char *text, ferry_
     else if (json_is_string(v) && !t->proxy) {
         t->proxy_owned = strdup(json_string_value(v));
         if (!t->proxy_owned)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
         t->proxy = t->proxy_owned;
     }
     json_decref(obj);
@@ -325,11 +326,11 @@ static void register_basic_credential(const char *login, const char *password)
 {
     size_t n = strlen(login) + 1 + strlen(password);
     unsigned char *raw = malloc(n + 1);
-    unsigned char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+    char *b64 = malloc(FERRY_BASE64_CAP(n));
     if (raw && b64) {
         snprintf((char *)raw, n + 1, "%s:%s", login, password);
-        EVP_EncodeBlock(b64, raw, (int)n);
-        ferry_secret_add((const char *)b64);
+        ferry_base64_encode(raw, n, b64, FERRY_BASE64_CAP(n));
+        ferry_secret_add(b64);
         OPENSSL_cleanse(raw, n);
     }
     free(raw);

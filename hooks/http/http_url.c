@@ -14,41 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "hooks/http/http_internal.h"
 
 /* A growable string; oom is sticky so callers check once at the end. */
-typedef struct url_buf {
-    char *p;        /* owned, NUL-terminated when not NULL */
-    size_t len, cap;
-    int oom;
-} url_buf;
-
-static void ub_putn(url_buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void ub_puts(url_buf *b, const char *s)
-{
-    ub_putn(b, s, strlen(s));
-}
-
 /* Characters a URL cannot carry literally but a user may well type in a path. */
 static int needs_encoding(unsigned char c)
 {
@@ -56,19 +25,19 @@ static int needs_encoding(unsigned char c)
 }
 
 /* Append a path (and query); -1 on a control character. */
-static int put_path(url_buf *b, const char *path)
+static int put_path(ferry_buf *b, const char *path)
 {
     static const char hex[] = "0123456789ABCDEF";
     if (path[0] != '/')
-        ub_putn(b, "/", 1);
+        ferry_buf_append(b, "/", 1);
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
         if (*p < 0x20 || *p == 0x7f)
             return -1;
         if (needs_encoding(*p)) {
             char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            ub_putn(b, esc, 3);
+            ferry_buf_append(b, esc, 3);
         } else {
-            ub_putn(b, (const char *)p, 1);
+            ferry_buf_append(b, (const char *)p, 1);
         }
     }
     return 0;
@@ -87,7 +56,7 @@ int ferry_http_is_inline(const ferry_conn *conn, const char *path)
 }
 
 /* "scheme://user:pw@host:port/rest" -> "scheme://host:port/rest" */
-static ferry_status inline_url(const char *text, url_buf *b, ferry_error *err)
+static ferry_status inline_url(const char *text, ferry_buf *b, ferry_error *err)
 {
     const char *sep = strstr(text, "://");
     const char *auth = sep + 3;
@@ -98,19 +67,19 @@ static ferry_status inline_url(const char *text, url_buf *b, ferry_error *err)
             host = p + 1;
     for (const char *p = text; p < sep; p++) {
         char c = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-        ub_putn(b, &c, 1);
+        ferry_buf_append(b, &c, 1);
     }
-    ub_puts(b, "://");
+    ferry_buf_appends(b, "://");
     if (host == end)
         return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_HTTP_SYSTEM, "inline", "the URL names no host");
-    ub_putn(b, host, (size_t)(end - host));
+    ferry_buf_append(b, host, (size_t)(end - host));
     if (put_path(b, end) != 0)
         return ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_HTTP_SYSTEM, "inline",
                                 "the URL holds a control character");
     return FERRY_OK;
 }
 
-static ferry_status base_url(const ferry_conn *c, url_buf *b, ferry_error *err)
+static ferry_status base_url(const ferry_conn *c, ferry_buf *b, ferry_error *err)
 {
     const char *id = c->id ? c->id : "";
     if (!c->host || !c->host[0])
@@ -120,7 +89,7 @@ static ferry_status base_url(const ferry_conn *c, url_buf *b, ferry_error *err)
         size_t n = strlen(c->host);
         while (n > 0 && c->host[n - 1] == '/')
             n--;
-        ub_putn(b, c->host, n);
+        ferry_buf_append(b, c->host, n);
         return FERRY_OK;
     }
     const char *scheme = "http";
@@ -131,18 +100,18 @@ static ferry_status base_url(const ferry_conn *c, url_buf *b, ferry_error *err)
                                 "schema '%s' is not http or https (an http connection's schema is its URL "
                                 "scheme)",
                                 c->schema);
-    ub_puts(b, scheme);
-    ub_puts(b, "://");
+    ferry_buf_appends(b, scheme);
+    ferry_buf_appends(b, "://");
     int v6 = strchr(c->host, ':') != NULL && c->host[0] != '[';
     if (v6)
-        ub_puts(b, "[");
-    ub_puts(b, c->host);
+        ferry_buf_appends(b, "[");
+    ferry_buf_appends(b, c->host);
     if (v6)
-        ub_puts(b, "]");
+        ferry_buf_appends(b, "]");
     if (c->port > 0) {
         char port[16];
         snprintf(port, sizeof port, ":%d", c->port);
-        ub_puts(b, port);
+        ferry_buf_appends(b, port);
     }
     return FERRY_OK;
 }
@@ -152,7 +121,7 @@ ferry_status ferry_http_build_url(const ferry_conn *conn, const char *path, char
     *out = NULL;
     if (!path)
         path = "";
-    url_buf b = {0};
+    ferry_buf b = {0};
     ferry_status st;
     if (ferry_http_is_inline(conn, path)) {
         st = inline_url(path, &b, err);
@@ -168,12 +137,10 @@ ferry_status ferry_http_build_url(const ferry_conn *conn, const char *path, char
             st = ferry_error_hook(err, FERRY_ERR_CONFIG, FERRY_HTTP_SYSTEM, id,
                                   "the path holds a control character");
     }
-    if (st == FERRY_OK && b.oom)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
     if (st != FERRY_OK) {
-        free(b.p);
+        ferry_buf_release(&b);
         return st;
     }
-    *out = b.p;
-    return FERRY_OK;
+    *out = ferry_buf_take(&b);
+    return *out ? FERRY_OK : ferry_error_oom(err, NULL, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/encode.h"
 #include "my_internal.h"
 
 enum {
@@ -170,17 +171,6 @@ static void tsv_escape_end(ferry_my_dialect *d)
     d->esc_state = ESC_NONE;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static char simple_escape(char c)
 {
     switch (c) {
@@ -229,8 +219,8 @@ static void tsv_value_byte(ferry_my_dialect *d, char c)
             tsv_escape_end(d);
             continue; /* c is a byte of its own */
         case ESC_HEX:
-            if (hex_value(c) >= 0 && d->esc_digits < 2) {
-                d->esc_value = d->esc_value * 16 + (unsigned)hex_value(c);
+            if (ferry_hex_value((unsigned char)c) >= 0 && d->esc_digits < 2) {
+                d->esc_value = d->esc_value * 16 + (unsigned)ferry_hex_value((unsigned char)c);
                 if (++d->esc_digits == 2)
                     tsv_escape_end(d);
                 return;

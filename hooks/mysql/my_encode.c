@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/encode.h"
 #include "my_internal.h"
 
 /* ---- setup --------------------------------------------------------------- */
@@ -133,21 +134,14 @@ static size_t write_csv_field(const ferry_my_encoder *e, char *out, const char *
 
 /* ---- binary as hex -------------------------------------------------------- */
 
-static const char hex_digits[] = "0123456789abcdef";
-
 /* "\x" and two lower-case hex digits per byte (bytea's text form); the
- * result never needs CSV quotes unless it equals the NULL text. */
+ * result never needs CSV quotes unless it equals the NULL text.  The bound
+ * (2 n + 5 per value) leaves room for the NUL ferry_hex_encode writes. */
 static size_t write_hex(char *out, const char *v, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)v;
-    size_t k = 0;
-    out[k++] = '\\';
-    out[k++] = 'x';
-    for (size_t i = 0; i < n; i++) {
-        out[k++] = hex_digits[s[i] >> 4];
-        out[k++] = hex_digits[s[i] & 0xF];
-    }
-    return k;
+    out[0] = '\\';
+    out[1] = 'x';
+    return 2 + ferry_hex_encode(v, n, out + 2);
 }
 
 static size_t write_csv_hex(const ferry_my_encoder *e, char *out, const char *v, size_t n)
@@ -283,8 +277,7 @@ static size_t write_json_text(char *out, const char *v, size_t n)
         } else {
             memcpy(out + k, "\\u00", 4);
             k += 4;
-            out[k++] = hex_digits[c >> 4];
-            out[k++] = hex_digits[c & 0xF];
+            k += ferry_hex_encode(&c, 1, out + k); /* its NUL: room of the closing quote */
         }
     }
     out[k++] = '"';
@@ -335,28 +328,13 @@ static size_t write_json_number(char *out, const char *v, size_t n)
     return i == n ? k : 0;
 }
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* A JSON string of the base64 of v; the bound (6 n + 8 per value) leaves
+ * room for the quotes and the NUL ferry_base64_encode writes (which the
+ * closing quote then overwrites). */
 static size_t write_base64(char *out, const char *v, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)v;
-    size_t k = 0, i = 0;
-    out[k++] = '"';
-    for (; i + 2 < n; i += 3) {
-        uint32_t w = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-        out[k++] = b64_alphabet[w >> 18];
-        out[k++] = b64_alphabet[(w >> 12) & 63];
-        out[k++] = b64_alphabet[(w >> 6) & 63];
-        out[k++] = b64_alphabet[w & 63];
-    }
-    if (i < n) {
-        uint32_t w = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0);
-        out[k++] = b64_alphabet[w >> 18];
-        out[k++] = b64_alphabet[(w >> 12) & 63];
-        out[k++] = i + 1 < n ? b64_alphabet[(w >> 6) & 63] : '=';
-        out[k++] = '=';
-    }
+    out[0] = '"';
+    size_t k = 1 + ferry_base64_encode(v, n, out + 1, FERRY_BASE64_CAP(n));
     out[k++] = '"';
     return k;
 }

@@ -67,7 +67,7 @@ static ferry_status write_result_csv(ferry_writer *out, MYSQL_RES *res, const ch
         }
     }
     if (oom)
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        st = ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     if (st == FERRY_OK && len > 0)
         st = ferry_writer_write(out, buf, len, err);
     ferry_my_encoder_release(&enc);

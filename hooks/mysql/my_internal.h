@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <mysql.h>
 
+#include "core/util.h"
 #include "ferry/hook.h"
 
 #define FERRY_MY_SYSTEM "mysql"
@@ -161,7 +162,8 @@ int ferry_my_fetch_start(ferry_my_session *s);
 ferry_status ferry_my_next_result(ferry_my_session *s, double timeout, const char *what,
                                   int *more, ferry_error *err);
 
-/* Seconds on a monotonic clock. */
+/* Seconds on a monotonic clock: ferry_now_monotonic() (core/util.h), still
+ * defined in my_conn.c for its own use until that file calls the shared one. */
 double ferry_my_now(void);
 
 /* Quote s as a SQL string literal ('...') with the session's escaping;
@@ -354,7 +356,7 @@ typedef struct ferry_my_ring {
     int eof;            /* the writer has put its last byte */
     int aborted;        /* the reader must stop (returns -1) */
     int closed;         /* the reader is gone: pushes fail at once */
-    double last_pop;    /* ferry_my_now() of the reader's last progress */
+    double last_pop;    /* ferry_now_monotonic() of the reader's last progress */
 } ferry_my_ring;
 
 int ferry_my_ring_init(ferry_my_ring *r, size_t cap);

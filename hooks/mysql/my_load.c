@@ -96,8 +96,7 @@ ferry_status ferry_my_load_start(ferry_my_load *l, ferry_my_session *s, char *sq
     if (!sql_owned || ferry_my_ring_init(&l->ring, FERRY_MY_RING_SIZE) != 0) {
         free(sql_owned);
         l->sql = NULL;
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, s->settings->conn_id,
-                                "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, s->settings->conn_id, NULL);
     }
     pthread_mutex_init(&l->mu, NULL);
     pthread_condattr_t attr;
@@ -137,20 +136,15 @@ static void join(ferry_my_load *l)
 /* Wait up to seconds (< 0: for ever) for the worker; returns l->done. */
 static int wait_done(ferry_my_load *l, double seconds, int cancellable)
 {
-    double until = ferry_my_now() + seconds;
+    double until = ferry_now_monotonic() + seconds;
     pthread_mutex_lock(&l->mu);
     while (!l->done) {
         if (cancellable && ferry_cancelled())
             break;
-        if (seconds >= 0 && ferry_my_now() >= until)
+        if (seconds >= 0 && ferry_now_monotonic() >= until)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)FERRY_MY_POLL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec += 1;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ferry_monotonic_deadline(&ts, FERRY_MY_POLL_MS / 1000.0);
         pthread_cond_timedwait(&l->done_cond, &l->mu, &ts);
     }
     int done = l->done;

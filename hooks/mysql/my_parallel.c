@@ -91,7 +91,7 @@ static ferry_status primary_key(my_plan *p, const ferry_my_table *t, double time
     free(schema);
     free(name);
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p->id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, p->id, NULL);
     MYSQL_RES *res = NULL;
     ferry_status st = query_store(p, sql, timeout, "finding the primary key", &res, err);
     free(sql);
@@ -102,7 +102,7 @@ static ferry_status primary_key(my_plan *p, const ferry_my_table *t, double time
         st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, p->id,
                               "--parallel: the table has no one-column primary key; give --split-by COL");
     else if (!(p->column_name = strdup(row[0])))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p->id, "out of memory");
+        st = ferry_error_oom(err, FERRY_MY_SYSTEM, p->id, NULL);
     mysql_free_result(res);
     return st;
 }
@@ -113,7 +113,7 @@ static ferry_status key_bounds(my_plan *p, const ferry_copy_options *o, double t
     p->column = ferry_my_quote_ident(p->column_name);
     char *sql = p->column ? ferry_my_format("SELECT %s FROM %s LIMIT 0", p->column, p->target) : NULL;
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p->id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, p->id, NULL);
     MYSQL_RES *res = NULL;
     ferry_status st = query_store(p, sql, timeout, "--split-by", &res, err);
     free(sql);
@@ -133,7 +133,7 @@ static ferry_status key_bounds(my_plan *p, const ferry_copy_options *o, double t
     sql = ferry_my_format("SELECT CAST(MIN(%s) AS CHAR), CAST(MAX(%s) AS CHAR) FROM %s", p->column, p->column,
                           p->target);
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p->id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, p->id, NULL);
     st = query_store(p, sql, timeout, "finding the --split-by bounds", &res, err);
     free(sql);
     if (st != FERRY_OK)
@@ -161,7 +161,7 @@ static ferry_status plan_target(my_plan *p, const ferry_endpoint *ep, const ferr
         return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, p->id,
                                 "give either a table (CONN:database.table) or a query");
     if (o->split_by && *o->split_by && !(p->column_name = strdup(o->split_by)))
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p->id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, p->id, NULL);
     if (q) {
         if (!p->column_name)
             return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, p->id,
@@ -170,14 +170,14 @@ static ferry_status plan_target(my_plan *p, const ferry_endpoint *ep, const ferr
         while (n > 0 && (q[n - 1] == ';' || q[n - 1] == ' ' || q[n - 1] == '\n' || q[n - 1] == '\t'))
             n--;
         p->target = ferry_my_format("(\n%.*s\n) AS _ferry_q", (int)n, q);
-        return p->target ? FERRY_OK : ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p->id, "out of memory");
+        return p->target ? FERRY_OK : ferry_error_oom(err, FERRY_MY_SYSTEM, p->id, NULL);
     }
     ferry_my_table t;
     ferry_status st = ferry_my_table_parse(path, p->id, &t, err);
     if (st != FERRY_OK)
         return st;
     if (!(p->target = ferry_my_table_sql(&t)))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p->id, "out of memory");
+        st = ferry_error_oom(err, FERRY_MY_SYSTEM, p->id, NULL);
     if (st == FERRY_OK && !p->column_name)
         st = primary_key(p, &t, timeout, err);
     ferry_my_table_release(&t);
@@ -227,7 +227,7 @@ ferry_status ferry_my_open_range_sources(const ferry_endpoint *ep, const ferry_c
         if (range_condition(&p, r, n, &cond, &bounds[i]) == 0)
             sql = ferry_my_format("SELECT * FROM %s WHERE %s", p.target, cond);
         if (!sql) {
-            st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, p.id, "out of memory");
+            st = ferry_error_oom(err, FERRY_MY_SYSTEM, p.id, NULL);
         } else {
             ferry_copy_options ro = *o;
             ro.query = NULL;

@@ -27,7 +27,7 @@ int ferry_my_ring_init(ferry_my_ring *r, size_t cap)
     pthread_cond_init(&r->readable, &attr);
     pthread_cond_init(&r->writable, &attr);
     pthread_condattr_destroy(&attr);
-    r->last_pop = ferry_my_now();
+    r->last_pop = ferry_now_monotonic();
     return 0;
 }
 
@@ -45,12 +45,7 @@ void ferry_my_ring_release(ferry_my_ring *r)
 static void wait_slice(pthread_cond_t *cond, pthread_mutex_t *mu)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += (long)FERRY_MY_POLL_MS * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-    }
+    ferry_monotonic_deadline(&ts, FERRY_MY_POLL_MS / 1000.0);
     pthread_cond_timedwait(cond, mu, &ts);
 }
 
@@ -69,7 +64,7 @@ int ferry_my_ring_push(ferry_my_ring *r, const char *data, size_t len, double ti
                 rc = -2;
                 break;
             }
-            if (timeout > 0 && ferry_my_now() - r->last_pop > timeout) {
+            if (timeout > 0 && ferry_now_monotonic() - r->last_pop > timeout) {
                 rc = -3;
                 break;
             }
@@ -106,7 +101,7 @@ long ferry_my_ring_pop(ferry_my_ring *r, char *buf, size_t cap)
             memcpy(buf, r->buf + r->head, n);
             r->head = (r->head + n) % r->cap;
             r->len -= n;
-            r->last_pop = ferry_my_now();
+            r->last_pop = ferry_now_monotonic();
             pthread_cond_signal(&r->writable);
             got = (long)n;
             break;

@@ -118,7 +118,7 @@ static ferry_status start_create(my_sink *sink, ferry_error *err)
     }
     ferry_status st = FERRY_OK;
     if (!sql)
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+        st = ferry_error_oom(err, FERRY_MY_SYSTEM, sink_id(sink), NULL);
     if (st == FERRY_OK)
         st = create_stage(sink, sql, err);
     free(sql);
@@ -274,7 +274,7 @@ static ferry_status publish_now(my_sink *sink, ferry_error *err)
         sql = ferry_my_format("RENAME TABLE %s TO %s", sink->stage_sql, sink->target_sql);
     if (!sql) {
         free(old_sql);
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, sink_id(sink), NULL);
     }
     ferry_log(FERRY_LOG_DEBUG, "mysql(%s): %s", sink_id(sink), sql);
     ferry_status st = ferry_my_command(&sink->session, sql, 0, "RENAME TABLE", err);
@@ -418,7 +418,7 @@ static ferry_status describe_table(my_sink *sink, const char *table_sql, int *ex
     *exists = 0;
     char *sql = ferry_my_format("SELECT * FROM %s LIMIT 0", table_sql);
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, sink_id(sink), NULL);
     ferry_error probe;
     ferry_error_clear(&probe);
     MYSQL_RES *res = NULL; /* owned */
@@ -441,7 +441,7 @@ static ferry_status describe_table(my_sink *sink, const char *table_sql, int *ex
                              : strdup("");
     mysql_free_result(res);
     if (!sink->load_columns)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, sink_id(sink), NULL);
     return FERRY_OK;
 }
 
@@ -451,7 +451,7 @@ static ferry_status start_create_typed(my_sink *sink, const ferry_copy_options *
 {
     char *sql = ferry_my_create_sql(sink->stage_sql, o->columns, o->n_columns); /* owned */
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, sink_id(sink), NULL);
     ferry_status st = create_stage(sink, sql, err);
     free(sql);
     return st;
@@ -486,7 +486,7 @@ static ferry_status make_stage_name(my_sink *sink, ferry_error *err)
 {
     if (ferry_my_table_sibling(&sink->target, "__ferry_stage_", &sink->stage) != 0 ||
         !(sink->stage_sql = ferry_my_table_sql(&sink->stage)))
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, sink_id(sink), NULL);
     return FERRY_OK;
 }
 
@@ -533,7 +533,7 @@ static ferry_status prepare(my_sink *sink, const ferry_copy_options *o, ferry_er
     } else if (sink->mode == MODE_REPLACE) {
         char *sql = ferry_my_format("CREATE TABLE %s LIKE %s", sink->stage_sql, sink->target_sql);
         if (!sql)
-            return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, sink_id(sink), "out of memory");
+            return ferry_error_oom(err, FERRY_MY_SYSTEM, sink_id(sink), NULL);
         ferry_log(FERRY_LOG_DEBUG, "mysql(%s): %s", sink_id(sink), sql);
         st = ferry_my_command(&sink->session, sql, sink->timeout, "CREATE TABLE LIKE", err);
         sink->stage_exists = st == FERRY_OK;
@@ -568,7 +568,7 @@ ferry_status ferry_my_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
                                 "the NULL string is longer than %d bytes", FERRY_MY_NULL_STRING_MAX);
     my_sink *sink = calloc(1, sizeof *sink);
     if (!sink)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     sink->base.ops = &my_sink_ops;
     sink->base.rows = -1;
     sink->timeout = o->timeout;
@@ -578,7 +578,7 @@ ferry_status ferry_my_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
     if (st == FERRY_OK)
         st = ferry_my_table_parse(ep->path, id, &sink->target, err);
     if (st == FERRY_OK && !(sink->target_sql = ferry_my_table_sql(&sink->target)))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        st = ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     if (st == FERRY_OK)
         st = ferry_my_session_open(&sink->session, &sink->settings, FERRY_MY_LOCAL_INFILE, err);
     if (st == FERRY_OK)

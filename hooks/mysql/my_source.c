@@ -27,7 +27,7 @@ typedef struct my_source {
     ferry_column *columns;      /* owned: n_columns, names borrowed from enc */
     char (*natives)[MY_NATIVE_MAX]; /* owned: the columns' native type names */
     double timeout;             /* seconds without a row before FERRY_ERR_TIMEOUT; <= 0: none */
-    double last_data;           /* ferry_my_now() when a row last arrived */
+    double last_data;           /* ferry_now_monotonic() when a row last arrived */
     char *spill;                /* owned: an encoded row that did not fit the reader's buffer */
     size_t spill_cap, spill_len, spill_off;
     int done;                   /* the result ended, cleanly */
@@ -130,7 +130,7 @@ static ferry_status source_read(ferry_source *s, void *buf, size_t cap, size_t *
                 return st;
             break;
         }
-        src->last_data = ferry_my_now();
+        src->last_data = ferry_now_monotonic();
         size_t wrote = 0;
         ferry_status st = encode_row(src, dst + filled, cap - filled, &wrote, err);
         if (st != FERRY_OK)
@@ -202,7 +202,7 @@ static ferry_status statement_for(const ferry_endpoint *ep, const ferry_copy_opt
         ferry_my_table_release(&t);
     }
     if (!*sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     return FERRY_OK;
 }
 
@@ -231,8 +231,7 @@ static ferry_status describe_columns(my_source *src, ferry_format fmt, const cha
     free(names);
     free(classes);
     if (oom)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, src->settings.conn_id,
-                                "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, src->settings.conn_id, NULL);
     for (unsigned i = 0; i < n; i++)
         src->columns[i].name = src->enc.names[i];
     src->base.columns = src->columns;
@@ -279,7 +278,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
     char *sql = NULL; /* owned */
     ferry_status st = FERRY_OK;
     if (range_sql && !(sql = strdup(range_sql)))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        st = ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     else if (!range_sql)
         st = statement_for(ep, o, id, &sql, err);
     if (st != FERRY_OK)
@@ -287,7 +286,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
     my_source *src = calloc(1, sizeof *src);
     if (!src) {
         free(sql);
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     }
     src->base.ops = &my_source_ops;
     src->base.size = -1;
@@ -320,7 +319,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
         source_free(&src->base);
         return st;
     }
-    src->last_data = ferry_my_now();
+    src->last_data = ferry_now_monotonic();
     *out = &src->base;
     return FERRY_OK;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "my_internal.h"
 
 /* The binary pseudo character set: BINARY, VARBINARY, BLOB, BIT. */
@@ -311,25 +312,6 @@ static char *conversion_sql(int c, const char *v)
     }
 }
 
-/* Append text to the malloc'd *buf (length *len, capacity *cap); -1 on OOM. */
-static int append(char **buf, size_t *len, size_t *cap, const char *text)
-{
-    size_t n = strlen(text);
-    if (*len + n + 1 > *cap) {
-        size_t want = *cap ? *cap : 256;
-        while (want < *len + n + 1)
-            want *= 2;
-        char *grown = realloc(*buf, want);
-        if (!grown)
-            return -1;
-        *buf = grown;
-        *cap = want;
-    }
-    memcpy(*buf + *len, text, n + 1);
-    *len += n;
-    return 0;
-}
-
 char *ferry_my_load_columns_sql(const MYSQL_FIELD *fields, unsigned n)
 {
     int any = 0;
@@ -337,10 +319,10 @@ char *ferry_my_load_columns_sql(const MYSQL_FIELD *fields, unsigned n)
         any |= load_conversion(&fields[i]) != CONV_NONE;
     if (!any)
         return strdup("");
-    char *list = NULL, *set = NULL; /* owned */
-    size_t list_len = 0, list_cap = 0, set_len = 0, set_cap = 0;
-    int oom = append(&list, &list_len, &list_cap, " (") != 0 || append(&set, &set_len, &set_cap, " SET ") != 0;
-    int sets = 0;
+    ferry_buf list = {0}, set = {0}; /* owned; a failed append is sticky (core/buf.h) */
+    ferry_buf_appends(&list, " (");
+    ferry_buf_appends(&set, " SET ");
+    int sets = 0, oom = 0;
     for (unsigned i = 0; !oom && i < n; i++) {
         char *quoted = ferry_my_quote_ident(fields[i].name ? fields[i].name : ""); /* owned */
         int c = load_conversion(&fields[i]);
@@ -348,23 +330,29 @@ char *ferry_my_load_columns_sql(const MYSQL_FIELD *fields, unsigned n)
         snprintf(var, sizeof var, "@ferry_%u", i + 1);
         char *expr = c != CONV_NONE ? conversion_sql(c, var) : NULL; /* owned */
         oom = !quoted || (c != CONV_NONE && !expr);
-        if (!oom)
-            oom = (i && append(&list, &list_len, &list_cap, ", ") != 0) ||
-                  append(&list, &list_len, &list_cap, c != CONV_NONE ? var : quoted) != 0;
-        if (!oom && c != CONV_NONE)
-            oom = (sets++ && append(&set, &set_len, &set_cap, ", ") != 0) ||
-                  append(&set, &set_len, &set_cap, quoted) != 0 ||
-                  append(&set, &set_len, &set_cap, " = ") != 0 ||
-                  append(&set, &set_len, &set_cap, expr) != 0;
+        if (!oom) {
+            if (i)
+                ferry_buf_appends(&list, ", ");
+            ferry_buf_appends(&list, c != CONV_NONE ? var : quoted);
+        }
+        if (!oom && c != CONV_NONE) {
+            if (sets++)
+                ferry_buf_appends(&set, ", ");
+            ferry_buf_appendf(&set, "%s = %s", quoted, expr);
+        }
         free(quoted);
         free(expr);
     }
-    if (!oom)
-        oom = append(&list, &list_len, &list_cap, ")") != 0 || append(&list, &list_len, &list_cap, set) != 0;
-    free(set);
+    oom |= set.failed;
+    if (!oom) {
+        ferry_buf_appends(&list, ")");
+        ferry_buf_appends(&list, set.data);
+    }
+    ferry_buf_release(&set);
+    char *sql = ferry_buf_take(&list); /* NULL when an append failed */
     if (oom) {
-        free(list);
+        free(sql);
         return NULL;
     }
-    return list;
+    return sql;
 }

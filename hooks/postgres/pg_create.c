@@ -22,7 +22,7 @@ ferry_status ferry_pg_table_exists(PGconn *pg, const char *conn_id, const char *
     char *sql = ferry_pg_format("SELECT to_regclass(%s) IS NOT NULL", literal); /* owned */
     PQfreemem(literal);
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, conn_id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, conn_id, NULL);
     PGresult *res = NULL; /* owned: PQclear */
     ferry_status st = ferry_pg_run(pg, conn_id, sql, timeout, &res, err);
     free(sql);

@@ -81,7 +81,7 @@ static ferry_status csv_flush(csv_out *c, ferry_error *err)
 static ferry_status csv_end_row(csv_out *c, ferry_error *err)
 {
     if (csv_reserve(c, 1) != 0)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "postgres: out of memory");
+        return ferry_error_oom(err, "postgres", NULL, NULL);
     c->buf[c->len++] = '\n';
     return c->len >= CSV_FLUSH_AT ? csv_flush(c, err) : FERRY_OK;
 }
@@ -91,7 +91,7 @@ static ferry_status csv_write_header(csv_out *c, const PGresult *res, ferry_erro
     for (int col = 0; col < PQnfields(res); col++) {
         const char *name = PQfname(res, col);
         if (csv_field(c, name, strlen(name), col == 0) != 0)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "postgres: out of memory");
+            return ferry_error_oom(err, "postgres", NULL, NULL);
     }
     return csv_end_row(c, err);
 }
@@ -102,7 +102,7 @@ static ferry_status csv_write_row(csv_out *c, const PGresult *res, int row, ferr
         const char *v = PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
         size_t n = v ? (size_t)PQgetlength(res, row, col) : 0;
         if (csv_field(c, v, n, col == 0) != 0)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "postgres: out of memory");
+            return ferry_error_oom(err, "postgres", NULL, NULL);
     }
     return csv_end_row(c, err);
 }

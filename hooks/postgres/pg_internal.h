@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
+#include "core/util.h"
 #include "ferry/hook.h"
 
 #define FERRY_PG_SYSTEM "postgres"

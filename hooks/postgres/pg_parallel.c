@@ -102,7 +102,7 @@ static ferry_status start_snapshot(pg_plan *p, double timeout, ferry_error *err)
     }
     p->snapshot = strdup(snap);
     PQclear(res);
-    return p->snapshot ? FERRY_OK : ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p->id, "out of memory");
+    return p->snapshot ? FERRY_OK : ferry_error_oom(err, FERRY_PG_SYSTEM, p->id, NULL);
 }
 
 /* --split-by: the column must be an integer; then its min and max. */
@@ -114,7 +114,7 @@ static ferry_status plan_split_by(pg_plan *p, const char *col, const ferry_copy_
         return ferry_pg_conn_error(p->pg, p->id, "quoting the --split-by column", err);
     char *sql = ferry_pg_format("SELECT %s FROM %s LIMIT 0", p->column, p->target); /* owned */
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p->id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, p->id, NULL);
     PGresult *res = NULL; /* owned: PQclear */
     ferry_status st = ferry_pg_run(p->pg, p->id, sql, timeout, &res, err);
     free(sql);
@@ -137,7 +137,7 @@ static ferry_status plan_split_by(pg_plan *p, const char *col, const ferry_copy_
     }
     sql = ferry_pg_format("SELECT min(%s)::text, max(%s)::text FROM %s", p->column, p->column, p->target);
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p->id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, p->id, NULL);
     st = query_row(p, sql, 2, "finding the --split-by bounds", timeout, &res, err);
     free(sql);
     if (st != FERRY_OK)
@@ -159,7 +159,7 @@ static ferry_status plan_ctid(pg_plan *p, const ferry_copy_options *o, double ti
                                 "pg_catalog.current_setting('block_size')::bigint)::text", lit);
     PQfreemem(lit);
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p->id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, p->id, NULL);
     PGresult *res = NULL; /* owned: PQclear */
     ferry_status st = query_row(p, sql, 1, "sizing the table", timeout, &res, err);
     free(sql);
@@ -213,13 +213,13 @@ static ferry_status plan_target(pg_plan *p, const ferry_endpoint *ep, const ferr
                                     "a parallel query needs --split-by COL (ctid ranges need a table)");
         char *trimmed = ferry_pg_query_trim(q); /* owned: free */
         if (!trimmed)
-            return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p->id, "out of memory");
+            return ferry_error_oom(err, FERRY_PG_SYSTEM, p->id, NULL);
         p->target = *trimmed ? ferry_pg_format("(\n%s\n) AS _ferry_q", trimmed) : NULL;
         int empty = !*trimmed;
         free(trimmed);
         if (empty)
             return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_PG_SYSTEM, p->id, "the query is empty");
-        return p->target ? FERRY_OK : ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p->id, "out of memory");
+        return p->target ? FERRY_OK : ferry_error_oom(err, FERRY_PG_SYSTEM, p->id, NULL);
     }
     ferry_pg_table t;
     ferry_status st = ferry_pg_table_parse(path, p->id, &t, err);
@@ -258,7 +258,7 @@ ferry_status ferry_pg_open_range_sources(const ferry_endpoint *ep, const ferry_c
         if (range_condition(&p, o->split_by, r, n, &cond, &bounds[i]) == 0)
             query = ferry_pg_format("SELECT * FROM %s WHERE %s", p.target, cond);
         if (!query) {
-            st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, p.id, "out of memory");
+            st = ferry_error_oom(err, FERRY_PG_SYSTEM, p.id, NULL);
         } else {
             ferry_copy_options ro = *o;
             ro.query = NULL;

@@ -67,7 +67,7 @@ char *ferry_pg_table_sql(PGconn *pg, const ferry_pg_table *t, const char *conn_i
     }
     sql = schema ? ferry_pg_format("%s.%s", schema, name) : ferry_pg_format("%s", name);
     if (!sql)
-        ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, conn_id, "out of memory");
+        ferry_error_oom(err, FERRY_PG_SYSTEM, conn_id, NULL);
     goto done;
 quote_failed:
     ferry_pg_conn_error(pg, conn_id, "quoting the table name", err);

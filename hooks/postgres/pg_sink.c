@@ -78,8 +78,7 @@ static ferry_status create_and_start(pg_sink *sink, size_t line_len, ferry_error
     ferry_status st = FERRY_OK;
     if (ferry_pg_split_line(sink->held, line_len, sink->format, sink->header, &names, &n) != 0 ||
         !(create_sql = ferry_pg_create_table_sql(sink->pg, sink->table_sql, names, n)))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, sink->conn_id,
-                              "out of memory");
+        st = ferry_error_oom(err, FERRY_PG_SYSTEM, sink->conn_id, NULL);
     ferry_pg_names_free(names, n);
     if (st == FERRY_OK) {
         ferry_log(FERRY_LOG_INFO, "postgres(%s): %s", sink->conn_id, create_sql);
@@ -114,8 +113,7 @@ static ferry_status hold_first_line(pg_sink *sink, const char *p, size_t len, fe
             cap = sink->held_len + len;
         char *grown = realloc(sink->held, cap);
         if (!grown)
-            return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, sink->conn_id,
-                                    "out of memory");
+            return ferry_error_oom(err, FERRY_PG_SYSTEM, sink->conn_id, NULL);
         sink->held = grown;
         sink->held_cap = cap;
     }
@@ -287,8 +285,7 @@ static ferry_status create_typed(pg_sink *sink, const char *table_sql, const fer
 {
     char *sql = ferry_pg_create_typed_sql(sink->pg, table_sql, o->columns, o->n_columns); /* owned */
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, sink->conn_id,
-                                "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, sink->conn_id, NULL);
     ferry_log(FERRY_LOG_INFO, "postgres(%s): %s", sink->conn_id, sql);
     ferry_status st = ferry_pg_command(sink->pg, sink->conn_id, sql, "CREATE TABLE", sink->timeout, err);
     free(sql);
@@ -336,8 +333,7 @@ static ferry_status start_load(pg_sink *sink, const ferry_pg_table *table,
     ferry_status st = FERRY_OK;
     int deferred = 0, created = 0;
     if (!truncate_sql || !copy_sql)
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, sink->conn_id,
-                              "out of memory");
+        st = ferry_error_oom(err, FERRY_PG_SYSTEM, sink->conn_id, NULL);
     if (st == FERRY_OK) {
         st = ferry_pg_command(sink->pg, sink->conn_id, "BEGIN", "BEGIN", o->timeout, err);
         sink->in_transaction = st == FERRY_OK;
@@ -378,7 +374,7 @@ ferry_status ferry_pg_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
     pg_sink *sink = calloc(1, sizeof *sink);
     if (!sink) {
         ferry_pg_table_release(&table);
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, id, NULL);
     }
     sink->base.ops = &pg_sink_ops;
     sink->base.rows = -1;

@@ -152,7 +152,7 @@ static ferry_status describe_columns(pg_source *src, const char *select_sql, fer
 {
     char *sql = ferry_pg_format("SELECT * FROM (\n%s\n) AS _ferry_describe LIMIT 0", select_sql);
     if (!sql)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, src->conn_id, NULL);
     PGresult *shape = NULL, *types = NULL; /* owned: PQclear */
     ferry_status st = describe_query(src, sql, "describing the columns", &shape, err);
     free(sql);
@@ -181,7 +181,7 @@ static ferry_status describe_columns(pg_source *src, const char *select_sql, fer
     free(oids);
     free(mods);
     if (!sql)
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id, "out of memory");
+        st = ferry_error_oom(err, FERRY_PG_SYSTEM, src->conn_id, NULL);
     if (st == FERRY_OK)
         st = describe_query(src, sql, "naming the column types", &types, err);
     free(sql);
@@ -207,7 +207,7 @@ static ferry_status describe_columns(pg_source *src, const char *select_sql, fer
     PQclear(types);
     if (oom) {
         free_columns(src);
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, src->conn_id, NULL);
     }
     if (st != FERRY_OK) {
         free_columns(src);
@@ -236,8 +236,7 @@ static ferry_status make_text_header(pg_source *src, const char *select_sql, fer
         oom = ferry_pg_append_text_escaped(&src->prefix, &src->prefix_len, &cap, "", '\n') != 0;
     PQclear(res);
     if (oom)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id,
-                                "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, src->conn_id, NULL);
     return FERRY_OK;
 }
 
@@ -442,7 +441,7 @@ static ferry_status resolve_what_to_read(const ferry_endpoint *ep, const ferry_c
         return ferry_pg_table_parse(path, id, table, err);
     *query = ferry_pg_query_trim(q);
     if (!*query)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
+        return ferry_error_oom(err, FERRY_PG_SYSTEM, id, NULL);
     if (!**query)
         return ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_PG_SYSTEM, id, "the query is empty");
     return FERRY_OK;
@@ -469,8 +468,7 @@ static ferry_status prepare_copy(pg_source *src, const ferry_pg_table *table, co
     if (target && select_sql && null_opt)
         *sql = copy_out_sql(target, select_sql, fmt, header, null_opt, PQserverVersion(src->pg));
     if (!*sql)
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, src->conn_id,
-                              "out of memory");
+        st = ferry_error_oom(err, FERRY_PG_SYSTEM, src->conn_id, NULL);
     if (st == FERRY_OK)
         st = describe_columns(src, select_sql, err);
     if (st == FERRY_OK && fmt == FERRY_FORMAT_TSV && header && PQserverVersion(src->pg) < 150000)
@@ -501,12 +499,12 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
     ferry_status st = FERRY_OK;
     memset(&table, 0, sizeof table);
     if (range_query && !(query = strdup(range_query)))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
+        st = ferry_error_oom(err, FERRY_PG_SYSTEM, id, NULL);
     else if (!range_query)
         st = resolve_what_to_read(ep, o, id, &table, &query, err);
     pg_source *src = NULL;
     if (st == FERRY_OK && !(src = calloc(1, sizeof *src)))
-        st = ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
+        st = ferry_error_oom(err, FERRY_PG_SYSTEM, id, NULL);
     if (st == FERRY_OK) {
         src->base.ops = &pg_source_ops;
         src->base.size = -1;
@@ -522,7 +520,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
                                            "SET TRANSACTION SNAPSHOT '%s'", snapshot)
                          : ferry_pg_format("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         st = begin ? ferry_pg_command(src->pg, src->conn_id, begin, "importing the snapshot", o->timeout, err)
-                   : ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_PG_SYSTEM, id, "out of memory");
+                   : ferry_error_oom(err, FERRY_PG_SYSTEM, id, NULL);
         free(begin);
     }
     if (st == FERRY_OK)

@@ -72,7 +72,7 @@ typedef struct list_ctx {
     void *ud;
     size_t prefix_len;      /* names are relative to the listed prefix */
     const char *pattern;    /* glob of the last path segment, or NULL */
-    s3_buf name;            /* reused */
+    ferry_buf name;            /* reused */
 } list_ctx;
 
 static ferry_status list_one(void *ud, const char *key, const s3_page_entry *e, ferry_error *err)
@@ -85,9 +85,9 @@ static ferry_status list_one(void *ud, const char *key, const s3_page_entry *e, 
     size_t rlen = klen - l->prefix_len;
     if (e->is_prefix && rlen > 0 && rel[rlen - 1] == '/')
         rlen--;                       /* "dir/" is shown as the directory "dir" */
-    s3_buf_clear(&l->name);
-    if (s3_buf_append(&l->name, rel, rlen) != 0)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    ferry_buf_reset(&l->name);
+    if (ferry_buf_append(&l->name, rel, rlen) != 0)
+        return ferry_error_oom(err, "s3", NULL, NULL);
     if (l->pattern) {
         const char *leaf = strrchr(l->name.data, '/');
         leaf = leaf ? leaf + 1 : l->name.data;
@@ -111,7 +111,7 @@ static ferry_status s3_list(const ferry_endpoint *ep, int recursive, ferry_entry
     const char *id = s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
     s3_client *c = NULL;
-    s3_buf prefix = {0};
+    ferry_buf prefix = {0};
     list_ctx l;
     memset(&l, 0, sizeof l);
     ferry_status st = s3_split_path(ep->path, id, &bucket, &key, err);
@@ -121,13 +121,13 @@ static ferry_status s3_list(const ferry_endpoint *ep, int recursive, ferry_entry
     char *leaf = slash ? slash + 1 : key;
     if (strpbrk(leaf, "*?[")) {
         l.pattern = leaf;
-        if (s3_buf_append(&prefix, key, (size_t)(leaf - key)) != 0)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        if (ferry_buf_append(&prefix, key, (size_t)(leaf - key)) != 0)
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     } else {
         size_t n = strlen(key);
-        if (s3_buf_append(&prefix, key, n) != 0 ||
-            (n > 0 && key[n - 1] != '/' && s3_buf_append(&prefix, "/", 1) != 0))
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        if (ferry_buf_append(&prefix, key, n) != 0 ||
+            (n > 0 && key[n - 1] != '/' && ferry_buf_append(&prefix, "/", 1) != 0))
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     }
     if (st == FERRY_OK)
         st = s3_client_new(ep->conn, NULL, &c, err);
@@ -139,8 +139,8 @@ static ferry_status s3_list(const ferry_endpoint *ep, int recursive, ferry_entry
                              list_one, &l, err);
     }
 out:
-    s3_buf_release(&l.name);
-    s3_buf_release(&prefix);
+    ferry_buf_release(&l.name);
+    ferry_buf_release(&prefix);
     s3_client_free(c);
     free(bucket);
     free(key);

@@ -79,9 +79,9 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
         target_release(&t);
         return st;
     }
-    s3_buf host = {0}, path = {0};
+    ferry_buf host = {0}, path = {0};
     if (s3_config_target(&cfg, t.bucket, t.key, &host, &path) != FERRY_OK) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
     } else {
         ferry_sigv4_credentials creds = {cfg.access_key, cfg.secret_key, cfg.session_token};
         ferry_sigv4_request req;
@@ -97,8 +97,8 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
         if (st != FERRY_OK)
             ferry_error_prefix(err, "s3(%s): presign s3://%s/%s", cfg.conn_id, t.bucket, t.key);
     }
-    s3_buf_release(&host);
-    s3_buf_release(&path);
+    ferry_buf_release(&host);
+    ferry_buf_release(&path);
     s3_config_release(&cfg);
     target_release(&t);
     return st;
@@ -212,7 +212,7 @@ ferry_status ferry_s3_delete_objects(const char *bucket_endpoint, const char *co
 typedef struct remove_ctx {
     s3_client *c;
     const char *bucket;
-    s3_buf names;
+    ferry_buf names;
     size_t offs[S3_DELETE_BATCH];
     size_t n;
     size_t deleted;
@@ -229,7 +229,7 @@ static ferry_status remove_flush(remove_ctx *r, ferry_error *err)
     ferry_status st = s3_delete_objects(r->c, r->bucket, keys, r->n, &done, err);
     r->deleted += done;
     r->n = 0;
-    s3_buf_clear(&r->names);
+    ferry_buf_reset(&r->names);
     return st;
 }
 
@@ -239,8 +239,8 @@ static ferry_status remove_one(void *ud, const char *key, const s3_page_entry *e
     if (e->is_prefix)
         return FERRY_OK;
     r->offs[r->n++] = r->names.len;
-    if (s3_buf_append(&r->names, key, strlen(key) + 1) != 0)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    if (ferry_buf_append(&r->names, key, strlen(key) + 1) != 0)
+        return ferry_error_oom(err, "s3", NULL, NULL);
     return r->n == S3_DELETE_BATCH ? remove_flush(r, err) : FERRY_OK;
 }
 
@@ -256,7 +256,7 @@ ferry_status ferry_s3_remove_prefix(const char *endpoint, const ferry_copy_optio
     remove_ctx *r = calloc(1, sizeof *r);
     if (!r) {
         target_release(&t);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     r->c = t.c;
     r->bucket = t.bucket;
@@ -265,7 +265,7 @@ ferry_status ferry_s3_remove_prefix(const char *endpoint, const ferry_copy_optio
         st = remove_flush(r, err);
     if (deleted)
         *deleted = r->deleted;
-    s3_buf_release(&r->names);
+    ferry_buf_release(&r->names);
     free(r);
     target_release(&t);
     return st;

@@ -110,7 +110,7 @@ static char *profile_config(const files *f, const char *key)
 
 static ferry_status oom(ferry_error *err)
 {
-    return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    return ferry_error_oom(err, "s3", NULL, NULL);
 }
 
 static ferry_status load_credentials(const ferry_conn *conn, const files *f, int profile_explicit,
@@ -427,23 +427,23 @@ void s3_config_release(s3_config *cfg)
 }
 
 ferry_status s3_config_target(const s3_config *cfg, const char *bucket, const char *key,
-                              s3_buf *host, s3_buf *path)
+                              ferry_buf *host, ferry_buf *path)
 {
-    s3_buf_clear(host);
-    s3_buf_clear(path);
+    ferry_buf_reset(host);
+    ferry_buf_reset(path);
     int rc = 0;
     int has_key = key && *key;
     if (bucket && cfg->virtual_host && s3_bucket_virtual_ok(bucket, cfg->https)) {
-        rc |= s3_buf_printf(host, "%s.%s", bucket, cfg->host);
-        rc |= s3_buf_printf(path, "%s/%s", cfg->base_path, has_key ? key : "");
+        rc |= ferry_buf_appendf(host, "%s.%s", bucket, cfg->host);
+        rc |= ferry_buf_appendf(path, "%s/%s", cfg->base_path, has_key ? key : "");
     } else {
-        rc |= s3_buf_appends(host, cfg->host);
+        rc |= ferry_buf_appends(host, cfg->host);
         if (!bucket)
-            rc |= s3_buf_printf(path, "%s/", cfg->base_path);
+            rc |= ferry_buf_appendf(path, "%s/", cfg->base_path);
         else if (has_key)
-            rc |= s3_buf_printf(path, "%s/%s/%s", cfg->base_path, bucket, key);
+            rc |= ferry_buf_appendf(path, "%s/%s/%s", cfg->base_path, bucket, key);
         else
-            rc |= s3_buf_printf(path, "%s/%s", cfg->base_path, bucket);
+            rc |= ferry_buf_appendf(path, "%s/%s", cfg->base_path, bucket);
     }
     return rc ? FERRY_ERR_INTERNAL : FERRY_OK;
 }

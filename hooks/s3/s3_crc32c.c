@@ -111,5 +111,5 @@ void s3_crc32c_b64(uint32_t crc, char out[9])
 {
     unsigned char be[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
                            (unsigned char)(crc >> 8), (unsigned char)crc};
-    s3_base64(be, 4, out);
+    ferry_base64_encode(be, 4, out, 9);
 }

@@ -2,7 +2,7 @@
  * hooks/s3/s3_internal.h - what the files of the S3 hook share (internal to
  * libferry; tests include it to reach the pure parts).
  *
- *   s3_util.c     growable buffer, time parsing, base64, percent-decoding
+ *   s3_util.c     time parsing, percent-decoding, bucket names, "bucket/key"
  *   s3_profile.c  ~/.aws/credentials and ~/.aws/config reader
  *   s3_config.c   the credentials / region / endpoint chain of a connection
  *   s3_errmap.c   HTTP status + S3 error Code -> ferry_status, message text
@@ -33,6 +33,9 @@
 #include "ferry/conn.h"
 #include "ferry/error.h"
 #include "ferry/hook.h"
+#include "core/buf.h"
+#include "core/encode.h"
+#include "core/util.h"
 #include "ferry/retry.h"
 #include "hooks/s3/sigv4.h"
 
@@ -54,28 +57,23 @@
 
 /* ---- s3_util.c ----------------------------------------------------------- */
 
-/* A growable byte buffer, always NUL-terminated when data != NULL.  Owns data;
- * s3_buf_clear keeps the capacity (reuse without allocation), release frees.
- * A zeroed struct is an empty buffer. */
-typedef struct s3_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-} s3_buf;
+/* The growable buffer is core/buf.h's ferry_buf; the clock, sleeps and
+ * base64 are core/util.h's and core/encode.h's. */
 
-int s3_buf_reserve(s3_buf *b, size_t extra);            /* 0 ok, -1 out of memory */
-int s3_buf_append(s3_buf *b, const void *p, size_t n);  /* 0 ok, -1 out of memory */
-int s3_buf_appends(s3_buf *b, const char *s);
-int s3_buf_printf(s3_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void s3_buf_clear(s3_buf *b);
-void s3_buf_release(s3_buf *b);
+/* Compatibility for hooks/s3/s3_request.c only, which is being rewritten
+ * (issue #13, the one libcurl engine) and still says s3_buf: remove these
+ * when it uses ferry_buf, ferry_now_monotonic and ferry_sleep directly. */
+typedef ferry_buf s3_buf;
+static inline int s3_buf_reserve(ferry_buf *b, size_t extra) { return ferry_buf_reserve(b, extra); }
+static inline int s3_buf_append(ferry_buf *b, const void *p, size_t n) { return ferry_buf_append(b, p, n); }
+#define s3_buf_printf ferry_buf_appendf
+static inline void s3_buf_clear(ferry_buf *b) { ferry_buf_reset(b); }
+static inline void s3_buf_release(ferry_buf *b) { ferry_buf_release(b); }
+static inline double s3_now(void) { return ferry_now_monotonic(); }
+static inline void s3_sleep(double seconds) { ferry_sleep(seconds); } /* not interrupted by ferry_cancel */
 
-double s3_now(void);                                    /* monotonic seconds */
-void s3_sleep(double seconds);                          /* not interrupted by ferry_cancel */
 /* "2024-01-02T03:04:05.000Z" -> unix seconds; -1 when it does not parse. */
 int64_t s3_parse_iso8601(const char *s);
-/* Standard base64 of n bytes into out (capacity >= 4 * ((n + 2) / 3) + 1). */
-void s3_base64(const unsigned char *in, size_t n, char *out);
 /* Percent-decode s in place ('+' -> ' ' when plus_is_space); returns the new length. */
 size_t s3_url_decode(char *s, size_t len, int plus_is_space);
 /* The first bytes of a body that is not an S3 error document, for messages:
@@ -147,7 +145,7 @@ void s3_config_release(s3_config *cfg);
 /* Host header value and raw (unencoded) path of a request on bucket/key with
  * cfg's addressing: bucket NULL = service ("/"), key NULL or "" = the bucket. */
 ferry_status s3_config_target(const s3_config *cfg, const char *bucket, const char *key,
-                              s3_buf *host, s3_buf *path);
+                              ferry_buf *host, ferry_buf *path);
 
 /* ---- s3_errmap.c ----------------------------------------------------------- */
 
@@ -185,7 +183,7 @@ typedef struct s3_xml {
     size_t marks[32];       /* path length before each open element */
     int depth;
     int too_deep;           /* elements deeper than marks[] are ignored */
-    s3_buf text;            /* text of the innermost open element */
+    ferry_buf text;            /* text of the innermost open element */
     ferry_status status;    /* first failure of a callback */
     ferry_error *err;       /* borrowed during feed */
 } s3_xml;
@@ -224,17 +222,17 @@ typedef struct s3_page_entry {
 typedef struct s3_page {
     s3_xml xml;
     int uploads;            /* 1: ListMultipartUploadsResult, 0: ListBucketResult */
-    s3_buf names;           /* arena of names and ids, NUL-separated */
-    s3_buf entries;         /* array of s3_page_entry */
+    ferry_buf names;           /* arena of names and ids, NUL-separated */
+    ferry_buf entries;         /* array of s3_page_entry */
     size_t n;
     int truncated;
     int url_encoded;        /* EncodingType url was announced */
-    s3_buf next_token;      /* NextContinuationToken / NextKeyMarker */
-    s3_buf next_upload_id;  /* NextUploadIdMarker */
+    ferry_buf next_token;      /* NextContinuationToken / NextKeyMarker */
+    ferry_buf next_upload_id;  /* NextUploadIdMarker */
     /* entry being parsed */
     s3_page_entry cur;
-    s3_buf cur_name;
-    s3_buf cur_id;
+    ferry_buf cur_name;
+    ferry_buf cur_id;
     int in_entry;
 } s3_page;
 
@@ -263,7 +261,7 @@ int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, 
 
 /* Append s to b escaped for XML text (& < > " ').  -1 when s holds a byte
  * XML 1.0 cannot carry (control characters other than tab/CR/LF) or on OOM. */
-int s3_xml_escape(s3_buf *b, const char *s, size_t len);
+int s3_xml_escape(ferry_buf *b, const char *s, size_t len);
 
 /* ---- s3_request.c ---------------------------------------------------------- */
 
@@ -321,8 +319,8 @@ typedef struct s3_xfer {
     s3_client *client;      /* borrowed while active */
     const s3_req *req;      /* borrowed while active */
     struct curl_slist *hdrs;/* owned, per request */
-    s3_buf url;             /* owned, reused */
-    s3_buf resp;            /* owned, reused: collected body */
+    ferry_buf url;             /* owned, reused */
+    ferry_buf resp;            /* owned, reused: collected body */
     size_t resp_limit;
     size_t up_off;          /* upload position in req->body */
     int active;             /* added to the multi */
@@ -413,11 +411,12 @@ typedef struct s3_resume_state {
 ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, ferry_error *err);
 const s3_resume_part *s3_resume_find(const s3_resume_state *st, int part);
 void s3_resume_release(s3_resume_state *st);
-/* Write json to tmp_path (0600), fdatasync, rename to path. */
-ferry_status s3_resume_save(const char *path, const char *tmp_path, const s3_buf *json,
+/* Write json to a new temp file "<tmp_prefix>XXXXXX" (ferry_tmpfile: O_EXCL,
+ * 0600; tmp_prefix is "<dir>/<name prefix>"), fdatasync, rename to path. */
+ferry_status s3_resume_save(const char *path, const char *tmp_prefix, const ferry_buf *json,
                             ferry_error *err);
 /* Append s as a JSON string literal; -1 on OOM. */
-int s3_json_str(s3_buf *b, const char *s);
+int s3_json_str(ferry_buf *b, const char *s);
 
 /* ---- s3_orphans.c ---------------------------------------------------------------- */
 

@@ -47,7 +47,7 @@ ferry_status s3_list_objects(s3_client *c, const char *bucket, const char *prefi
 {
     s3_page pg;
     s3_xfer x;
-    s3_buf token = {0};
+    ferry_buf token = {0};
     ferry_status st = s3_page_init(&pg, 0, err);
     if (st != FERRY_OK)
         return st;
@@ -71,11 +71,11 @@ ferry_status s3_list_objects(s3_client *c, const char *bucket, const char *prefi
             st = fn(ud, s3_page_name(&pg, i), s3_page_entry_at(&pg, i), err);
         if (st != FERRY_OK || !pg.truncated || pg.next_token.len == 0)
             break;
-        s3_buf_clear(&token);
-        if (s3_buf_append(&token, pg.next_token.data, pg.next_token.len) != 0)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        ferry_buf_reset(&token);
+        if (ferry_buf_append(&token, pg.next_token.data, pg.next_token.len) != 0)
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     }
-    s3_buf_release(&token);
+    ferry_buf_release(&token);
     s3_xfer_release(&x);
     s3_page_release(&pg);
     return st;
@@ -92,7 +92,7 @@ ferry_status s3_list_uploads_ex(s3_client *c, const char *bucket, const char *pr
 {
     s3_page pg;
     s3_xfer x;
-    s3_buf key_marker = {0}, id_marker = {0};
+    ferry_buf key_marker = {0}, id_marker = {0};
     ferry_status st = s3_page_init(&pg, 1, err);
     if (st != FERRY_OK)
         return st;
@@ -118,15 +118,15 @@ ferry_status s3_list_uploads_ex(s3_client *c, const char *bucket, const char *pr
                     s3_page_entry_at(&pg, i)->mtime, err);
         if (st != FERRY_OK || !pg.truncated || pg.next_token.len == 0)
             break;
-        s3_buf_clear(&key_marker);
-        s3_buf_clear(&id_marker);
-        if (s3_buf_append(&key_marker, pg.next_token.data, pg.next_token.len) ||
-            s3_buf_append(&id_marker, pg.next_upload_id.data ? pg.next_upload_id.data : "",
+        ferry_buf_reset(&key_marker);
+        ferry_buf_reset(&id_marker);
+        if (ferry_buf_append(&key_marker, pg.next_token.data, pg.next_token.len) ||
+            ferry_buf_append(&id_marker, pg.next_upload_id.data ? pg.next_upload_id.data : "",
                           pg.next_upload_id.len))
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     }
-    s3_buf_release(&key_marker);
-    s3_buf_release(&id_marker);
+    ferry_buf_release(&key_marker);
+    ferry_buf_release(&id_marker);
     s3_xfer_release(&x);
     s3_page_release(&pg);
     return st;

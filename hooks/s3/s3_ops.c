@@ -72,7 +72,7 @@ ferry_status s3_abort_upload(s3_client *c, s3_xfer *x, const char *bucket, const
         }
         ferry_log(FERRY_LOG_DEBUG, "s3: upload %s of s3://%s/%s still listed after abort",
                   upload_id, bucket, key);
-        s3_sleep(1.0);
+        ferry_sleep(1.0);
     }
     return ferry_error_hook(err, FERRY_ERR_TRANSIENT, "s3", c->cfg.conn_id,
                             "AbortMultipartUpload s3://%s/%s failed: upload %s still exists",
@@ -85,14 +85,14 @@ ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err
     ferry_status st = s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
-    s3_buf body = {0};
+    ferry_buf body = {0};
     if (strcmp(c->cfg.region, "us-east-1") != 0 &&
-        (s3_buf_appends(&body, "<CreateBucketConfiguration "
+        (ferry_buf_appends(&body, "<CreateBucketConfiguration "
                                "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                                "<LocationConstraint>") ||
          s3_xml_escape(&body, c->cfg.region, strlen(c->cfg.region)) ||
-         s3_buf_appends(&body, "</LocationConstraint></CreateBucketConfiguration>"))) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+         ferry_buf_appends(&body, "</LocationConstraint></CreateBucketConfiguration>"))) {
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     s3_req r;
@@ -104,7 +104,7 @@ ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err
     r.body_len = body.len;
     st = s3_request(c, &x, &r, err);
 out:
-    s3_buf_release(&body);
+    ferry_buf_release(&body);
     s3_xfer_release(&x);
     return st;
 }
@@ -118,15 +118,15 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
     ferry_status st = s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
-    s3_buf body = {0};
+    ferry_buf body = {0};
     for (size_t at = 0; at < n && st == FERRY_OK; at += S3_DELETE_BATCH) {
         size_t batch = n - at < S3_DELETE_BATCH ? n - at : S3_DELETE_BATCH;
-        s3_buf_clear(&body);
-        int rc = s3_buf_appends(&body, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        ferry_buf_reset(&body);
+        int rc = ferry_buf_appends(&body, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                                        "<Quiet>true</Quiet>");
         for (size_t i = 0; i < batch && !rc; i++) {
             const char *k = keys[at + i];
-            rc |= s3_buf_appends(&body, "<Object><Key>");
+            rc |= ferry_buf_appends(&body, "<Object><Key>");
             if (s3_xml_escape(&body, k, strlen(k)) != 0) {
                 st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", c->cfg.conn_id,
                                       "DeleteObjects s3://%s: key '%s' holds control characters "
@@ -134,13 +134,13 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
                                       bucket, k);
                 break;
             }
-            rc |= s3_buf_appends(&body, "</Key></Object>");
+            rc |= ferry_buf_appends(&body, "</Key></Object>");
         }
         if (st != FERRY_OK)
             break;
-        rc |= s3_buf_appends(&body, "</Delete>");
+        rc |= ferry_buf_appends(&body, "</Delete>");
         if (rc) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
             break;
         }
         unsigned char md[16];
@@ -150,7 +150,7 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
             st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: MD5 failed");
             break;
         }
-        s3_base64(md, 16, md5_b64);
+        ferry_base64_encode(md, 16, md5_b64, sizeof md5_b64);
         s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "DeleteObjects";
@@ -185,7 +185,7 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
                                   res.first_code, res.first_message);
         }
     }
-    s3_buf_release(&body);
+    ferry_buf_release(&body);
     s3_xfer_release(&x);
     return st;
 }
@@ -227,7 +227,7 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     if (st != FERRY_OK)
         return st;
     char *upload_id = NULL;
-    s3_buf src = {0}, xml = {0};
+    ferry_buf src = {0}, xml = {0};
     char src_etag[128] = "";
     int exists = 0;
 
@@ -255,8 +255,8 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     }
     size_t klen = strlen(src_key);
     size_t need = ferry_sigv4_uri_encode(src_key, klen, 0, NULL, 0);
-    if (s3_buf_printf(&src, "/%s/", src_bucket) || s3_buf_reserve(&src, need)) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    if (ferry_buf_appendf(&src, "/%s/", src_bucket) || ferry_buf_reserve(&src, need)) {
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     ferry_sigv4_uri_encode(src_key, klen, 0, src.data + src.len, need + 1);
@@ -306,9 +306,9 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
         goto out;
     }
     int nparts = (int)(((uint64_t)size + part_size - 1) / part_size);
-    if (s3_buf_appends(&xml, "<CompleteMultipartUpload "
+    if (ferry_buf_appends(&xml, "<CompleteMultipartUpload "
                              "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     for (int p = 1; p <= nparts; p++) {
@@ -334,14 +334,14 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
         st = copy_request(c, &x, &r, etag, sizeof etag, err);
         if (st != FERRY_OK)
             goto out;
-        if (s3_buf_printf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>", p) ||
-            s3_xml_escape(&xml, etag, strlen(etag)) || s3_buf_appends(&xml, "</ETag></Part>")) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        if (ferry_buf_appendf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>", p) ||
+            s3_xml_escape(&xml, etag, strlen(etag)) || ferry_buf_appends(&xml, "</ETag></Part>")) {
+            st = ferry_error_oom(err, "s3", NULL, NULL);
             goto out;
         }
     }
-    if (s3_buf_appends(&xml, "</CompleteMultipartUpload>")) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    if (ferry_buf_appends(&xml, "</CompleteMultipartUpload>")) {
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
     memset(&r, 0, sizeof r);
@@ -365,8 +365,8 @@ out:
             ferry_log(FERRY_LOG_ERROR, "%s", e.msg);
         free(upload_id);
     }
-    s3_buf_release(&src);
-    s3_buf_release(&xml);
+    ferry_buf_release(&src);
+    ferry_buf_release(&xml);
     s3_xfer_release(&x);
     return st;
 }

@@ -38,7 +38,7 @@ static ferry_status on_upload(void *ud, const char *key, const char *upload_id, 
         return FERRY_OK;
     sc->ids[sc->n] = strdup(upload_id);
     if (!sc->ids[sc->n])
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     sc->n++;
     return FERRY_OK;
 }

@@ -7,8 +7,9 @@
  *    "parts": [{"part": 1, "size": 8388608, "etag": "\"...\"",
  *               "crc32c": "...", "md5": "..."}, ...]}
  * source_bytes = bytes of the source covered by parts 1..k all stored.
- * Written by the uploader thread after each stored part into a reused buffer
- * (no allocation once warm), atomically: PATH.tmp (0600), fdatasync, rename.
+ * Written by the uploader thread after each stored part into a reused buffer,
+ * atomically: a new temp file PATH.tmp-XXXXXX beside it (ferry_tmpfile:
+ * O_EXCL, 0600), fdatasync, rename.
  * Read with jansson when a run starts.
  */
 #include <errno.h>
@@ -21,55 +22,62 @@
 
 #include "hooks/s3/s3_internal.h"
 
-int s3_json_str(s3_buf *b, const char *s)
+int s3_json_str(ferry_buf *b, const char *s)
 {
-    int rc = s3_buf_append(b, "\"", 1);
+    int rc = ferry_buf_append(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
         if (*p == '"' || *p == '\\') {
             char e[2] = {'\\', (char)*p};
-            rc = s3_buf_append(b, e, 2);
+            rc = ferry_buf_append(b, e, 2);
         } else if (*p < 0x20) {
-            rc = s3_buf_printf(b, "\\u%04x", *p);
+            rc = ferry_buf_appendf(b, "\\u%04x", *p);
         } else {
-            rc = s3_buf_append(b, p, 1);
+            rc = ferry_buf_append(b, p, 1);
         }
     }
-    return rc | s3_buf_append(b, "\"", 1);
+    return rc | ferry_buf_append(b, "\"", 1);
 }
 
-ferry_status s3_resume_save(const char *path, const char *tmp_path, const s3_buf *json,
+ferry_status s3_resume_save(const char *path, const char *tmp_prefix, const ferry_buf *json,
                             ferry_error *err)
 {
-    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* tmp_prefix is "<dir>/<name>": the directory and the name's prefix */
+    char dir[4096];
+    const char *slash = strrchr(tmp_prefix, '/');
+    size_t dlen = slash ? (size_t)(slash - tmp_prefix) : 1;
+    if (dlen >= sizeof dir)
+        return ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: path too long", path);
+    memcpy(dir, slash ? tmp_prefix : ".", dlen);
+    dir[dlen] = '\0';
+    if (dlen == 0)
+        snprintf(dir, sizeof dir, "/");
+    char *tmp_path = NULL;
+    int fd = ferry_tmpfile(dir, slash ? slash + 1 : tmp_prefix, &tmp_path);
     if (fd < 0)
-        return ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", tmp_path,
-                               strerror(errno));
+        return ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: cannot create a temp file in %s: %s",
+                               path, dir, strerror(errno));
+    ferry_status st = FERRY_OK;
     size_t off = 0;
     while (off < json->len) {
         ssize_t n = write(fd, json->data + off, json->len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp_path);
-            return ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", tmp_path,
-                                   strerror(e));
+            st = ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", tmp_path, strerror(errno));
+            break;
         }
         off += (size_t)n;
     }
-    if (fdatasync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
+    if (st == FERRY_OK && fdatasync(fd) != 0)
+        st = ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", tmp_path, strerror(errno));
+    if (close(fd) != 0 && st == FERRY_OK)
+        st = ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", tmp_path, strerror(errno));
+    if (st == FERRY_OK && rename(tmp_path, path) != 0)
+        st = ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", path, strerror(errno));
+    if (st != FERRY_OK)
         unlink(tmp_path);
-        return ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", tmp_path,
-                               strerror(e));
-    }
-    if (rename(tmp_path, path) != 0) {
-        int e = errno;
-        unlink(tmp_path);
-        return ferry_error_set(err, FERRY_ERR_IO, "s3: --resume state %s: %s", path, strerror(e));
-    }
-    return FERRY_OK;
+    free(tmp_path);
+    return st;
 }
 
 static char *dup_str(json_t *o, const char *name)
@@ -120,7 +128,7 @@ ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, f
     } else if (n) {
         st->parts = calloc(n, sizeof *st->parts);
         if (!st->parts)
-            rc = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            rc = ferry_error_oom(err, "s3", NULL, NULL);
     }
     for (size_t i = 0; rc == FERRY_OK && i < n; i++) {
         json_t *p = json_array_get(parts, i);

@@ -131,11 +131,11 @@ typedef struct s3_sink {
     int aborted;
     /* --resume (plain sink only) */
     char *resume_path;      /* owned; NULL = no resume */
-    char *resume_tmp;       /* owned: resume_path + ".tmp" */
+    char *resume_tmp;       /* owned: resume_path + ".tmp-", the temp files' prefix */
     s3_resume_state resumed;/* owned: what the interrupted run stored (nparts 0: nothing) */
     int resume_discard;     /* the source changed: abort the upload and drop the state */
     int resume_warned;      /* a failed state write was reported */
-    s3_buf state_json;      /* uploader: reused for every state write */
+    ferry_buf state_json;      /* uploader: reused for every state write */
     int parts_skipped;      /* parts found stored already */
 } s3_sink;
 
@@ -179,7 +179,7 @@ static ferry_status repeat_failure(s3_sink *s, ferry_error *err)
 
 static ferry_status oom(s3_sink *s, ferry_error *err)
 {
-    return fail(s, ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory"), err);
+    return fail(s, ferry_error_oom(err, "s3", NULL, NULL), err);
 }
 
 static void set_state(s3_sink *s, s3_slot *sl, slot_state st)
@@ -269,8 +269,8 @@ static ferry_status slot_hash(s3_sink *s, s3_slot *sl, size_t step,
         unsigned int n = 0;
         if (EVP_DigestFinal_ex(sl->md5, sl->md5_raw, &n) != 1 || n != 16)
             return fail(s, ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: MD5 failed"), err);
-        ferry_sigv4_hex(sl->md5_raw, 16, sl->md5_hex);
-        s3_base64(sl->md5_raw, 16, sl->md5_b64);
+        ferry_hex_encode(sl->md5_raw, 16, sl->md5_hex);
+        ferry_base64_encode(sl->md5_raw, 16, sl->md5_b64, sizeof sl->md5_b64);
     } else {
         memset(sl->md5_raw, 0, sizeof sl->md5_raw);
         sl->md5_hex[0] = sl->md5_b64[0] = '\0';
@@ -354,18 +354,18 @@ static void state_write(s3_sink *s)
 {
     if (!s->resume_path || !s->upload_id)
         return;
-    s3_buf *b = &s->state_json;
-    s3_buf_clear(b);
+    ferry_buf *b = &s->state_json;
+    ferry_buf_reset(b);
     int64_t consumed = 0;
     for (int i = 0; i < s->parts_max && s->parts[i].etag[0]; i++)
         consumed += (int64_t)s->parts[i].size;
-    int rc = s3_buf_appends(b, "{\"ferry_resume\": 1, \"bucket\": ");
+    int rc = ferry_buf_appends(b, "{\"ferry_resume\": 1, \"bucket\": ");
     rc |= s3_json_str(b, s->bucket);
-    rc |= s3_buf_appends(b, ", \"key\": ");
+    rc |= ferry_buf_appends(b, ", \"key\": ");
     rc |= s3_json_str(b, s->key);
-    rc |= s3_buf_appends(b, ", \"upload_id\": ");
+    rc |= ferry_buf_appends(b, ", \"upload_id\": ");
     rc |= s3_json_str(b, s->upload_id);
-    rc |= s3_buf_printf(b, ", \"part_size\": %zu, \"checksum\": \"%s\", \"source_bytes\": %lld, "
+    rc |= ferry_buf_appendf(b, ", \"part_size\": %zu, \"checksum\": \"%s\", \"source_bytes\": %lld, "
                         "\"parts\": [", s->base_part,
                         s->checksum == CK_CRC32C ? "crc32c" : s->checksum == CK_MD5 ? "md5" : "none",
                         (long long)consumed);
@@ -376,18 +376,18 @@ static void state_write(s3_sink *s)
             continue;
         char md5[33] = "";
         if (s->checksum == CK_MD5)
-            ferry_sigv4_hex(pr->md5, 16, md5);
-        rc |= s3_buf_printf(b, "%s\n  {\"part\": %d, \"size\": %zu, \"etag\": ", first ? "" : ",",
+            ferry_hex_encode(pr->md5, 16, md5);
+        rc |= ferry_buf_appendf(b, "%s\n  {\"part\": %d, \"size\": %zu, \"etag\": ", first ? "" : ",",
                             i + 1, pr->size);
         rc |= s3_json_str(b, pr->etag);
-        rc |= s3_buf_printf(b, ", \"crc32c\": \"%s\", \"md5\": \"%s\"}", pr->crc_b64, md5);
+        rc |= ferry_buf_appendf(b, ", \"crc32c\": \"%s\", \"md5\": \"%s\"}", pr->crc_b64, md5);
         first = 0;
     }
-    rc |= s3_buf_appends(b, "]}\n");
+    rc |= ferry_buf_appends(b, "]}\n");
     ferry_error e;
     ferry_error_clear(&e);
     if (rc)
-        ferry_error_set(&e, FERRY_ERR_INTERNAL, "s3: out of memory");
+        ferry_error_oom(&e, "s3", NULL, NULL);
     if ((rc || s3_resume_save(s->resume_path, s->resume_tmp, b, &e) != FERRY_OK) &&
         !s->resume_warned) {
         s->resume_warned = 1;
@@ -486,7 +486,7 @@ static ferry_status part_done(s3_sink *s, s3_slot *sl, ferry_error *err)
     double delay = 0;
     if (st != FERRY_ERR_INTERRUPTED && s3_retry_plan(&sl->retry, &e, &delay)) {
         ferry_log(FERRY_LOG_WARN, "%s (retrying part %d in %.1f s)", e.msg, sl->part, delay);
-        sl->retry_at = s3_now() + delay;
+        sl->retry_at = ferry_now_monotonic() + delay;
         set_state(s, sl, SLOT_WAIT);
         return FERRY_OK;
     }
@@ -499,7 +499,7 @@ static ferry_status part_done(s3_sink *s, s3_slot *sl, ferry_error *err)
  * finished (a hand-off wakes the wait early). Uploader thread only. */
 static ferry_status pump(s3_sink *s, int wait_ms, ferry_error *err)
 {
-    double now = s3_now();
+    double now = ferry_now_monotonic();
     for (int i = 0; i < s->nslots; i++) {
         s3_slot *sl = &s->slots[i];
         if (sl->state == SLOT_WAIT) {
@@ -513,7 +513,7 @@ static ferry_status pump(s3_sink *s, int wait_ms, ferry_error *err)
     ferry_status st = s3_client_drive(s->c, wait_ms, 1, err);
     if (st != FERRY_OK)
         return fail(s, st, err);
-    now = s3_now();
+    now = ferry_now_monotonic();
     for (int i = 0; i < s->nslots; i++) {
         s3_slot *sl = &s->slots[i];
         if (sl->state == SLOT_FLIGHT && sl->xfer.done) {
@@ -897,7 +897,7 @@ static void expected_etag(const s3_sink *s, char *out, size_t cap)
             if (s->parts[i].etag[0])
                 EVP_DigestUpdate(ctx, s->parts[i].md5, 16);
         if (EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 16) {
-            ferry_sigv4_hex(md, 16, hex);
+            ferry_hex_encode(md, 16, hex);
             snprintf(out, cap, "\"%s-%d\"", hex, s->parts_count);
         }
     }
@@ -918,21 +918,21 @@ static void verify_etag(s3_sink *s, const char *etag, const char *head_etag, con
                   s->c->cfg.conn_id, s->bucket, s->key, got, want);
 }
 
-static ferry_status complete_body(s3_sink *s, s3_buf *xml, ferry_error *err)
+static ferry_status complete_body(s3_sink *s, ferry_buf *xml, ferry_error *err)
 {
-    int rc = s3_buf_appends(xml, "<CompleteMultipartUpload "
+    int rc = ferry_buf_appends(xml, "<CompleteMultipartUpload "
                                  "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (int i = 0; i < s->parts_max; i++) {
         if (!s->parts[i].etag[0])
             continue;       /* ranged uploads number their parts in blocks */
-        rc |= s3_buf_printf(xml, "<Part><PartNumber>%d</PartNumber><ETag>", i + 1);
+        rc |= ferry_buf_appendf(xml, "<Part><PartNumber>%d</PartNumber><ETag>", i + 1);
         rc |= s3_xml_escape(xml, s->parts[i].etag, strlen(s->parts[i].etag));
-        rc |= s3_buf_appends(xml, "</ETag>");
+        rc |= ferry_buf_appends(xml, "</ETag>");
         if (s->checksum == CK_CRC32C)
-            rc |= s3_buf_printf(xml, "<ChecksumCRC32C>%s</ChecksumCRC32C>", s->parts[i].crc_b64);
-        rc |= s3_buf_appends(xml, "</Part>");
+            rc |= ferry_buf_appendf(xml, "<ChecksumCRC32C>%s</ChecksumCRC32C>", s->parts[i].crc_b64);
+        rc |= ferry_buf_appends(xml, "</Part>");
     }
-    rc |= s3_buf_appends(xml, "</CompleteMultipartUpload>");
+    rc |= ferry_buf_appends(xml, "</CompleteMultipartUpload>");
     return rc ? oom(s, err) : FERRY_OK;
 }
 
@@ -946,7 +946,7 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
                                         "CompleteMultipartUpload %s: %d parts were sent, %d "
                                         "stored", t, s->parts_sent, s->parts_count),
                     err);
-    s3_buf xml = {0};
+    ferry_buf xml = {0};
     ferry_status st = complete_body(s, &xml, err);
     if (st != FERRY_OK)
         return st;
@@ -979,7 +979,7 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
                                   "%s appeared during the upload (use --replace to overwrite it)",
                                   t);
         if (st != FERRY_OK) {
-            s3_buf_release(&xml);
+            ferry_buf_release(&xml);
             return fail(s, st, err);
         }
     }
@@ -1042,7 +1042,7 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
             break;
         }
     }
-    s3_buf_release(&xml);
+    ferry_buf_release(&xml);
     if (st != FERRY_OK)
         return fail(s, st, err);
     ferry_log(FERRY_LOG_DEBUG, "s3: %s completed from %d parts", t, s->parts_count);
@@ -1231,7 +1231,7 @@ static void sink_free(ferry_writer *w)
     free(s->resume_path);
     free(s->resume_tmp);
     s3_resume_release(&s->resumed);
-    s3_buf_release(&s->state_json);
+    ferry_buf_release(&s->state_json);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->space);
     pthread_cond_destroy(&s->work);
@@ -1332,9 +1332,9 @@ static ferry_status resume_open(s3_sink *s, const char *path, ferry_error *err)
 {
     const char *id = s->c->cfg.conn_id;
     s->resume_path = strdup(path);
-    if (!s->resume_path || asprintf(&s->resume_tmp, "%s.tmp", path) < 0) {
+    if (!s->resume_path || asprintf(&s->resume_tmp, "%s.tmp-", path) < 0) {
         s->resume_tmp = NULL;
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     int found = 0;
     ferry_status st = s3_resume_load(path, &s->resumed, &found, err);
@@ -1366,7 +1366,7 @@ static ferry_status resume_open(s3_sink *s, const char *path, ferry_error *err)
     }
     s->upload_id = strdup(rs->upload_id);
     if (!s->upload_id)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     ferry_log(FERRY_LOG_INFO, "s3: resuming multipart upload %s of s3://%s/%s: %d parts stored "
               "(%lld bytes of the source); the source is read again and checked part by part",
               s->upload_id, s->bucket, s->key, rs->nparts, (long long)rs->source_bytes);
@@ -1402,7 +1402,7 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
     const char *id = s3_conn_id(ep->conn);
     s3_sink *s = calloc(1, sizeof *s);
     if (!s)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->space, NULL);
     pthread_cond_init(&s->work, NULL);
@@ -1447,7 +1447,7 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
     s->nslots = n > S3_MAX_CONCURRENCY ? S3_MAX_CONCURRENCY : n;
     s->slots = calloc((size_t)s->nslots, sizeof *s->slots);
     if (!s->slots) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto fail;
     }
     for (int i = 0; i < s->nslots; i++) {
@@ -1651,7 +1651,7 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
     if (s->failed)
         return repeat_failure(s, err);
     /* the junctions, in order; carry = bytes not uploaded yet */
-    s3_buf carry = {0};
+    ferry_buf carry = {0};
     int64_t total = 0;
     ferry_status st = FERRY_OK;
     for (int r = 0; r < base->n && st == FERRY_OK; r++) {
@@ -1664,18 +1664,18 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
             break;
         }
         if (r > 0 && rg->single) {
-            if (s3_buf_append(&carry, rg->prod.head.buf ? (const char *)rg->prod.head.buf : "",
+            if (ferry_buf_append(&carry, rg->prod.head.buf ? (const char *)rg->prod.head.buf : "",
                               rg->prod.head.len))
                 st = oom(s, err);
         } else if (r > 0) {
-            if (s3_buf_append(&carry, rg->prod.head.buf, rg->prod.head.len)) {
+            if (ferry_buf_append(&carry, rg->prod.head.buf, rg->prod.head.len)) {
                 st = oom(s, err);
                 break;
             }
             st = upload_part_sync(s, rg->prod.first_part, carry.data, carry.len, err);
-            s3_buf_clear(&carry);
+            ferry_buf_reset(&carry);
         }
-        if (st == FERRY_OK && rg->tail && s3_buf_append(&carry, rg->tail, rg->tail_len))
+        if (st == FERRY_OK && rg->tail && ferry_buf_append(&carry, rg->tail, rg->tail_len))
             st = oom(s, err);
         free(rg->tail);
         rg->tail = NULL;
@@ -1700,7 +1700,7 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
         if (st == FERRY_OK)
             st = complete_and_forget(s, etag, sizeof etag, want, sizeof want, err);
     }
-    s3_buf_release(&carry);
+    ferry_buf_release(&carry);
     if (st == FERRY_OK)
         st = verify_committed(s, total, etag, want, err);
     if (st != FERRY_OK)
@@ -1753,7 +1753,7 @@ ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_opti
                                 "%d ranges: an S3 object can take 1 to %d", n, S3_MAX_PARTS / 2);
     s3_ranged *rs = calloc(1, sizeof *rs);
     if (!rs)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     rs->base.ops = &ranged_ops;
     rs->base.n = n;
     rs->block = S3_MAX_PARTS / n;
@@ -1772,7 +1772,7 @@ ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_opti
     rs->ranges = calloc((size_t)n, sizeof *rs->ranges);
     if (!rs->ranges) {
         ranged_free(&rs->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     for (int r = 0; r < n; r++) {
         s3_range *rg = &rs->ranges[r];

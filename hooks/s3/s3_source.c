@@ -105,7 +105,7 @@ static size_t on_body(void *ud, const char *data, size_t n, ferry_error *err)
             return all;
         /* having consumed part of this call, pausing is no longer allowed */
         if (ovf_put(s, data, n) != 0) {
-            ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            ferry_error_oom(err, "s3", NULL, NULL);
             return 0;
         }
         s->received += (int64_t)n;
@@ -120,7 +120,7 @@ static size_t on_body(void *ud, const char *data, size_t n, ferry_error *err)
     memcpy(s->dst + s->dst_len, data, c);
     s->dst_len += c;
     if (c < n && ovf_put(s, data + c, n - c) != 0) {
-        ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        ferry_error_oom(err, "s3", NULL, NULL);
         return 0;
     }
     s->received += (int64_t)n;
@@ -363,7 +363,7 @@ ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *
     const char *id = s3_conn_id(ep->conn);
     s3_src *s = calloc(1, sizeof *s);
     if (!s)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     s->base.ops = &src_ops;
     s->base.size = -1;
     s->base.rows = -1;
@@ -382,7 +382,7 @@ ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *
         s->ovf = malloc(OVERFLOW_CAP);
         s->ovf_cap = s->ovf ? OVERFLOW_CAP : 0;
         if (!s->ovf)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+            st = ferry_error_oom(err, "s3", NULL, NULL);
     }
     if (st == FERRY_OK)
         st = src_start(s, err);

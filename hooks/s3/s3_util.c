@@ -1,102 +1,16 @@
 /*
- * hooks/s3/s3_util.c - small helpers of the S3 hook: a growable buffer that is
- * reused instead of reallocated, time parsing, base64, percent-decoding,
- * bucket naming rules and splitting "bucket/key".
+ * hooks/s3/s3_util.c - small helpers of the S3 hook: time parsing,
+ * percent-decoding, bucket naming rules and splitting "bucket/key" (the
+ * buffer, clock, sleep and base64 are core/buf.h's and core/util.h's).
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "hooks/s3/s3_internal.h"
-
-int s3_buf_reserve(s3_buf *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap && b->data)
-        return 0;
-    size_t need = b->len + extra + 1;
-    if (need < b->len)
-        return -1;
-    size_t ncap = b->cap ? b->cap : 256;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2)
-            return -1;
-        ncap *= 2;
-    }
-    char *nd = realloc(b->data, ncap);
-    if (!nd)
-        return -1;
-    b->data = nd;
-    b->cap = ncap;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int s3_buf_append(s3_buf *b, const void *p, size_t n)
-{
-    if (s3_buf_reserve(b, n) != 0)
-        return -1;
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int s3_buf_appends(s3_buf *b, const char *s)
-{
-    return s3_buf_append(b, s, strlen(s));
-}
-
-int s3_buf_printf(s3_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || s3_buf_reserve(b, (size_t)n) != 0)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return 0;
-}
-
-void s3_buf_clear(s3_buf *b)
-{
-    b->len = 0;
-    if (b->data)
-        b->data[0] = '\0';
-}
-
-void s3_buf_release(s3_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-double s3_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void s3_sleep(double seconds)
-{
-    if (seconds <= 0)
-        return;
-    struct timespec ts;
-    ts.tv_sec = (time_t)seconds;
-    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 static int digits(const char *s, int n, int *out)
 {
@@ -132,46 +46,14 @@ int64_t s3_parse_iso8601(const char *s)
     return t == (time_t)-1 ? -1 : (int64_t)t;
 }
 
-void s3_base64(const unsigned char *in, size_t n, char *out)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = tbl[(v >> 6) & 63];
-        out[o++] = tbl[v & 63];
-    }
-    if (i < n) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t s3_url_decode(char *s, size_t len, int plus_is_space)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+        int hi = s[i] == '%' && i + 2 < len ? ferry_hex_value((unsigned char)s[i + 1]) : -1;
+        int lo = hi >= 0 ? ferry_hex_value((unsigned char)s[i + 2]) : -1;
+        if (lo >= 0) {
+            s[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else if (s[i] == '+' && plus_is_space) {
             s[o++] = ' ';
@@ -271,7 +153,7 @@ ferry_status s3_split_path(const char *path, const char *conn_id, char **bucket,
         free(*bucket);
         free(*key);
         *bucket = *key = NULL;
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     }
     return FERRY_OK;
 }

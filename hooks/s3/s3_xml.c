@@ -35,7 +35,7 @@ static void XMLCALL xml_start(void *ud, const XML_Char *name, const XML_Char **a
     if (plen > 0)
         x->path[plen++] = '/';
     memcpy(x->path + plen, local, nlen + 1);
-    s3_buf_clear(&x->text);
+    ferry_buf_reset(&x->text);
 }
 
 static void XMLCALL xml_end(void *ud, const XML_Char *name)
@@ -57,7 +57,7 @@ static void XMLCALL xml_end(void *ud, const XML_Char *name)
         }
     }
     x->path[x->marks[--x->depth]] = '\0';
-    s3_buf_clear(&x->text);
+    ferry_buf_reset(&x->text);
 }
 
 static void XMLCALL xml_chars(void *ud, const XML_Char *s, int len)
@@ -65,8 +65,8 @@ static void XMLCALL xml_chars(void *ud, const XML_Char *s, int len)
     s3_xml *x = ud;
     if (x->too_deep || len <= 0 || x->text.len + (size_t)len > S3_XML_TEXT_MAX)
         return;
-    if (s3_buf_append(&x->text, s, (size_t)len) != 0 && x->status == FERRY_OK) {
-        x->status = ferry_error_set(x->err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    if (ferry_buf_append(&x->text, s, (size_t)len) != 0 && x->status == FERRY_OK) {
+        x->status = ferry_error_oom(x->err, "s3", NULL, NULL);
         XML_StopParser(x->parser, XML_FALSE);
     }
 }
@@ -80,7 +80,7 @@ static void xml_handlers(s3_xml *x)
     x->depth = 0;
     x->too_deep = 0;
     x->status = FERRY_OK;
-    s3_buf_clear(&x->text);
+    ferry_buf_reset(&x->text);
 }
 
 ferry_status s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error *err)
@@ -132,7 +132,7 @@ void s3_xml_release(s3_xml *x)
     if (x->parser)
         XML_ParserFree(x->parser);
     x->parser = NULL;
-    s3_buf_release(&x->text);
+    ferry_buf_release(&x->text);
 }
 
 /* Whole-body parse with a handler; leading whitespace (keep-alive padding of
@@ -254,7 +254,7 @@ int s3_xml_find(const char *body, size_t len, const char *suffix, char *out, siz
 
 static ferry_status page_oom(ferry_error *err)
 {
-    return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    return ferry_error_oom(err, "s3", NULL, NULL);
 }
 
 static void page_cur_clear(s3_page *pg)
@@ -262,8 +262,8 @@ static void page_cur_clear(s3_page *pg)
     memset(&pg->cur, 0, sizeof pg->cur);
     pg->cur.size = -1;
     pg->cur.mtime = -1;
-    s3_buf_clear(&pg->cur_name);
-    s3_buf_clear(&pg->cur_id);
+    ferry_buf_reset(&pg->cur_name);
+    ferry_buf_reset(&pg->cur_id);
 }
 
 static ferry_status page_push(s3_page *pg, int is_prefix, const char *name, size_t name_len,
@@ -277,16 +277,16 @@ static ferry_status page_push(s3_page *pg, int is_prefix, const char *name, size
     }
     e.name_off = pg->names.len;
     e.name_len = name_len;
-    if (s3_buf_append(&pg->names, name, name_len) || s3_buf_append(&pg->names, "", 1))
+    if (ferry_buf_append(&pg->names, name, name_len) || ferry_buf_append(&pg->names, "", 1))
         return page_oom(err);
     e.id_off = 0;
     if (pg->cur_id.len > 0) {
         e.id_off = pg->names.len;
-        if (s3_buf_append(&pg->names, pg->cur_id.data, pg->cur_id.len) ||
-            s3_buf_append(&pg->names, "", 1))
+        if (ferry_buf_append(&pg->names, pg->cur_id.data, pg->cur_id.len) ||
+            ferry_buf_append(&pg->names, "", 1))
             return page_oom(err);
     }
-    if (s3_buf_append(&pg->entries, &e, sizeof e))
+    if (ferry_buf_append(&pg->entries, &e, sizeof e))
         return page_oom(err);
     pg->n++;
     page_cur_clear(pg);
@@ -309,10 +309,10 @@ static int64_t parse_int64(const char *text, size_t len)
     return v;
 }
 
-static ferry_status page_set(s3_buf *b, const char *text, size_t len, ferry_error *err)
+static ferry_status page_set(ferry_buf *b, const char *text, size_t len, ferry_error *err)
 {
-    s3_buf_clear(b);
-    return s3_buf_append(b, text, len) ? page_oom(err) : FERRY_OK;
+    ferry_buf_reset(b);
+    return ferry_buf_append(b, text, len) ? page_oom(err) : FERRY_OK;
 }
 
 static ferry_status on_page_end(void *ud, const char *path, const char *text, size_t len,
@@ -377,10 +377,10 @@ ferry_status s3_page_init(s3_page *pg, int uploads, ferry_error *err)
 
 ferry_status s3_page_reset(s3_page *pg, ferry_error *err)
 {
-    s3_buf_clear(&pg->names);
-    s3_buf_clear(&pg->entries);
-    s3_buf_clear(&pg->next_token);
-    s3_buf_clear(&pg->next_upload_id);
+    ferry_buf_reset(&pg->names);
+    ferry_buf_reset(&pg->entries);
+    ferry_buf_reset(&pg->next_token);
+    ferry_buf_reset(&pg->next_upload_id);
     pg->n = 0;
     pg->truncated = 0;
     pg->url_encoded = 0;
@@ -422,12 +422,12 @@ const char *s3_page_upload_id(const s3_page *pg, size_t i)
 void s3_page_release(s3_page *pg)
 {
     s3_xml_release(&pg->xml);
-    s3_buf_release(&pg->names);
-    s3_buf_release(&pg->entries);
-    s3_buf_release(&pg->next_token);
-    s3_buf_release(&pg->next_upload_id);
-    s3_buf_release(&pg->cur_name);
-    s3_buf_release(&pg->cur_id);
+    ferry_buf_release(&pg->names);
+    ferry_buf_release(&pg->entries);
+    ferry_buf_release(&pg->next_token);
+    ferry_buf_release(&pg->next_upload_id);
+    ferry_buf_release(&pg->cur_name);
+    ferry_buf_release(&pg->cur_id);
 }
 
 /* ---- DeleteObjects -------------------------------------------------------------------- */
@@ -515,7 +515,7 @@ int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, 
 
 /* ---- escaping ---------------------------------------------------------------------------- */
 
-int s3_xml_escape(s3_buf *b, const char *s, size_t len)
+int s3_xml_escape(ferry_buf *b, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -539,7 +539,7 @@ int s3_xml_escape(s3_buf *b, const char *s, size_t len)
                 return -1;
             break;
         }
-        int rc = rep ? s3_buf_appends(b, rep) : s3_buf_append(b, &s[i], 1);
+        int rc = rep ? ferry_buf_appends(b, rep) : ferry_buf_append(b, &s[i], 1);
         if (rc != 0)
             return -1;
     }

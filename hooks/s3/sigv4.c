@@ -5,8 +5,8 @@
  * as AWS specifies them (S3 flavour: the path is encoded once and never
  * normalised unless asked), on OpenSSL libcrypto: SHA-256 through EVP digests,
  * HMAC-SHA256 through HMAC() with EVP_sha256().  Self-contained: it needs only
- * the ferry_status / ferry_error types (header only) and libcrypto, so the unit
- * test links it alone.
+ * the ferry_status / ferry_error types (header only), core/buf.c,
+ * core/encode.c and libcrypto, so the unit test links it alone.
  *
  * No global state.  Every buffer is built in a local growing string; the only
  * copies of secret material (the "AWS4" + secret scratch key and the derived
@@ -26,6 +26,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "core/buf.h"
+#include "core/encode.h"
 
 /* ---- errors ------------------------------------------------------------------- */
 
@@ -47,67 +50,12 @@ static ferry_status oom(ferry_error *err)
 
 /* ---- growing string ------------------------------------------------------------- */
 
-/* A growing NUL-terminated string, owned by whoever declared it; the first
- * failed allocation sets failed and turns every later append into a no-op. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_putn(sbuf *sb, const char *s, size_t n)
+/* Strings are built in a ferry_buf (core/buf.h) owned by whoever declared
+ * it; failure is sticky, so builders append and check once (ferry_buf_take
+ * or .failed). */
+static void sb_putc(ferry_buf *sb, char c)
 {
-    if (sb->failed)
-        return;
-    if (sb->len + n + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap : 64;
-        while (cap < sb->len + n + 1)
-            cap *= 2;
-        char *p = realloc(sb->p, cap);
-        if (!p) {
-            sb->failed = 1;
-            return;
-        }
-        sb->p = p;
-        sb->cap = cap;
-    }
-    if (n)
-        memcpy(sb->p + sb->len, s, n);
-    sb->len += n;
-    sb->p[sb->len] = '\0';
-}
-
-static void sb_puts(sbuf *sb, const char *s)
-{
-    sb_putn(sb, s, strlen(s));
-}
-
-static void sb_putc(sbuf *sb, char c)
-{
-    sb_putn(sb, &c, 1);
-}
-
-/* Hand the string over (caller frees); NULL if any append failed. */
-static char *sb_take(sbuf *sb)
-{
-    char *p = NULL;
-    if (!sb->failed) {
-        if (!sb->p)
-            sb_putn(sb, "", 0);
-        if (!sb->failed) {
-            p = sb->p;
-            sb->p = NULL;
-        }
-    }
-    free(sb->p);
-    memset(sb, 0, sizeof *sb);
-    return p;
-}
-
-static void sb_free(sbuf *sb)
-{
-    free(sb->p);
-    memset(sb, 0, sizeof *sb);
+    ferry_buf_append(sb, &c, 1);
 }
 
 /* ---- URI encoding --------------------------------------------------------------- */
@@ -119,9 +67,8 @@ static int is_unreserved(unsigned char c)
 }
 
 static const char HEX_UPPER[] = "0123456789ABCDEF";
-static const char HEX_LOWER[] = "0123456789abcdef";
 
-static void sb_uri_encode(sbuf *sb, const char *in, size_t len, int encode_slash)
+static void sb_uri_encode(ferry_buf *sb, const char *in, size_t len, int encode_slash)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
@@ -129,7 +76,7 @@ static void sb_uri_encode(sbuf *sb, const char *in, size_t len, int encode_slash
             sb_putc(sb, (char)c);
         } else {
             char e[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
-            sb_putn(sb, e, 3);
+            ferry_buf_append(sb, e, 3);
         }
     }
 }
@@ -161,15 +108,6 @@ size_t ferry_sigv4_uri_encode(const char *in, size_t len, int encode_slash, char
     return need;
 }
 
-void ferry_sigv4_hex(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = HEX_LOWER[in[i] >> 4];
-        out[2 * i + 1] = HEX_LOWER[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* ---- SHA-256 ------------------------------------------------------------------------ */
 
 ferry_status ferry_sha256_hex(const void *data, size_t len, char out[65])
@@ -182,7 +120,7 @@ ferry_status ferry_sha256_hex(const void *data, size_t len, char out[65])
         out[0] = '\0';
         return FERRY_ERR_INTERNAL;
     }
-    ferry_sigv4_hex(md, 32, out);
+    ferry_hex_encode(md, 32, out);
     return FERRY_OK;
 }
 
@@ -218,7 +156,7 @@ ferry_status ferry_sha256_final_hex(ferry_sha256_ctx *ctx, char out[65])
     ferry_sha256_cleanup(ctx);
     if (!ok)
         return FERRY_ERR_INTERNAL;
-    ferry_sigv4_hex(md, 32, out);
+    ferry_hex_encode(md, 32, out);
     return FERRY_OK;
 }
 
@@ -384,7 +322,7 @@ typedef struct seg {
 /* Append the canonical URI of path: encoded once, '/' kept.  With normalize,
  * "." and ".." segments are resolved and empty segments dropped first (a
  * trailing '/' survives, as RFC 3986 remove_dot_segments keeps it). */
-static void canonical_uri(sbuf *sb, const char *path, int normalize)
+static void canonical_uri(ferry_buf *sb, const char *path, int normalize)
 {
     if (!path || !*path)
         path = "/";
@@ -457,15 +395,15 @@ static int qpair_cmp(const void *a, const void *b)
 
 static char *encode_dup(const char *s, int encode_slash)
 {
-    sbuf sb = {0};
-    sb_putn(&sb, "", 0);
+    ferry_buf sb = {0};
+    ferry_buf_append(&sb, "", 0);
     if (s)
         sb_uri_encode(&sb, s, strlen(s), encode_slash);
-    return sb_take(&sb);
+    return ferry_buf_take(&sb);
 }
 
 /* Encode, sort and join the raw pairs a[0..na) and b[0..nb) into sb. */
-static ferry_status canonical_query(sbuf *sb, const ferry_sigv4_kv *a, size_t na,
+static ferry_status canonical_query(ferry_buf *sb, const ferry_sigv4_kv *a, size_t na,
                                     const ferry_sigv4_kv *b, size_t nb, ferry_error *err)
 {
     size_t n = na + nb;
@@ -492,9 +430,9 @@ static ferry_status canonical_query(sbuf *sb, const ferry_sigv4_kv *a, size_t na
     for (size_t i = 0; i < n; i++) {
         if (i)
             sb_putc(sb, '&');
-        sb_puts(sb, q[i].k);
+        ferry_buf_appends(sb, q[i].k);
         sb_putc(sb, '=');
-        sb_puts(sb, q[i].v);
+        ferry_buf_appends(sb, q[i].v);
     }
 out:
     for (size_t i = 0; i < n; i++) {
@@ -565,7 +503,7 @@ static int is_managed(const char *lname)
 
 /* Collect, normalise and sort the headers to sign, then append the canonical
  * header block to creq and the signed header list to sh. */
-static ferry_status canonical_headers(sbuf *creq, sbuf *sh, const ferry_sigv4_request *req,
+static ferry_status canonical_headers(ferry_buf *creq, ferry_buf *sh, const ferry_sigv4_request *req,
                                       const ferry_sigv4_credentials *creds, const char *amz_date,
                                       const char *payload_hash, int presign, ferry_error *err)
 {
@@ -633,11 +571,11 @@ static ferry_status canonical_headers(sbuf *creq, sbuf *sh, const ferry_sigv4_re
                 sb_putc(creq, '\n');
                 sb_putc(sh, ';');
             }
-            sb_puts(creq, h[i].name);
+            ferry_buf_appends(creq, h[i].name);
             sb_putc(creq, ':');
-            sb_puts(sh, h[i].name);
+            ferry_buf_appends(sh, h[i].name);
         }
-        sb_puts(creq, h[i].value);
+        ferry_buf_appends(creq, h[i].value);
     }
     sb_putc(creq, '\n');
 out:
@@ -693,7 +631,7 @@ static ferry_status sign_core(const ferry_sigv4_credentials *creds, const ferry_
                               const char *payload_hash, int presign, ferry_sigv4_signed *out,
                               char **canon_uri_out, char **canon_query_out, ferry_error *err)
 {
-    sbuf creq = {0}, sh = {0}, uri = {0}, query = {0}, sts = {0};
+    ferry_buf creq = {0}, sh = {0}, uri = {0}, query = {0}, sts = {0};
     ferry_sigv4_key key;
     ferry_status st;
     char creq_hash[65];
@@ -701,7 +639,7 @@ static ferry_status sign_core(const ferry_sigv4_credentials *creds, const ferry_
 
     memset(&key, 0, sizeof key);
     canonical_uri(&uri, req->path, (req->flags & FERRY_SIGV4_NORMALIZE_PATH) != 0);
-    sb_putn(&query, "", 0);
+    ferry_buf_append(&query, "", 0);
     st = canonical_query(&query, req->query, req->nquery, extra_query, n_extra_query, err);
     if (st)
         goto out;
@@ -710,39 +648,39 @@ static ferry_status sign_core(const ferry_sigv4_credentials *creds, const ferry_
         goto out;
     }
 
-    sb_puts(&creq, req->method);
+    ferry_buf_appends(&creq, req->method);
     sb_putc(&creq, '\n');
-    sb_puts(&creq, uri.p);
+    ferry_buf_appends(&creq, uri.data);
     sb_putc(&creq, '\n');
-    sb_puts(&creq, query.p);
+    ferry_buf_appends(&creq, query.data);
     sb_putc(&creq, '\n');
     st = canonical_headers(&creq, &sh, req, creds, out->amz_date, payload_hash, presign, err);
     if (st)
         goto out;
     sb_putc(&creq, '\n');
-    sb_putn(&sh, "", 0);
-    sb_puts(&creq, sh.p ? sh.p : "");
+    ferry_buf_append(&sh, "", 0);
+    ferry_buf_appends(&creq, sh.data ? sh.data : "");
     sb_putc(&creq, '\n');
-    sb_puts(&creq, payload_hash);
+    ferry_buf_appends(&creq, payload_hash);
     if (creq.failed || sh.failed) {
         st = oom(err);
         goto out;
     }
 
-    if (ferry_sha256_hex(creq.p, creq.len, creq_hash) != FERRY_OK) {
+    if (ferry_sha256_hex(creq.data, creq.len, creq_hash) != FERRY_OK) {
         st = fail(err, FERRY_ERR_INTERNAL, "SHA-256 failed");
         goto out;
     }
-    sb_puts(&sts, "AWS4-HMAC-SHA256\n");
-    sb_puts(&sts, out->amz_date);
+    ferry_buf_appends(&sts, "AWS4-HMAC-SHA256\n");
+    ferry_buf_appends(&sts, out->amz_date);
     sb_putc(&sts, '\n');
-    sb_puts(&sts, out->date_stamp);
+    ferry_buf_appends(&sts, out->date_stamp);
     sb_putc(&sts, '/');
-    sb_puts(&sts, req->region);
+    ferry_buf_appends(&sts, req->region);
     sb_putc(&sts, '/');
-    sb_puts(&sts, req->service);
-    sb_puts(&sts, "/aws4_request\n");
-    sb_puts(&sts, creq_hash);
+    ferry_buf_appends(&sts, req->service);
+    ferry_buf_appends(&sts, "/aws4_request\n");
+    ferry_buf_appends(&sts, creq_hash);
     if (sts.failed) {
         st = oom(err);
         goto out;
@@ -752,35 +690,35 @@ static ferry_status sign_core(const ferry_sigv4_credentials *creds, const ferry_
                                 req->service, &key, err);
     if (st)
         goto out;
-    if (!hmac256(key.k_signing, sizeof key.k_signing, sts.p, sts.len, sig)) {
+    if (!hmac256(key.k_signing, sizeof key.k_signing, sts.data, sts.len, sig)) {
         st = fail(err, FERRY_ERR_INTERNAL, "HMAC-SHA256 failed");
         goto out;
     }
-    ferry_sigv4_hex(sig, sizeof sig, out->signature);
+    ferry_hex_encode(sig, sizeof sig, out->signature);
 
-    out->canonical_request = sb_take(&creq);
-    out->string_to_sign = sb_take(&sts);
-    out->signed_headers = sb_take(&sh);
+    out->canonical_request = ferry_buf_take(&creq);
+    out->string_to_sign = ferry_buf_take(&sts);
+    out->signed_headers = ferry_buf_take(&sh);
     if (!out->canonical_request || !out->string_to_sign || !out->signed_headers) {
         st = oom(err);
         goto out;
     }
-    if (canon_uri_out && !(*canon_uri_out = sb_take(&uri))) {
+    if (canon_uri_out && !(*canon_uri_out = ferry_buf_take(&uri))) {
         st = oom(err);
         goto out;
     }
-    if (canon_query_out && !(*canon_query_out = sb_take(&query))) {
+    if (canon_query_out && !(*canon_query_out = ferry_buf_take(&query))) {
         st = oom(err);
         goto out;
     }
 out:
     ferry_sigv4_key_wipe(&key);
     OPENSSL_cleanse(sig, sizeof sig);
-    sb_free(&creq);
-    sb_free(&sh);
-    sb_free(&uri);
-    sb_free(&query);
-    sb_free(&sts);
+    ferry_buf_release(&creq);
+    ferry_buf_release(&sh);
+    ferry_buf_release(&uri);
+    ferry_buf_release(&query);
+    ferry_buf_release(&sts);
     return st;
 }
 
@@ -806,20 +744,20 @@ ferry_status ferry_sigv4_sign_headers(const ferry_sigv4_credentials *creds,
         return st;
     }
 
-    sbuf a = {0};
-    sb_puts(&a, "AWS4-HMAC-SHA256 Credential=");
-    sb_puts(&a, creds->access_key_id);
+    ferry_buf a = {0};
+    ferry_buf_appends(&a, "AWS4-HMAC-SHA256 Credential=");
+    ferry_buf_appends(&a, creds->access_key_id);
     sb_putc(&a, '/');
-    sb_puts(&a, out->date_stamp);
+    ferry_buf_appends(&a, out->date_stamp);
     sb_putc(&a, '/');
-    sb_puts(&a, req->region);
+    ferry_buf_appends(&a, req->region);
     sb_putc(&a, '/');
-    sb_puts(&a, req->service);
-    sb_puts(&a, "/aws4_request, SignedHeaders=");
-    sb_puts(&a, out->signed_headers);
-    sb_puts(&a, ", Signature=");
-    sb_puts(&a, out->signature);
-    out->authorization = sb_take(&a);
+    ferry_buf_appends(&a, req->service);
+    ferry_buf_appends(&a, "/aws4_request, SignedHeaders=");
+    ferry_buf_appends(&a, out->signed_headers);
+    ferry_buf_appends(&a, ", Signature=");
+    ferry_buf_appends(&a, out->signature);
+    out->authorization = ferry_buf_take(&a);
     if (!out->authorization) {
         ferry_sigv4_signed_free(out);
         return oom(err);
@@ -889,16 +827,16 @@ ferry_status ferry_sigv4_presign_url(const ferry_sigv4_credentials *creds,
         return fail(err, FERRY_ERR_USAGE, "signing time out of range");
 
     /* X-Amz-Credential = AK/scope (raw; encoded with the other parameters). */
-    sbuf cred = {0};
-    sb_puts(&cred, creds->access_key_id);
+    ferry_buf cred = {0};
+    ferry_buf_appends(&cred, creds->access_key_id);
     sb_putc(&cred, '/');
-    sb_puts(&cred, out->date_stamp);
+    ferry_buf_appends(&cred, out->date_stamp);
     sb_putc(&cred, '/');
-    sb_puts(&cred, req->region);
+    ferry_buf_appends(&cred, req->region);
     sb_putc(&cred, '/');
-    sb_puts(&cred, req->service);
-    sb_puts(&cred, "/aws4_request");
-    char *credential = sb_take(&cred);
+    ferry_buf_appends(&cred, req->service);
+    ferry_buf_appends(&cred, "/aws4_request");
+    char *credential = ferry_buf_take(&cred);
     if (!credential)
         return oom(err);
     char expires[24];
@@ -919,16 +857,16 @@ ferry_status ferry_sigv4_presign_url(const ferry_sigv4_credentials *creds,
                    &cquery, err);
     free(credential);
     if (st == FERRY_OK) {
-        sbuf u = {0};
-        sb_puts(&u, scheme);
-        sb_puts(&u, "://");
-        sb_puts(&u, req->host);
-        sb_puts(&u, curi);
+        ferry_buf u = {0};
+        ferry_buf_appends(&u, scheme);
+        ferry_buf_appends(&u, "://");
+        ferry_buf_appends(&u, req->host);
+        ferry_buf_appends(&u, curi);
         sb_putc(&u, '?');
-        sb_puts(&u, cquery);
-        sb_puts(&u, "&X-Amz-Signature=");
-        sb_puts(&u, out->signature);
-        *url_out = sb_take(&u);
+        ferry_buf_appends(&u, cquery);
+        ferry_buf_appends(&u, "&X-Amz-Signature=");
+        ferry_buf_appends(&u, out->signature);
+        *url_out = ferry_buf_take(&u);
         if (!*url_out)
             st = oom(err);
     }

@@ -97,8 +97,6 @@ ferry_status ferry_sigv4_derive_key(const char *secret_access_key, const char *d
                                     ferry_sigv4_key *out, ferry_error *err);
 void ferry_sigv4_key_wipe(ferry_sigv4_key *key);
 
-/* Lower-case hex of n bytes into caller-owned out (2 * n + 1 bytes). */
-void ferry_sigv4_hex(const unsigned char *in, size_t n, char *out);
 
 /* ---- requests ------------------------------------------------------------------ */
 

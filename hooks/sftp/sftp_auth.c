@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "ferry/log.h"
 #include "hooks/sftp/sftp_internal.h"
 
@@ -95,7 +93,7 @@ static int call_once(ferry_sftp_session *s, const auth_call *a)
  * whole authentication. */
 static ferry_status run(ferry_sftp_session *s, const auth_call *a, int *rc, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     s->kbd_password = a->kind == AUTH_KBD ? a->secret : NULL;
     ferry_status st = FERRY_OK;
     for (;;) {
@@ -133,8 +131,8 @@ static int key_text_is_rsa(const char *text)
             b64[n++] = *b;
     n -= n % 4;
     unsigned char raw[300];
-    int len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-    for (int i = 0; i + 7 <= len; i++)
+    long len = ferry_base64_decode(b64, n, raw, sizeof raw);
+    for (long i = 0; i + 7 <= len; i++)
         if (memcmp(raw + i, "ssh-rsa", 7) == 0)
             return 1;
     return 0;
@@ -169,7 +167,7 @@ static const char *why_key_failed(int rc)
  * authenticated (then *done = 1). */
 static ferry_status server_methods(ferry_sftp_session *s, char *out, size_t cap, int *done, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     *done = 0;
     for (;;) {
         char *list = libssh2_userauth_list(s->ssh, s->user, (unsigned)strlen(s->user));

@@ -52,7 +52,7 @@ static int call_once(ferry_sftp_session *s, const call *c)
 
 static ferry_status run(ferry_sftp_session *s, const call *c, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     s->last_fx = 0;
     for (;;) {
         int rc = call_once(s, c);
@@ -113,7 +113,7 @@ ferry_status ferry_sftp_realpath(ferry_sftp_session *s, const char *path, char *
 ferry_status ferry_sftp_open(ferry_sftp_session *s, const char *path, unsigned long flags, long mode, int type,
                              LIBSSH2_SFTP_HANDLE **h, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     s->last_fx = 0;
     *h = NULL;
     for (;;) {
@@ -144,7 +144,7 @@ ferry_status ferry_sftp_close_handle(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE 
 {
     if (!h)
         return FERRY_OK;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         int rc = libssh2_sftp_close_handle(h);
         if (rc == 0)

@@ -28,34 +28,12 @@
 
 /* ---------------------------------------------------------------- pure helpers */
 
-size_t ferry_sftp_base64(const unsigned char *data, size_t len, char *out, size_t cap)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t need = (len + 2) / 3 * 4;
-    if (cap < need + 1)
-        return 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)data[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)data[i + 1] << 8;
-        if (i + 2 < len)
-            v |= data[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return o;
-}
-
 int ferry_sftp_fingerprint(const unsigned char *blob, size_t len, char *out, size_t cap)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char b64[64];
-    if (!EVP_Digest(blob, len, md, &mdlen, EVP_sha256(), NULL) || !ferry_sftp_base64(md, mdlen, b64, sizeof b64))
+    if (!EVP_Digest(blob, len, md, &mdlen, EVP_sha256(), NULL) || !ferry_base64_encode(md, mdlen, b64, sizeof b64))
         return 0;
     size_t n = strlen(b64);
     while (n > 0 && b64[n - 1] == '=')
@@ -98,7 +76,7 @@ int ferry_sftp_pin_matches(const char *pin, const unsigned char *blob, size_t le
 {
     char fp[128], type[64], given[16384];
     char *b64 = malloc(len / 3 * 4 + 8);
-    if (!b64 || !ferry_sftp_base64(blob, len, b64, len / 3 * 4 + 8) || !ferry_sftp_fingerprint(blob, len, fp, sizeof fp) ||
+    if (!b64 || !ferry_base64_encode(blob, len, b64, len / 3 * 4 + 8) || !ferry_sftp_fingerprint(blob, len, fp, sizeof fp) ||
         !ferry_sftp_key_type(blob, len, type, sizeof type)) {
         free(b64);
         snprintf(msg, cap, "the server's host key cannot be read");
@@ -389,7 +367,7 @@ static ferry_status verify_known_hosts(ferry_sftp_session *s, const ferry_conn *
     known_hosts_path(conn, path, sizeof path);
     known_hosts kh;
     if (known_hosts_load(s->ssh, path, &kh) != 0)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     const key_kind *k = kind_by_hostkey_type(type);
     int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
                (k ? k->knownhost_mask : LIBSSH2_KNOWNHOST_KEY_UNKNOWN);

@@ -20,6 +20,8 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
+#include "core/encode.h"
+#include "core/util.h"
 #include "ferry/hook.h"
 
 #define FERRY_SFTP_SYSTEM "sftp"
@@ -109,12 +111,9 @@ void ferry_sftp_disconnect(ferry_sftp_session *s);
 /* Wait until the socket is ready in the direction libssh2 is blocked on.
  * Wakes every FERRY_SFTP_POLL_MS: FERRY_ERR_INTERRUPTED when cancelled (not
  * while s->cleanup), FERRY_ERR_TIMEOUT (transient) when more than the timeout
- * passed since `since` (ferry_sftp_now() at the last progress).  A failed
+ * passed since `since` (ferry_now_monotonic() at the last progress).  A failed
  * wait marks the session broken (the caller abandons its call). */
 ferry_status ferry_sftp_wait(ferry_sftp_session *s, double since, const char *what, ferry_error *err);
-
-/* Seconds on a monotonic clock. */
-double ferry_sftp_now(void);
 
 /* Fill err for a failed libssh2 call rc (< 0): "<what> failed: <reason>",
  * the reason being the SFTP status in words ("no such file") or libssh2's
@@ -226,10 +225,6 @@ const char *ferry_sftp_hostkey_kind(size_t i, int *hostkey_type);
 /* Nonzero when a host_key pin does not say its key type ("SHA256:…"), so a
  * mismatch may only mean the server presented another of its keys. */
 int ferry_sftp_pin_is_typeless(const char *pin);
-
-/* Standard base64 of data (with '=' padding) into out; returns the length or
- * 0 when out is too small (cap must hold 4*ceil(len/3)+1). */
-size_t ferry_sftp_base64(const unsigned char *data, size_t len, char *out, size_t cap);
 
 /* "SHA256:<base64 of sha256(blob), no padding>" as ssh-keygen -l prints it. */
 int ferry_sftp_fingerprint(const unsigned char *blob, size_t len, char *out, size_t cap);

@@ -62,7 +62,7 @@ ferry_status ferry_sftp_op_stat(const ferry_endpoint *ep, ferry_entry *out, ferr
 {
     char *path = ferry_sftp_path(ep->path);
     if (!path)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_sftp_session *s = NULL;
     ferry_status st = op_connect(ep->conn, &s, err);
     LIBSSH2_SFTP_ATTRIBUTES attrs;
@@ -128,9 +128,9 @@ static ferry_status read_dir(ferry_sftp_session *s, const char *dir, dir_items *
     char *name = malloc(NAME_MAX_LEN);
     if (!name) {
         ferry_sftp_close_handle(s, h, dir, err);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         LIBSSH2_SFTP_ATTRIBUTES attrs;
         memset(&attrs, 0, sizeof attrs);
@@ -147,7 +147,7 @@ static ferry_status read_dir(ferry_sftp_session *s, const char *dir, dir_items *
             st = ferry_sftp_error(s, rc, err, "readdir '%s'", dir);
             break;
         }
-        since = ferry_sftp_now();
+        since = ferry_now_monotonic();
         size_t len = (size_t)rc;
         if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
             continue;
@@ -157,7 +157,7 @@ static ferry_status read_dir(ferry_sftp_session *s, const char *dir, dir_items *
             continue;
         }
         if (items_add(out, name, len, &attrs) != 0) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
             break;
         }
     }
@@ -217,7 +217,7 @@ static ferry_status list_dir(lister *l, const char *dir, const char *rel, int de
         if (!full || !name) {
             free(full);
             free(name);
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
             break;
         }
         LIBSSH2_SFTP_ATTRIBUTES attrs = it->attrs;
@@ -260,7 +260,7 @@ ferry_status ferry_sftp_op_list(const ferry_endpoint *ep, int recursive, ferry_e
     const char *conn_id = ferry_endpoint_conn_id(ep);
     char *path = ferry_sftp_path(ep->path);
     if (!path)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     char *dir = NULL, *pattern = NULL;
     ferry_status st = FERRY_OK;
     if (ferry_sftp_is_glob(path)) {
@@ -304,7 +304,7 @@ ferry_status ferry_sftp_op_remove(const ferry_endpoint *ep, ferry_error *err)
 {
     char *path = ferry_sftp_path(ep->path);
     if (!path)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_sftp_session *s = NULL;
     ferry_status st = op_connect(ep->conn, &s, err);
     LIBSSH2_SFTP_ATTRIBUTES attrs;
@@ -348,7 +348,7 @@ ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_er
 {
     char *path = ferry_sftp_path(ep->path);
     if (!path)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/')
         path[--n] = '\0';

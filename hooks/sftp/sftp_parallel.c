@@ -91,7 +91,7 @@ static ferry_status read_block(worker *w, uint64_t off, unsigned char *data, siz
     w->at = UINT64_MAX;         /* until this block is complete */
     /* how far requests may run: the block, or the file for a lone worker */
     uint64_t bound = w->p->n_workers == 1 ? w->p->size : off + len;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     size_t got = 0;
     while (got < len) {
         size_t left = len - got;
@@ -104,7 +104,7 @@ static ferry_status read_block(worker *w, uint64_t off, unsigned char *data, siz
         ssize_t rc = libssh2_sftp_read(w->h, (char *)data + got, ask);
         if (rc > 0) {
             got += (size_t)rc;
-            since = ferry_sftp_now();
+            since = ferry_now_monotonic();
         } else if (rc == 0) {
             return ferry_error_hook(err, FERRY_ERR_DATA, FERRY_SFTP_SYSTEM, w->s->conn_id,
                                     "read '%s': the file ended at %llu bytes, %llu were expected (it shrank while "
@@ -291,7 +291,7 @@ ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HAND
     if (!p) {
         ferry_sftp_drop_handle(s, h);
         ferry_sftp_disconnect(s);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     p->base.ops = &par_ops;
     p->base.size = size;
@@ -325,7 +325,7 @@ ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HAND
     }
     if (bad) {
         par_free(&p->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     for (int i = 0; i < sessions; i++) {
         worker *w = &p->workers[i];

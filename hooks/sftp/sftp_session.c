@@ -34,13 +34,6 @@ static const char *const known_extras[] = {
     "conn_timeout", "timeout", "look_for_keys", "allow_agent", "read_sessions", "read_block_kib", NULL,
 };
 
-double ferry_sftp_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void ferry_sftp_opts_from(const ferry_copy_options *o, ferry_sftp_connect_opts *opts)
 {
     memset(opts, 0, sizeof *opts);  /* cleanup = 0: callers only set what they change */
@@ -151,7 +144,7 @@ ferry_status ferry_sftp_wait(ferry_sftp_session *s, double since, const char *wh
             return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_SFTP_SYSTEM, s->conn_id,
                                     "%s: stopped (another session of the same read failed)", what);
         }
-        double left = since + limit - ferry_sftp_now();
+        double left = since + limit - ferry_now_monotonic();
         if (left <= 0) {
             s->broken = 1;
             ferry_error_hook(err, FERRY_ERR_TIMEOUT, FERRY_SFTP_SYSTEM, s->conn_id,
@@ -200,7 +193,7 @@ static ferry_status connect_addr(ferry_sftp_session *s, const struct addrinfo *a
             return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_SFTP_SYSTEM, s->conn_id,
                                     "connect: interrupted by signal %d", ferry_cancel_signal());
         }
-        double left = deadline - ferry_sftp_now();
+        double left = deadline - ferry_now_monotonic();
         if (left <= 0) {
             *err_no = ETIMEDOUT;
             close(fd);
@@ -288,7 +281,7 @@ static void keep_banner(ferry_sftp_session *s)
 
 static ferry_status handshake(ferry_sftp_session *s, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         int rc = libssh2_session_handshake(s->ssh, s->fd);
         if (rc == 0)
@@ -316,7 +309,7 @@ static ferry_status handshake(ferry_sftp_session *s, ferry_error *err)
 
 static ferry_status start_sftp(ferry_sftp_session *s, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         s->sftp = libssh2_sftp_init(s->ssh);
         if (s->sftp)
@@ -393,12 +386,12 @@ static ferry_status connect_once(ferry_sftp_session *s, const ferry_conn *conn, 
                                  const char *only_hostkeys, ferry_error *err)
 {
     s->timeout = ctimeout;
-    ferry_status st = tcp_connect(s, ferry_sftp_now() + ctimeout, err);
+    ferry_status st = tcp_connect(s, ferry_now_monotonic() + ctimeout, err);
     if (st != FERRY_OK)
         return st;
     s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
     if (!s->ssh)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     libssh2_session_set_blocking(s->ssh, 0);
     ferry_sftp_prefer_hostkeys(s, conn, only_hostkeys);
     st = handshake(s, err);
@@ -422,7 +415,7 @@ static ferry_status connect_attempt(const ferry_conn *conn, const ferry_sftp_con
 {
     *out = session_new(conn, opts->cleanup);
     if (!*out)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_status st = connect_once(*out, conn, ctimeout, opts->timeout, NULL, err);
     if (st == FERRY_OK || !(*out)->pin_mismatch || !ferry_sftp_pin_is_typeless(ferry_conn_extra(conn, "host_key")))
         return st;
@@ -437,7 +430,7 @@ static ferry_status connect_attempt(const ferry_conn *conn, const ferry_sftp_con
         ferry_sftp_disconnect(*out);
         *out = session_new(conn, opts->cleanup);
         if (!*out)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         st = connect_once(*out, conn, ctimeout, opts->timeout, algs, err);
         if (st == FERRY_OK)
             return st;
@@ -532,7 +525,7 @@ void ferry_sftp_disconnect(ferry_sftp_session *s)
         return;
     s->cleanup = 1;
     ferry_error ignored;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     if (s->broken && s->fd >= 0) {
         /* a half-sent packet may be pending: say nothing more, make every
          * send libssh2 tries while freeing fail at once */
@@ -545,11 +538,11 @@ void ferry_sftp_disconnect(ferry_sftp_session *s)
         s->sftp = NULL;
     }
     if (s->ssh) {
-        since = ferry_sftp_now();
+        since = ferry_now_monotonic();
         while (libssh2_session_disconnect(s->ssh, "ferry: done") == LIBSSH2_ERROR_EAGAIN)
             if (ferry_sftp_wait(s, since, "SSH disconnect", &ignored) != FERRY_OK)
                 break;
-        since = ferry_sftp_now();
+        since = ferry_now_monotonic();
         while (libssh2_session_free(s->ssh) == LIBSSH2_ERROR_EAGAIN)
             if (ferry_sftp_wait(s, since, "SSH session free", &ignored) != FERRY_OK)
                 break;

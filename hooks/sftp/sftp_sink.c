@@ -61,7 +61,7 @@ typedef struct sftp_sink {
 static ferry_status push(sftp_sink *k, ferry_error *err)
 {
     ferry_sftp_session *s = k->s;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         if (ferry_cancelled()) {
             s->broken = 1;
@@ -133,7 +133,7 @@ static ferry_status sink_write(ferry_writer *w, const void *data, size_t len, fe
 /* fsync@openssh.com; a server without it is fine. */
 static ferry_status sync_temp(sftp_sink *k, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         int rc = libssh2_sftp_fsync(k->h);
         if (rc == 0)
@@ -159,7 +159,7 @@ static ferry_status chmod_temp(sftp_sink *k, ferry_error *err)
     memset(&attrs, 0, sizeof attrs);
     attrs.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
     attrs.permissions = FINAL_MODE;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     for (;;) {
         int rc = libssh2_sftp_fstat_ex(k->h, &attrs, 1);
         if (rc == 0)
@@ -247,7 +247,7 @@ static ferry_status publish_replace(sftp_sink *k, ferry_error *err)
     }
     char *old = ferry_sftp_sibling_name(k->dir, k->name, "old");
     if (!old)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_status st = ferry_sftp_rename(k->s, k->target, old, err);
     if (st != FERRY_OK) {
         free(old);
@@ -419,7 +419,7 @@ static ferry_status create_temp(sftp_sink *k, ferry_error *err)
 {
     k->temp = ferry_sftp_sibling_name(k->dir, k->name, "tmp");
     if (!k->temp)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_status st = ferry_sftp_open(k->s, k->temp, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL |
                                       LIBSSH2_FXF_TRUNC, TEMP_MODE, LIBSSH2_SFTP_OPENFILE, &k->h, err);
     if (st != FERRY_OK) {
@@ -436,7 +436,7 @@ ferry_status ferry_sftp_open_sink(const ferry_endpoint *ep, const ferry_copy_opt
     *out = NULL;
     sftp_sink *k = calloc(1, sizeof *k);
     if (!k)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     k->base.ops = &sink_ops;
     k->base.rows = -1;
     k->replace = o && o->replace;
@@ -446,7 +446,7 @@ ferry_status ferry_sftp_open_sink(const ferry_endpoint *ep, const ferry_copy_opt
     k->conn = ferry_sftp_conn_clone(ep->conn);
     ferry_status st = FERRY_OK;
     if (!k->target || !k->buf || !k->conn)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     else if (ferry_sftp_split(k->target, &k->dir, &k->name) != 0 || strcmp(k->name, ".") == 0 ||
              strcmp(k->name, "..") == 0)
         st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, ferry_endpoint_conn_id(ep),

@@ -35,7 +35,7 @@ typedef struct sftp_source {
 static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *got, ferry_error *err)
 {
     ferry_sftp_session *s = f->s;
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     *got = 0;
     while (*got < cap) {
         if (ferry_cancelled()) {
@@ -46,7 +46,7 @@ static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *g
         ssize_t rc = libssh2_sftp_read(f->h, (char *)p + *got, cap - *got);
         if (rc > 0) {
             *got += (size_t)rc;
-            since = ferry_sftp_now();
+            since = ferry_now_monotonic();
         } else if (rc == 0) {
             f->eof = 1;
             break;
@@ -82,7 +82,7 @@ static ferry_status source_read(ferry_source *src, void *buf, size_t cap, size_t
     if (!f->buf) {
         f->buf = malloc(FERRY_SFTP_IO_MIN);
         if (!f->buf)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
     }
     f->buf_pos = f->buf_len = 0;
     ferry_status st = fill(f, f->buf, FERRY_SFTP_IO_MIN, &f->buf_len, err);
@@ -159,7 +159,7 @@ static ferry_status read_ahead_extras(const ferry_conn *conn, const char *conn_i
 /* fstat of an open handle. */
 static ferry_status fstat_handle(sftp_source *f, LIBSSH2_SFTP_ATTRIBUTES *attrs, ferry_error *err)
 {
-    double since = ferry_sftp_now();
+    double since = ferry_now_monotonic();
     memset(attrs, 0, sizeof *attrs);
     for (;;) {
         int rc = libssh2_sftp_fstat_ex(f->h, attrs, 0);
@@ -179,14 +179,14 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
     *out = NULL;
     sftp_source *f = calloc(1, sizeof *f);
     if (!f)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     f->base.ops = &source_ops;
     f->base.size = -1;
     f->base.rows = -1;
     f->path = ferry_sftp_path(ep->path);
     if (!f->path) {
         source_free(&f->base);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     ferry_sftp_connect_opts opts;
     ferry_sftp_opts_from(o, &opts);

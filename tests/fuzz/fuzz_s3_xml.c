@@ -239,8 +239,8 @@ static void fuzz_escape(const char *s, size_t len)
 {
     if (len > 4096)
         len = 4096;
-    s3_buf b = {0};
-    s3_buf_appends(&b, "<r><a>");
+    ferry_buf b = {0};
+    ferry_buf_appends(&b, "<r><a>");
     int rc = s3_xml_escape(&b, s, len);
     int has_control = 0;
     for (size_t i = 0; i < len; i++) {
@@ -251,7 +251,7 @@ static void fuzz_escape(const char *s, size_t len)
     FUZZ_CHECK((rc == -1) == has_control, "s3_xml_escape returned %d (control characters: %d)",
                rc, has_control);
     if (rc == 0 && xml_chars_ok((const unsigned char *)s, len)) {
-        s3_buf_appends(&b, "</a></r>");
+        ferry_buf_appends(&b, "</a></r>");
         char *out = malloc(len + 2);
         if (!out)
             abort();
@@ -261,7 +261,7 @@ static void fuzz_escape(const char *s, size_t len)
                    "escaped text reads back differently");
         free(out);
     }
-    s3_buf_release(&b);
+    ferry_buf_release(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -253,7 +253,7 @@ static void test_target(void)
     memset(&cfg, 0, sizeof cfg);
     cfg.host = "127.0.0.1:57480";
     cfg.base_path = "";
-    s3_buf host = {0}, path = {0};
+    ferry_buf host = {0}, path = {0};
     /* path style */
     CHECK_INTEQ(s3_config_target(&cfg, "b", "/lead/../x y", &host, &path), FERRY_OK);
     CHECK_STREQ(host.data, "127.0.0.1:57480");
@@ -279,8 +279,8 @@ static void test_target(void)
     CHECK_INTEQ(s3_config_target(&cfg, "my.bucket", "k", &host, &path), FERRY_OK);
     CHECK_STREQ(host.data, "s3.eu-west-1.amazonaws.com");
     CHECK_STREQ(path.data, "/my.bucket/k");
-    s3_buf_release(&host);
-    s3_buf_release(&path);
+    ferry_buf_release(&host);
+    ferry_buf_release(&path);
 }
 
 static void test_profile_reader(void)

@@ -111,8 +111,8 @@ static ferry_status get_bytes(const char *key, size_t cap, unsigned char **out, 
 
 static size_t collect_cb(char *p, size_t s, size_t n, void *ud)
 {
-    s3_buf *b = ud;
-    return s3_buf_append(b, p, s * n) == 0 ? s * n : 0;
+    ferry_buf *b = ud;
+    return ferry_buf_append(b, p, s * n) == 0 ? s * n : 0;
 }
 
 typedef struct upload_src {
@@ -160,7 +160,7 @@ static void test_presign(void)
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(c, CURLOPT_READDATA, &u);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.len);
-    s3_buf sink = {0};
+    ferry_buf sink = {0};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     CHECK_INTEQ(curl_easy_perform(c), CURLE_OK);
@@ -168,7 +168,7 @@ static void test_presign(void)
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     CHECK_INTEQ(code, 200);
     curl_easy_reset(c);
-    s3_buf got = {0};
+    ferry_buf got = {0};
     curl_easy_setopt(c, CURLOPT_URL, get_url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
@@ -196,8 +196,8 @@ static void test_presign(void)
     CHECK_INTEQ(code, 403);
     free(bad);
     curl_easy_cleanup(c);
-    s3_buf_release(&sink);
-    s3_buf_release(&got);
+    ferry_buf_release(&sink);
+    ferry_buf_release(&got);
     free(put_url);
     free(get_url);
     free(head_url);

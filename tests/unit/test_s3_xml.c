@@ -315,20 +315,20 @@ static void test_buckets(void)
 
 static void test_xml_escape(void)
 {
-    s3_buf b = {0};
+    ferry_buf b = {0};
     const char *key = "a&b<c>\"d'e\tf\r\ng \xc3\xbc";
     CHECK_INTEQ(s3_xml_escape(&b, key, strlen(key)), 0);
     CHECK_STREQ(b.data, "a&amp;b&lt;c&gt;&quot;d&apos;e&#9;f&#13;&#10;g \xc3\xbc");
     /* and it parses back to the same bytes */
-    s3_buf doc = {0};
-    s3_buf_printf(&doc, "<Error><Code>%s</Code></Error>", b.data);
+    ferry_buf doc = {0};
+    ferry_buf_appendf(&doc, "<Error><Code>%s</Code></Error>", b.data);
     s3_error_doc d;
     CHECK_INTEQ(s3_xml_parse_error(doc.data, doc.len, &d), 1);
     CHECK_STREQ(d.code, key);
-    s3_buf_clear(&b);
+    ferry_buf_reset(&b);
     CHECK_INTEQ(s3_xml_escape(&b, "bell\x07", 5), -1);
-    s3_buf_release(&b);
-    s3_buf_release(&doc);
+    ferry_buf_release(&b);
+    ferry_buf_release(&doc);
 }
 
 /* ---- status mapping ---------------------------------------------------------------- */
@@ -389,17 +389,17 @@ static void test_utils(void)
     CHECK_INTEQ(s3_parse_iso8601(NULL), -1);
 
     char b64[32];
-    s3_base64((const unsigned char *)"", 0, b64);
+    ferry_base64_encode((const unsigned char *)"", 0, b64, sizeof b64);
     CHECK_STREQ(b64, "");
-    s3_base64((const unsigned char *)"f", 1, b64);
+    ferry_base64_encode((const unsigned char *)"f", 1, b64, sizeof b64);
     CHECK_STREQ(b64, "Zg==");
-    s3_base64((const unsigned char *)"fo", 2, b64);
+    ferry_base64_encode((const unsigned char *)"fo", 2, b64, sizeof b64);
     CHECK_STREQ(b64, "Zm8=");
-    s3_base64((const unsigned char *)"foobar", 6, b64);
+    ferry_base64_encode((const unsigned char *)"foobar", 6, b64, sizeof b64);
     CHECK_STREQ(b64, "Zm9vYmFy");
     const unsigned char md5_empty[16] = {0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04,
                                          0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e};
-    s3_base64(md5_empty, 16, b64);
+    ferry_base64_encode(md5_empty, 16, b64, sizeof b64);
     CHECK_STREQ(b64, "1B2M2Y8AsgTpgAmY7PhCfg==");
 
     char s[64];
@@ -456,16 +456,16 @@ static void test_split_path(void)
 
 static void test_buf_reuse(void)
 {
-    s3_buf b = {0};
-    CHECK_INTEQ(s3_buf_printf(&b, "%s-%d", "x", 42), 0);
+    ferry_buf b = {0};
+    CHECK_INTEQ(ferry_buf_appendf(&b, "%s-%d", "x", 42), 0);
     CHECK_STREQ(b.data, "x-42");
     char *before = b.data;
     size_t cap = b.cap;
-    s3_buf_clear(&b);
-    CHECK_INTEQ(s3_buf_appends(&b, "short"), 0);
+    ferry_buf_reset(&b);
+    CHECK_INTEQ(ferry_buf_appends(&b, "short"), 0);
     CHECK(b.data == before && b.cap == cap);
     CHECK_STREQ(b.data, "short");
-    s3_buf_release(&b);
+    ferry_buf_release(&b);
     CHECK(b.data == NULL && b.len == 0);
 }
 

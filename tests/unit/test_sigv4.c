@@ -17,8 +17,8 @@
  *  - FIPS 180-2 SHA-256 examples ("abc", one million 'a').
  * The URI-encoding cases follow the UriEncode() rules of the S3 reference.
  *
- * Build alone: gcc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
- *   hooks/s3/sigv4.c tests/unit/test_sigv4.c -lcrypto -o /tmp/test_sigv4
+ * Build alone: gcc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -Iinclude \
+ *   hooks/s3/sigv4.c core/buf.c core/encode.c tests/unit/test_sigv4.c -lcrypto -o /tmp/test_sigv4
  */
 #include "../../hooks/s3/sigv4.h" /* repo-relative: builds with CMake and standalone */
 
@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/encode.h"
 
 #define E FERRY_SIGV4_EMPTY_SHA256
 
@@ -189,19 +190,19 @@ static void test_signing_key_general_reference(void)
     CHECK_INTEQ(ferry_sigv4_derive_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215",
                                        "us-east-1", "iam", &k, NULL),
                 FERRY_OK);
-    ferry_sigv4_hex(k.k_date, 32, hex);
+    ferry_hex_encode(k.k_date, 32, hex);
     CHECK_STREQ(hex, "969fbb94feb542b71ede6f87fe4d5fa29c789342b0f407474670f0c2489e0a0d");
-    ferry_sigv4_hex(k.k_region, 32, hex);
+    ferry_hex_encode(k.k_region, 32, hex);
     CHECK_STREQ(hex, "69daa0209cd9c5ff5c8ced464a696fd4252e981430b10e3d3fd8e2f197d7a70c");
-    ferry_sigv4_hex(k.k_service, 32, hex);
+    ferry_hex_encode(k.k_service, 32, hex);
     CHECK_STREQ(hex, "f72cfd46f26bc4643f06a11eabb6c0ba18780c19a8da0c31ace671265e3c87fa");
-    ferry_sigv4_hex(k.k_signing, 32, hex);
+    ferry_hex_encode(k.k_signing, 32, hex);
     CHECK_STREQ(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 
     CHECK_INTEQ(ferry_sigv4_derive_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830",
                                        "us-east-1", "iam", &k, NULL),
                 FERRY_OK);
-    ferry_sigv4_hex(k.k_signing, 32, hex);
+    ferry_hex_encode(k.k_signing, 32, hex);
     CHECK_STREQ(hex, "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
 
     ferry_sigv4_key_wipe(&k);
