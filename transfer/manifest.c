@@ -218,8 +218,9 @@ ferry_status ferry_manifest_check(const char *prefix, ferry_sidecar *parts, size
         qsort(parts, count, sizeof *parts, by_partition);
     for (size_t i = 0; i + 1 < count; i++)
         if (parts[i].partition == parts[i + 1].partition)
-            return ferry_error_set(err, FERRY_ERR_DATA, "%s: partition %d has two sidecars (objects %s and %s)",
-                                   prefix, parts[i].partition, parts[i].object, parts[i + 1].object);
+            return ferry_error_set(err, FERRY_ERR_DATA, "%s: partition %d has two sidecars in %s/_parts/ (objects %s "
+                                   "and %s); remove the stray one", prefix, parts[i].partition, prefix,
+                                   parts[i].object, parts[i + 1].object);
     /* every partition present (sorted, unique and < n: count == n), or name the missing ones */
     if ((long)count != n) {
         char missing[512] = "";
