@@ -32,6 +32,8 @@
 #include "transfer/fault.h"
 #include "transfer/budget.h"
 #include "transfer/parallel.h"
+#include "core/util.h"
+#include "core/encode.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -126,7 +128,7 @@ static ferry_status srs_commit(ferry_ranged_sink *base, ferry_error *err)
             st = ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: range %d not complete", r);
     char *buf = st == FERRY_OK ? malloc(rs->chunk_size) : NULL; /* owned: free */
     if (st == FERRY_OK && !buf)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     for (int r = 1; r < base->n && st == FERRY_OK; r++) {
         int fd = rs->w[r].fd;
         if (lseek(fd, 0, SEEK_SET) != 0)
@@ -180,22 +182,17 @@ static void srs_free(ferry_ranged_sink *base)
 
 static const ferry_ranged_sink_ops spool_rs_ops = {"parallel-spool", srs_writer, srs_commit, srs_abort, srs_free};
 
+/* An anonymous temp file in $TMPDIR (ferry_tmpfile: O_EXCL, mode 0600,
+ * unlinked at once), or -1 with err set. */
 static int temp_file(ferry_error *err)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/ferry-range-XXXXXX", dir) >= (int)sizeof path) {
-        ferry_error_set(err, FERRY_ERR_IO, "parallel: TMPDIR path too long");
-        return -1;
-    }
-    int fd = mkstemp(path); /* O_EXCL, mode 0600 */
+    int fd = ferry_tmpfile(NULL, "ferry-range-", NULL);
     if (fd < 0) {
-        ferry_error_set(err, FERRY_ERR_IO, "parallel: cannot create a temp file in %s: %s", dir, strerror(errno));
+        const char *dir = getenv("TMPDIR");
+        ferry_error_set(err, FERRY_ERR_IO, "parallel: cannot create a temp file in %s: %s",
+                        dir && *dir ? dir : "/tmp", strerror(errno));
         return -1;
     }
-    unlink(path);
     return fd;
 }
 
@@ -206,7 +203,7 @@ static ferry_status spool_rs_new(ferry_endpoint *dst, const ferry_copy_options *
     spool_rs *rs = calloc(1, sizeof *rs);
     if (!rs || !(rs->w = calloc((size_t)n, sizeof *rs->w))) {
         free(rs);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     rs->base.ops = &spool_rs_ops;
     rs->base.n = n;
@@ -267,8 +264,7 @@ static ferry_status setw_commit(ferry_writer *w, ferry_error *err)
     unsigned int mdlen = 0;
     if (EVP_DigestFinal_ex(sw->md, md, &mdlen) != 1 || mdlen != 32)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: sha256 failed");
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(sw->sha256 + 2 * i, 3, "%02x", md[i]);
+    ferry_hex_encode(md, mdlen, sw->sha256);
     sw->complete = 1;
     return FERRY_OK;
 }
@@ -353,7 +349,7 @@ static ferry_status set_rs_new(ferry_endpoint *dst, const char *prefix, const fe
     set_rs *rs = calloc(1, sizeof *rs);
     if (!rs || !(rs->w = calloc((size_t)count, sizeof *rs->w))) {
         free(rs);
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        return ferry_error_oom(err, NULL, NULL, NULL);
     }
     rs->base.ops = &set_rs_ops;
     rs->base.n = count;
@@ -372,7 +368,7 @@ static ferry_status set_rs_new(ferry_endpoint *dst, const char *prefix, const fe
         char *text = malloc(len); /* owned: free */
         if (!text || !(sw->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(sw->md, EVP_sha256(), NULL) != 1) {
             free(text);
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
             break;
         }
         snprintf(text, len, "%s/%s", prefix, name);
@@ -543,7 +539,7 @@ static ferry_status write_sidecar(ferry_endpoint *dst, const char *prefix, const
     size_t tlen = strlen(prefix) + 64;
     char *text = malloc(tlen);
     if (!text)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     else {
         snprintf(text, tlen, "%s/_parts/part-%05d.json", prefix, j->r);
         st = write_text(text, body, o, err);
@@ -572,8 +568,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
                                  ferry_summary *sum, ferry_error *err)
 {
     ferry_copy_options o = *o_in;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = ferry_now_monotonic();
     ferry_summary local;
     if (!sum)
         sum = &local;
@@ -611,7 +606,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
     pthread_mutex_init(&shared.lock, NULL);
     ferry_status st = FERRY_OK;
     if (!prefix || !jobs || !sources || !bounds)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
 
     /* the destination first: "exists" fails before anything is read */
     if (st == FERRY_OK && sets) {
@@ -660,7 +655,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
         j->sink = rs->ops->writer(rs, i);
         j->chunk = malloc(o.chunk_size);
         if (!j->chunk)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            st = ferry_error_oom(err, NULL, NULL, NULL);
         if (st == FERRY_OK && dst->compress != FERRY_COMPRESS_NONE && dst->compress != FERRY_COMPRESS_AUTO)
             st = ferry_compress_writer_new(dst->compress, j->sink, &o, &j->filter, err);
     }
@@ -698,8 +693,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
     }
     if (st == FERRY_OK && o.partition_count > 0)
         st = write_sidecar(dst, prefix, &o, &jobs[0], &((set_rs *)rs)->w[0], bounds[0], err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    sum->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    sum->seconds = ferry_now_monotonic() - t0;
     if (st == FERRY_OK && o_in->progress)
         o_in->progress(sum->bytes_read, sum->rows_read, -1, sum->seconds, o_in->progress_ud);
 

@@ -17,6 +17,7 @@
 
 #include "ferry/stream.h"
 #include "hooks/curl/curl_engine.h"
+#include "core/util.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CURLcode init_rc = CURLE_OK;
@@ -137,13 +138,6 @@ ferry_status ferry_curl_status(CURLcode rc, int *transient)
 
 /* ---- one transfer ----------------------------------------------------------- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int ferry_curl_cancel_requested(const ferry_curl_xfer *x)
 {
     if (x && !x->cancellable)
@@ -153,7 +147,7 @@ int ferry_curl_cancel_requested(const ferry_curl_xfer *x)
 
 void ferry_curl_touch(ferry_curl_xfer *x)
 {
-    x->progress_at = now_seconds();
+    x->progress_at = ferry_now_monotonic();
 }
 
 /* Called by curl about once a second or more often: cancellation, and "no
@@ -169,7 +163,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     }
     if (x->stall_after <= 0)
         return 0;
-    double now = now_seconds();
+    double now = ferry_now_monotonic();
     if (!x->connected) {
         /* connecting is bounded by curl's connect timeout */
         curl_off_t pre = 0;

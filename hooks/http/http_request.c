@@ -26,6 +26,7 @@
 
 #include "ferry/ferry.h"
 #include "hooks/http/http_internal.h"
+#include "core/util.h"
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -178,13 +179,13 @@ static ferry_status copy_headers(ferry_http_req *r, const char *const *extra, fe
     for (const struct curl_slist *h = r->target->headers; h; h = h->next) {
         struct curl_slist *l = curl_slist_append(r->headers, h->data);
         if (!l)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         r->headers = l;
     }
     for (size_t i = 0; extra && extra[i]; i++) {
         struct curl_slist *l = curl_slist_append(r->headers, extra[i]);
         if (!l)
-            return ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+            return ferry_error_oom(err, NULL, NULL, NULL);
         r->headers = l;
     }
     return FERRY_OK;
@@ -280,7 +281,7 @@ ferry_status ferry_http_req_init(ferry_http_req *req, const ferry_http_target *t
     req->easy = curl_easy_init();
     ferry_status st = FERRY_OK;
     if (!req->multi || !req->easy)
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "out of memory");
+        st = ferry_error_oom(err, NULL, NULL, NULL);
     if (st == FERRY_OK)
         st = copy_headers(req, extra_headers, err);
     if (st == FERRY_OK) {

@@ -37,13 +37,6 @@ static void library_init(void)
     mysql_library_init(0, NULL, NULL);
 }
 
-double ferry_my_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 char *ferry_my_format(const char *fmt, ...)
 {
     char *out = NULL;
@@ -124,7 +117,7 @@ static ferry_status settings_from_ssl_json(ferry_my_settings *s, const char *jso
     }
     json_decref(root);
     if (oom)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, s->conn_id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, s->conn_id, NULL);
     return FERRY_OK;
 }
 
@@ -179,7 +172,7 @@ ferry_status ferry_my_settings_from_conn(const ferry_conn *conn, ferry_my_settin
     oom |= dup_into(&s->default_group, group && *group ? group : "client");
     if (oom) {
         ferry_my_settings_release(s);
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, conn->id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, conn->id, NULL);
     }
     ferry_status st = FERRY_OK;
     const char *ssl = ferry_conn_extra(conn, "ssl");
@@ -413,7 +406,7 @@ static ferry_status wait_events(ferry_my_session *s, int status, double deadline
     int fd = (int)mysql_get_socket(s->my);
     double lib_deadline = 0;
     if (status & MYSQL_WAIT_TIMEOUT)
-        lib_deadline = ferry_my_now() + mysql_get_timeout_value_ms(s->my) / 1000.0;
+        lib_deadline = ferry_now_monotonic() + mysql_get_timeout_value_ms(s->my) / 1000.0;
     short events = 0;
     if (status & MYSQL_WAIT_READ)
         events |= POLLIN;
@@ -424,7 +417,7 @@ static ferry_status wait_events(ferry_my_session *s, int status, double deadline
     for (;;) {
         if (s->cancellable && ferry_cancelled())
             return interrupted(s, what, err);
-        double now = ferry_my_now();
+        double now = ferry_now_monotonic();
         if (lib_deadline > 0 && now >= lib_deadline) {
             *ready = MYSQL_WAIT_TIMEOUT;
             return FERRY_OK;
@@ -443,8 +436,7 @@ static ferry_status wait_events(ferry_my_session *s, int status, double deadline
             return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, s->settings->conn_id,
                                     "%s: poll failed: %s", what, strerror(errno));
         if (fd < 0 || !events) {
-            struct timespec ts = {0, (long)(slice * 1e9)};
-            nanosleep(&ts, NULL);
+            ferry_sleep(slice);
             continue;
         }
         if (n > 0) {
@@ -480,7 +472,7 @@ ferry_status ferry_my_drive(ferry_my_session *s, double deadline, const char *wh
 
 static double deadline_after(double timeout)
 {
-    return timeout > 0 ? ferry_my_now() + timeout : 0;
+    return timeout > 0 ? ferry_now_monotonic() + timeout : 0;
 }
 
 /* Record a call that suspended, then drive it to its end. */
@@ -563,7 +555,7 @@ static ferry_status session_open_once(ferry_my_session *s, const ferry_my_settin
     s->cancellable = 1;
     s->my = mysql_init(NULL);
     if (!s->my)
-        return ferry_error_hook(err, FERRY_ERR_INTERNAL, FERRY_MY_SYSTEM, set->conn_id, "out of memory");
+        return ferry_error_oom(err, FERRY_MY_SYSTEM, set->conn_id, NULL);
     size_t stack = MY_ASYNC_STACK;
     mysql_optionsv(s->my, MYSQL_OPT_NONBLOCK, &stack);
     unsigned timeout = set->connect_timeout ? set->connect_timeout : FERRY_MY_CONNECT_TIMEOUT;

@@ -126,7 +126,7 @@ void ferry_my_refuse_local_infile(MYSQL *my);
 void ferry_my_kill_query(const ferry_my_settings *settings, unsigned long thread_id);
 
 /* Wait until the suspended call (s->pending) finishes.  deadline is an
- * absolute ferry_my_now() time (0: none): passing it is FERRY_ERR_TIMEOUT.
+ * absolute ferry_now_monotonic() time (0: none): passing it is FERRY_ERR_TIMEOUT.
  * With s->cancellable, ferry_cancelled() is FERRY_ERR_INTERRUPTED.  After a
  * failure the call stays suspended: only ferry_my_session_close may follow. */
 ferry_status ferry_my_drive(ferry_my_session *s, double deadline, const char *what,
@@ -161,10 +161,6 @@ int ferry_my_fetch_start(ferry_my_session *s);
  * one (its answer has arrived), 0 at the end. */
 ferry_status ferry_my_next_result(ferry_my_session *s, double timeout, const char *what,
                                   int *more, ferry_error *err);
-
-/* Seconds on a monotonic clock: ferry_now_monotonic() (core/util.h), still
- * defined in my_conn.c for its own use until that file calls the shared one. */
-double ferry_my_now(void);
 
 /* Quote s as a SQL string literal ('...') with the session's escaping;
  * malloc'd (free), NULL on OOM. */

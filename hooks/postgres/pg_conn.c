@@ -424,7 +424,7 @@ static int connect_timeout_of(PGconn *pg)
 static ferry_status poll_connect(PGconn *pg, ferry_pg_stage *stage)
 {
     int timeout = connect_timeout_of(pg);
-    double deadline = timeout > 0 ? ferry_pg_now() + timeout : 0;
+    double deadline = timeout > 0 ? ferry_now_monotonic() + timeout : 0;
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     *stage = FERRY_PG_STAGE_NETWORK;
     for (;;) {
@@ -437,7 +437,7 @@ static ferry_status poll_connect(PGconn *pg, ferry_pg_stage *stage)
             return FERRY_ERR_INTERRUPTED;
         int ms = FERRY_PG_POLL_MS;
         if (deadline > 0) {
-            double left = deadline - ferry_pg_now();
+            double left = deadline - ferry_now_monotonic();
             if (left <= 0)
                 return FERRY_ERR_TIMEOUT;
             if (left * 1000 < ms)
@@ -533,13 +533,6 @@ ferry_status ferry_pg_connect(const ferry_conn *conn, const char *id, PGconn **o
 
 /* ---- waiting ------------------------------------------------------------ */
 
-double ferry_pg_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void ferry_pg_cancel(PGconn *pg)
 {
     if (!pg || PQstatus(pg) != CONNECTION_OK)
@@ -581,7 +574,7 @@ ferry_status ferry_pg_wait_input(PGconn *pg, const char *conn_id, double timeout
             return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_PG_SYSTEM, conn_id,
                                     "interrupted");
         }
-        if (timeout > 0 && ferry_pg_now() - since >= timeout) {
+        if (timeout > 0 && ferry_now_monotonic() - since >= timeout) {
             ferry_pg_cancel(pg);
             return ferry_error_hook(err, FERRY_ERR_TIMEOUT, FERRY_PG_SYSTEM, conn_id,
                                     "no answer from the server for %.0f s", timeout);
@@ -596,7 +589,7 @@ ferry_status ferry_pg_wait_input(PGconn *pg, const char *conn_id, double timeout
 ferry_status ferry_pg_wait_ready(PGconn *pg, const char *conn_id, double timeout,
                                  ferry_error *err)
 {
-    double since = ferry_pg_now();
+    double since = ferry_now_monotonic();
     if (!PQconsumeInput(pg))
         return ferry_pg_conn_error(pg, conn_id, "reading from the server", err);
     while (PQisBusy(pg)) {

@@ -87,8 +87,6 @@ void ferry_pg_one_line(const char *raw, char *out, size_t cap);
 
 /* ---- pg_conn.c: cancellable waiting ------------------------------------ */
 
-/* Seconds on a monotonic clock. */
-double ferry_pg_now(void);
 
 /* Ask the server to cancel what the connection is running (best effort). */
 void ferry_pg_cancel(PGconn *pg);

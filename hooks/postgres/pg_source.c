@@ -26,7 +26,7 @@ typedef struct pg_source {
     size_t row_len, row_off;
     int64_t lines_seen;     /* lines received from COPY, header included */
     int header_lines;       /* lines of the COPY output that are not rows (0 or 1) */
-    double last_data;       /* ferry_pg_now() when data last arrived */
+    double last_data;       /* ferry_now_monotonic() when data last arrived */
     int copy_done;          /* PQgetCopyData reported the end of the COPY */
     int judged;             /* the COPY's final result has been examined */
     ferry_error verdict;    /* that result: FERRY_OK or the error to report again */
@@ -324,7 +324,7 @@ static ferry_status fetch_row(pg_source *src, ferry_error *err)
         src->row = row;
         src->row_len = (size_t)n;
         src->row_off = 0;
-        src->last_data = ferry_pg_now();
+        src->last_data = ferry_now_monotonic();
         count_line(src);
         return FERRY_OK;
     }
@@ -536,7 +536,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
         source_free((ferry_source *)src);
         return st;
     }
-    src->last_data = ferry_pg_now();
+    src->last_data = ferry_now_monotonic();
     *out = &src->base;
     return FERRY_OK;
 }

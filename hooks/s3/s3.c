@@ -215,7 +215,7 @@ static ferry_status s3_remove_batch(const ferry_endpoint *dir, const char *const
     const char *id = s3_conn_id(dir->conn);
     char *bucket = NULL, *prefix = NULL;
     s3_client *c = NULL;
-    s3_buf arena = {0};
+    ferry_buf arena = {0};
     size_t offs[S3_DELETE_BATCH];
     const char *keys[S3_DELETE_BATCH];
     size_t m = 0;
@@ -224,9 +224,9 @@ static ferry_status s3_remove_batch(const ferry_endpoint *dir, const char *const
         st = s3_client_new(dir->conn, NULL, &c, err);
     for (size_t i = 0; st == FERRY_OK && i < n; i++) {
         size_t at = arena.len;
-        if (s3_buf_append(&arena, prefix, strlen(prefix)) != 0 ||
-            s3_buf_append(&arena, names[i], strlen(names[i]) + 1) != 0) {
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        if (ferry_buf_append(&arena, prefix, strlen(prefix)) != 0 ||
+            ferry_buf_append(&arena, names[i], strlen(names[i]) + 1) != 0) {
+            st = ferry_error_oom(err, "s3", NULL, NULL);
             break;
         }
         if (xml_unsafe(arena.data + at)) {
@@ -245,7 +245,7 @@ static ferry_status s3_remove_batch(const ferry_endpoint *dir, const char *const
         st = s3_delete_objects(c, bucket, keys, m, &deleted, err);
         *removed += deleted;
     }
-    s3_buf_release(&arena);
+    ferry_buf_release(&arena);
     s3_client_free(c);
     free(bucket);
     free(prefix);

@@ -60,18 +60,6 @@
 /* The growable buffer is core/buf.h's ferry_buf; the clock, sleeps and
  * base64 are core/util.h's and core/encode.h's. */
 
-/* Compatibility for hooks/s3/s3_request.c only, which is being rewritten
- * (issue #13, the one libcurl engine) and still says s3_buf: remove these
- * when it uses ferry_buf, ferry_now_monotonic and ferry_sleep directly. */
-typedef ferry_buf s3_buf;
-static inline int s3_buf_reserve(ferry_buf *b, size_t extra) { return ferry_buf_reserve(b, extra); }
-static inline int s3_buf_append(ferry_buf *b, const void *p, size_t n) { return ferry_buf_append(b, p, n); }
-#define s3_buf_printf ferry_buf_appendf
-static inline void s3_buf_clear(ferry_buf *b) { ferry_buf_reset(b); }
-static inline void s3_buf_release(ferry_buf *b) { ferry_buf_release(b); }
-static inline double s3_now(void) { return ferry_now_monotonic(); }
-static inline void s3_sleep(double seconds) { ferry_sleep(seconds); } /* not interrupted by ferry_cancel */
-
 /* "2024-01-02T03:04:05.000Z" -> unix seconds; -1 when it does not parse. */
 int64_t s3_parse_iso8601(const char *s);
 /* Percent-decode s in place ('+' -> ' ' when plus_is_space); returns the new length. */

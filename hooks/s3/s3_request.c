@@ -35,7 +35,7 @@ ferry_status s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, 
         return ferry_error_prefix(err, "s3");
     s3_client *c = calloc(1, sizeof *c);
     if (!c)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        return ferry_error_oom(err, "s3", NULL, NULL);
     ferry_status st = s3_config_load(conn, &c->cfg, err);
     if (st != FERRY_OK) {
         free(c);
@@ -118,8 +118,8 @@ void s3_xfer_release(s3_xfer *x)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
-    s3_buf_release(&x->url);
-    s3_buf_release(&x->resp);
+    ferry_buf_release(&x->url);
+    ferry_buf_release(&x->resp);
     memset(x, 0, sizeof *x);
 }
 
@@ -158,7 +158,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
         size_t keep = x->resp.len < S3_ERRBODY_KEEP ? S3_ERRBODY_KEEP - x->resp.len : 0;
         if (keep > n)
             keep = n;
-        if (keep && s3_buf_append(&x->resp, data, keep) != 0)
+        if (keep && ferry_buf_append(&x->resp, data, keep) != 0)
             return 0;
         return n;
     }
@@ -168,8 +168,8 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
         x->cb_failed = 1;
         return 0;
     }
-    if (s3_buf_append(&x->resp, data, n) != 0) {
-        ferry_error_set(&x->cb_err, FERRY_ERR_INTERNAL, "s3: out of memory");
+    if (ferry_buf_append(&x->resp, data, n) != 0) {
+        ferry_error_oom(&x->cb_err, "s3", NULL, NULL);
         x->cb_failed = 1;
         return 0;
     }
@@ -288,11 +288,11 @@ static void on_done(ferry_curl_xfer *cx)
 
 /* ---- building and starting a request ------------------------------------------------ */
 
-static int append_encoded(s3_buf *b, const char *s, int encode_slash)
+static int append_encoded(ferry_buf *b, const char *s, int encode_slash)
 {
     size_t len = strlen(s);
     size_t need = ferry_sigv4_uri_encode(s, len, encode_slash, NULL, 0);
-    if (s3_buf_reserve(b, need) != 0)
+    if (ferry_buf_reserve(b, need) != 0)
         return -1;
     ferry_sigv4_uri_encode(s, len, encode_slash, b->data + b->len, need + 1);
     b->len += need;
@@ -331,16 +331,16 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
     x->s3_code[0] = '\0';
     ferry_error_clear(&x->cb_err);
     reset_response(x);
-    s3_buf_clear(&x->resp);
+    ferry_buf_reset(&x->resp);
 
     ferry_status st = FERRY_OK;
-    s3_buf host = {0}, path = {0};
+    ferry_buf host = {0}, path = {0};
     ferry_sigv4_signed sig;
     memset(&sig, 0, sizeof sig);
     const s3_config *cfg = &c->cfg;
 
     if (s3_config_target(cfg, r->bucket, r->key, &host, &path) != FERRY_OK) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
 
@@ -380,14 +380,14 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
     }
 
     /* the URL: the path and query exactly as signed */
-    s3_buf_clear(&x->url);
-    int rc = s3_buf_printf(&x->url, "%s://%s", cfg->https ? "https" : "http", host.data);
+    ferry_buf_reset(&x->url);
+    int rc = ferry_buf_appendf(&x->url, "%s://%s", cfg->https ? "https" : "http", host.data);
     rc |= append_encoded(&x->url, path.data, 0);
     for (size_t i = 0; i < r->nquery; i++) {
-        rc |= s3_buf_append(&x->url, i == 0 ? "?" : "&", 1);
+        rc |= ferry_buf_append(&x->url, i == 0 ? "?" : "&", 1);
         rc |= append_encoded(&x->url, r->query[i].name, 1);
         if (r->query[i].value) {
-            rc |= s3_buf_append(&x->url, "=", 1);
+            rc |= ferry_buf_append(&x->url, "=", 1);
             rc |= append_encoded(&x->url, r->query[i].value, 1);
         }
     }
@@ -406,7 +406,7 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
     else
         rc = -1;
     if (rc) {
-        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: out of memory");
+        st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
 
@@ -464,11 +464,11 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
         goto out;
     }
     x->active = 1;
-    x->t_start = s3_now();
+    x->t_start = ferry_now_monotonic();
 out:
     ferry_sigv4_signed_free(&sig);
-    s3_buf_release(&host);
-    s3_buf_release(&path);
+    ferry_buf_release(&host);
+    ferry_buf_release(&path);
     return st;
 }
 
@@ -495,7 +495,7 @@ ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
     if (ferry_log_enabled(FERRY_LOG_DEBUG))
         ferry_log(FERRY_LOG_DEBUG, "s3: %s %s -> %ld (%s) in %.3f s", r->method, x->url.data, code,
                   x->result == CURLE_OK ? "ok" : curl_easy_strerror(x->result),
-                  s3_now() - x->t_start);
+                  ferry_now_monotonic() - x->t_start);
     if (x->cb_failed) {
         ferry_status st = x->cb_err.status ? x->cb_err.status : FERRY_ERR_INTERNAL;
         ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target,
@@ -577,7 +577,7 @@ ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *
             /* abort path: a few quick tries, whatever the signal flag says */
             if (attempt >= 3)
                 return st;
-            s3_sleep(0.5 * attempt);
+            ferry_sleep(0.5 * attempt);
             continue;
         }
         if (ferry_curl_cancel_requested(NULL))
