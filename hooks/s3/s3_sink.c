@@ -586,9 +586,13 @@ static ferry_status create_upload(s3_sink *s, ferry_error *err)
                                         shown),
                     err);
     }
-    s->upload_id = strdup(id);
-    if (!s->upload_id)
+    char *upload_id = strdup(id);
+    if (!upload_id)
         return oom(s, err);
+    pthread_mutex_lock(&s->mu);
+    s->upload_id = upload_id;   /* under mu for s3_sink_wait_upload */
+    pthread_cond_broadcast(&s->space);
+    pthread_mutex_unlock(&s->mu);
     ferry_log(FERRY_LOG_DEBUG, "s3: multipart upload %s of s3://%s/%s started", id, s->bucket,
               s->key);
     return FERRY_OK;
@@ -1301,6 +1305,28 @@ static const ferry_writer_ops sink_ops = {
     .abort = sink_abort,
     .free = sink_free,
 };
+
+int s3_sink_wait_upload(ferry_writer *w, int timeout_ms)
+{
+    if (!w || w->ops != &sink_ops)
+        return 0;
+    s3_sink *s = (s3_sink *)w;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (!s->upload_id && !s->failed && s->thread_live &&
+           pthread_cond_timedwait(&s->space, &s->mu, &until) == 0) {
+    }
+    int have = s->upload_id != NULL;
+    pthread_mutex_unlock(&s->mu);
+    return have;
+}
 
 /* ListParts: does the upload still exist?  *exists 0 when S3 says NoSuchUpload. */
 static ferry_status upload_exists(s3_sink *s, const char *upload_id, int *exists, ferry_error *err)
