@@ -159,7 +159,7 @@ echo "     peak RSS KiB: baseline $base, plain $plain, gz $gz (--max-memory 32M)
 limit=$((base + 32 * 1024 + 2048))   # 2 MiB for allocator slack and thread stacks
 if grep -qa __asan_init "$FERRY"; then
   # ASan's shadow memory and quarantine of freed blocks say nothing about ferry's buffers
-  printf 'skip %s\n' "peak RSS bounds (sanitizer build)"
+  skip "peak RSS bounds (sanitizer build)"
 else
   check "plain: peak RSS <= baseline + 32 MiB" test "$plain" -le "$limit"
   check ".gz: peak RSS <= baseline + 32 MiB" test "$gz" -le "$limit"

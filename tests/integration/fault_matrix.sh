@@ -17,7 +17,7 @@
 # docs/reliability.md (between the fault-matrix markers).  FM_PAIRS="s3-pg,..."
 # runs only the pairs named (kinds: local s3 pg mysql sftp http); FM_ROWS sets
 # the size of the data (200000 rows, ~11 MiB).
-# A ferry built without FERRY_FAULT_INJECTION skips (one ok line).
+# A ferry built without FERRY_FAULT_INJECTION is skipped (exit 77).
 . "$(dirname "$0")/../lib.sh"
 SRC_DIR=${FERRY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$WORK"
@@ -29,8 +29,7 @@ FERRY_TMO=$((TMO * 2 / 5))
 printf 'a,b\n1,2\n' > probe.csv
 FERRY_FAULT=source:open:1:fatal timeout -k 5 30 "$FERRY" copy probe.csv probe.out.csv -q > probe.log 2>&1; code=$?
 if [ "$code" = 0 ]; then
-  ok "skipped: ferry built without FERRY_FAULT_INJECTION"
-  finish
+  skip_all "fault matrix: ferry built without FERRY_FAULT_INJECTION"
 fi
 if [ "$code" != 7 ] || ! grep -q 'injected fatal failure' probe.log || [ -e probe.out.csv ]; then
   fail "fault hook probe: FERRY_FAULT=source:open:1:fatal (exit $code, want 7)" "$(cat probe.log)"

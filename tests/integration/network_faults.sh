@@ -27,7 +27,7 @@ HARNESS=$(cd "$(dirname "$0")/../harness" && pwd)
 cd "$WORK"
 
 if [ "$(id -u)" != 0 ] || ! command -v ip > /dev/null || ! command -v tc > /dev/null; then
-  echo "skip network_faults: needs root, ip and tc"; exit 0
+  skip_all "network_faults: needs root, ip and tc"
 fi
 
 N=$(( $$ % 250 + 1 ))
@@ -256,7 +256,7 @@ if command -v clang > /dev/null && clang -O2 -target bpf -I"/usr/include/$(uname
   check "   ... byte for byte" cmp src.bin "$RHOME/lossy.bin"
   check "   ... no multipart upload left" test "$(uploads)" = 0
 else
-  printf 'skip random loss: cannot load a tc bpf filter (%s)\n' "$(tail -1 "$WORK/nsf.out")"
+  skip "random loss: cannot load a tc bpf filter ($(tail -1 "$WORK/nsf.out"))"
 fi
 
 finish

@@ -230,7 +230,7 @@ check "no object after the bad --split-by" bash -c "! '$FERRY' ls 's3://$B/$P/' 
 echo a > probe.csv
 FERRY_FAULT=source:open:1:fatal "$FERRY" copy probe.csv probe.out -q >/dev/null 2>&1; probe=$?
 if [ "$probe" = 0 ]; then
-  ok "skipped the FERRY_FAULT case: ferry built without FERRY_FAULT_INJECTION"
+  skip "the FERRY_FAULT case: ferry built without FERRY_FAULT_INJECTION"
 else
   FERRY_FAULT=source:read:7:fatal "$FERRY" copy warehouse:$T fault.csv --parallel 4 -q 2> fault.err; code=$?
   check "an injected fault in one range's read exits 7" test "$code" = 7

@@ -20,7 +20,7 @@ load_services_env
 cd "$WORK"
 
 if [ -z "${CEPH_CONF:-}" ] || [ ! -s "$CEPH_CONF" ] || ! command -v radosgw > /dev/null; then
-  echo "skip rgw_restart: no Ceph cluster from tests/harness/ceph_rgw.sh"; exit 0
+  skip_all "rgw_restart: no Ceph cluster from tests/harness/ceph_rgw.sh"
 fi
 B=$CEPH_S3_BUCKET
 P="ferry-rgw-$$-$RANDOM"

@@ -13,8 +13,8 @@ load_services_env
 SUPP=$(cd "$(dirname "$0")/.." && pwd)/valgrind.supp
 cd "$WORK"
 
-if ! command -v valgrind > /dev/null; then echo "skip valgrind: not installed"; exit 0; fi
-if grep -qa __asan_init "$FERRY"; then echo "skip valgrind: $FERRY is a sanitizer build"; exit 0; fi
+if ! command -v valgrind > /dev/null; then skip_all "valgrind: not installed"; fi
+if grep -qa __asan_init "$FERRY"; then skip_all "valgrind: $FERRY is a sanitizer build"; fi
 
 B=$CEPH_S3_BUCKET
 P="ferry-vg-$$-$RANDOM"
