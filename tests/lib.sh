@@ -27,6 +27,8 @@ expect_code() {
   "$@" >"$WORK/.out" 2>&1; local got=$?
   if [ "$got" = "$want" ]; then ok "$name"; else fail "$name (exit $got, want $want)" "$(tail -5 "$WORK/.out")"; fi
 }
+# urlenc TEXT: TEXT percent-encoded (every reserved byte), for connection URIs
+urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 # The servers' env file into the environment.  Without it the test is
 # skipped - a failure under FERRY_REQUIRE_SERVICES=1 (scripts/test.sh).
 load_services_env() {
