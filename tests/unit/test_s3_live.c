@@ -367,7 +367,8 @@ static int abort_racing_create(const char *name, int delay_ms, int interrupt)
  * in flight (delays 0..45 ms; a Create takes ~50 ms here) leaves no upload
  * behind: the abort joins the uploader, which waits for the Create's
  * answer, and aborts that upload; when a signal interrupted the Create,
- * the upload it may have made is found by s3_abort_orphans. */
+ * the upload it may have made is found by s3_abort_orphans (right after
+ * the Create, and again in abort). */
 static void test_abort_races_create(void)
 {
     char name[64];
