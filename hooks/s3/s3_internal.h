@@ -453,6 +453,10 @@ ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuc
 
 ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
                           ferry_writer **out, ferry_error *err);
+/* For tests: wait up to timeout_ms until w, a writer of s3_open_sink, has
+ * created its multipart upload (the uploader thread does, after the first
+ * hand-off).  1 when it has; 0 on timeout, failure, or another writer. */
+int s3_sink_wait_upload(ferry_writer *w, int timeout_ms);
 ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
                             ferry_source **out, ferry_error *err);
 /* n writers (one per thread) feeding one multipart upload, range order (ferry/stream.h). */

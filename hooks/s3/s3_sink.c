@@ -24,8 +24,11 @@
  * without --replace both carry If-None-Match: * and the object is HEADed at
  * open time.  A final HEAD checks the object's size is the number of bytes
  * written (else FERRY_ERR_DATA and the object is deleted).  abort() stops the
- * uploader, cancels the parts in flight and sends AbortMultipartUpload (then
- * checks the upload is gone), also when a signal interrupted the copy.
+ * uploader (which finishes a CreateMultipartUpload in flight first), cancels
+ * the parts in flight and sends AbortMultipartUpload (then checks the upload
+ * is gone), also when a signal interrupted the copy; when a Create got no
+ * answer it lists the key's uploads again and aborts what that Create may
+ * have started (s3_orphans.c).
  *
  * Peak memory: concurrency x part size (+ a few KiB per slot); nothing is
  * allocated per part once the slots exist.
@@ -111,6 +114,8 @@ typedef struct s3_sink {
     int unsigned_payload;
     /* uploader side (read by the producer only after the thread stopped) */
     char *upload_id;        /* owned; set between Create and Complete/Abort */
+    int create_unanswered;  /* a Create attempt got no answer: it may have made an upload */
+    int64_t create_since;   /* unix s, just before the first Create attempt */
     part_rec *parts;        /* owned; parts[n - 1] = part n */
     size_t parts_cap;
     int parts_max;          /* highest part number recorded */
@@ -567,6 +572,8 @@ static ferry_status create_upload(s3_sink *s, ferry_error *err)
     int have_id = st == FERRY_OK &&
                   s3_xml_find(s->ctl.resp.data, s->ctl.resp.len, "/UploadId", id, sizeof id, NULL) == 1 &&
                   id[0];
+    s->create_since = since;
+    s->create_unanswered |= unanswered;
     if (unanswered) {
         ferry_error e;
         ferry_error_clear(&e);
@@ -587,9 +594,13 @@ static ferry_status create_upload(s3_sink *s, ferry_error *err)
                                         shown),
                     err);
     }
-    s->upload_id = strdup(id);
-    if (!s->upload_id)
+    char *upload_id = strdup(id);
+    if (!upload_id)
         return oom(s, err);
+    pthread_mutex_lock(&s->mu);
+    s->upload_id = upload_id;   /* under mu for s3_sink_wait_upload */
+    pthread_cond_broadcast(&s->space);
+    pthread_mutex_unlock(&s->mu);
     ferry_log(FERRY_LOG_DEBUG, "s3: multipart upload %s of s3://%s/%s started", id, s->bucket,
               s->key);
     return FERRY_OK;
@@ -1189,6 +1200,17 @@ static void sink_abort(ferry_writer *w)
     }
     if (s->resume_path)
         unlink(s->resume_path);
+    if (s->create_unanswered) {
+        /* the server may have finished that Create after create_upload's
+         * scan: look again now that the uploader has stopped */
+        ferry_error e;
+        ferry_error_clear(&e);
+        if (s3_abort_orphans(s->c, s->bucket, s->key, s->create_since, s->upload_id, NULL, &e) !=
+            FERRY_OK)
+            ferry_log(FERRY_LOG_ERROR, "%s; an upload started by an unanswered "
+                      "CreateMultipartUpload of s3://%s/%s may be left behind", e.msg, s->bucket,
+                      s->key);
+    }
     if (s->upload_id) {
         ferry_error e;
         ferry_error_clear(&e);
@@ -1302,6 +1324,28 @@ static const ferry_writer_ops sink_ops = {
     .abort = sink_abort,
     .free = sink_free,
 };
+
+int s3_sink_wait_upload(ferry_writer *w, int timeout_ms)
+{
+    if (!w || w->ops != &sink_ops)
+        return 0;
+    s3_sink *s = (s3_sink *)w;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (!s->upload_id && !s->failed && s->thread_live &&
+           pthread_cond_timedwait(&s->space, &s->mu, &until) == 0) {
+    }
+    int have = s->upload_id != NULL;
+    pthread_mutex_unlock(&s->mu);
+    return have;
+}
 
 /* ListParts: does the upload still exist?  *exists 0 when S3 says NoSuchUpload. */
 static ferry_status upload_exists(s3_sink *s, const char *upload_id, int *exists, ferry_error *err)

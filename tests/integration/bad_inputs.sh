@@ -9,6 +9,7 @@
 # table is complete; slow ones (SIGINT, full disks, OOM) stay there.
 HARNESS=$(cd "$(dirname "$0")/../harness" && pwd)
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 load_services_env
 cd "$WORK"
 
@@ -19,26 +20,20 @@ RHOME=$SFTP_HOME/$RD
 PT="ferry_bad_$$"                               # SQL table names
 PROXY_PID=
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-S3CONN="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION"
-export AIRFLOW_CONN_AWS_DEFAULT="$S3CONN&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
+S3CONN="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION"
+export AIRFLOW_CONN_AWS_DEFAULT="$S3CONN&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
-export AIRFLOW_CONN_MYDB="mysql://$MYSQL_USER:$(enc "$MYSQL_PASSWORD")@$MYSQL_HOST:$MYSQL_PORT/$MYSQL_DATABASE"
-export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
+export AIRFLOW_CONN_MYDB="mysql://$MYSQL_USER:$(urlenc "$MYSQL_PASSWORD")@$MYSQL_HOST:$MYSQL_PORT/$MYSQL_DATABASE"
+export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$SFTP_KEY")&known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")"
 export AIRFLOW_CONN_BROKEN='{"conn_type": "postgres", "host": '
 export AIRFLOW_CONN_NOTOBJ='["postgres"]'
 export AIRFLOW_CONN_BADTYPE='{"conn_type": 42, "host": "x"}'
 
 F() { timeout -k 5 "${FT:-120}" "$FERRY" "$@"; }
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
 psqlx() { PGPASSWORD=$PG_PASSWORD timeout 60 psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DATABASE" -XAtqc "$1"; }
 myx() { timeout 60 mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" -N -e "$1"; }
-uploads() { awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'length(Uploads || `[]`)' --output text; }
 
 # bad NAME CODE REGEX CMD...: CMD must exit CODE and print a line matching REGEX
 bad() {
@@ -51,9 +46,7 @@ bad() {
 
 cleanup() {
   [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
-  awsx s3 rm "s3://$B/$P/" --recursive --only-show-errors >/dev/null 2>&1
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
-    while read -r k u; do [ -n "$u" ] && [ "$u" != None ] && awsx s3api abort-multipart-upload --bucket "$B" --key "$k" --upload-id "$u"; done
+  s3_cleanup   # objects and multipart uploads under $P/
   psqlx "DROP TABLE IF EXISTS ${PT}_u, ${PT}_big" >/dev/null 2>&1
   myx "DROP TABLE IF EXISTS ${PT}_u, ${PT}_big" >/dev/null 2>&1
   rm -rf "$RHOME" "$WORK"
@@ -180,7 +173,7 @@ PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 python3 "$HARNESS/bad_body_proxy.py" --port "$PPORT" --upstream "${CEPH_S3_ENDPOINT#http://}" &
 PROXY_PID=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PPORT") 2>/dev/null && break; sleep 0.1; done
-export AIRFLOW_CONN_VIAPROXY="$S3CONN&endpoint_url=$(enc "http://127.0.0.1:$PPORT")"
+export AIRFLOW_CONN_VIAPROXY="$S3CONN&endpoint_url=$(urlenc "http://127.0.0.1:$PPORT")"
 bad "S3 through the proxy: a normal upload still works" 0 "copied" F copy small.csv "s3://$B/$P/via.csv" --s3-conn viaproxy
 bad "S3 500 with XML cut mid-tag: retried, exit 8, body shown" 8 "gave up after 2 attempts.*HTTP 500.*<Error><Code>SlowDo" \
   F copy "s3://$B/$P/badbody-truncxml-500.csv" out.csv --s3-conn viaproxy --retries 2

@@ -14,25 +14,21 @@
 #     peak RSS within 32 MiB of the baseline of a tiny copy; a bound below the
 #     minimum is exit 2 naming the minimum.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 cd "$WORK"
 load_services_env
 B=$CEPH_S3_BUCKET
 P="ferry-cmp-$$-$RANDOM"
 T="it_cmp_$$"
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
+AWS_CLI=/usr/bin/aws   # for awsx (tests/s3_lib.sh)
 psqlx() { timeout 600 psql -X -q -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
 fr() { timeout 600 "$FERRY" "$@"; }
-uploads() { awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'length(Uploads || `[]`)' --output text; }
 cleanup() {
-  awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   psqlx -c "DROP TABLE IF EXISTS $T, ${T}_in" >/dev/null 2>&1
   rm -rf "$WORK"
 }
@@ -159,7 +155,7 @@ echo "     peak RSS KiB: baseline $base, plain $plain, gz $gz (--max-memory 32M)
 limit=$((base + 32 * 1024 + 2048))   # 2 MiB for allocator slack and thread stacks
 if grep -qa __asan_init "$FERRY"; then
   # ASan's shadow memory and quarantine of freed blocks say nothing about ferry's buffers
-  printf 'skip %s\n' "peak RSS bounds (sanitizer build)"
+  skip "peak RSS bounds (sanitizer build)"
 else
   check "plain: peak RSS <= baseline + 32 MiB" test "$plain" -le "$limit"
   check ".gz: peak RSS <= baseline + 32 MiB" test "$gz" -le "$limit"

@@ -25,6 +25,7 @@
 #   * public.orders lives in a database of our own, created and dropped here.
 # Every client call runs under `timeout`.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 SRC=${FERRY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 load_services_env
 cd "$WORK"
@@ -41,17 +42,12 @@ MADE_OUTBOUND=0
 OURS=("$OUT/$DSN.done" "$OUT/acme_$DSN.csv" "$OUT/beta_$DSN.csv" "$OUT/acme_20240228.csv" "$OUT/acme_$DSN.txt")
 CREATED=()                          # the files of OURS this run created
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
-export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
-export AIRFLOW_CONN_WAREHOUSE="postgresql://$PG_USER:$(enc "$PG_PASSWORD")@$PG_HOST:$PG_PORT/$DB"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
+export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$SFTP_KEY")&known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")"
+export AIRFLOW_CONN_WAREHOUSE="postgresql://$PG_USER:$(urlenc "$PG_PASSWORD")@$PG_HOST:$PG_PORT/$DB"
 
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
 psql_super() { timeout 60 psql -X -q -v ON_ERROR_STOP=1 "$PG_SUPER_URI" "$@"; }
 psql_db() { timeout 60 psql -X -q -v ON_ERROR_STOP=1 "$AIRFLOW_CONN_WAREHOUSE" "$@"; }
 s3keys() { awsx s3api list-objects-v2 --bucket "$B" --prefix "$P/" --query 'Contents[].Key' --output text | tr '\t' '\n' | grep -v '^None$' | sed "s|^$P/||" | LC_ALL=C sort; }
@@ -68,7 +64,7 @@ cleanup() {
   [ -n "${OUT_MODE:-}" ] && chmod "$OUT_MODE" "$OUT"
   for f in "${CREATED[@]}"; do rm -f "$f"; done
   [ "$MADE_OUTBOUND" = 1 ] && rmdir "$OUT" 2>/dev/null
-  awsx s3 rm "s3://$B/$P/" --recursive --only-show-errors >/dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   psql_super -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
   rm -rf "$WORK"
 }

@@ -17,8 +17,9 @@
 # docs/reliability.md (between the fault-matrix markers).  FM_PAIRS="s3-pg,..."
 # runs only the pairs named (kinds: local s3 pg mysql sftp http); FM_ROWS sets
 # the size of the data (200000 rows, ~11 MiB).
-# A ferry built without FERRY_FAULT_INJECTION skips (one ok line).
+# A ferry built without FERRY_FAULT_INJECTION is skipped (exit 77).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 SRC_DIR=${FERRY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$WORK"
 unset FERRY_FAULT
@@ -29,8 +30,7 @@ FERRY_TMO=$((TMO * 2 / 5))
 printf 'a,b\n1,2\n' > probe.csv
 FERRY_FAULT=source:open:1:fatal timeout -k 5 30 "$FERRY" copy probe.csv probe.out.csv -q > probe.log 2>&1; code=$?
 if [ "$code" = 0 ]; then
-  ok "skipped: ferry built without FERRY_FAULT_INJECTION"
-  finish
+  skip_all "fault matrix: ferry built without FERRY_FAULT_INJECTION"
 fi
 if [ "$code" != 7 ] || ! grep -q 'injected fatal failure' probe.log || [ -e probe.out.csv ]; then
   fail "fault hook probe: FERRY_FAULT=source:open:1:fatal (exit $code, want 7)" "$(cat probe.log)"
@@ -53,18 +53,14 @@ ROWS=${FM_ROWS:-200000}             # ~11.5 MiB of CSV
 CHUNK=64K
 PART=5M
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
 export AIRFLOW_CONN_MYDB="$MYSQL_URI"
-export AIRFLOW_CONN_SFTP_FM="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
+export AIRFLOW_CONN_SFTP_FM="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$SFTP_KEY")&known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")"
 
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout -k 5 120 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+AWSX_TIMEOUT=120 AWS_CLI=/usr/bin/aws   # for awsx (tests/s3_lib.sh)
 psqlx() { timeout -k 5 "$TMO" psql -X -q -At -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
 psql_super() { timeout -k 5 60 psql -X -q -At "$PG_SUPER_URI" "$@"; }
 my() { timeout -k 5 "$TMO" mariadb --no-defaults --connect-timeout=5 --local-infile=1 -h "$MYSQL_HOST" -P "$MYSQL_PORT" \
@@ -79,7 +75,7 @@ s3curl() {
 }
 etag() { s3curl -I "$CEPH_S3_ENDPOINT/$B/$1" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p'; }
 # KEY_PREFIX: multipart uploads in progress under it ("?" when S3 does not answer)
-list_uploads() { s3curl "$CEPH_S3_ENDPOINT/$B?prefix=$(enc "$1")&uploads="; }
+list_uploads() { s3curl "$CEPH_S3_ENDPOINT/$B?prefix=$(urlenc "$1")&uploads="; }
 uploads() {
   local x; x=$(list_uploads "$1")
   case $x in *'<ListMultipartUploadsResult'*) grep -o '<Upload>' <<<"$x" | wc -l ;; *) echo '?' ;; esac
@@ -95,10 +91,7 @@ for k, u in re.findall(r"<Upload><Key>(.*?)</Key><UploadId>(.*?)</UploadId>", sy
 cleanup() {
   [ "$BASHPID" = "$$" ] || return 0
   local t
-  # multipart uploads a failed cell may have left, then the objects
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
-    while read -r k u; do [ -n "$u" ] && [ "$u" != None ] && awsx s3api abort-multipart-upload --bucket "$B" --key "$k" --upload-id "$u" >/dev/null 2>&1; done
-  awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   for t in $(psqlx -c "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE '${T}%'" 2>/dev/null); do
     psqlx -c "DROP TABLE IF EXISTS \"$t\"" >/dev/null 2>&1
   done

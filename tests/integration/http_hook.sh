@@ -199,7 +199,7 @@ if [ -n "${HTTP_DAV_URL:-}" ]; then
   check "WebDAV read back with ferry is byte exact" bash -c "timeout $TMO '$FERRY' copy '${HTTP_DAV_URL}$RUN/dav.bin' - -q | cmp - dav.bin"
   rm -f dav.bin
 else
-  ok "WebDAV checks skipped: HTTP_DAV_URL not set"
+  skip "WebDAV checks: HTTP_DAV_URL not set"
 fi
 
 # --- ferry conn test

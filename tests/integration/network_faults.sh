@@ -22,12 +22,13 @@
 # Needs root, iproute2; the loss case needs clang (BPF target) and skips
 # without it.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 load_services_env
 HARNESS=$(cd "$(dirname "$0")/../harness" && pwd)
 cd "$WORK"
 
 if [ "$(id -u)" != 0 ] || ! command -v ip > /dev/null || ! command -v tc > /dev/null; then
-  echo "skip network_faults: needs root, ip and tc"; exit 0
+  skip_all "network_faults: needs root, ip and tc"
 fi
 
 N=$(( $$ % 250 + 1 ))
@@ -42,16 +43,6 @@ PROXY_PID=
 BG=()
 SIZE=$((24 * 1024 * 1024))
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
-uploads() { awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'length(Uploads || `[]`)' --output text; }
-abort_uploads() {
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
-    while read -r k u; do [ -n "$u" ] && [ "$u" != None ] && awsx s3api abort-multipart-upload --bucket "$B" --key "$k" --upload-id "$u"; done
-}
 link_up() { ip link set "$VH" up 2>/dev/null; }
 
 cleanup() {
@@ -59,8 +50,7 @@ cleanup() {
   [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
   ip netns del "$NS" 2>/dev/null
   ip link del "$VH" 2>/dev/null
-  abort_uploads
-  awsx s3 rm "s3://$B/$P/" --recursive --only-show-errors > /dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   rm -rf "$RHOME" "$WORK"
 }
 trap cleanup EXIT
@@ -86,9 +76,9 @@ for _ in $(seq 50); do ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$HOST_IP/$S
 
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "http://$HOST_IP:$S3_P")"
-export AIRFLOW_CONN_WAREHOUSE="postgresql://$PG_USER:$(enc "$PG_PASSWORD")@$HOST_IP:$PG_P/$PG_DATABASE"
-export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$HOST_IP:$SSH_P?key_file=$(enc "$SFTP_KEY")&host_key=$(enc "$SFTP_HOSTKEY_SHA256")"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri "http://$HOST_IP:$S3_P")"
+export AIRFLOW_CONN_WAREHOUSE="postgresql://$PG_USER:$(urlenc "$PG_PASSWORD")@$HOST_IP:$PG_P/$PG_DATABASE"
+export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$HOST_IP:$SSH_P?key_file=$(urlenc "$SFTP_KEY")&host_key=$(urlenc "$SFTP_HOSTKEY_SHA256")"
 
 # ferry inside the namespace; output in $WORK/nsf.out, exit code in $code, seconds in $secs
 nsf() {
@@ -202,7 +192,7 @@ else
   if grep -aq "multipart upload .* may be left behind" "$WORK/nsf.out"; then
     ok "   ... the upload the unreachable server still holds is reported (the test aborts it)"
   else fail "   ... an upload is left and ferry did not say so" "$(tail -3 "$WORK/nsf.out")"; fi
-  abort_uploads
+  s3_abort_uploads
 fi
 after_mib 4 down
 nsf copy warehouse: --query "$PGQ" down_pg.csv --timeout 4 --retries 2 -q
@@ -256,7 +246,7 @@ if command -v clang > /dev/null && clang -O2 -target bpf -I"/usr/include/$(uname
   check "   ... byte for byte" cmp src.bin "$RHOME/lossy.bin"
   check "   ... no multipart upload left" test "$(uploads)" = 0
 else
-  printf 'skip random loss: cannot load a tc bpf filter (%s)\n' "$(tail -1 "$WORK/nsf.out")"
+  skip "random loss: cannot load a tc bpf filter ($(tail -1 "$WORK/nsf.out"))"
 fi
 
 finish

@@ -13,6 +13,7 @@
 # Server state is always checked with the servers' own clients (aws, the SFTP
 # home seen locally, psql, mysql). Every client call runs under `timeout`.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 load_services_env
 cd "$WORK"
 
@@ -24,21 +25,16 @@ T="it_ops_$$"                               # our SQL table (Postgres and MariaD
 UP="ferry-ops-$$-$RANDOM"                   # our echo server upload name
 BG=()                                       # background helpers still running
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
 export AIRFLOW_CONN_LAKE=$AIRFLOW_CONN_AWS_DEFAULT
-export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
+export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$SFTP_KEY")&known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")"
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
 export AIRFLOW_CONN_SHOP="$MYSQL_URI"
 
 # F ARGS...: the ferry CLI under a timeout (FT seconds, default 120)
 F() { timeout -k 5 "${FT:-120}" "$FERRY" "$@"; }
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
 psqlx() { timeout 60 psql -X -q -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
 mysqlx() { timeout 60 mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" "-p$MYSQL_PASSWORD" "$MYSQL_DATABASE" "$@"; }
 # s3keys SUB: the keys under $P/SUB (relative to it), sorted, as the server lists them
@@ -93,7 +89,7 @@ wait_times_out() {
 cleanup() {
   local p
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  awsx s3 rm "s3://$B/$P/" --recursive --only-show-errors >/dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   rm -rf "$RHOME"
   psqlx -c "DROP TABLE IF EXISTS $T" >/dev/null 2>&1
   mysqlx -e "DROP TABLE IF EXISTS $T" >/dev/null 2>&1

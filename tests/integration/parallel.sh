@@ -12,34 +12,28 @@
 # destination, no temp file and no multipart upload; MariaDB key ranges with
 # and without FLUSH TABLES WITH READ LOCK.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 cd "$WORK"
 load_services_env
 B=$CEPH_S3_BUCKET
 P="ferry-par-$$-$RANDOM"
 T="it_par_$$"
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
 export AIRFLOW_CONN_SHOP="mysql://$MYSQL_USER:$MYSQL_PASSWORD@127.0.0.1:$MYSQL_PORT/$MYSQL_DATABASE"
 export AIRFLOW_CONN_SHOPROOT="mysql://$MYSQL_ROOT_USER:$MYSQL_ROOT_PASSWORD@127.0.0.1:$MYSQL_PORT/$MYSQL_DATABASE"
 export TMPDIR=$WORK/tmp
 mkdir -p "$TMPDIR"
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+AWS_CLI=/usr/bin/aws   # for awsx (tests/s3_lib.sh)
 psqlx() { timeout 600 psql -X -q -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
 myx() { timeout 600 mysql -h127.0.0.1 -P"$MYSQL_PORT" -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" "$@"; }
 fr() { timeout 600 "$FERRY" "$@"; }
-uploads() { awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'length(Uploads || `[]`)' --output text; }
 s3has() { awsx s3api head-object --bucket "$B" --key "$1" >/dev/null 2>&1; }
 digest() { LC_ALL=C sort | sha256sum | cut -d' ' -f1; }
 cleanup() {
-  awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
-    while read -r key id; do [ "$key" = None ] || awsx s3api abort-multipart-upload --bucket "$B" --key "$key" --upload-id "$id"; done
+  s3_cleanup   # objects and multipart uploads under $P/
   psqlx -c "DROP TABLE IF EXISTS $T, ${T}_live, ${T}_grow" >/dev/null 2>&1
   myx -e "DROP TABLE IF EXISTS $T" >/dev/null 2>&1
   rm -rf "$WORK"
@@ -230,7 +224,7 @@ check "no object after the bad --split-by" bash -c "! '$FERRY' ls 's3://$B/$P/' 
 echo a > probe.csv
 FERRY_FAULT=source:open:1:fatal "$FERRY" copy probe.csv probe.out -q >/dev/null 2>&1; probe=$?
 if [ "$probe" = 0 ]; then
-  ok "skipped the FERRY_FAULT case: ferry built without FERRY_FAULT_INJECTION"
+  skip "the FERRY_FAULT case: ferry built without FERRY_FAULT_INJECTION"
 else
   FERRY_FAULT=source:read:7:fatal "$FERRY" copy warehouse:$T fault.csv --parallel 4 -q 2> fault.err; code=$?
   check "an injected fault in one range's read exits 7" test "$code" = 7

@@ -8,30 +8,26 @@
 # missing bucket, wrong S3 secret); shell pipelines; --spool disk; and the
 # way back, S3 -> Postgres.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 cd "$WORK"
 load_services_env
 B=$CEPH_S3_BUCKET
 P="ferry-pg-$$-$RANDOM"
 T="it_pg_s3_$$"
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
 export AIRFLOW_CONN_BADPG="postgresql://$PG_USER:WrongPassw0rd-pg@127.0.0.1:$PG_PORT/$PG_DATABASE"
 export AIRFLOW_CONN_DEADPG="postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:1/$PG_DATABASE?connect_timeout=3"
 export AIRFLOW_CONN_BADS3="aws://$CEPH_S3_ACCESS_KEY:WrongS3cretKey-xyz@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+AWS_CLI=/usr/bin/aws   # for awsx (tests/s3_lib.sh)
 psqlx() { timeout 600 psql -X -q -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
 fr() { timeout 600 "$FERRY" "$@"; }
-uploads() { awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'length(Uploads || `[]`)' --output text; }
 etag() { awsx s3api head-object --bucket "$B" --key "$1" --query ETag --output text 2>/dev/null; }
 get() { awsx s3 cp "s3://$B/$1" "$2" --only-show-errors; }
 cleanup() {
-  awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   psqlx -c "DROP TABLE IF EXISTS $T, ${T}_in, ${T}_one" >/dev/null 2>&1
   rm -rf "$WORK"
 }

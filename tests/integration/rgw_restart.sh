@@ -16,11 +16,12 @@
 # The object is checked through the shared radosgw (sha256).  The daemon is
 # stopped on every exit path (trap).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 load_services_env
 cd "$WORK"
 
 if [ -z "${CEPH_CONF:-}" ] || [ ! -s "$CEPH_CONF" ] || ! command -v radosgw > /dev/null; then
-  echo "skip rgw_restart: no Ceph cluster from tests/harness/ceph_rgw.sh"; exit 0
+  skip_all "rgw_restart: no Ceph cluster from tests/harness/ceph_rgw.sh"
 fi
 B=$CEPH_S3_BUCKET
 P="ferry-rgw-$$-$RANDOM"
@@ -29,16 +30,6 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 RGW_PID=
 FERRY_PID=
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
-uploads() { awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'length(Uploads || `[]`)' --output text; }
-abort_uploads() {
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
-    while read -r k u; do [ -n "$u" ] && [ "$u" != None ] && awsx s3api abort-multipart-upload --bucket "$B" --key "$k" --upload-id "$u"; done
-}
 s3_absent() { ! awsx s3api head-object --bucket "$B" --key "$P/$1" > /dev/null 2>&1; }
 s3_sha() { awsx s3 cp "s3://$B/$P/$1" - 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
@@ -63,8 +54,7 @@ cleanup() {
   if [ -n "$RGW_PID" ]; then kill -CONT "$RGW_PID" 2>/dev/null; kill -TERM "$RGW_PID" 2>/dev/null
     for _ in $(seq 20); do kill -0 "$RGW_PID" 2>/dev/null || break; sleep 0.25; done
     kill -KILL "$RGW_PID" 2>/dev/null; fi
-  abort_uploads
-  awsx s3 rm "s3://$B/$P/" --recursive --only-show-errors > /dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -72,7 +62,7 @@ trap 'exit 130' INT TERM
 
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_RGW2="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "http://127.0.0.1:$PORT")"
+export AIRFLOW_CONN_RGW2="$(s3_conn_uri "http://127.0.0.1:$PORT")"
 
 if rgw_start; then ok "a second radosgw ($NAME) answers on 127.0.0.1:$PORT (pid $RGW_PID)"
 else fail "a second radosgw did not start" "$(tail -5 "$WORK/rgw/out" "$WORK/rgw/log" 2>/dev/null)"; finish; fi
@@ -138,7 +128,7 @@ check "   ... no object" s3_absent gone.bin
 if [ "$(uploads)" = 0 ]; then ok "   ... no multipart upload left"
 elif grep -aq "may be left behind" up.log; then
   ok "   ... the upload the dead server could not abort is reported (aborted by the test)"
-  abort_uploads
+  s3_abort_uploads
 else fail "   ... a multipart upload is left and ferry did not say so"; fi
 check "   ... none left now" test "$(uploads)" = 0
 

@@ -7,6 +7,7 @@
 # refused, and --resume after a SIGTERM.  Everything uploaded lives under a
 # unique prefix and is deleted at the end.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 cd "$WORK"
 
 for _ in $(seq 1 300); do [ -s "$FERRY_SVC_ENV" ] && break; sleep 1; done
@@ -18,27 +19,14 @@ P="ferry-eng-$$-$RANDOM"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE \
       AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_CA_BUNDLE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/no-credentials AWS_CONFIG_FILE=$WORK/no-config
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 SECRET_ENC=$(urlenc "$CEPH_S3_SECRET_KEY")
 export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$SECRET_ENC@?region_name=$REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null \
-    timeout 120 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+AWSX_TIMEOUT=120 AWS_CLI=/usr/bin/aws   # for awsx (tests/s3_lib.sh)
 fr() { timeout 180 "$FERRY" "$@"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 obj_sha() { awsx s3 cp "s3://$B/$1" - --only-show-errors | sha256sum | cut -d' ' -f1; }
-uploads_under() {
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$1" --query 'length(Uploads || `[]`)' --output text
-}
 cleanup() {
-  awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" \
-       --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
-    while IFS=$'\t' read -r k id; do
-      [ -n "$id" ] && [ "$k" != None ] && awsx s3api abort-multipart-upload --bucket "$B" --key "$k" --upload-id "$id" >/dev/null 2>&1
-    done
+  s3_cleanup   # objects and multipart uploads under $P/
   rm -rf "$WORK"
 }
 trap cleanup EXIT

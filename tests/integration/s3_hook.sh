@@ -9,6 +9,7 @@
 # changed object detected on resume, and a stalled server timing out.
 # Everything uploaded lives under a unique prefix and is deleted at the end.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 cd "$WORK"
 
 # --- servers: wait for the harness's env file (services may still be starting)
@@ -24,7 +25,6 @@ P="ferry-it-$$-$RANDOM"          # every key of this run starts with this
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE \
       AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/no-credentials AWS_CONFIG_FILE=$WORK/no-config
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 SECRET_ENC=$(urlenc "$CEPH_S3_SECRET_KEY")
 EP_ENC=$(urlenc "$CEPH_S3_ENDPOINT")
 export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$SECRET_ENC@?region_name=$REGION&endpoint_url=$EP_ENC"
@@ -32,15 +32,8 @@ WRONG_SECRET="Wr0ngSecretKey/ForFerryTest+xyz"
 export AIRFLOW_CONN_AWS_WRONG="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$WRONG_SECRET")@?region_name=$REGION&endpoint_url=$EP_ENC"
 
 # the reference client, with its own credentials (never in ferry's environment)
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null \
-    timeout 120 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+export AWSX_TIMEOUT=120 AWS_CLI=/usr/bin/aws   # for awsx (tests/s3_lib.sh), also in bash -c
 fr() { timeout 180 "$FERRY" "$@"; }
-uploads_under() {  # number of multipart uploads in progress under a prefix
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$1" --query 'length(Uploads || `[]`)' --output text
-}
 etag_of() { awsx s3api head-object --bucket "$B" --key "$1" --query ETag --output text 2>/dev/null; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
@@ -48,13 +41,8 @@ PROXY_PIDS=()
 cleanup() {
   local p
   for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   awsx s3 rm "s3://$B//$P/" --recursive >/dev/null 2>&1
-  awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" \
-       --query 'Uploads[].[Key,UploadId]' --output text 2>/dev/null |
-    while IFS=$'\t' read -r k id; do
-      [ -n "$id" ] && [ "$k" != None ] && awsx s3api abort-multipart-upload --bucket "$B" --key "$k" --upload-id "$id" >/dev/null 2>&1
-    done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

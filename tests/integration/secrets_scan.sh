@@ -16,6 +16,7 @@
 # Runs as root (it plants a public key for the SFTP key user and takes it out
 # again).  Every client call runs under `timeout`.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 load_services_env
 cd "$WORK"
 
@@ -30,13 +31,9 @@ ECHO_PORT=${HTTP_ECHO_URL##*:}
 OUT=$WORK/out
 mkdir -p "$OUT"
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 enc_lower() { python3 -c 'import re, sys, urllib.parse; print(re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(sys.argv[1], safe="")))' "$1"; }
 jstr() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout -k 5 120 /usr/bin/aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+AWSX_TIMEOUT=120 AWS_CLI=/usr/bin/aws   # for awsx (tests/s3_lib.sh)
 psqlx() { timeout -k 5 60 psql -X -q -At -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
 my() { timeout -k 5 60 mariadb --no-defaults --connect-timeout=5 -h "$MYSQL_HOST" -P "$MYSQL_PORT" \
          -u "$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" -N -B "$@"; }
@@ -100,38 +97,38 @@ for m in "${MAL[@]}"; do SECRETS+=("password inside a malformed connection ($m)|
 # ---------------------------------------------------------------- connections
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE PGPASSWORD FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-S3Q="region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
-KHQ="known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
+S3Q="region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
+KHQ="known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")"
 # right secrets
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
 export AIRFLOW_CONN_PGSUPER="$PG_SUPER_URI"
 export AIRFLOW_CONN_PG_JSON="{\"conn_type\":\"postgres\",\"host\":\"$PG_HOST\",\"port\":$PG_PORT,\"login\":\"$PG_USER\",\"password\":$(jstr "$PG_PASSWORD"),\"schema\":\"$PG_DATABASE\"}"
 export AIRFLOW_CONN_MYDB="$MYSQL_URI"
 export AIRFLOW_CONN_MYROOT="$MYSQL_ROOT_URI"
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?$S3Q"
+export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?$S3Q"
 export AIRFLOW_CONN_AWS_LOWER="aws://$CEPH_S3_ACCESS_KEY:$(enc_lower "$CEPH_S3_SECRET_KEY")@?$S3Q"
 export AIRFLOW_CONN_AWS_JSON="{\"conn_type\":\"aws\",\"login\":\"$CEPH_S3_ACCESS_KEY\",\"password\":$(jstr "$CEPH_S3_SECRET_KEY"),\"extra\":{\"region_name\":\"$CEPH_S3_REGION\",\"endpoint_url\":\"$CEPH_S3_ENDPOINT\"}}"
-export AIRFLOW_CONN_SFTP_PW="sftp://$SFTP_PW_USER:$(enc "$SFTP_PW_PASSWORD")@$SFTP_HOST:$SFTP_PORT?$KHQ"
-export AIRFLOW_CONN_HTTP_BASIC="http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@127.0.0.1:$ECHO_PORT"
-export AIRFLOW_CONN_NGINX_AUTH="http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@${HTTP_BASE_URL#http://}"
+export AIRFLOW_CONN_SFTP_PW="sftp://$SFTP_PW_USER:$(urlenc "$SFTP_PW_PASSWORD")@$SFTP_HOST:$SFTP_PORT?$KHQ"
+export AIRFLOW_CONN_HTTP_BASIC="http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PASSWORD")@127.0.0.1:$ECHO_PORT"
+export AIRFLOW_CONN_NGINX_AUTH="http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PASSWORD")@${HTTP_BASE_URL#http://}"
 export AIRFLOW_CONN_HTTP_TOKEN="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"token\":$(jstr "$HTTP_BEARER_TOKEN")}}"
 export AIRFLOW_CONN_HTTP_HDR="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"headers\":{\"Authorization\":\"Bearer $HEADER_TOKEN\"}}}"
 # wrong secrets
-export AIRFLOW_CONN_BADPG="postgresql://$PG_USER:$(enc "$WRONG_PG")@127.0.0.1:$PG_PORT/$PG_DATABASE"
-export AIRFLOW_CONN_BADPG_SPECIAL="postgresql://$PG_USER:$(enc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export AIRFLOW_CONN_BADPG="postgresql://$PG_USER:$(urlenc "$WRONG_PG")@127.0.0.1:$PG_PORT/$PG_DATABASE"
+export AIRFLOW_CONN_BADPG_SPECIAL="postgresql://$PG_USER:$(urlenc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE"
 export AIRFLOW_CONN_BADPG_JSON="{\"conn_type\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"login\":\"$PG_USER\",\"password\":$(jstr "$WRONG_PG_SPECIAL"),\"schema\":\"$PG_DATABASE\"}"
-export AIRFLOW_CONN_BADMY="mysql://$MYSQL_USER:$(enc "$WRONG_MY")@127.0.0.1:$MYSQL_PORT/$MYSQL_DATABASE"
-export AIRFLOW_CONN_BADS3="aws://$CEPH_S3_ACCESS_KEY:$(enc "$WRONG_S3")@?$S3Q"
-export AIRFLOW_CONN_BADSFTP="sftp://$SFTP_PW_USER:$(enc "$WRONG_SFTP")@$SFTP_HOST:$SFTP_PORT?$KHQ"
+export AIRFLOW_CONN_BADMY="mysql://$MYSQL_USER:$(urlenc "$WRONG_MY")@127.0.0.1:$MYSQL_PORT/$MYSQL_DATABASE"
+export AIRFLOW_CONN_BADS3="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$WRONG_S3")@?$S3Q"
+export AIRFLOW_CONN_BADSFTP="sftp://$SFTP_PW_USER:$(urlenc "$WRONG_SFTP")@$SFTP_HOST:$SFTP_PORT?$KHQ"
 export AIRFLOW_CONN_BADTOKEN="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"bearer_token\":$(jstr "$WRONG_TOKEN")}}"
-export AIRFLOW_CONN_BADBASIC="http://$HTTP_BASIC_USER:$(enc "$WRONG_BASIC")@127.0.0.1:$ECHO_PORT"
-export AIRFLOW_CONN_BADNGINX="http://$HTTP_BASIC_USER:$(enc "$WRONG_BASIC")@${HTTP_BASE_URL#http://}"
+export AIRFLOW_CONN_BADBASIC="http://$HTTP_BASIC_USER:$(urlenc "$WRONG_BASIC")@127.0.0.1:$ECHO_PORT"
+export AIRFLOW_CONN_BADNGINX="http://$HTTP_BASIC_USER:$(urlenc "$WRONG_BASIC")@${HTTP_BASE_URL#http://}"
 # right secrets, nobody listening
-export AIRFLOW_CONN_DEADPG="postgresql://$PG_USER:$(enc "$PG_PASSWORD")@127.0.0.1:1/$PG_DATABASE?connect_timeout=3"
-export AIRFLOW_CONN_DEADMY="mysql://$MYSQL_ROOT_USER:$(enc "$MYSQL_ROOT_PASSWORD")@127.0.0.1:1/$MYSQL_DATABASE?connect_timeout=3"
-export AIRFLOW_CONN_DEADS3="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc http://127.0.0.1:1)"
-export AIRFLOW_CONN_DEADSFTP="sftp://$SFTP_PW_USER:$(enc "$SFTP_PW_PASSWORD")@127.0.0.1:1?$KHQ&conn_timeout=3"
-export AIRFLOW_CONN_DEADHTTP="http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@127.0.0.1:1"
+export AIRFLOW_CONN_DEADPG="postgresql://$PG_USER:$(urlenc "$PG_PASSWORD")@127.0.0.1:1/$PG_DATABASE?connect_timeout=3"
+export AIRFLOW_CONN_DEADMY="mysql://$MYSQL_ROOT_USER:$(urlenc "$MYSQL_ROOT_PASSWORD")@127.0.0.1:1/$MYSQL_DATABASE?connect_timeout=3"
+export AIRFLOW_CONN_DEADS3="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc http://127.0.0.1:1)"
+export AIRFLOW_CONN_DEADSFTP="sftp://$SFTP_PW_USER:$(urlenc "$SFTP_PW_PASSWORD")@127.0.0.1:1?$KHQ&conn_timeout=3"
+export AIRFLOW_CONN_DEADHTTP="http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PASSWORD")@127.0.0.1:1"
 # malformed, with the password inside
 export AIRFLOW_CONN_MAL1="postgresql://$PG_USER:${MAL[0]}@127.0.0.1:notaport/$PG_DATABASE"
 export AIRFLOW_CONN_MAL2="{\"conn_type\": \"postgres\", \"login\": \"etl\", \"password\": \"${MAL[1]}\", \"host\": "
@@ -151,8 +148,8 @@ chmod 600 "$WORK/connections.json"
 # the encrypted key of the SFTP key user, planted for this run
 ssh-keygen -q -t ed25519 -N "$PASSPHRASE" -C "ferry-secrets-$R" -f enc_key
 PLANTED_KEY=$(cat enc_key.pub); cat enc_key.pub >> "$AUTH_KEYS"
-export AIRFLOW_CONN_SFTP_ENC="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$WORK/enc_key")&private_key_passphrase=$(enc "$PASSPHRASE")&$KHQ"
-export AIRFLOW_CONN_BADPASS="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$WORK/enc_key")&private_key_passphrase=$(enc "$WRONG_PASSPHRASE")&$KHQ"
+export AIRFLOW_CONN_SFTP_ENC="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$WORK/enc_key")&private_key_passphrase=$(urlenc "$PASSPHRASE")&$KHQ"
+export AIRFLOW_CONN_BADPASS="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$WORK/enc_key")&private_key_passphrase=$(urlenc "$WRONG_PASSPHRASE")&$KHQ"
 
 # ---------------------------------------------------------------- data
 printf 'id,name\n1,alpha\n2,beta\n3,"gamma, delta"\n' > data.csv
@@ -225,15 +222,15 @@ run "http bearer token -> stdout" 0 D copy http_token:/auth/bearer -
 run "http Authorization header extra (the echo lands in a file)" 0 D copy http_hdr:/echo got7.json
 run "--header Authorization on the command line" 0 D copy "$HTTP_ECHO_URL/echo" got6.json --header "Authorization: Bearer $HEADER_TOKEN"
 run "local -> http PUT with basic auth" 0 D copy data.csv "http_basic:/upload/$P.csv" --replace --json
-run "inline postgresql:// URI with the password" 0 D copy "postgresql://$PG_USER:$(enc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" - --json
-run "inline sftp:// URI with the password" 0 D copy data.csv "sftp://$SFTP_PW_USER:$(enc "$SFTP_PW_PASSWORD")@$SFTP_HOST:$SFTP_PORT$SFTP_PW_HOME/$P-2.csv?$KHQ" --json
-run "inline http:// URI with the basic password" 0 D copy "http://$HTTP_BASIC_USER:$(enc "$HTTP_BASIC_PASSWORD")@127.0.0.1:$ECHO_PORT/auth/basic" -
+run "inline postgresql:// URI with the password" 0 D copy "postgresql://$PG_USER:$(urlenc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" - --json
+run "inline sftp:// URI with the password" 0 D copy data.csv "sftp://$SFTP_PW_USER:$(urlenc "$SFTP_PW_PASSWORD")@$SFTP_HOST:$SFTP_PORT$SFTP_PW_HOME/$P-2.csv?$KHQ" --json
+run "inline http:// URI with the basic password" 0 D copy "http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PASSWORD")@127.0.0.1:$ECHO_PORT/auth/basic" -
 run "ls s3" 0 D ls "$S3/" --long --json
 run "ls sftp (password)" 0 D ls "sftp_pw:" --long
 run "cat s3" 0 J cat "$S3/a.csv"
 run "exec postgres" 0 D exec warehouse: "SELECT count(*) FROM $TBL"
 run "exec mariadb root" 0 D exec myroot: "SELECT 1"
-run "dry-run with an inline password" 0 D copy --dry-run "postgresql://$PG_USER:$(enc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" "$S3/dry.csv"
+run "dry-run with an inline password" 0 D copy --dry-run "postgresql://$PG_USER:$(urlenc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" "$S3/dry.csv"
 run "dry-run to sftp" 0 J copy --dry-run data.csv "sftp_pw:$P.csv" --replace
 run "rm --dry-run s3" 0 D rm --dry-run "$S3/a.csv"
 run "AWS environment chain" 0 env -u AIRFLOW_CONN_AWS_DEFAULT AWS_ACCESS_KEY_ID="$CEPH_S3_ACCESS_KEY" \
@@ -258,8 +255,8 @@ run "copy from badtoken" 4 D copy badtoken:/auth/bearer -
 run "copy from badbasic" 4 J copy badbasic:/auth/basic -
 run "copy from badnginx" 4 D copy badnginx:/private/secret.txt -
 run "PUT with badbasic" any D copy data.csv "badbasic:/auth/basic" --replace
-run "inline http URI with a wrong password" 4 D copy "http://$HTTP_BASIC_USER:$(enc "$WRONG_BASIC")@127.0.0.1:$ECHO_PORT/auth/basic" -
-run "inline postgresql URI with a wrong special password" 4 D copy "postgresql://$PG_USER:$(enc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" -
+run "inline http URI with a wrong password" 4 D copy "http://$HTTP_BASIC_USER:$(urlenc "$WRONG_BASIC")@127.0.0.1:$ECHO_PORT/auth/basic" -
+run "inline postgresql URI with a wrong special password" 4 D copy "postgresql://$PG_USER:$(urlenc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE#public.$TBL" -
 run "dry-run with badpg" any D copy --dry-run "badpg:public.$TBL" "$S3/x.csv"
 # unreachable hosts with the right secrets
 run "copy from deadpg" 4 D copy "deadpg:public.$TBL" - --retries 1

@@ -239,6 +239,8 @@ if command -v ssh-agent >/dev/null; then
     check "ssh-agent authentication" F conn test sftp_bare
   out_has "ssh-agent named in the info" "ssh-agent key"
   kill "$AGENT_PID" 2>/dev/null; AGENT_PID=; unset SSH_AUTH_SOCK SSH_AGENT_PID
+else
+  skip "ssh-agent authentication: ssh-agent not installed"
 fi
 
 # ---------------------------------------------------------------- authentication

@@ -28,6 +28,7 @@
 # call runs under `timeout`; every table, object and upload is removed at the
 # end.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 HARNESS=$(cd "$(dirname "$0")/../harness" && pwd)
 load_services_env
 cd "$WORK"
@@ -37,10 +38,9 @@ ROWS=${MATRIX_ROWS:-120000}
 RUN=tm_$$_$RANDOM
 B=$CEPH_S3_BUCKET
 P="ferry-matrix-$RUN"
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE PGTZ
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
 export AIRFLOW_CONN_MYDB="$MYSQL_URI"
 # two Postgres connections: sessions in UTC, and in Asia/Kolkata (+05:30)
 export AIRFLOW_CONN_PG="$PG_URI?options=$(urlenc '-c TimeZone=UTC')"
@@ -50,10 +50,7 @@ fy() { timeout -k 5 "$TMO" "$FERRY" "$@"; }
 my() { timeout -k 5 "$TMO" mariadb --no-defaults --connect-timeout=5 --default-character-set=utf8mb4 \
          -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" -N -B "$@"; }
 pg() { PGTZ=UTC timeout -k 5 "$TMO" psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$PG_URI" "$@"; }
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout -k 5 "$TMO" aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+AWSX_TIMEOUT="$TMO"   # for awsx (tests/s3_lib.sh)
 
 M=${RUN}_my_src    # MySQL source
 PS=${RUN}_pg_src   # Postgres source
@@ -68,7 +65,7 @@ cleanup() {
   for t in $(pg -c "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE '${RUN}%'" 2>/dev/null); do
     pg -c "DROP TABLE IF EXISTS \"$t\"" >/dev/null 2>&1
   done
-  awsx s3 rm "s3://$B/$P/" --recursive >/dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   [ -n "${HTTP_DAV_URL:-}" ] && timeout 30 curl -s -m 20 -o /dev/null -X DELETE "${HTTP_DAV_URL}$RUN/" 2>/dev/null
   [ -n "$ECHO_PID" ] && kill "$ECHO_PID" 2>/dev/null
   rm -rf "$WORK"
@@ -353,7 +350,7 @@ if [ -n "${HTTP_DAV_URL:-}" ]; then
   check "S3 -> HTTP PUT (nginx WebDAV)" fy copy "s3://$B/$P/big.bin" "${HTTP_DAV_URL}$RUN/big.bin" -q
   check "... read back equal" test "$(timeout "$TMO" curl -sf -m "$TMO" "${HTTP_DAV_URL}$RUN/big.bin" | sha256sum | cut -d' ' -f1)" = "$WANT"
 else
-  ok "WebDAV checks skipped: HTTP_DAV_URL not set"
+  skip "WebDAV checks: HTTP_DAV_URL not set"
 fi
 
 finish

@@ -9,33 +9,29 @@
 # Skips when valgrind is not installed or the binary is a sanitizer build
 # (ASan and valgrind cannot share a process).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../s3_lib.sh"
 load_services_env
 SUPP=$(cd "$(dirname "$0")/.." && pwd)/valgrind.supp
 cd "$WORK"
 
-if ! command -v valgrind > /dev/null; then echo "skip valgrind: not installed"; exit 0; fi
-if grep -qa __asan_init "$FERRY"; then echo "skip valgrind: $FERRY is a sanitizer build"; exit 0; fi
+if ! command -v valgrind > /dev/null; then skip_all "valgrind: not installed"; fi
+if grep -qa __asan_init "$FERRY"; then skip_all "valgrind: $FERRY is a sanitizer build"; fi
 
 B=$CEPH_S3_BUCKET
 P="ferry-vg-$$-$RANDOM"
 RD="ferry-vg-$$"
 RHOME=$SFTP_HOME/$RD
 T="ferry_vg_$$"
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_AWS_DEFAULT="$(s3_conn_uri)"
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
-export AIRFLOW_CONN_NOWHERE="aws://k:s@?region_name=us-east-1&endpoint_url=$(enc http://127.0.0.1:1)"
-export AIRFLOW_CONN_MYDB="mysql://$MYSQL_USER:$(enc "$MYSQL_PASSWORD")@$MYSQL_HOST:$MYSQL_PORT/$MYSQL_DATABASE"
-export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
+export AIRFLOW_CONN_NOWHERE="aws://k:s@?region_name=us-east-1&endpoint_url=$(urlenc http://127.0.0.1:1)"
+export AIRFLOW_CONN_MYDB="mysql://$MYSQL_USER:$(urlenc "$MYSQL_PASSWORD")@$MYSQL_HOST:$MYSQL_PORT/$MYSQL_DATABASE"
+export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$SFTP_KEY")&known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")"
 psqlx() { PGPASSWORD=$PG_PASSWORD timeout 60 psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DATABASE" -XAtqc "$1"; }
 cleanup() {
-  awsx s3 rm "s3://$B/$P/" --recursive --only-show-errors > /dev/null 2>&1
+  s3_cleanup   # objects and multipart uploads under $P/
   psqlx "DROP TABLE IF EXISTS $T" > /dev/null 2>&1
   rm -rf "$RHOME" "$WORK"
 }

@@ -1,7 +1,8 @@
 /*
  * svc_env.h - for the unit tests that talk to a real server: load the test
  * harness's env file ($FERRY_SVC_ENV, default /tmp/ferry-svc/env) into the
- * environment.  Without it such a test prints "skipped" - unless
+ * environment.  Without it such a test prints "skipped" and exits 77, which
+ * ctest reports as Skipped (SKIP_RETURN_CODE, CMakeLists.txt) - unless
  * FERRY_REQUIRE_SERVICES=1 (scripts/test.sh sets it), where a missing server
  * is a failure, so CI can never pass a live test that did not run.
  */
@@ -40,14 +41,17 @@ static int svc_env_load(void)
     return 0;
 }
 
-/* Exit status for "no server": 0 (skipped) in development, 1 under FERRY_REQUIRE_SERVICES=1. */
+/* The exit status of a test that skipped everything (ctest's SKIP_RETURN_CODE). */
+#define SVC_SKIPPED 77
+
+/* Exit status for "no server": SVC_SKIPPED in development, 1 under FERRY_REQUIRE_SERVICES=1. */
 static int svc_missing(const char *what)
 {
     const char *req = getenv("FERRY_REQUIRE_SERVICES");
     int required = req && strcmp(req, "1") == 0;
     printf("%s: %s (start them with tests/harness/services.sh up)\n", required ? "FAIL" : "skipped", what);
-    printf("0 passed, %d failed\n", required ? 1 : 0);
-    return required;
+    printf("0 passed, %d failed%s\n", required ? 1 : 0, required ? "" : ", all skipped");
+    return required ? 1 : SVC_SKIPPED;
 }
 
 #endif

@@ -8,7 +8,8 @@
  *
  * Needs the SFTP_* variables of tests/harness/services.sh's env file (the
  * integration test tests/integration/sftp_hook.sh runs it with them); without
- * them it says "skipped" and passes, so the unit suite needs no server.
+ * them it says "skipped" and exits 77 (ctest: Skipped), so the unit suite
+ * needs no server.
  */
 #include <signal.h>
 #include <stdio.h>
