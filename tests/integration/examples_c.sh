@@ -22,7 +22,7 @@ check "external SQL hook: --dry-run --partition 1/4 names the part and its sidec
 check "external SQL hook: --parallel 4 gives every row once, in order, one header" bash -c \
   "'$HOOK' --parallel 4 squares:squares par.csv && cmp par.csv squares.csv"
 check "external SQL hook: --partition 1/4 writes its range and sidecar" bash -c \
-  "'$HOOK' --partition 1/4 squares:squares parts/ && { echo n,square; sed -n '2502,5001p' squares.csv; } | cmp - parts/part-00001-of-00004.csv && grep -q '\"range\":{\"n\": \\[2501, 5000\\]}' parts/_parts/part-00001.json"
+  "'$HOOK' --partition 1/4 squares:squares parts/ && { echo n,square; sed -n '2502,5001p' squares.csv; } | cmp - parts/part-00001-of-00004.csv && python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))[\"range\"] != {\"n\": [2501, 5000]})' parts/_parts/part-00001.json"
 check "external SQL hook: --split-output 3 tiles the rows" bash -c \
   "'$HOOK' --split-output --parallel 3 squares:squares split/ && for f in split/part-0000[0-2].csv; do tail -n +2 \"\$f\"; done | cmp - <(tail -n +2 squares.csv)"
 check "external SQL hook: --query reaches the hook (--dry-run shows it)" bash -c \

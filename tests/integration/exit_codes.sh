@@ -13,6 +13,8 @@
 # Every client call runs under `timeout`.
 . "$(dirname "$0")/../lib.sh"
 load_services_env
+. "$(dirname "$0")/../s3_lib.sh"
+export AWS_CLI=aws AWSX_TIMEOUT=300   # for awsx (tests/s3_lib.sh)
 cd "$WORK"
 
 B=$CEPH_S3_BUCKET
@@ -22,29 +24,22 @@ RHOME=$SFTP_HOME/$RD
 MNT=$WORK/full                                 # a 1 MiB tmpfs, when we may mount one
 MOUNTED=0
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE FERRY_CONNECTIONS_FILE
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/none AWS_CONFIG_FILE=$WORK/none
-export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
-export AIRFLOW_CONN_BADS3="aws://$CEPH_S3_ACCESS_KEY:WrongS3cretKey-xyz@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_AWS_DEFAULT="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
+export AIRFLOW_CONN_BADS3="aws://$CEPH_S3_ACCESS_KEY:WrongS3cretKey-xyz@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_ENDPOINT")"
 export AIRFLOW_CONN_WAREHOUSE="$PG_URI"
 export AIRFLOW_CONN_BADPG="postgresql://$PG_USER:WrongPassw0rd-pg@127.0.0.1:$PG_PORT/$PG_DATABASE"
-export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
+export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$SFTP_KEY")&known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")"
 : > "$WORK/empty_known_hosts"
-export AIRFLOW_CONN_STRANGER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$WORK/empty_known_hosts")"
+export AIRFLOW_CONN_STRANGER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=$(urlenc "$SFTP_KEY")&known_hosts=$(urlenc "$WORK/empty_known_hosts")"
 export AIRFLOW_CONN_BROKEN='{"conn_type": "postgres", "host": '
 export AIRFLOW_CONN_ODD='{"conn_type": "teleport", "host": "x"}'
 
 F() { timeout -k 5 "${FT:-120}" "$FERRY" "$@"; }
-awsx() {
-  AWS_ACCESS_KEY_ID=$CEPH_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$CEPH_S3_SECRET_KEY AWS_DEFAULT_REGION=$CEPH_S3_REGION \
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null timeout 300 aws --endpoint-url "$CEPH_S3_ENDPOINT" "$@"
-}
 s3has() { awsx s3api head-object --bucket "$B" --key "$P/$1" >/dev/null 2>&1; }
-uploads() { awsx s3api list-multipart-uploads --bucket "$B" --prefix "$P/" --query 'length(Uploads || `[]`)' --output text; }
 out_has() { if grep -q -- "$2" "$WORK/.out"; then ok "$1"; else fail "$1" "$(tail -5 "$WORK/.out")"; fi; }
 no_temp_in() { ! ls -A "$1" | grep -q 'ferry-tmp-'; }
-skip() { printf 'skip %s\n' "$1"; }
 
 cleanup() {
   [ "$MOUNTED" = 1 ] && umount "$MNT" 2>/dev/null
@@ -96,7 +91,7 @@ expect_code "3: an undefined connection id" 3 F copy nosuchconn_zz:/x.csv out.cs
 out_has "   ... the message says where it looked" "AIRFLOW_CONN_NOSUCHCONN_ZZ"
 expect_code "3: a malformed connection (broken JSON)" 3 F ls broken:public.x
 expect_code "3: a connection type no hook serves" 3 F ls odd:/x
-expect_code "3: an unreadable key_file" 3 env AIRFLOW_CONN_NOKEY="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=%2Fnonexistent%2Fkey&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")" \
+expect_code "3: an unreadable key_file" 3 env AIRFLOW_CONN_NOKEY="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?key_file=%2Fnonexistent%2Fkey&known_hosts=$(urlenc "$SFTP_KNOWN_HOSTS")" \
   timeout 60 "$FERRY" ls nokey:/
 
 # ---------------------------------------------------------------- 4 connection / authentication
@@ -113,7 +108,7 @@ expect_code "4: HTTP 401" 4 F cat "$HTTP_ECHO_URL/auth/basic"
 # The port is one the kernel just gave out and nothing listens on.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 NOPE=127.0.0.1:$(free_port)
-expect_code "4: S3 endpoint refusing connections ($NOPE), --retries 2" 4 env AIRFLOW_CONN_DEADS3="aws://$CEPH_S3_ACCESS_KEY:x@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "http://$NOPE")" \
+expect_code "4: S3 endpoint refusing connections ($NOPE), --retries 2" 4 env AIRFLOW_CONN_DEADS3="aws://$CEPH_S3_ACCESS_KEY:x@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "http://$NOPE")" \
   timeout 60 "$FERRY" copy small.csv "s3://$B/$P/dead.csv" --s3-conn deads3 --retries 2
 out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
 expect_code "4: HTTP server refusing connections, --retries 2" 4 F copy "http://$NOPE/x" out.csv --retries 2
@@ -128,16 +123,16 @@ check "   ... no local destination from any of them" test ! -e out.csv
 # A TLS server whose CA file is missing: certificate verification cannot
 # happen, exit 4 at once (not retried) from S3, HTTP and Postgres alike.
 NOCA=$WORK/no-such-ca.crt
-expect_code "4: S3 over TLS with a missing CA file" 4 env AIRFLOW_CONN_NOCAS3="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(enc "$CEPH_S3_HTTPS_ENDPOINT")&ca_bundle=$(enc "$NOCA")" \
+expect_code "4: S3 over TLS with a missing CA file" 4 env AIRFLOW_CONN_NOCAS3="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "$CEPH_S3_HTTPS_ENDPOINT")&ca_bundle=$(urlenc "$NOCA")" \
   timeout 60 "$FERRY" copy small.csv "s3://$B/$P/noca.csv" --s3-conn nocas3 --retries 2
 out_has "   ... names the file" "no-such-ca.crt"
 check "   ... not retried" bash -c "! grep -q 'gave up after' '$WORK/.out'"
 if s3has noca.csv; then fail "   ... no object"; else ok "   ... no object"; fi
-expect_code "4: HTTPS with a missing CA file" 4 env AIRFLOW_CONN_NOCAWEB="https://${HTTPS_BASE_URL#https://}/?ca_bundle=$(enc "$NOCA")" \
+expect_code "4: HTTPS with a missing CA file" 4 env AIRFLOW_CONN_NOCAWEB="https://${HTTPS_BASE_URL#https://}/?ca_bundle=$(urlenc "$NOCA")" \
   timeout 60 "$FERRY" copy nocaweb:/orders.csv out.csv --retries 2
 out_has "   ... names the file" "no-such-ca.crt"
 check "   ... not retried" bash -c "! grep -q 'gave up after' '$WORK/.out'"
-expect_code "4: Postgres verify-full with a missing CA file" 4 env AIRFLOW_CONN_NOCAPG="postgresql://$PG_USER:$(enc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE?sslmode=verify-full&sslrootcert=$(enc "$NOCA")" \
+expect_code "4: Postgres verify-full with a missing CA file" 4 env AIRFLOW_CONN_NOCAPG="postgresql://$PG_USER:$(urlenc "$PG_PASSWORD")@127.0.0.1:$PG_PORT/$PG_DATABASE?sslmode=verify-full&sslrootcert=$(urlenc "$NOCA")" \
   timeout 60 "$FERRY" exec nocapg: "SELECT 1"
 out_has "   ... names the file" "no-such-ca.crt"
 expect_code "4: HTTPS with an untrusted certificate (not retried)" 4 F cat "$HTTPS_BASE_URL/"
