@@ -26,7 +26,10 @@ char *cli_expand(const char *text, ferry_template_mode mode, int *code);
 /* The SQL quoting mode for an endpoint's connection (mysql or postgres). */
 ferry_template_mode cli_sql_mode(const char *endpoint);
 
-/* Print "ferry: error: <msg>" (or a JSON object with --json) and return the exit code. */
+/* Nonzero when stdout is a pipe or socket whose reader went away (`| head`). */
+int cli_stdout_reader_gone(void);
+/* Print "ferry: error: <msg>" (or a JSON object with --json) and return the exit code;
+ * a FERRY_ERR_IO once stdout's reader went away prints nothing and returns 0. */
 int cli_fail(const ferry_error *err);
 /* Usage error: prints the message and the verb's help hint; returns 2. */
 int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

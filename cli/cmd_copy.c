@@ -268,6 +268,8 @@ static int copy_many(const char *src, const char *dst, const ferry_copy_options 
     ferry_error_clear(&err);
     int n_ok = 0, n_failed = 0;
     ferry_status st = ferry_copy_many(src, dst, o, print_file_result, NULL, &n_ok, &n_failed, &err);
+    if (st == FERRY_ERR_IO && cli_stdout_reader_gone())
+        return 0; /* copy GLOB - | head: quietly, as cli_fail explains */
     if (!cli.quiet && !cli.json)
         fprintf(stderr, "ferry: %d files copied, %d failed\n", n_ok, n_failed);
     if (st != FERRY_OK && n_ok + n_failed == 0)

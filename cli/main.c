@@ -5,11 +5,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,7 +123,8 @@ static const char usage_text[] =
     "\n"
     "Exit codes: 0 ok, 1 internal, 2 usage, 3 configuration, 4 connection/auth,\n"
     "            5 not found, 6 destination exists, 7 data/query, 8 transient after retries,\n"
-    "            9 local i/o, 10 timeout, 130 interrupted (SIGINT/SIGTERM)\n"
+    "            9 local i/o, 10 timeout, 130 interrupted (SIGINT/SIGTERM);\n"
+    "            a reader closing stdout early (| head) is not an error: exit 0, silent\n"
     "\n"
     "Templates (anywhere in endpoints, keys, queries): {{ ds }} {{ ds_nodash }} {{ ts }}\n"
     "  {{ ts_nodash }} {{ data_interval_start }} {{ data_interval_end }} {{ prev_ds }}\n"
@@ -188,8 +191,29 @@ void cli_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* Nonzero when stdout is a pipe (or socket) whose reader has gone away, as
+ * after `ferry cat big.csv | head -2`: the kernel then reports POLLERR on the
+ * write end for good.  Asked of the descriptor, never of an error's text. */
+int cli_stdout_reader_gone(void)
+{
+    struct stat st;
+    if (fstat(STDOUT_FILENO, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        return 0;
+    struct pollfd p = {.fd = STDOUT_FILENO, .events = 0, .revents = 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
 int cli_fail(const ferry_error *err)
 {
+    /* A reader that closed stdout early (`| head`) is not an error: like cat,
+     * ferry stops quietly, but exits 0 rather than dying of SIGPIPE (141):
+     * the reader took what it wanted, and `set -o pipefail` scripts then see
+     * the reader's own status, not a failure (or an error line) of ours.  The
+     * library still reports the failed write as FERRY_ERR_IO (9); a real
+     * local I/O error on stdout (ENOSPC, EIO with the reader still there)
+     * stays exit 9.  Documented in README.md, --help and docs/ferry.1. */
+    if (err->status == FERRY_ERR_IO && cli_stdout_reader_gone())
+        return FERRY_OK;
     int code = err->status == FERRY_OK ? FERRY_ERR_INTERNAL : (int)err->status;
     if (cli.json) {
         fprintf(stderr, "{\"ok\":false,\"exit_code\":%d,\"status\":\"%s\",\"error\":", code,
