@@ -4,6 +4,10 @@
 #
 #   scripts/install-deps.sh               build + test dependencies + npm S3 server
 #   scripts/install-deps.sh --build-only  only what is needed to compile ferry
+#   scripts/install-deps.sh --print-build-packages  print that list (one a line), install nothing
+#
+# The build packages are listed once, in scripts/build-packages.txt (also read
+# by the build stage of examples/kubernetes/Dockerfile).
 #
 # Idempotent: packages are checked with dpkg-query and only missing ones are
 # installed (one `apt-get update`, then one `apt-get install`); when everything is
@@ -19,6 +23,7 @@
 # Prints one summary line on stdout; logs go to $FERRY_SVC_DIR/install-*.log.
 set -euo pipefail
 umask 022
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd /
 export DEBIAN_FRONTEND=noninteractive
 
@@ -29,9 +34,10 @@ S3V4_VER=4.0.4
 APT_TIMEOUT=${APT_TIMEOUT:-1800}
 NPM_TIMEOUT=${NPM_TIMEOUT:-600}
 
-BUILD_PKGS=(build-essential cmake pkg-config libpq-dev libcurl4-openssl-dev libssh2-1-dev
-            libmariadb-dev libjansson-dev libexpat1-dev zlib1g-dev libssl-dev
-            clang libclang-rt-14-dev libisal-dev libzstd-dev)
+# the build set is scripts/build-packages.txt, shared with examples/kubernetes/Dockerfile
+BUILD_PKGS_FILE=$SCRIPT_DIR/build-packages.txt
+[ -r "$BUILD_PKGS_FILE" ] || { echo "install-deps: ERROR: cannot read $BUILD_PKGS_FILE" >&2; exit 1; }
+mapfile -t BUILD_PKGS < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$BUILD_PKGS_FILE")
 TEST_PKGS=(postgresql mariadb-server mariadb-client openssh-server openssh-client nginx-light
            awscli curl openssl procps iproute2 python3
            ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind time python3-psycopg2 python3-boto3 zstd gzip)
@@ -40,7 +46,8 @@ build_only=0
 for a in "$@"; do
   case $a in
     --build-only) build_only=1 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --print-build-packages) printf '%s\n' "${BUILD_PKGS[@]}"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$SCRIPT_DIR/${0##*/}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done

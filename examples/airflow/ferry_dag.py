@@ -32,10 +32,18 @@ with DAG(
         "--timeout 2h --interval 60s",
     )
 
+    # A re-run after a good night finds the files already moved: not an error
+    # (as in examples/nightly.sh). `ferry ls` exits 0 with no output when
+    # nothing matches and nonzero on a real problem (no such directory,
+    # connection refused), which fails the task (set -e).
     move_partner_files = BashOperator(
         task_id="move_partner_files_to_s3",
-        bash_command=f"{FERRY} {DATE} copy 'partner:/outbound/*_{{{{ ds_nodash }}}}.csv' "
-        f"s3://{LAKE}/inbound/acme/dt={{{{ ds }}}}/ --move",
+        bash_command="set -euo pipefail; "
+        f"files='partner:/outbound/*_{{{{ ds_nodash }}}}.csv'; "
+        f"pending=$({FERRY} {DATE} ls \"$files\"); "
+        'if [ -z "$pending" ]; then '
+        'echo "no partner file left to move (already moved by an earlier run?); skipping the move"; '
+        f"else {FERRY} {DATE} copy \"$files\" s3://{LAKE}/inbound/acme/dt={{{{ ds }}}}/ --move; fi",
     )
 
     # {{ '{{' }} … {{ '}}' }} leaves "{{ data_interval_start }}" for ferry itself to
