@@ -109,7 +109,9 @@ check "truncated gzip: no destination, no temp" bash -c '[ ! -e untruncated.txt 
 expect_code "unknown option exits 2" 2 "$FERRY" copy --bogus a b
 expect_code "missing DEST exits 2" 2 "$FERRY" copy a
 expect_code "undefined connection exits 3" 3 "$FERRY" copy nosuchconn_zz:public.t out.csv
-expect_code "a closed downstream pipe is exit 9" 9 bash -c "set -o pipefail; '$FERRY' copy big.txt - -q | head -c 10 >/dev/null"
+# a reader closing the pipe early is no error (issue #17): exit 0, silent (more in pipes.sh)
+expect_code "a closed downstream pipe is exit 0 (pipefail)" 0 bash -c "set -o pipefail; '$FERRY' copy big.txt - -q | head -c 10 >/dev/null"
+check "   ... and prints nothing on stderr" bash -c "'$FERRY' copy big.txt - -q 2>pipe.err | head -c 10 >/dev/null; [ ! -s pipe.err ]"
 
 # --- connections are masked
 export AIRFLOW_CONN_X='postgresql://u:s3cr3t@127.0.0.1:1/db'
