@@ -36,8 +36,10 @@ static const char copy_help[] =
     "  --chunk-size SIZE       transfer chunk (default 1M)\n"
     "  --part-size SIZE        S3 multipart part size (default 8M)\n"
     "  --concurrency N         S3 parts in flight (default 4)\n"
-    "  --retries N             attempts for transient failures (default 5)\n"
-    "  --timeout SECONDS       no progress for this long is a failure (default 300)\n"
+    "  --retries N             attempts in all for a transient failure, the first one\n"
+    "                          included (default 5; 1 = no retry): \"gave up after N attempts\"\n"
+    "  --timeout D             no progress for this long is a failure (default 300s;\n"
+    "                          D: seconds, or 90s, 5m, 1.5h, 1d)\n"
     "  --dry-run               print the resolved endpoints (secrets masked), the filter and\n"
     "                          whether DEST would be created, replaced or refused; touch nothing\n"
     "  --create                SQL sink: create a missing table from the source's columns\n"
@@ -349,15 +351,17 @@ int cmd_copy(int argc, char **argv)
         case OPT_RETRIES:
             v = cli_parse_long(optarg);
             if (v < 1 || v > 100)
-                return cli_usage("copy", "--retries takes 1 to 100");
+                return cli_usage("copy", "--retries counts attempts in all, the first included: 1 to 100 "
+                                         "(1 = no retry; got '%s')", optarg);
             o.max_retries = (int)v;
             break;
-        case OPT_TIMEOUT:
-            v = cli_parse_long(optarg);
-            if (v < 1)
-                return cli_usage("copy", "--timeout takes a number of seconds");
-            o.timeout = (double)v;
+        case OPT_TIMEOUT: {
+            double d = cli_parse_duration(optarg);
+            if (d <= 0)
+                return cli_usage("copy", "bad --timeout '%s' (a duration above 0: 300, 90s, 5m, 1.5h, 1d)", optarg);
+            o.timeout = d;
             break;
+        }
         case OPT_JSON: cli.json = 1; break;
         case OPT_CREATE: o.create_table = 1; break;
         case OPT_DRY_RUN: dry_run = 1; break;

@@ -240,6 +240,36 @@ int64_t cli_parse_size(const char *s)
     return (int64_t)(v * mult);
 }
 
+double cli_parse_duration(const char *s)
+{
+    /* digits, at most one '.', digits; then an optional unit */
+    if (!s || !(isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]))))
+        return -1;
+    const char *p = s;
+    int dots = 0;
+    while (isdigit((unsigned char)*p) || (*p == '.' && !dots++))
+        p++;
+    if (p[-1] == '.')
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end != p)
+        return -1;
+    double mult = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mult = 60, end++;
+    else if (*end == 'h')
+        mult = 3600, end++;
+    else if (*end == 'd')
+        mult = 86400, end++;
+    if (*end != '\0' || v < 0 || v * mult > 1e9)
+        return -1;
+    return v * mult;
+}
+
 long cli_parse_long(const char *s)
 {
     if (!s || !isdigit((unsigned char)*s))

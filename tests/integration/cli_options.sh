@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# cli_options.sh - options mean the same everywhere (issue #17, point 5):
+# one duration syntax for every option that takes seconds, --retries counting
+# attempts (said in help and errors), global options after the command,
+# `ferry help COMMAND [SUB]` = `ferry COMMAND [SUB] --help`, and a JSON final
+# error line under --log-format json.  Local files only - no server needed.
+. "$(dirname "$0")/../lib.sh"
+cd "$WORK"
+printf 'a,b\n1,2\n' > in.csv
+# out_has NAME REGEX: the last command's output (lib.sh's $WORK/.out) matches
+out_has() { if grep -Eq -- "$2" "$WORK/.out"; then ok "$1"; else fail "$1" "$(tail -5 "$WORK/.out")"; fi; }
+# last_line_json NAME CODE: the last stderr line is one JSON object with exit_code CODE
+last_line_json() {
+  if tail -1 "$WORK/.out" | python3 -c 'import json,sys; o=json.loads(sys.stdin.read()); sys.exit(0 if o["exit_code"]==int(sys.argv[1]) and o["level"]=="error" and o["msg"] else 1)' "$2"; then
+    ok "$1"; else fail "$1" "$(tail -3 "$WORK/.out")"; fi
+}
+
+# --- (a) durations: one parser for copy --timeout and wait --timeout/--interval
+check "copy --timeout 5m is accepted" "$FERRY" copy in.csv t1.csv --timeout 5m -q
+check "copy --timeout 1.5h is accepted" "$FERRY" copy in.csv t2.csv --timeout 1.5h -q
+check "copy --timeout 90s is accepted" "$FERRY" copy in.csv t3.csv --timeout 90s -q
+check "copy --timeout 2.5 (fractional seconds) is accepted" "$FERRY" copy in.csv t4.csv --timeout 2.5 -q
+check "copy --timeout 300 (plain seconds) still works" "$FERRY" copy in.csv t5.csv --timeout 300 -q
+expect_code "copy --timeout 0 is refused (exit 2)" 2 "$FERRY" copy in.csv t6.csv --timeout 0 -q
+expect_code "copy --timeout 5x is refused (exit 2)" 2 "$FERRY" copy in.csv t7.csv --timeout 5x -q
+out_has "   ... the message shows the duration syntax" "5m"
+expect_code "copy --timeout 1.2.3 is refused (exit 2)" 2 "$FERRY" copy in.csv t8.csv --timeout 1.2.3 -q
+expect_code "wait --timeout 0.2s --interval 0.05 on a missing file: exit 10" 10 \
+  timeout 20 "$FERRY" wait "$WORK/never-there" --timeout 0.2s --interval 0.05 -q
+check "copy --help shows durations for --timeout" bash -c "'$FERRY' copy --help | grep -A1 -- '--timeout D' | grep -q '5m'"
+
+# --- (b) --retries counts attempts, the first included; the help and errors say so
+check "copy --help says --retries counts attempts, 1 = no retry" \
+  bash -c "'$FERRY' copy --help | grep -A1 -- '--retries N' | tr '\n' ' ' | grep -q 'attempts in all.*1 = no retry'"
+check "copy --retries 1 (one attempt, no retry) works" "$FERRY" copy in.csv r1.csv --retries 1 -q
+expect_code "copy --retries 0 is refused (exit 2)" 2 "$FERRY" copy in.csv r0.csv --retries 0 -q
+out_has "   ... saying it counts attempts and 1 = no retry" "attempts.*1 = no retry"
+# a closed loopback port: refused at once, transient, so retried per --retries
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+expect_code "HTTP on a closed port, --retries 1: exit 4" 4 timeout 60 "$FERRY" copy "http://127.0.0.1:$port/x" h1.csv --retries 1
+out_has "   ... gave up after 1 attempt (singular, no retry made)" "gave up after 1 attempt[^s]"
+check "   ... and no retry was logged" bash -c "! grep -q 'retry 1/' '$WORK/.out'"
+expect_code "HTTP on a closed port, --retries 2: exit 4" 4 timeout 60 "$FERRY" copy "http://127.0.0.1:$port/x" h2.csv --retries 2
+out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
+
+finish
