@@ -44,6 +44,59 @@ ferry_template_mode cli_sql_mode(const char *endpoint)
     return mode;
 }
 
+static int parse_log_level(const char *s, ferry_log_level *out);
+
+/* --log-level and --log-format may stand anywhere before a "--", before the
+ * command or after it (`ferry copy a b --log-level debug`), as NAME VALUE or
+ * NAME=VALUE; take them out of argv. Returns argc left, or -1 after printing
+ * a usage error (*code). */
+static int take_global_options(int argc, char **argv, int *code)
+{
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        const char *name = NULL, *value = NULL;
+        if (strcmp(a, "--log-level") == 0 || strcmp(a, "--log-format") == 0) {
+            name = a;
+            if (i + 1 >= argc) {
+                *code = cli_usage(NULL, "%s needs a value", a);
+                return -1;
+            }
+            value = argv[++i];
+        } else if (strncmp(a, "--log-level=", 12) == 0) {
+            name = "--log-level";
+            value = a + 12;
+        } else if (strncmp(a, "--log-format=", 13) == 0) {
+            name = "--log-format";
+            value = a + 13;
+        }
+        if (!name) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (strcmp(name, "--log-level") == 0) {
+            if (parse_log_level(value, &cli.log_level) != 0) {
+                *code = cli_usage(NULL, "unknown log level '%s' (error, warn, info, debug)", value);
+                return -1;
+            }
+        } else if (strcmp(value, "json") == 0) {
+            cli.log_json = 1;
+        } else if (strcmp(value, "text") == 0) {
+            cli.log_json = 0;
+        } else {
+            *code = cli_usage(NULL, "unknown log format '%s' (text, json)", value);
+            return -1;
+        }
+    }
+    argv[out] = NULL;
+    return out;
+}
+
 /* --logical-date, --schedule and --param may stand anywhere; take them out of
  * argv before the verb parses its own options. Returns argc left, or -1 after
  * printing a usage error. */
@@ -348,12 +401,15 @@ int main(int argc, char **argv)
     tune_malloc();
     install_signals();
     int code = 0;
-    argc = take_template_options(argc, argv, &code);
-    if (argc < 0)
-        return code;
     const char *env_level = getenv("FERRY_LOG_LEVEL");
     if (env_level)
         parse_log_level(env_level, &cli.log_level);
+    argc = take_global_options(argc, argv, &code);
+    if (argc < 0)
+        return code;
+    argc = take_template_options(argc, argv, &code);
+    if (argc < 0)
+        return code;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -364,15 +420,6 @@ int main(int argc, char **argv)
             char buf[512];
             puts(ferry_version_string(buf, sizeof buf));
             return 0;
-        } else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
-            if (parse_log_level(argv[++i], &cli.log_level) != 0)
-                return cli_usage(NULL, "unknown log level '%s' (error, warn, info, debug)", argv[i]);
-        } else if (strcmp(a, "--log-format") == 0 && i + 1 < argc) {
-            i++;
-            if (strcmp(argv[i], "json") == 0)
-                cli.log_json = 1;
-            else if (strcmp(argv[i], "text") != 0)
-                return cli_usage(NULL, "unknown log format '%s' (text, json)", argv[i]);
         } else {
             return cli_usage(NULL, "unknown option '%s'", a);
         }

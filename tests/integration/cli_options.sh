@@ -43,4 +43,13 @@ check "   ... and no retry was logged" bash -c "! grep -q 'retry 1/' '$WORK/.out
 expect_code "HTTP on a closed port, --retries 2: exit 4" 4 timeout 60 "$FERRY" copy "http://127.0.0.1:$port/x" h2.csv --retries 2
 out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
 
+# --- (c) global options after the command
+check "copy a b --log-level debug is accepted" "$FERRY" copy in.csv g1.csv --log-level debug -q
+check "copy a b --log-level=info is accepted" "$FERRY" copy in.csv g2.csv --log-level=info -q
+check "ls DIR --log-format json is accepted" "$FERRY" ls "$WORK/" --log-format json
+expect_code "copy a b --log-level bogus is refused (exit 2)" 2 "$FERRY" copy in.csv g3.csv --log-level bogus -q
+expect_code "copy a b --log-level with no value is refused (exit 2)" 2 "$FERRY" copy in.csv g4.csv --log-level
+check "a global option after the command takes effect (--log-level debug logs)" \
+  bash -c "'$FERRY' copy in.csv g5.csv -q --log-level debug 2>&1 | grep -q 'debug'"
+
 finish
