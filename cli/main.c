@@ -150,6 +150,8 @@ static int take_template_options(int argc, char **argv, int *code)
 
 static const char usage_text[] =
     "usage: ferry [--log-level error|warn|info|debug] [--log-format text|json] COMMAND [ARGS]\n"
+    "The global options (these two and the template options below) may also stand\n"
+    "after COMMAND. 'ferry help COMMAND' is 'ferry COMMAND --help'.\n"
     "\n"
     "Commands:\n"
     "  copy SOURCE DEST     stream data from SOURCE to DEST (ferry copy --help)\n"
@@ -396,6 +398,56 @@ static void tune_malloc(void)
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
+/* Run the command argv[0] with its arguments; `ferry help COMMAND [SUB]` runs
+ * `ferry COMMAND [SUB] --help`. */
+static int dispatch(int argc, char **argv)
+{
+    const char *verb = argv[0];
+    if (strcmp(verb, "copy") == 0 || strcmp(verb, "cp") == 0)
+        return cmd_copy(argc, argv);
+    if (strcmp(verb, "conn") == 0 || strcmp(verb, "connections") == 0)
+        return cmd_conn(argc, argv);
+    if (strcmp(verb, "exec") == 0)
+        return cmd_exec(argc, argv);
+    if (strcmp(verb, "ls") == 0)
+        return cmd_ls(argc, argv);
+    if (strcmp(verb, "cat") == 0)
+        return cmd_cat(argc, argv);
+    if (strcmp(verb, "rm") == 0)
+        return cmd_rm(argc, argv);
+    if (strcmp(verb, "mkdir") == 0)
+        return cmd_mkdir(argc, argv);
+    if (strcmp(verb, "wait") == 0)
+        return cmd_wait(argc, argv);
+    if (strcmp(verb, "manifest") == 0)
+        return cmd_manifest(argc, argv);
+    if (strcmp(verb, "version") == 0) {
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            fputs("usage: ferry version\n  print the version of ferry and of the linked libraries\n", stdout);
+            return 0;
+        }
+        char buf[512];
+        puts(ferry_version_string(buf, sizeof buf));
+        return 0;
+    }
+    if (strcmp(verb, "help") == 0) {
+        if (argc < 2 || strcmp(argv[1], "help") == 0 || argv[1][0] == '-') {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (argc > 3)
+            return cli_usage("help", "takes COMMAND [SUBCOMMAND]");
+        char *sub[4] = {argv[1], NULL, NULL, NULL};
+        char help_opt[] = "--help";
+        int n = 1;
+        if (argc == 3)
+            sub[n++] = argv[2];
+        sub[n++] = help_opt;
+        return dispatch(n, sub);
+    }
+    return cli_usage(NULL, "unknown command '%s'", verb);
+}
+
 int main(int argc, char **argv)
 {
     tune_malloc();
@@ -429,35 +481,5 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return FERRY_ERR_USAGE;
     }
-    const char *verb = argv[i];
-    int vargc = argc - i;
-    char **vargv = argv + i;
-    if (strcmp(verb, "copy") == 0 || strcmp(verb, "cp") == 0)
-        return cmd_copy(vargc, vargv);
-    if (strcmp(verb, "conn") == 0 || strcmp(verb, "connections") == 0)
-        return cmd_conn(vargc, vargv);
-    if (strcmp(verb, "exec") == 0)
-        return cmd_exec(vargc, vargv);
-    if (strcmp(verb, "ls") == 0)
-        return cmd_ls(vargc, vargv);
-    if (strcmp(verb, "cat") == 0)
-        return cmd_cat(vargc, vargv);
-    if (strcmp(verb, "rm") == 0)
-        return cmd_rm(vargc, vargv);
-    if (strcmp(verb, "mkdir") == 0)
-        return cmd_mkdir(vargc, vargv);
-    if (strcmp(verb, "wait") == 0)
-        return cmd_wait(vargc, vargv);
-    if (strcmp(verb, "manifest") == 0)
-        return cmd_manifest(vargc, vargv);
-    if (strcmp(verb, "version") == 0) {
-        char buf[512];
-        puts(ferry_version_string(buf, sizeof buf));
-        return 0;
-    }
-    if (strcmp(verb, "help") == 0) {
-        fputs(usage_text, stdout);
-        return 0;
-    }
-    return cli_usage(NULL, "unknown command '%s'", verb);
+    return dispatch(argc - i, argv + i);
 }

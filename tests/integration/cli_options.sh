@@ -52,4 +52,19 @@ expect_code "copy a b --log-level with no value is refused (exit 2)" 2 "$FERRY" 
 check "a global option after the command takes effect (--log-level debug logs)" \
   bash -c "'$FERRY' copy in.csv g5.csv -q --log-level debug 2>&1 | grep -q 'debug'"
 
+# --- (d) ferry help COMMAND [SUB] = ferry COMMAND [SUB] --help
+for c in copy cat ls rm mkdir wait exec manifest conn; do
+  "$FERRY" help $c > help.out 2>&1; hc=$?
+  "$FERRY" $c --help > opt.out 2>&1
+  if [ "$hc" = 0 ] && [ -s help.out ] && cmp -s help.out opt.out; then ok "ferry help $c = ferry $c --help"
+  else fail "ferry help $c = ferry $c --help (exit $hc)" "$(head -3 help.out)"; fi
+done
+"$FERRY" help conn get > help.out 2>&1; hc=$?
+"$FERRY" conn get --help > opt.out 2>&1
+if [ "$hc" = 0 ] && cmp -s help.out opt.out && grep -q 'conn get' help.out && ! grep -q 'conn test' help.out; then
+  ok "ferry help conn get = ferry conn get --help, and is conn get's own help"
+else fail "ferry help conn get = ferry conn get --help, and is conn get's own help (exit $hc)" "$(cat help.out)"; fi
+check "ferry help (no command) prints the usage" bash -c "'$FERRY' help | grep -q '^usage: ferry'"
+expect_code "ferry help nosuch: exit 2" 2 "$FERRY" help nosuch
+
 finish
