@@ -243,9 +243,29 @@ void cli_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* The final error line under --log-format json: a log line (ts, level, msg)
+ * with the exit code and the status name. */
+static void log_json_error(const char *msg, int code, const char *status)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"error\",\"msg\":", ts);
+    cli_json_string(stderr, msg);
+    fprintf(stderr, ",\"exit_code\":%d,\"status\":", code);
+    cli_json_string(stderr, status);
+    fputs("}\n", stderr);
+}
+
 int cli_fail(const ferry_error *err)
 {
     int code = err->status == FERRY_OK ? FERRY_ERR_INTERNAL : (int)err->status;
+    if (cli.log_json && !cli.json) {
+        log_json_error(err->msg[0] ? err->msg : ferry_status_name(err->status), code, ferry_status_name(err->status));
+        return code;
+    }
     if (cli.json) {
         fprintf(stderr, "{\"ok\":false,\"exit_code\":%d,\"status\":\"%s\",\"error\":", code,
                 ferry_status_name(err->status));
@@ -265,6 +285,13 @@ int cli_usage(const char *verb, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ferry_scrub(msg, sizeof msg);
+    if (cli.log_json) {
+        char full[1200];
+        snprintf(full, sizeof full, "%s%s%s (see 'ferry %s%s--help')", verb ? verb : "", verb ? ": " : "", msg,
+                 verb ? verb : "", verb ? " " : "");
+        log_json_error(full, FERRY_ERR_USAGE, ferry_status_name(FERRY_ERR_USAGE));
+        return FERRY_ERR_USAGE;
+    }
     fprintf(stderr, "ferry%s%s: %s\n(see 'ferry %s%s--help')\n", verb ? " " : "", verb ? verb : "", msg,
             verb ? verb : "", verb ? " " : "");
     return FERRY_ERR_USAGE;

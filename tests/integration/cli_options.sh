@@ -67,4 +67,16 @@ else fail "ferry help conn get = ferry conn get --help, and is conn get's own he
 check "ferry help (no command) prints the usage" bash -c "'$FERRY' help | grep -q '^usage: ferry'"
 expect_code "ferry help nosuch: exit 2" 2 "$FERRY" help nosuch
 
+# --- (e) under --log-format json the final error line is JSON
+expect_code "missing source under --log-format json: exit 5" 5 "$FERRY" --log-format json copy nope.csv e1.csv
+last_line_json "   ... the final error line is JSON with exit_code 5" 5
+expect_code "the same with --log-format json after the command: exit 5" 5 "$FERRY" copy nope.csv e2.csv --log-format json
+last_line_json "   ... the final error line is JSON with exit_code 5" 5
+expect_code "a usage error under --log-format json: exit 2" 2 "$FERRY" --log-format json copy only-one-arg
+last_line_json "   ... the usage error line is JSON with exit_code 2" 2
+expect_code "an unknown command under --log-format json: exit 2" 2 "$FERRY" --log-format json nosuch
+last_line_json "   ... JSON with exit_code 2" 2
+expect_code "text format keeps the text error line: exit 5" 5 "$FERRY" copy nope.csv e3.csv
+out_has "   ... 'ferry: error: ...'" "^ferry: error: "
+
 finish
