@@ -11,7 +11,7 @@ printf 'a,b\n1,2\n' > in.csv
 out_has() { if grep -Eq -- "$2" "$WORK/.out"; then ok "$1"; else fail "$1" "$(tail -5 "$WORK/.out")"; fi; }
 # last_line_json NAME CODE: the last stderr line is one JSON object with exit_code CODE
 last_line_json() {
-  if tail -1 "$WORK/.out" | python3 -c 'import json,sys; o=json.loads(sys.stdin.read()); sys.exit(0 if o["exit_code"]==int(sys.argv[1]) and o["level"]=="error" and o["msg"] else 1)' "$2"; then
+  if tail -1 "$WORK/.out" | python3 -c 'import json,sys; o=json.loads(sys.stdin.read()); sys.exit(0 if o["exit_code"]==int(sys.argv[1]) and o["level"]=="error" and o["msg"] else 1)' "$2" 2>/dev/null; then
     ok "$1"; else fail "$1" "$(tail -3 "$WORK/.out")"; fi
 }
 
