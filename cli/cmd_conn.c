@@ -13,7 +13,8 @@
  * get`) prints its own, `ferry conn --help` all three. */
 static const char *const conn_sub_help[][2] = {
     {"list", "usage: ferry conn list [--json]   the connection ids ferry can see and where each comes from\n"},
-    {"get", "usage: ferry conn get ID           the connection as Airflow JSON, secrets shown as ***\n"},
+    {"get", "usage: ferry conn get ID           the connection as Airflow JSON, secrets shown as ***\n"
+            "  a type no hook serves is shown with a warning, exit 0 (using it: exit 3)\n"},
     {"test", "usage: ferry conn test ID [--json] connect and authenticate; exit 0 when it works\n"},
 };
 
@@ -67,6 +68,11 @@ static int conn_get(const char *id)
     ferry_error_clear(&err);
     if (ferry_conn_resolve(id, &c, &err) != FERRY_OK)
         return cli_fail(&err);
+    /* a type no hook serves: still shown (exit 0), with a warning that ferry
+     * cannot use it (copy/ls/... with it exit 3, configuration) */
+    if (!ferry_hook_for_type(c->type))
+        ferry_log(FERRY_LOG_WARN, "connection '%s' has type '%s', which no hook serves: ferry cannot use it", id,
+                  c->type ? c->type : "");
     char *json = ferry_conn_to_json_masked(c);
     ferry_conn_free(c);
     if (!json) {

@@ -79,4 +79,11 @@ last_line_json "   ... JSON with exit_code 2" 2
 expect_code "text format keeps the text error line: exit 5" 5 "$FERRY" copy nope.csv e3.csv
 out_has "   ... 'ferry: error: ...'" "^ferry: error: "
 
+# --- conn get of a type no hook serves: shown, with a warning, exit 0
+expect_code "conn get of a google_cloud_platform connection: exit 0" 0 env AIRFLOW_CONN_GCPX='google-cloud-platform://x' "$FERRY" conn get gcpx
+out_has "   ... warns that no hook serves its type" "no hook serves"
+expect_code "conn get of a postgres connection: exit 0" 0 env AIRFLOW_CONN_PGX='postgres://u:p@127.0.0.1/db' "$FERRY" conn get pgx
+check "   ... without that warning" bash -c "! grep -q 'no hook serves' '$WORK/.out'"
+expect_code "copy through a type no hook serves: exit 3" 3 env AIRFLOW_CONN_GCPX='google-cloud-platform://x' "$FERRY" copy gcpx:/a g.csv
+
 finish
