@@ -202,9 +202,14 @@ static void progress_line(int64_t bytes, int64_t rows, int64_t total, double sec
     fflush(stderr);
 }
 
+/* The summary: bytes written and read, rows, time, and both rates labelled
+ * (read = source bytes, the progress line's rate; written = DEST's bytes) in
+ * the progress line's units (KiB/s, MiB/s). */
 static void print_summary(const char *src, const char *dst, const ferry_summary *s, int dst_is_stdout)
 {
     double mbps = s->seconds > 0 ? (double)s->bytes_written / 1e6 / s->seconds : 0;
+    double read_bps = s->seconds > 0 && s->bytes_read > 0 ? (double)s->bytes_read / s->seconds : 0;
+    double written_bps = s->seconds > 0 && s->bytes_written > 0 ? (double)s->bytes_written / s->seconds : 0;
     if (cli.json) {
         FILE *out = dst_is_stdout ? stderr : stdout;
         fputs("{\"ok\":true,\"source\":", out);
@@ -213,20 +218,24 @@ static void print_summary(const char *src, const char *dst, const ferry_summary 
         cli_json_string(out, dst);
         fprintf(out,
                 ",\"bytes_read\":%lld,\"bytes_written\":%lld,\"rows_read\":%lld,\"rows_written\":%lld,"
-                "\"seconds\":%.3f,\"mb_per_s\":%.1f}\n",
+                "\"seconds\":%.3f,\"mb_per_s\":%.1f,\"read_bytes_per_s\":%.0f,\"written_bytes_per_s\":%.0f}\n",
                 (long long)s->bytes_read, (long long)s->bytes_written, (long long)s->rows_read,
-                (long long)s->rows_written, s->seconds, mbps);
+                (long long)s->rows_written, s->seconds, mbps, read_bps, written_bps);
         fflush(out);
         return;
     }
     if (cli.quiet)
         return;
-    fprintf(stderr, "ferry: copied %s -> %s: %lld bytes", src, dst, (long long)s->bytes_written);
+    char rrate[32], wrate[32];
+    human_bytes(read_bps, rrate, sizeof rrate);
+    human_bytes(written_bps, wrate, sizeof wrate);
+    fprintf(stderr, "ferry: copied %s -> %s: %lld bytes written, %lld read", src, dst, (long long)s->bytes_written,
+            (long long)(s->bytes_read > 0 ? s->bytes_read : 0));
     if (s->rows_read >= 0)
         fprintf(stderr, ", %lld rows", (long long)s->rows_read);
     else if (s->rows_written >= 0)
         fprintf(stderr, ", %lld rows", (long long)s->rows_written);
-    fprintf(stderr, ", %.2f s, %.1f MB/s\n", s->seconds, mbps);
+    fprintf(stderr, ", %.2f s, read %s/s, written %s/s\n", s->seconds, rrate, wrate);
 }
 
 static void print_file_result(const char *src, const char *dst, ferry_status st, const ferry_summary *sum,

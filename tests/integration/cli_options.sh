@@ -39,7 +39,8 @@ out_has "   ... saying it counts attempts and 1 = no retry" "attempts.*1 = no re
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 expect_code "HTTP on a closed port, --retries 1: exit 4" 4 timeout 60 "$FERRY" copy "http://127.0.0.1:$port/x" h1.csv --retries 1
 out_has "   ... gave up after 1 attempt (singular, no retry made)" "gave up after 1 attempt[^s]"
-check "   ... and no retry was logged" bash -c "! grep -q 'retry 1/' '$WORK/.out'"
+cp "$WORK/.out" h1.out
+check "   ... and no retry was logged" bash -c "! grep -q 'retry 1/' h1.out"
 expect_code "HTTP on a closed port, --retries 2: exit 4" 4 timeout 60 "$FERRY" copy "http://127.0.0.1:$port/x" h2.csv --retries 2
 out_has "   ... gave up after 2 attempts" "gave up after 2 attempts"
 
@@ -79,11 +80,22 @@ last_line_json "   ... JSON with exit_code 2" 2
 expect_code "text format keeps the text error line: exit 5" 5 "$FERRY" copy nope.csv e3.csv
 out_has "   ... 'ferry: error: ...'" "^ferry: error: "
 
+# --- the summary labels its rates (read = source, written = destination) in the progress line's units
+head -c 300000 /dev/urandom | base64 > rate.txt
+expect_code "copy rate.txt -> rate.txt.gz: exit 0" 0 "$FERRY" copy rate.txt rate.txt.gz
+out_has "   ... the summary says 'read X/s, written Y/s' in B/KiB/MiB/GiB" "read [0-9.]+ (B|KiB|MiB|GiB|TiB)/s, written [0-9.]+ (B|KiB|MiB|GiB|TiB)/s"
+cp "$WORK/.out" sum.out
+check "   ... and no unlabelled MB/s" bash -c "! grep -q 'MB/s' sum.out"
+expect_code "copy --json: exit 0" 0 "$FERRY" copy rate.txt rate2.txt.gz --json
+cp "$WORK/.out" sum.json
+check "   ... JSON has read_bytes_per_s and written_bytes_per_s" python3 -c 'import json,sys; o=json.loads(open(sys.argv[1]).read().splitlines()[-1]); sys.exit(0 if o["read_bytes_per_s"] > 0 and o["written_bytes_per_s"] > 0 else 1)' sum.json
+
 # --- conn get of a type no hook serves: shown, with a warning, exit 0
 expect_code "conn get of a google_cloud_platform connection: exit 0" 0 env AIRFLOW_CONN_GCPX='google-cloud-platform://x' "$FERRY" conn get gcpx
 out_has "   ... warns that no hook serves its type" "no hook serves"
 expect_code "conn get of a postgres connection: exit 0" 0 env AIRFLOW_CONN_PGX='postgres://u:p@127.0.0.1/db' "$FERRY" conn get pgx
-check "   ... without that warning" bash -c "! grep -q 'no hook serves' '$WORK/.out'"
+cp "$WORK/.out" pg.out
+check "   ... without that warning" bash -c "! grep -q 'no hook serves' pg.out"
 expect_code "copy through a type no hook serves: exit 3" 3 env AIRFLOW_CONN_GCPX='google-cloud-platform://x' "$FERRY" copy gcpx:/a g.csv
 
 finish
