@@ -35,6 +35,10 @@ int cli_fail(const ferry_error *err);
 int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parse "8M", "1MiB", "65536" into bytes; -1 on error. */
 int64_t cli_parse_size(const char *s);
+/* The one duration parser of every option that takes seconds (copy
+ * --timeout, wait --timeout/--interval): "90", "1.5", "90s", "30m", "0.5h",
+ * "1d" -> seconds; -1 on error (also beyond 1e9 s). */
+double cli_parse_duration(const char *s);
 /* Parse a whole non-negative number; -1 on error. */
 long cli_parse_long(const char *s);
 /* Read a whole (small) file such as --query-file into a malloc'd string. */
@@ -54,7 +58,5 @@ int cmd_mkdir(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 /* `ferry manifest DEST` (cmd_manifest.c). */
 int cmd_manifest(int argc, char **argv);
-/* "90", "90s", "30m", "6h", "1d" -> seconds; -1 on error. */
-double cli_parse_duration(const char *s);
 
 #endif

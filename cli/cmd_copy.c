@@ -36,8 +36,10 @@ static const char copy_help[] =
     "  --chunk-size SIZE       transfer chunk (default 1M)\n"
     "  --part-size SIZE        S3 multipart part size (default 8M)\n"
     "  --concurrency N         S3 parts in flight (default 4)\n"
-    "  --retries N             attempts for transient failures (default 5)\n"
-    "  --timeout SECONDS       no progress for this long is a failure (default 300)\n"
+    "  --retries N             attempts in all for a transient failure, the first one\n"
+    "                          included (default 5; 1 = no retry): \"gave up after N attempts\"\n"
+    "  --timeout D             no progress for this long is a failure (default 300s;\n"
+    "                          D: seconds, or 90s, 5m, 1.5h, 1d)\n"
     "  --dry-run               print the resolved endpoints (secrets masked), the filter and\n"
     "                          whether DEST would be created, replaced or refused; touch nothing\n"
     "  --create                SQL sink: create a missing table from the source's columns\n"
@@ -200,9 +202,14 @@ static void progress_line(int64_t bytes, int64_t rows, int64_t total, double sec
     fflush(stderr);
 }
 
+/* The summary: bytes written and read, rows, time, and both rates labelled
+ * (read = source bytes, the progress line's rate; written = DEST's bytes) in
+ * the progress line's units (KiB/s, MiB/s). */
 static void print_summary(const char *src, const char *dst, const ferry_summary *s, int dst_is_stdout)
 {
     double mbps = s->seconds > 0 ? (double)s->bytes_written / 1e6 / s->seconds : 0;
+    double read_bps = s->seconds > 0 && s->bytes_read > 0 ? (double)s->bytes_read / s->seconds : 0;
+    double written_bps = s->seconds > 0 && s->bytes_written > 0 ? (double)s->bytes_written / s->seconds : 0;
     if (cli.json) {
         FILE *out = dst_is_stdout ? stderr : stdout;
         fputs("{\"ok\":true,\"source\":", out);
@@ -211,20 +218,24 @@ static void print_summary(const char *src, const char *dst, const ferry_summary 
         cli_json_string(out, dst);
         fprintf(out,
                 ",\"bytes_read\":%lld,\"bytes_written\":%lld,\"rows_read\":%lld,\"rows_written\":%lld,"
-                "\"seconds\":%.3f,\"mb_per_s\":%.1f}\n",
+                "\"seconds\":%.3f,\"mb_per_s\":%.1f,\"read_bytes_per_s\":%.0f,\"written_bytes_per_s\":%.0f}\n",
                 (long long)s->bytes_read, (long long)s->bytes_written, (long long)s->rows_read,
-                (long long)s->rows_written, s->seconds, mbps);
+                (long long)s->rows_written, s->seconds, mbps, read_bps, written_bps);
         fflush(out);
         return;
     }
     if (cli.quiet)
         return;
-    fprintf(stderr, "ferry: copied %s -> %s: %lld bytes", src, dst, (long long)s->bytes_written);
+    char rrate[32], wrate[32];
+    human_bytes(read_bps, rrate, sizeof rrate);
+    human_bytes(written_bps, wrate, sizeof wrate);
+    fprintf(stderr, "ferry: copied %s -> %s: %lld bytes written, %lld read", src, dst, (long long)s->bytes_written,
+            (long long)(s->bytes_read > 0 ? s->bytes_read : 0));
     if (s->rows_read >= 0)
         fprintf(stderr, ", %lld rows", (long long)s->rows_read);
     else if (s->rows_written >= 0)
         fprintf(stderr, ", %lld rows", (long long)s->rows_written);
-    fprintf(stderr, ", %.2f s, %.1f MB/s\n", s->seconds, mbps);
+    fprintf(stderr, ", %.2f s, read %s/s, written %s/s\n", s->seconds, rrate, wrate);
 }
 
 static void print_file_result(const char *src, const char *dst, ferry_status st, const ferry_summary *sum,
@@ -351,15 +362,17 @@ int cmd_copy(int argc, char **argv)
         case OPT_RETRIES:
             v = cli_parse_long(optarg);
             if (v < 1 || v > 100)
-                return cli_usage("copy", "--retries takes 1 to 100");
+                return cli_usage("copy", "--retries counts attempts in all, the first included: 1 to 100 "
+                                         "(1 = no retry; got '%s')", optarg);
             o.max_retries = (int)v;
             break;
-        case OPT_TIMEOUT:
-            v = cli_parse_long(optarg);
-            if (v < 1)
-                return cli_usage("copy", "--timeout takes a number of seconds");
-            o.timeout = (double)v;
+        case OPT_TIMEOUT: {
+            double d = cli_parse_duration(optarg);
+            if (d <= 0)
+                return cli_usage("copy", "bad --timeout '%s' (a duration above 0: 300, 90s, 5m, 1.5h, 1d)", optarg);
+            o.timeout = d;
             break;
+        }
         case OPT_JSON: cli.json = 1; break;
         case OPT_CREATE: o.create_table = 1; break;
         case OPT_DRY_RUN: dry_run = 1; break;

@@ -3,33 +3,12 @@
  * `ferry wait`.  Each is a thin wrapper around one library call in
  * ferry/operators.h.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
-
-double cli_parse_duration(const char *s)
-{
-    if (!s || !isdigit((unsigned char)*s))
-        return -1;
-    char *end;
-    double v = strtod(s, &end);
-    double mult = 1;
-    if (*end == 's')
-        end++;
-    else if (*end == 'm')
-        mult = 60, end++;
-    else if (*end == 'h')
-        mult = 3600, end++;
-    else if (*end == 'd')
-        mult = 86400, end++;
-    if (*end != '\0' || v < 0)
-        return -1;
-    return v * mult;
-}
 
 static void print_removed(const char *endpoint, void *ud)
 {
@@ -141,7 +120,8 @@ static const char wait_help[] =
     "  --newer-than T     files/keys modified after T (unix seconds or YYYY-MM-DD[THH:MM:SSZ])\n"
     "  --match REGEX      HTTP: the body must match (POSIX extended)\n"
     "  --sql SQL          SQL: the query to run\n"
-    "Durations: 90, 90s, 30m, 6h, 1d.\n";
+    "  -q, --quiet        no \"condition met\" line\n"
+    "Durations: seconds (90, 1.5) or with a unit: 90s, 30m, 6h, 1d, 0.5h.\n";
 
 static int64_t parse_time_arg(const char *s)
 {
@@ -177,6 +157,8 @@ int cmd_wait(int argc, char **argv)
                 o.interval = d;
         } else if (strcmp(a, "--exponential") == 0) {
             o.exponential = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            cli.quiet = 1;
         } else if (strcmp(a, "--newer-than") == 0 && has_value) {
             o.newer_than = parse_time_arg(argv[++i]);
             if (o.newer_than == -2)

@@ -46,6 +46,59 @@ ferry_template_mode cli_sql_mode(const char *endpoint)
     return mode;
 }
 
+static int parse_log_level(const char *s, ferry_log_level *out);
+
+/* --log-level and --log-format may stand anywhere before a "--", before the
+ * command or after it (`ferry copy a b --log-level debug`), as NAME VALUE or
+ * NAME=VALUE; take them out of argv. Returns argc left, or -1 after printing
+ * a usage error (*code). */
+static int take_global_options(int argc, char **argv, int *code)
+{
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        const char *name = NULL, *value = NULL;
+        if (strcmp(a, "--log-level") == 0 || strcmp(a, "--log-format") == 0) {
+            name = a;
+            if (i + 1 >= argc) {
+                *code = cli_usage(NULL, "%s needs a value", a);
+                return -1;
+            }
+            value = argv[++i];
+        } else if (strncmp(a, "--log-level=", 12) == 0) {
+            name = "--log-level";
+            value = a + 12;
+        } else if (strncmp(a, "--log-format=", 13) == 0) {
+            name = "--log-format";
+            value = a + 13;
+        }
+        if (!name) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (strcmp(name, "--log-level") == 0) {
+            if (parse_log_level(value, &cli.log_level) != 0) {
+                *code = cli_usage(NULL, "unknown log level '%s' (error, warn, info, debug)", value);
+                return -1;
+            }
+        } else if (strcmp(value, "json") == 0) {
+            cli.log_json = 1;
+        } else if (strcmp(value, "text") == 0) {
+            cli.log_json = 0;
+        } else {
+            *code = cli_usage(NULL, "unknown log format '%s' (text, json)", value);
+            return -1;
+        }
+    }
+    argv[out] = NULL;
+    return out;
+}
+
 /* --logical-date, --schedule and --param may stand anywhere; take them out of
  * argv before the verb parses its own options. Returns argc left, or -1 after
  * printing a usage error. */
@@ -99,6 +152,8 @@ static int take_template_options(int argc, char **argv, int *code)
 
 static const char usage_text[] =
     "usage: ferry [--log-level error|warn|info|debug] [--log-format text|json] COMMAND [ARGS]\n"
+    "The global options (these two and the template options below) may also stand\n"
+    "after COMMAND. 'ferry help COMMAND' is 'ferry COMMAND --help'.\n"
     "\n"
     "Commands:\n"
     "  copy SOURCE DEST     stream data from SOURCE to DEST (ferry copy --help)\n"
@@ -203,6 +258,22 @@ int cli_stdout_reader_gone(void)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+/* The final error line under --log-format json: a log line (ts, level, msg)
+ * with the exit code and the status name. */
+static void log_json_error(const char *msg, int code, const char *status)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"error\",\"msg\":", ts);
+    cli_json_string(stderr, msg);
+    fprintf(stderr, ",\"exit_code\":%d,\"status\":", code);
+    cli_json_string(stderr, status);
+    fputs("}\n", stderr);
+}
+
 int cli_fail(const ferry_error *err)
 {
     /* A reader that closed stdout early (`| head`) is not an error: like cat,
@@ -215,6 +286,10 @@ int cli_fail(const ferry_error *err)
     if (err->status == FERRY_ERR_IO && cli_stdout_reader_gone())
         return FERRY_OK;
     int code = err->status == FERRY_OK ? FERRY_ERR_INTERNAL : (int)err->status;
+    if (cli.log_json && !cli.json) {
+        log_json_error(err->msg[0] ? err->msg : ferry_status_name(err->status), code, ferry_status_name(err->status));
+        return code;
+    }
     if (cli.json) {
         fprintf(stderr, "{\"ok\":false,\"exit_code\":%d,\"status\":\"%s\",\"error\":", code,
                 ferry_status_name(err->status));
@@ -234,6 +309,13 @@ int cli_usage(const char *verb, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ferry_scrub(msg, sizeof msg);
+    if (cli.log_json) {
+        char full[1200];
+        snprintf(full, sizeof full, "%s%s%s (see 'ferry %s%s--help')", verb ? verb : "", verb ? ": " : "", msg,
+                 verb ? verb : "", verb ? " " : "");
+        log_json_error(full, FERRY_ERR_USAGE, ferry_status_name(FERRY_ERR_USAGE));
+        return FERRY_ERR_USAGE;
+    }
     fprintf(stderr, "ferry%s%s: %s\n(see 'ferry %s%s--help')\n", verb ? " " : "", verb ? verb : "", msg,
             verb ? verb : "", verb ? " " : "");
     return FERRY_ERR_USAGE;
@@ -262,6 +344,36 @@ int64_t cli_parse_size(const char *s)
     if (*end != '\0' || v > (unsigned long long)INT64_MAX / mult)
         return -1;
     return (int64_t)(v * mult);
+}
+
+double cli_parse_duration(const char *s)
+{
+    /* digits, at most one '.', digits; then an optional unit */
+    if (!s || !(isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]))))
+        return -1;
+    const char *p = s;
+    int dots = 0;
+    while (isdigit((unsigned char)*p) || (*p == '.' && !dots++))
+        p++;
+    if (p[-1] == '.')
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end != p)
+        return -1;
+    double mult = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mult = 60, end++;
+    else if (*end == 'h')
+        mult = 3600, end++;
+    else if (*end == 'd')
+        mult = 86400, end++;
+    if (*end != '\0' || v < 0 || v * mult > 1e9)
+        return -1;
+    return v * mult;
 }
 
 long cli_parse_long(const char *s)
@@ -337,17 +449,70 @@ static void tune_malloc(void)
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
+/* Run the command argv[0] with its arguments; `ferry help COMMAND [SUB]` runs
+ * `ferry COMMAND [SUB] --help`. */
+static int dispatch(int argc, char **argv)
+{
+    const char *verb = argv[0];
+    if (strcmp(verb, "copy") == 0 || strcmp(verb, "cp") == 0)
+        return cmd_copy(argc, argv);
+    if (strcmp(verb, "conn") == 0 || strcmp(verb, "connections") == 0)
+        return cmd_conn(argc, argv);
+    if (strcmp(verb, "exec") == 0)
+        return cmd_exec(argc, argv);
+    if (strcmp(verb, "ls") == 0)
+        return cmd_ls(argc, argv);
+    if (strcmp(verb, "cat") == 0)
+        return cmd_cat(argc, argv);
+    if (strcmp(verb, "rm") == 0)
+        return cmd_rm(argc, argv);
+    if (strcmp(verb, "mkdir") == 0)
+        return cmd_mkdir(argc, argv);
+    if (strcmp(verb, "wait") == 0)
+        return cmd_wait(argc, argv);
+    if (strcmp(verb, "manifest") == 0)
+        return cmd_manifest(argc, argv);
+    if (strcmp(verb, "version") == 0) {
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            fputs("usage: ferry version\n  print the version of ferry and of the linked libraries\n", stdout);
+            return 0;
+        }
+        char buf[512];
+        puts(ferry_version_string(buf, sizeof buf));
+        return 0;
+    }
+    if (strcmp(verb, "help") == 0) {
+        if (argc < 2 || strcmp(argv[1], "help") == 0 || argv[1][0] == '-') {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (argc > 3)
+            return cli_usage("help", "takes COMMAND [SUBCOMMAND]");
+        char *sub[4] = {argv[1], NULL, NULL, NULL};
+        char help_opt[] = "--help";
+        int n = 1;
+        if (argc == 3)
+            sub[n++] = argv[2];
+        sub[n++] = help_opt;
+        return dispatch(n, sub);
+    }
+    return cli_usage(NULL, "unknown command '%s'", verb);
+}
+
 int main(int argc, char **argv)
 {
     tune_malloc();
     install_signals();
     int code = 0;
-    argc = take_template_options(argc, argv, &code);
-    if (argc < 0)
-        return code;
     const char *env_level = getenv("FERRY_LOG_LEVEL");
     if (env_level)
         parse_log_level(env_level, &cli.log_level);
+    argc = take_global_options(argc, argv, &code);
+    if (argc < 0)
+        return code;
+    argc = take_template_options(argc, argv, &code);
+    if (argc < 0)
+        return code;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -358,15 +523,6 @@ int main(int argc, char **argv)
             char buf[512];
             puts(ferry_version_string(buf, sizeof buf));
             return 0;
-        } else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
-            if (parse_log_level(argv[++i], &cli.log_level) != 0)
-                return cli_usage(NULL, "unknown log level '%s' (error, warn, info, debug)", argv[i]);
-        } else if (strcmp(a, "--log-format") == 0 && i + 1 < argc) {
-            i++;
-            if (strcmp(argv[i], "json") == 0)
-                cli.log_json = 1;
-            else if (strcmp(argv[i], "text") != 0)
-                return cli_usage(NULL, "unknown log format '%s' (text, json)", argv[i]);
         } else {
             return cli_usage(NULL, "unknown option '%s'", a);
         }
@@ -376,35 +532,5 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return FERRY_ERR_USAGE;
     }
-    const char *verb = argv[i];
-    int vargc = argc - i;
-    char **vargv = argv + i;
-    if (strcmp(verb, "copy") == 0 || strcmp(verb, "cp") == 0)
-        return cmd_copy(vargc, vargv);
-    if (strcmp(verb, "conn") == 0 || strcmp(verb, "connections") == 0)
-        return cmd_conn(vargc, vargv);
-    if (strcmp(verb, "exec") == 0)
-        return cmd_exec(vargc, vargv);
-    if (strcmp(verb, "ls") == 0)
-        return cmd_ls(vargc, vargv);
-    if (strcmp(verb, "cat") == 0)
-        return cmd_cat(vargc, vargv);
-    if (strcmp(verb, "rm") == 0)
-        return cmd_rm(vargc, vargv);
-    if (strcmp(verb, "mkdir") == 0)
-        return cmd_mkdir(vargc, vargv);
-    if (strcmp(verb, "wait") == 0)
-        return cmd_wait(vargc, vargv);
-    if (strcmp(verb, "manifest") == 0)
-        return cmd_manifest(vargc, vargv);
-    if (strcmp(verb, "version") == 0) {
-        char buf[512];
-        puts(ferry_version_string(buf, sizeof buf));
-        return 0;
-    }
-    if (strcmp(verb, "help") == 0) {
-        fputs(usage_text, stdout);
-        return 0;
-    }
-    return cli_usage(NULL, "unknown command '%s'", verb);
+    return dispatch(argc - i, argv + i);
 }

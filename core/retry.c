@@ -58,7 +58,7 @@ ferry_status ferry_retry_give_up(const ferry_retry *r, ferry_error *err)
 {
     if (err->status != FERRY_ERR_CONNECT && err->status != FERRY_ERR_TIMEOUT)
         err->status = FERRY_ERR_TRANSIENT;
-    return ferry_error_prefix(err, "gave up after %d attempts", r->attempt);
+    return ferry_error_prefix(err, "gave up after %d attempt%s", r->attempt, r->attempt == 1 ? "" : "s");
 }
 
 int ferry_retry_again(ferry_retry *r, ferry_error *err)
