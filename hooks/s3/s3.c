@@ -5,7 +5,7 @@
  * HeadBucket when listing buckets is not allowed), and the optional slots
  * server_copy (CopyObject), remove_batch (DeleteObjects) and memory (parts in
  * flight, for --max-memory).  Reading and writing
- * objects live in s3_source.c and s3_sink.c.
+ * objects live in s3_source.c and s3_sink.c (s3_parallel.c for ranges).
  *
  * Listings are directory-like (names relative to the listed "dir/", common
  * prefixes as directories, a glob in the last segment filters), as the

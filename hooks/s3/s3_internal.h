@@ -10,7 +10,10 @@
  *   s3_request.c  the client (one curl multi) and one signed request with retries
  *   s3_list.c     ListObjectsV2 / ListMultipartUploads paging
  *   s3_crc32c.c   CRC-32C (SSE4.2 when the CPU has it, else tables)
- *   s3_sink.c     the multipart writer (producer side + uploader thread), ranged sink
+ *   s3_uploader.c the sink's slot ring and uploader thread (parts in flight)
+ *   s3_sink.c     the multipart writer: open, write, commit, abort (s3_sink_internal.h)
+ *   s3_sink_resume.c  the sink's --resume glue: resume an upload, write the state
+ *   s3_parallel.c the ranged sink: n producers, one multipart upload
  *   s3_orphans.c  uploads left by an interrupted CreateMultipartUpload
  *   s3_resume.c   the --resume state file
  *   s3_source.c   the streaming GET reader
@@ -425,7 +428,7 @@ int s3_orphan_match(const char *key, const char *listed_key, int64_t initiated, 
 ferry_status s3_abort_orphans(s3_client *c, const char *bucket, const char *key, int64_t since,
                               const char *keep, int *aborted, ferry_error *err);
 
-/* ---- s3.c / s3_sink.c / s3_source.c / s3_api.c ------------------------------------ */
+/* ---- s3.c / s3_sink.c / s3_parallel.c / s3_source.c / s3_api.c------------------------------- */
 
 /* The connection id shown in messages for an endpoint's connection. */
 const char *s3_conn_id(const ferry_conn *conn);
