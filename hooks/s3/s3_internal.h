@@ -428,7 +428,7 @@ int s3_orphan_match(const char *key, const char *listed_key, int64_t initiated, 
 ferry_status s3_abort_orphans(s3_client *c, const char *bucket, const char *key, int64_t since,
                               const char *keep, int *aborted, ferry_error *err);
 
-/* ---- s3.c / s3_sink.c / s3_parallel.c / s3_source.c / s3_api.c------------------------------- */
+/* ---- s3.c / s3_sink.c / s3_parallel.c / s3_source.c / s3_api.c ------------------------ */
 
 /* The connection id shown in messages for an endpoint's connection. */
 const char *s3_conn_id(const ferry_conn *conn);
