@@ -136,13 +136,13 @@ static ferry_status upload_part_sync(s3_sink *s, int number, const void *data, s
         r.method = "PUT";
         r.bucket = s->bucket;
         r.key = s->key;
-        s3_req_query(&r, "partNumber", t.part_str);
-        s3_req_query(&r, "uploadId", s->upload_id);
+        ferry_s3_req_query(&r, "partNumber", t.part_str);
+        ferry_s3_req_query(&r, "uploadId", s->upload_id);
         ferry_s3_checksum_header(s, &r, &t);
         r.body = data;
         r.body_len = len;
         r.payload_hash = t.sha_hex;
-        st = s3_request(s->c, &s->ctl, &r, err);
+        st = ferry_s3_request(s->c, &s->ctl, &r, err);
         char hex[33];
         if (st == FERRY_OK && !s->ctl.etag[0])
             st = ferry_error_hook(err, FERRY_ERR_DATA, "s3", s->c->cfg.conn_id,
@@ -287,12 +287,12 @@ static const ferry_ranged_sink_ops ranged_ops = {
     .free = ranged_free,
 };
 
-ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
-                                 ferry_ranged_sink **out, ferry_error *err)
+ferry_status ferry_s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
+                                       ferry_ranged_sink **out, ferry_error *err)
 {
     *out = NULL;
     if (n < 1 || n > S3_MAX_PARTS / 2)
-        return ferry_error_hook(err, FERRY_ERR_USAGE, "s3", s3_conn_id(ep->conn),
+        return ferry_error_hook(err, FERRY_ERR_USAGE, "s3", ferry_s3_conn_id(ep->conn),
                                 "%d ranges: an S3 object can take 1 to %d", n, S3_MAX_PARTS / 2);
     s3_ranged *rs = calloc(1, sizeof *rs);
     if (!rs)
@@ -306,7 +306,7 @@ ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_opti
         o2 = *o;
         o2.resume_file = NULL;   /* --resume is for the plain sink only */
     }
-    ferry_status st = s3_open_sink(ep, o ? &o2 : NULL, &w, err);
+    ferry_status st = ferry_s3_open_sink(ep, o ? &o2 : NULL, &w, err);
     if (st != FERRY_OK) {
         free(rs);
         return st;

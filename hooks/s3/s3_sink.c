@@ -72,8 +72,8 @@ ferry_status ferry_s3_put_single(s3_sink *s, s3_slot *sl, ferry_error *err)
     r.payload_hash = sl->sha_hex;
     ferry_s3_checksum_header(s, &r, sl);
     if (!s->replace)
-        s3_req_header(&r, "If-None-Match", "*");
-    st = s3_request(s->c, &s->ctl, &r, err);
+        ferry_s3_req_header(&r, "If-None-Match", "*");
+    st = ferry_s3_request(s->c, &s->ctl, &r, err);
     char md5_hex[33];
     memcpy(md5_hex, sl->md5_hex, sizeof md5_hex);
     if (sl == &none)
@@ -136,7 +136,7 @@ static ferry_status complete_body(s3_sink *s, ferry_buf *xml, ferry_error *err)
         if (!s->parts[i].etag[0])
             continue;       /* ranged uploads number their parts in blocks */
         rc |= ferry_buf_appendf(xml, "<Part><PartNumber>%d</PartNumber><ETag>", i + 1);
-        rc |= s3_xml_escape(xml, s->parts[i].etag, strlen(s->parts[i].etag));
+        rc |= ferry_s3_xml_escape(xml, s->parts[i].etag, strlen(s->parts[i].etag));
         rc |= ferry_buf_appends(xml, "</ETag>");
         if (s->checksum == CK_CRC32C)
             rc |= ferry_buf_appendf(xml, "<ChecksumCRC32C>%s</ChecksumCRC32C>", s->parts[i].crc_b64);
@@ -170,16 +170,16 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
     r.body = xml.data;
     r.body_len = xml.len;
     r.no_retry = 1;          /* retried here: a 200 may carry an <Error> */
-    s3_req_query(&r, "uploadId", s->upload_id);
+    ferry_s3_req_query(&r, "uploadId", s->upload_id);
     if (!s->replace)
-        s3_req_header(&r, "If-None-Match", "*");
-    s3_req_header(&r, "Content-Type", "application/xml");
+        ferry_s3_req_header(&r, "If-None-Match", "*");
+    ferry_s3_req_header(&r, "Content-Type", "application/xml");
 
     if (!s->replace) {
         /* radosgw accepts If-None-Match on CompleteMultipartUpload but ignores
          * it (AWS enforces it): look again right before publishing */
         int exists = 0;
-        st = s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, err);
+        st = ferry_s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, err);
         if (st == FERRY_ERR_CONNECT && s->ctl.status == 403) {
             ferry_error_clear(err);
             st = FERRY_OK;
@@ -197,25 +197,25 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
     ferry_retry rt;
     ferry_retry_init(&rt, s->c->max_attempts);
     for (int attempt = 1;; attempt++) {
-        st = s3_request(s->c, &s->ctl, &r, err);
+        st = ferry_s3_request(s->c, &s->ctl, &r, err);
         if (st == FERRY_OK) {
             s3_error_doc doc;
             char etag[128];
-            int found = s3_xml_find(s->ctl.resp.data, s->ctl.resp.len, "/ETag", etag, sizeof etag,
-                                    &doc);
+            int found = ferry_s3_xml_find(s->ctl.resp.data, s->ctl.resp.len, "/ETag", etag, sizeof etag,
+                                          &doc);
             if (doc.found) {
                 int transient = 0;
-                st = s3_error_status(200, doc.code, &transient);
+                st = ferry_s3_error_status(200, doc.code, &transient);
                 char detail[700];
-                s3_error_detail(200, NULL, 0, &doc, detail, sizeof detail);
+                ferry_s3_error_detail(200, NULL, 0, &doc, detail, sizeof detail);
                 ferry_error_hook(err, st, "s3", s->c->cfg.conn_id,
                                  "CompleteMultipartUpload %s failed: %s", t, detail);
                 if (transient)
                     ferry_error_transient(err);
             } else if (found != 1) {
                 char shown[160];
-                s3_printable(s->ctl.resp.data ? s->ctl.resp.data : "", s->ctl.resp.len, shown,
-                             sizeof shown);
+                ferry_s3_printable(s->ctl.resp.data ? s->ctl.resp.data : "", s->ctl.resp.len, shown,
+                                   sizeof shown);
                 st = ferry_error_hook(err, FERRY_ERR_DATA, "s3", s->c->cfg.conn_id,
                                       "CompleteMultipartUpload %s failed: unexpected answer '%s'",
                                       t, shown);
@@ -228,7 +228,7 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
             /* an earlier attempt may have completed it and lost the answer */
             int exists = 0;
             ferry_error e2;
-            if (s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, &e2) == FERRY_OK &&
+            if (ferry_s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, &e2) == FERRY_OK &&
                 exists && strcmp(s->ctl.etag, want) == 0) {
                 st = FERRY_OK;
                 break;
@@ -269,7 +269,7 @@ static ferry_status verify_size(s3_sink *s, int64_t total, char *head_etag, size
     char t[S3_MAX_KEY_LEN + 80];
     ferry_s3_sink_target(s, t, sizeof t);
     head_etag[0] = '\0';
-    ferry_status st = s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, err);
+    ferry_status st = ferry_s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, err);
     if (st == FERRY_ERR_CONNECT && s->ctl.status == 403) {
         ferry_log(FERRY_LOG_DEBUG, "%s (cannot check the size of the object)", err->msg);
         ferry_error_clear(err);
@@ -291,7 +291,7 @@ static ferry_status verify_size(s3_sink *s, int64_t total, char *head_etag, size
     const char *keys[1] = {s->key};
     ferry_error e;
     ferry_error_clear(&e);
-    if (s3_delete_objects(s->c, s->bucket, keys, 1, NULL, &e) != FERRY_OK)
+    if (ferry_s3_client_delete_objects(s->c, s->bucket, keys, 1, NULL, &e) != FERRY_OK)
         ferry_log(FERRY_LOG_ERROR, "%s; the wrong object %s is left in place", e.msg, t);
     return bad;
 }
@@ -381,7 +381,7 @@ void ferry_s3_sink_abort(ferry_writer *w)
     ferry_s3_uploader_stop(s, 0);
     for (int i = 0; i < s->nslots; i++) {
         s3_slot *sl = &s->slots[i];
-        s3_xfer_cancel(&sl->xfer);
+        ferry_s3_xfer_cancel(&sl->xfer);
         sl->state = SLOT_FREE;
     }
     s->prod.cur = NULL;
@@ -403,7 +403,7 @@ void ferry_s3_sink_abort(ferry_writer *w)
          * scan: look again now that the uploader has stopped */
         ferry_error e;
         ferry_error_clear(&e);
-        if (s3_abort_orphans(s->c, s->bucket, s->key, s->create_since, s->upload_id, NULL, &e) !=
+        if (ferry_s3_abort_orphans(s->c, s->bucket, s->key, s->create_since, s->upload_id, NULL, &e) !=
             FERRY_OK)
             ferry_log(FERRY_LOG_ERROR, "%s; an upload started by an unanswered "
                       "CreateMultipartUpload of s3://%s/%s may be left behind", e.msg, s->bucket,
@@ -412,7 +412,7 @@ void ferry_s3_sink_abort(ferry_writer *w)
     if (s->upload_id) {
         ferry_error e;
         ferry_error_clear(&e);
-        if (s3_abort_upload(s->c, &s->ctl, s->bucket, s->key, s->upload_id, &e) != FERRY_OK)
+        if (ferry_s3_client_abort_upload(s->c, &s->ctl, s->bucket, s->key, s->upload_id, &e) != FERRY_OK)
             ferry_log(FERRY_LOG_ERROR,
                       "%s; multipart upload %s of s3://%s/%s may be left behind (remove it with "
                       "AbortMultipartUpload or a bucket lifecycle rule)",
@@ -435,22 +435,22 @@ void ferry_s3_sink_free(ferry_writer *w)
     ferry_s3_uploader_stop(s, 0);
     for (int i = 0; s->slots && i < s->nslots; i++) {
         s3_slot *sl = &s->slots[i];
-        s3_xfer_release(&sl->xfer);
+        ferry_s3_xfer_release(&sl->xfer);
         if (sl->sha_live)
             ferry_sha256_cleanup(&sl->sha);
         EVP_MD_CTX_free(sl->md5);
         free(sl->buf);
     }
     free(s->slots);
-    s3_xfer_release(&s->ctl);
-    s3_client_free(s->c);
+    ferry_s3_xfer_release(&s->ctl);
+    ferry_s3_client_free(s->c);
     free(s->parts);
     free(s->upload_id);
     free(s->bucket);
     free(s->key);
     free(s->resume_path);
     free(s->resume_tmp);
-    s3_resume_release(&s->resumed);
+    ferry_s3_resume_release(&s->resumed);
     ferry_buf_release(&s->state_json);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->space);
@@ -468,7 +468,7 @@ static ferry_status preflight(s3_sink *s, ferry_error *err)
 {
     const char *id = s->c->cfg.conn_id;
     int exists = 0;
-    ferry_status st = s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, err);
+    ferry_status st = ferry_s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, err);
     if (st == FERRY_ERR_CONNECT && s->ctl.status == 403) {
         s3_req r;
         memset(&r, 0, sizeof r);
@@ -477,8 +477,8 @@ static ferry_status preflight(s3_sink *s, ferry_error *err)
         r.bucket = s->bucket;
         r.key = s->key;
         r.no_retry = 1;
-        s3_req_header(&r, "Range", "bytes=0-0");
-        st = s3_request(s->c, &s->ctl, &r, err);
+        ferry_s3_req_header(&r, "Range", "bytes=0-0");
+        st = ferry_s3_request(s->c, &s->ctl, &r, err);
         if (st == FERRY_OK || s->ctl.status == 416) {
             exists = 1;           /* 416: an empty object */
             st = FERRY_OK;
@@ -502,7 +502,7 @@ static ferry_status preflight(s3_sink *s, ferry_error *err)
     }
     /* absent: is it the key or the whole bucket? */
     int bucket_exists = 0;
-    st = s3_head_object(s->c, &s->ctl, s->bucket, "", &bucket_exists, err);
+    st = ferry_s3_head_object(s->c, &s->ctl, s->bucket, "", &bucket_exists, err);
     if (st == FERRY_ERR_CONNECT && s->ctl.status == 403) {
         ferry_error_clear(err);   /* no s3:ListBucket right: find out at the first write */
         return FERRY_OK;
@@ -523,7 +523,7 @@ static const ferry_writer_ops sink_ops = {
     .free = ferry_s3_sink_free,
 };
 
-int s3_sink_wait_upload(ferry_writer *w, int timeout_ms)
+int ferry_s3_sink_wait_upload(ferry_writer *w, int timeout_ms)
 {
     if (!w || w->ops != &sink_ops)
         return 0;
@@ -567,11 +567,11 @@ static checksum_kind checksum_for(const ferry_conn *conn, const s3_config *cfg, 
     return unsigned_payload ? CK_MD5 : CK_NONE;
 }
 
-ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
-                          ferry_writer **out, ferry_error *err)
+ferry_status ferry_s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                ferry_writer **out, ferry_error *err)
 {
     *out = NULL;
-    const char *id = s3_conn_id(ep->conn);
+    const char *id = ferry_s3_conn_id(ep->conn);
     s3_sink *s = calloc(1, sizeof *s);
     if (!s)
         return ferry_error_oom(err, "s3", NULL, NULL);
@@ -584,7 +584,7 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
     s->prod.first_part = 1;
     s->prod.max_local = S3_MAX_PARTS - 1;
     s->replace = o && o->replace;
-    ferry_status st = s3_split_path(ep->path, id, &s->bucket, &s->key, err);
+    ferry_status st = ferry_s3_split_path(ep->path, id, &s->bucket, &s->key, err);
     if (st != FERRY_OK)
         goto fail;
     if (!s->key[0]) {
@@ -593,7 +593,7 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
                               s->bucket);
         goto fail;
     }
-    st = s3_client_new(ep->conn, o, &s->c, err);
+    st = ferry_s3_client_new(ep->conn, o, &s->c, err);
     if (st != FERRY_OK)
         goto fail;
     /* parts: UNSIGNED-PAYLOAD over https by default (TLS protects them and the
@@ -623,11 +623,11 @@ ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
         goto fail;
     }
     for (int i = 0; i < s->nslots; i++) {
-        st = s3_xfer_init(&s->slots[i].xfer, err);
+        st = ferry_s3_xfer_init(&s->slots[i].xfer, err);
         if (st != FERRY_OK)
             goto fail;
     }
-    st = s3_xfer_init(&s->ctl, err);
+    st = ferry_s3_xfer_init(&s->ctl, err);
     if (st != FERRY_OK)
         goto fail;
 

@@ -32,11 +32,11 @@ void ferry_s3_sink_state_write(s3_sink *s)
     for (int i = 0; i < s->parts_max && s->parts[i].etag[0]; i++)
         consumed += (int64_t)s->parts[i].size;
     int rc = ferry_buf_appends(b, "{\"ferry_resume\": 1, \"bucket\": ");
-    rc |= s3_json_str(b, s->bucket);
+    rc |= ferry_s3_json_str(b, s->bucket);
     rc |= ferry_buf_appends(b, ", \"key\": ");
-    rc |= s3_json_str(b, s->key);
+    rc |= ferry_s3_json_str(b, s->key);
     rc |= ferry_buf_appends(b, ", \"upload_id\": ");
-    rc |= s3_json_str(b, s->upload_id);
+    rc |= ferry_s3_json_str(b, s->upload_id);
     rc |= ferry_buf_appendf(b, ", \"part_size\": %zu, \"checksum\": \"%s\", \"source_bytes\": %lld, "
                         "\"parts\": [", s->base_part,
                         s->checksum == CK_CRC32C ? "crc32c" : s->checksum == CK_MD5 ? "md5" : "none",
@@ -51,7 +51,7 @@ void ferry_s3_sink_state_write(s3_sink *s)
             ferry_hex_encode(pr->md5, 16, md5);
         rc |= ferry_buf_appendf(b, "%s\n  {\"part\": %d, \"size\": %zu, \"etag\": ", first ? "" : ",",
                             i + 1, pr->size);
-        rc |= s3_json_str(b, pr->etag);
+        rc |= ferry_s3_json_str(b, pr->etag);
         rc |= ferry_buf_appendf(b, ", \"crc32c\": \"%s\", \"md5\": \"%s\"}", pr->crc_b64, md5);
         first = 0;
     }
@@ -60,7 +60,7 @@ void ferry_s3_sink_state_write(s3_sink *s)
     ferry_error_clear(&e);
     if (rc)
         ferry_error_oom(&e, "s3", NULL, NULL);
-    if ((rc || s3_resume_save(s->resume_path, s->resume_tmp, b, &e) != FERRY_OK) &&
+    if ((rc || ferry_s3_resume_save(s->resume_path, s->resume_tmp, b, &e) != FERRY_OK) &&
         !s->resume_warned) {
         s->resume_warned = 1;
         ferry_log(FERRY_LOG_WARN, "%s (the --resume state may lag behind)", e.msg);
@@ -86,11 +86,11 @@ static int hex_to_md5(const char *hex, unsigned char out[16])
 ferry_status ferry_s3_sink_resume_check(s3_sink *s, s3_slot *sl, int *skipped, ferry_error *err)
 {
     *skipped = 0;
-    const s3_resume_part *rp = s->resumed.nparts ? s3_resume_find(&s->resumed, sl->part) : NULL;
+    const s3_resume_part *rp = s->resumed.nparts ? ferry_s3_resume_find(&s->resumed, sl->part) : NULL;
     if (!rp)
         return FERRY_OK;
     char b64[9];
-    s3_crc32c_b64(s3_crc32c(0, sl->buf, sl->len), b64);
+    ferry_s3_crc32c_b64(ferry_s3_crc32c(0, sl->buf, sl->len), b64);
     if (rp->size != sl->len || strcmp(b64, rp->crc32c) != 0) {
         s->resume_discard = 1;
         return ferry_s3_sink_fail(s, ferry_error_hook(err, FERRY_ERR_DATA, "s3", s->c->cfg.conn_id,
@@ -127,10 +127,10 @@ static ferry_status upload_exists(s3_sink *s, const char *upload_id, int *exists
     r.method = "GET";
     r.bucket = s->bucket;
     r.key = s->key;
-    s3_req_query(&r, "max-parts", "1");
-    s3_req_query(&r, "uploadId", upload_id);
+    ferry_s3_req_query(&r, "max-parts", "1");
+    ferry_s3_req_query(&r, "uploadId", upload_id);
     *exists = 0;
-    ferry_status st = s3_request(s->c, &s->ctl, &r, err);
+    ferry_status st = ferry_s3_request(s->c, &s->ctl, &r, err);
     if (st == FERRY_ERR_NOT_FOUND) {
         ferry_error_clear(err);
         return FERRY_OK;
@@ -152,7 +152,7 @@ ferry_status ferry_s3_sink_resume_open(s3_sink *s, const char *path, ferry_error
         return ferry_error_oom(err, "s3", NULL, NULL);
     }
     int found = 0;
-    ferry_status st = s3_resume_load(path, &s->resumed, &found, err);
+    ferry_status st = ferry_s3_resume_load(path, &s->resumed, &found, err);
     if (st != FERRY_OK || !found)
         return st;
     s3_resume_state *rs = &s->resumed;
@@ -175,7 +175,7 @@ ferry_status ferry_s3_sink_resume_open(s3_sink *s, const char *path, ferry_error
     if (!exists) {
         ferry_log(FERRY_LOG_WARN, "s3: the multipart upload %s in %s no longer exists; starting "
                   "a new upload", rs->upload_id, path);
-        s3_resume_release(rs);
+        ferry_s3_resume_release(rs);
         unlink(path);
         return FERRY_OK;
     }

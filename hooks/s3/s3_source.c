@@ -138,9 +138,9 @@ static void setup_request(s3_src *s)
     s->req.body_ud = s;
     if (s->resumed) {
         snprintf(s->range, sizeof s->range, "bytes=%lld-", (long long)s->received);
-        s3_req_header(&s->req, "Range", s->range);
+        ferry_s3_req_header(&s->req, "Range", s->range);
         if (s->etag[0])
-            s3_req_header(&s->req, "If-Match", s->etag);
+            ferry_s3_req_header(&s->req, "If-Match", s->etag);
     }
     s->first_chunk = 1;
     s->paused = 0;
@@ -152,7 +152,7 @@ static ferry_status transfer_ended(s3_src *s, ferry_error *err)
 {
     char t[S3_MAX_KEY_LEN + 80];
     target(s, t, sizeof t);
-    ferry_status st = s3_xfer_finish(&s->x, err);
+    ferry_status st = ferry_s3_xfer_finish(&s->x, err);
     if (st == FERRY_OK) {
         if (s->total < 0 || s->received >= s->total) {
             s->eof = 1;
@@ -181,7 +181,7 @@ static ferry_status transfer_ended(s3_src *s, ferry_error *err)
         return err->status;
     s->resumed = 1;
     setup_request(s);
-    return s3_xfer_start(s->c, &s->x, &s->req, err);
+    return ferry_s3_xfer_start(s->c, &s->x, &s->req, err);
 }
 
 static ferry_status src_fail(s3_src *s, ferry_status st, ferry_error *err)
@@ -243,7 +243,7 @@ static ferry_status src_read(ferry_source *src, void *buf, size_t cap, size_t *n
             break;
         size_t before = s->dst_len;
         /* with data in hand, only take what is already there */
-        st = s3_client_drive(s->c, before > 0 ? 0 : 200, 1, err);
+        st = ferry_s3_client_drive(s->c, before > 0 ? 0 : 200, 1, err);
         if (st != FERRY_OK)
             goto out;
         if (before > 0 && s->dst_len == before && !s->x.done)
@@ -254,7 +254,7 @@ out:
     s->dst = NULL;
     if (st != FERRY_OK) {
         *nread = 0;
-        s3_xfer_cancel(&s->x);
+        ferry_s3_xfer_cancel(&s->x);
         if (st == FERRY_ERR_INTERRUPTED) {     /* one wording, whoever saw it */
             char t[S3_MAX_KEY_LEN + 80];
             target(s, t, sizeof t);
@@ -287,8 +287,8 @@ static void src_free(ferry_source *src)
     s3_src *s = (s3_src *)src;
     if (!s)
         return;
-    s3_xfer_release(&s->x);
-    s3_client_free(s->c);
+    ferry_s3_xfer_release(&s->x);
+    ferry_s3_client_free(s->c);
     free(s->ovf);
     free(s->bucket);
     free(s->key);
@@ -309,13 +309,13 @@ static ferry_status src_start(s3_src *s, ferry_error *err)
     ferry_retry_init(&s->retry, s->c->max_attempts);
     for (;;) {
         setup_request(s);
-        ferry_status st = s3_xfer_start(s->c, &s->x, &s->req, err);
+        ferry_status st = ferry_s3_xfer_start(s->c, &s->x, &s->req, err);
         if (st != FERRY_OK)
             return st;
         while (!s->x.headers_done && !s->x.done) {
-            st = s3_client_drive(s->c, 200, 1, err);
+            st = ferry_s3_client_drive(s->c, 200, 1, err);
             if (st != FERRY_OK) {
-                s3_xfer_cancel(&s->x);
+                ferry_s3_xfer_cancel(&s->x);
                 char t[S3_MAX_KEY_LEN + 80];
                 target(s, t, sizeof t);
                 if (st == FERRY_ERR_INTERRUPTED)
@@ -332,13 +332,13 @@ static ferry_status src_start(s3_src *s, ferry_error *err)
         }
         /* an error answer: let it finish to read the S3 error document */
         while (!s->x.done) {
-            st = s3_client_drive(s->c, 200, 1, err);
+            st = ferry_s3_client_drive(s->c, 200, 1, err);
             if (st != FERRY_OK) {
-                s3_xfer_cancel(&s->x);
+                ferry_s3_xfer_cancel(&s->x);
                 return st;
             }
         }
-        st = s3_xfer_finish(&s->x, err);
+        st = ferry_s3_xfer_finish(&s->x, err);
         if (st == FERRY_OK) {
             /* finished without a header block we recognised: empty object */
             s->total = s->x.content_length;
@@ -356,11 +356,11 @@ static ferry_status src_start(s3_src *s, ferry_error *err)
     }
 }
 
-ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
-                            ferry_source **out, ferry_error *err)
+ferry_status ferry_s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                  ferry_source **out, ferry_error *err)
 {
     *out = NULL;
-    const char *id = s3_conn_id(ep->conn);
+    const char *id = ferry_s3_conn_id(ep->conn);
     s3_src *s = calloc(1, sizeof *s);
     if (!s)
         return ferry_error_oom(err, "s3", NULL, NULL);
@@ -369,15 +369,15 @@ ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *
     s->base.rows = -1;
     s->total = -1;
     s->retry_mark = -1;
-    ferry_status st = s3_split_path(ep->path, id, &s->bucket, &s->key, err);
+    ferry_status st = ferry_s3_split_path(ep->path, id, &s->bucket, &s->key, err);
     if (st == FERRY_OK && !s->key[0])
         st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id,
                               "s3://%s: the source needs a key (s3://%s/name)", s->bucket,
                               s->bucket);
     if (st == FERRY_OK)
-        st = s3_client_new(ep->conn, o, &s->c, err);
+        st = ferry_s3_client_new(ep->conn, o, &s->c, err);
     if (st == FERRY_OK)
-        st = s3_xfer_init(&s->x, err);
+        st = ferry_s3_xfer_init(&s->x, err);
     if (st == FERRY_OK) {
         s->ovf = malloc(OVERFLOW_CAP);
         s->ovf_cap = s->ovf ? OVERFLOW_CAP : 0;

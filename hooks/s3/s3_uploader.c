@@ -153,7 +153,7 @@ ferry_status ferry_s3_slot_hash(s3_sink *s, s3_slot *sl, size_t step,
             (sl->sha_live && ferry_sha256_update(&sl->sha, p, n) != FERRY_OK))
             return ferry_s3_sink_fail(s, ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: hashing failed"), err);
         if (s->checksum == CK_CRC32C || s->resume_path)
-            sl->crc = s3_crc32c(sl->crc, p, n);
+            sl->crc = ferry_s3_crc32c(sl->crc, p, n);
         if (between && off + n < sl->len) {
             ferry_status st = between(s, err);
             if (st != FERRY_OK)
@@ -171,7 +171,7 @@ ferry_status ferry_s3_slot_hash(s3_sink *s, s3_slot *sl, size_t step,
         sl->md5_hex[0] = sl->md5_b64[0] = '\0';
     }
     if (s->checksum == CK_CRC32C || s->resume_path)
-        s3_crc32c_b64(sl->crc, sl->crc_b64);
+        ferry_s3_crc32c_b64(sl->crc, sl->crc_b64);
     else
         sl->crc_b64[0] = '\0';
     if (s->unsigned_payload) {
@@ -188,9 +188,9 @@ ferry_status ferry_s3_slot_hash(s3_sink *s, s3_slot *sl, size_t step,
 void ferry_s3_checksum_header(const s3_sink *s, s3_req *r, const s3_slot *sl)
 {
     if (s->checksum == CK_MD5)
-        s3_req_header(r, "Content-MD5", sl->md5_b64);
+        ferry_s3_req_header(r, "Content-MD5", sl->md5_b64);
     else if (s->checksum == CK_CRC32C)
-        s3_req_header(r, "x-amz-checksum-crc32c", sl->crc_b64);
+        ferry_s3_req_header(r, "x-amz-checksum-crc32c", sl->crc_b64);
 }
 
 /* ---- uploader thread: parts in flight ------------------------------------------------- */
@@ -203,13 +203,13 @@ static ferry_status part_start(s3_sink *s, s3_slot *sl, ferry_error *err)
     sl->req.method = "PUT";
     sl->req.bucket = s->bucket;
     sl->req.key = s->key;
-    s3_req_query(&sl->req, "partNumber", sl->part_str);
-    s3_req_query(&sl->req, "uploadId", s->upload_id);
+    ferry_s3_req_query(&sl->req, "partNumber", sl->part_str);
+    ferry_s3_req_query(&sl->req, "uploadId", s->upload_id);
     ferry_s3_checksum_header(s, &sl->req, sl);
     sl->req.body = sl->buf;
     sl->req.body_len = sl->len;
     sl->req.payload_hash = sl->sha_hex;
-    ferry_status st = s3_xfer_start(s->c, &sl->xfer, &sl->req, err);
+    ferry_status st = ferry_s3_xfer_start(s->c, &sl->xfer, &sl->req, err);
     if (st != FERRY_OK)
         return ferry_s3_sink_fail(s, st, err);
     ferry_s3_slot_set_state(s, sl, SLOT_FLIGHT);
@@ -246,7 +246,7 @@ static ferry_status part_done(s3_sink *s, s3_slot *sl, ferry_error *err)
 {
     ferry_error e;
     ferry_error_clear(&e);
-    ferry_status st = s3_xfer_finish(&sl->xfer, &e);
+    ferry_status st = ferry_s3_xfer_finish(&sl->xfer, &e);
     char t[S3_MAX_KEY_LEN + 80];
     ferry_s3_sink_target(s, t, sizeof t);
     if (st == FERRY_OK) {
@@ -280,7 +280,7 @@ static ferry_status part_done(s3_sink *s, s3_slot *sl, ferry_error *err)
         return FERRY_OK;
     }
     double delay = 0;
-    if (st != FERRY_ERR_INTERRUPTED && s3_retry_plan(&sl->retry, &e, &delay)) {
+    if (st != FERRY_ERR_INTERRUPTED && ferry_s3_retry_plan(&sl->retry, &e, &delay)) {
         ferry_log(FERRY_LOG_WARN, "%s (retrying part %d in %.1f s)", e.msg, sl->part, delay);
         sl->retry_at = ferry_now_monotonic() + delay;
         ferry_s3_slot_set_state(s, sl, SLOT_WAIT);
@@ -306,7 +306,7 @@ static ferry_status pump(s3_sink *s, int wait_ms, ferry_error *err)
                 wait_ms = ms;
         }
     }
-    ferry_status st = s3_client_drive(s->c, wait_ms, 1, err);
+    ferry_status st = ferry_s3_client_drive(s->c, wait_ms, 1, err);
     if (st != FERRY_OK)
         return ferry_s3_sink_fail(s, st, err);
     now = ferry_now_monotonic();
@@ -339,9 +339,9 @@ ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
     r.method = "POST";
     r.bucket = s->bucket;
     r.key = s->key;
-    s3_req_query(&r, "uploads", NULL);
+    ferry_s3_req_query(&r, "uploads", NULL);
     if (s->checksum == CK_CRC32C)
-        s3_req_header(&r, "x-amz-checksum-algorithm", "CRC32C");
+        ferry_s3_req_header(&r, "x-amz-checksum-algorithm", "CRC32C");
     /* retried here: an attempt that failed without an answer may have
      * created an upload all the same (see s3_orphans.c) */
     r.no_retry = 1;
@@ -351,7 +351,7 @@ ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
     ferry_retry_init(&rt, s->c->max_attempts);
     ferry_status st;
     for (;;) {
-        st = s3_request(s->c, &s->ctl, &r, err);
+        st = ferry_s3_request(s->c, &s->ctl, &r, err);
         if (st == FERRY_OK)
             break;
         unanswered |= st == FERRY_ERR_INTERRUPTED || st == FERRY_ERR_TIMEOUT ||
@@ -361,7 +361,7 @@ ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
     }
     char id[1024];
     int have_id = st == FERRY_OK &&
-                  s3_xml_find(s->ctl.resp.data, s->ctl.resp.len, "/UploadId", id, sizeof id, NULL) == 1 &&
+                  ferry_s3_xml_find(s->ctl.resp.data, s->ctl.resp.len, "/UploadId", id, sizeof id, NULL) == 1 &&
                   id[0];
     s->create_since = since;
     s->create_unanswered |= unanswered;
@@ -369,7 +369,7 @@ ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
         ferry_error e;
         ferry_error_clear(&e);
         int n = 0;
-        if (s3_abort_orphans(s->c, s->bucket, s->key, since, have_id ? id : NULL, &n, &e) != FERRY_OK)
+        if (ferry_s3_abort_orphans(s->c, s->bucket, s->key, since, have_id ? id : NULL, &n, &e) != FERRY_OK)
             ferry_log(FERRY_LOG_ERROR, "%s; an upload started by the interrupted "
                       "CreateMultipartUpload of s3://%s/%s may be left behind", e.msg, s->bucket,
                       s->key);
@@ -379,7 +379,7 @@ ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
     if (!have_id) {
         char t[S3_MAX_KEY_LEN + 80], shown[160];
         ferry_s3_sink_target(s, t, sizeof t);
-        s3_printable(s->ctl.resp.data ? s->ctl.resp.data : "", s->ctl.resp.len, shown, sizeof shown);
+        ferry_s3_printable(s->ctl.resp.data ? s->ctl.resp.data : "", s->ctl.resp.len, shown, sizeof shown);
         return ferry_s3_sink_fail(s, ferry_error_hook(err, FERRY_ERR_DATA, "s3", s->c->cfg.conn_id,
                                   "CreateMultipartUpload %s failed: no UploadId in '%s'", t,
                                   shown),
@@ -389,7 +389,7 @@ ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
     if (!upload_id)
         return ferry_s3_sink_oom(s, err);
     pthread_mutex_lock(&s->mu);
-    s->upload_id = upload_id;   /* under mu for s3_sink_wait_upload */
+    s->upload_id = upload_id;   /* under mu for ferry_s3_sink_wait_upload */
     pthread_cond_broadcast(&s->space);
     pthread_mutex_unlock(&s->mu);
     ferry_log(FERRY_LOG_DEBUG, "s3: multipart upload %s of s3://%s/%s started", id, s->bucket,

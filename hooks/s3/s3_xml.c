@@ -83,7 +83,7 @@ static void xml_handlers(s3_xml *x)
     ferry_buf_reset(&x->text);
 }
 
-ferry_status s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error *err)
+ferry_status ferry_s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error *err)
 {
     memset(x, 0, sizeof *x);
     x->on_end = on_end;
@@ -95,7 +95,7 @@ ferry_status s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error 
     return FERRY_OK;
 }
 
-ferry_status s3_xml_reset(s3_xml *x, ferry_error *err)
+ferry_status ferry_s3_xml_reset(s3_xml *x, ferry_error *err)
 {
     if (!XML_ParserReset(x->parser, "UTF-8"))
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: cannot reset the XML parser");
@@ -103,7 +103,7 @@ ferry_status s3_xml_reset(s3_xml *x, ferry_error *err)
     return FERRY_OK;
 }
 
-ferry_status s3_xml_feed(s3_xml *x, const char *data, size_t len, int final, ferry_error *err)
+ferry_status ferry_s3_xml_feed(s3_xml *x, const char *data, size_t len, int final, ferry_error *err)
 {
     x->err = err;
     while (len > 0 || final) {
@@ -127,7 +127,7 @@ ferry_status s3_xml_feed(s3_xml *x, const char *data, size_t len, int final, fer
     return x->status;
 }
 
-void s3_xml_release(s3_xml *x)
+void ferry_s3_xml_release(s3_xml *x)
 {
     if (x->parser)
         XML_ParserFree(x->parser);
@@ -145,11 +145,11 @@ static ferry_status parse_all(const char *body, size_t len, s3_xml_end_fn fn, vo
         len--;
     }
     s3_xml x;
-    ferry_status st = s3_xml_init(&x, fn, ud, err);
+    ferry_status st = ferry_s3_xml_init(&x, fn, ud, err);
     if (st != FERRY_OK)
         return st;
-    st = s3_xml_feed(&x, body ? body : "", len, 1, err);
-    s3_xml_release(&x);
+    st = ferry_s3_xml_feed(&x, body ? body : "", len, 1, err);
+    ferry_s3_xml_release(&x);
     return st;
 }
 
@@ -196,7 +196,7 @@ static ferry_status on_error_end(void *ud, const char *path, const char *text, s
     return FERRY_OK;
 }
 
-int s3_xml_parse_error(const char *body, size_t len, s3_error_doc *doc)
+int ferry_s3_xml_parse_error(const char *body, size_t len, s3_error_doc *doc)
 {
     memset(doc, 0, sizeof *doc);
     if (!body || len == 0)
@@ -231,8 +231,8 @@ static ferry_status on_find_end(void *ud, const char *path, const char *text, si
     return FERRY_OK;
 }
 
-int s3_xml_find(const char *body, size_t len, const char *suffix, char *out, size_t cap,
-                s3_error_doc *doc)
+int ferry_s3_xml_find(const char *body, size_t len, const char *suffix, char *out, size_t cap,
+                      s3_error_doc *doc)
 {
     find_ctx f;
     memset(&f, 0, sizeof f);
@@ -340,7 +340,7 @@ static ferry_status on_page_end(void *ud, const char *path, const char *text, si
             pg->cur.size = parse_int64(text, len);
         else if (strcmp(p, "Contents/LastModified") == 0) {
             copy_text(tmp, sizeof tmp, text, len);
-            pg->cur.mtime = s3_parse_iso8601(tmp);
+            pg->cur.mtime = ferry_s3_parse_iso8601(tmp);
         } else if (strcmp(p, "Contents") == 0) {
             return page_push(pg, 0, pg->cur_name.data ? pg->cur_name.data : "", pg->cur_name.len,
                              err);
@@ -358,7 +358,7 @@ static ferry_status on_page_end(void *ud, const char *path, const char *text, si
             return page_set(&pg->cur_id, text, len, err);
         if (strcmp(p, "Upload/Initiated") == 0) {
             copy_text(tmp, sizeof tmp, text, len);
-            pg->cur.mtime = s3_parse_iso8601(tmp);
+            pg->cur.mtime = ferry_s3_parse_iso8601(tmp);
         } else if (strcmp(p, "Upload") == 0) {
             return page_push(pg, 0, pg->cur_name.data ? pg->cur_name.data : "", pg->cur_name.len,
                              err);
@@ -367,15 +367,15 @@ static ferry_status on_page_end(void *ud, const char *path, const char *text, si
     return FERRY_OK;
 }
 
-ferry_status s3_page_init(s3_page *pg, int uploads, ferry_error *err)
+ferry_status ferry_s3_page_init(s3_page *pg, int uploads, ferry_error *err)
 {
     memset(pg, 0, sizeof *pg);
     pg->uploads = uploads;
     page_cur_clear(pg);
-    return s3_xml_init(&pg->xml, on_page_end, pg, err);
+    return ferry_s3_xml_init(&pg->xml, on_page_end, pg, err);
 }
 
-ferry_status s3_page_reset(s3_page *pg, ferry_error *err)
+ferry_status ferry_s3_page_reset(s3_page *pg, ferry_error *err)
 {
     ferry_buf_reset(&pg->names);
     ferry_buf_reset(&pg->entries);
@@ -385,43 +385,43 @@ ferry_status s3_page_reset(s3_page *pg, ferry_error *err)
     pg->truncated = 0;
     pg->url_encoded = 0;
     page_cur_clear(pg);
-    return s3_xml_reset(&pg->xml, err);
+    return ferry_s3_xml_reset(&pg->xml, err);
 }
 
-ferry_status s3_page_feed(s3_page *pg, const char *data, size_t len, int final, ferry_error *err)
+ferry_status ferry_s3_page_feed(s3_page *pg, const char *data, size_t len, int final, ferry_error *err)
 {
-    ferry_status st = s3_xml_feed(&pg->xml, data, len, final, err);
+    ferry_status st = ferry_s3_xml_feed(&pg->xml, data, len, final, err);
     if (st != FERRY_OK || !final || !pg->url_encoded)
         return st;
     /* EncodingType=url: keys, prefixes and markers come form-encoded (the way
      * botocore decodes them: unquote_plus) */
     s3_page_entry *es = (s3_page_entry *)pg->entries.data;
     for (size_t i = 0; i < pg->n; i++)
-        es[i].name_len = s3_url_decode(pg->names.data + es[i].name_off, es[i].name_len, 1);
+        es[i].name_len = ferry_s3_url_decode(pg->names.data + es[i].name_off, es[i].name_len, 1);
     if (pg->uploads && pg->next_token.len)
-        pg->next_token.len = s3_url_decode(pg->next_token.data, pg->next_token.len, 1);
+        pg->next_token.len = ferry_s3_url_decode(pg->next_token.data, pg->next_token.len, 1);
     return FERRY_OK;
 }
 
-const s3_page_entry *s3_page_entry_at(const s3_page *pg, size_t i)
+const s3_page_entry *ferry_s3_page_entry_at(const s3_page *pg, size_t i)
 {
     return &((const s3_page_entry *)pg->entries.data)[i];
 }
 
-const char *s3_page_name(s3_page *pg, size_t i)
+const char *ferry_s3_page_name(s3_page *pg, size_t i)
 {
-    return pg->names.data + s3_page_entry_at(pg, i)->name_off;
+    return pg->names.data + ferry_s3_page_entry_at(pg, i)->name_off;
 }
 
-const char *s3_page_upload_id(const s3_page *pg, size_t i)
+const char *ferry_s3_page_upload_id(const s3_page *pg, size_t i)
 {
-    const s3_page_entry *e = s3_page_entry_at(pg, i);
+    const s3_page_entry *e = ferry_s3_page_entry_at(pg, i);
     return e->id_off ? pg->names.data + e->id_off : "";
 }
 
-void s3_page_release(s3_page *pg)
+void ferry_s3_page_release(s3_page *pg)
 {
-    s3_xml_release(&pg->xml);
+    ferry_s3_xml_release(&pg->xml);
     ferry_buf_release(&pg->names);
     ferry_buf_release(&pg->entries);
     ferry_buf_release(&pg->next_token);
@@ -463,7 +463,7 @@ static ferry_status on_delete_end(void *ud, const char *path, const char *text, 
     return FERRY_OK;
 }
 
-int s3_xml_parse_delete(const char *body, size_t len, s3_delete_result *out)
+int ferry_s3_xml_parse_delete(const char *body, size_t len, s3_delete_result *out)
 {
     memset(out, 0, sizeof *out);
     delete_ctx d;
@@ -496,7 +496,7 @@ static ferry_status on_buckets_end(void *ud, const char *path, const char *text,
     return FERRY_OK;
 }
 
-int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, size_t *nbuckets)
+int ferry_s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, size_t *nbuckets)
 {
     buckets_ctx b;
     memset(&b, 0, sizeof b);
@@ -515,7 +515,7 @@ int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, 
 
 /* ---- escaping ---------------------------------------------------------------------------- */
 
-int s3_xml_escape(ferry_buf *b, const char *s, size_t len)
+int ferry_s3_xml_escape(ferry_buf *b, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
