@@ -28,8 +28,8 @@ static ferry_status s3_stat(const ferry_endpoint *ep, ferry_entry *out, ferry_er
 {
     const char *id = ferry_s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
-    s3_client *c = NULL;
-    s3_xfer x;
+    ferry_s3_client *c = NULL;
+    ferry_s3_xfer x;
     memset(&x, 0, sizeof x);
     memset(out, 0, sizeof *out);
     ferry_status st = ferry_s3_split_path(ep->path, id, &bucket, &key, err);
@@ -75,7 +75,7 @@ typedef struct list_ctx {
     ferry_buf name;            /* reused */
 } list_ctx;
 
-static ferry_status list_one(void *ud, const char *key, const s3_page_entry *e, ferry_error *err)
+static ferry_status list_one(void *ud, const char *key, const ferry_s3_page_entry *e, ferry_error *err)
 {
     list_ctx *l = ud;
     size_t klen = strlen(key);
@@ -110,7 +110,7 @@ static ferry_status s3_list(const ferry_endpoint *ep, int recursive, ferry_entry
 {
     const char *id = ferry_s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_buf prefix = {0};
     list_ctx l;
     memset(&l, 0, sizeof l);
@@ -149,9 +149,10 @@ out:
 
 /* DeleteObject of one key, HEAD first: S3 answers 204 for absent keys too,
  * and an absent key is reported "not found". */
-static ferry_status remove_key(s3_client *c, const char *id, const char *bucket, const char *key, ferry_error *err)
+static ferry_status remove_key(ferry_s3_client *c, const char *id, const char *bucket, const char *key,
+                               ferry_error *err)
 {
-    s3_xfer x;
+    ferry_s3_xfer x;
     memset(&x, 0, sizeof x);
     ferry_status st = ferry_s3_xfer_init(&x, err);
     int exists = 0;
@@ -161,7 +162,7 @@ static ferry_status remove_key(s3_client *c, const char *id, const char *bucket,
         st = ferry_error_hook(err, FERRY_ERR_NOT_FOUND, "s3", id,
                               "DeleteObject s3://%s/%s failed: no such key", bucket, key);
     if (st == FERRY_OK) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "DeleteObject";
         r.method = "DELETE";
@@ -177,7 +178,7 @@ static ferry_status s3_remove(const ferry_endpoint *ep, ferry_error *err)
 {
     const char *id = ferry_s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_status st = ferry_s3_split_path(ep->path, id, &bucket, &key, err);
     if (st == FERRY_OK && !key[0])
         st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id,
@@ -214,7 +215,7 @@ static ferry_status s3_remove_batch(const ferry_endpoint *dir, const char *const
                                S3_DELETE_BATCH);
     const char *id = ferry_s3_conn_id(dir->conn);
     char *bucket = NULL, *prefix = NULL;
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_buf arena = {0};
     size_t offs[S3_DELETE_BATCH];
     const char *keys[S3_DELETE_BATCH];
@@ -302,7 +303,7 @@ static const char *conn_bucket(const ferry_conn *conn)
 
 static ferry_status s3_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err)
 {
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_status st = ferry_s3_client_new(conn, NULL, &c, err);
     if (st != FERRY_OK)
         return st;
@@ -316,7 +317,7 @@ static ferry_status s3_test(const ferry_conn *conn, char *info, size_t cap, ferr
                  nb == 1 ? "" : "s", c->cfg.cred_source);
     } else if (st == FERRY_ERR_CONNECT && strcmp(code, "AccessDenied") == 0 && conn_bucket(conn)) {
         const char *bucket = conn_bucket(conn);
-        s3_xfer x;
+        ferry_s3_xfer x;
         int exists = 0;
         st = ferry_s3_xfer_init(&x, err);
         if (st == FERRY_OK)

@@ -17,7 +17,7 @@ typedef struct api_target {
     ferry_endpoint *ep;
     char *bucket;
     char *key;
-    s3_client *c;
+    ferry_s3_client *c;
 } api_target;
 
 static void target_release(api_target *t)
@@ -73,7 +73,7 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
     ferry_status st = target_open(endpoint, o, 1, 0, &t, err);
     if (st != FERRY_OK)
         return st;
-    s3_config cfg;
+    ferry_s3_config cfg;
     st = ferry_s3_config_load(t.ep->conn, &cfg, err);
     if (st != FERRY_OK) {
         target_release(&t);
@@ -160,7 +160,7 @@ ferry_status ferry_s3_abort_upload(const char *endpoint, const char *upload_id,
     ferry_status st = target_open(endpoint, o, 1, 1, &t, err);
     if (st != FERRY_OK)
         return st;
-    s3_xfer x;
+    ferry_s3_xfer x;
     st = ferry_s3_xfer_init(&x, err);
     if (st == FERRY_OK)
         st = ferry_s3_client_abort_upload(t.c, &x, t.bucket, t.key, upload_id, err);
@@ -210,7 +210,7 @@ ferry_status ferry_s3_delete_objects(const char *bucket_endpoint, const char *co
 
 /* Keys collected for one DeleteObjects batch: an arena, no malloc per key. */
 typedef struct remove_ctx {
-    s3_client *c;
+    ferry_s3_client *c;
     const char *bucket;
     ferry_buf names;
     size_t offs[S3_DELETE_BATCH];
@@ -233,7 +233,7 @@ static ferry_status remove_flush(remove_ctx *r, ferry_error *err)
     return st;
 }
 
-static ferry_status remove_one(void *ud, const char *key, const s3_page_entry *e, ferry_error *err)
+static ferry_status remove_one(void *ud, const char *key, const ferry_s3_page_entry *e, ferry_error *err)
 {
     remove_ctx *r = ud;
     if (e->is_prefix)

@@ -114,7 +114,7 @@ static ferry_status oom(ferry_error *err)
 }
 
 static ferry_status load_credentials(const ferry_conn *conn, const files *f, int profile_explicit,
-                                     s3_config *cfg, ferry_error *err)
+                                     ferry_s3_config *cfg, ferry_error *err)
 {
     const char *id = cfg->conn_id;
     if (conn && conn->login && *conn->login && conn->password && *conn->password) {
@@ -178,7 +178,7 @@ static ferry_status load_credentials(const ferry_conn *conn, const files *f, int
     return FERRY_OK;
 }
 
-static ferry_status parse_endpoint(const char *url, s3_config *cfg, ferry_error *err)
+static ferry_status parse_endpoint(const char *url, ferry_s3_config *cfg, ferry_error *err)
 {
     ferry_status st = FERRY_OK;
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL, *query = NULL;
@@ -264,7 +264,7 @@ static char *first_of(const ferry_conn *conn, const files *f, const char *extra_
     return pick(c, 6);
 }
 
-ferry_status ferry_s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error *err)
+ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, ferry_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     files f;
@@ -410,7 +410,7 @@ static void free_secret(char **p)
     }
 }
 
-void ferry_s3_config_release(s3_config *cfg)
+void ferry_s3_config_release(ferry_s3_config *cfg)
 {
     free(cfg->conn_id);
     free(cfg->access_key);
@@ -426,7 +426,7 @@ void ferry_s3_config_release(s3_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-ferry_status ferry_s3_config_target(const s3_config *cfg, const char *bucket, const char *key,
+ferry_status ferry_s3_config_target(const ferry_s3_config *cfg, const char *bucket, const char *key,
                                     ferry_buf *host, ferry_buf *path)
 {
     ferry_buf_reset(host);

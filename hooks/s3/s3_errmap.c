@@ -134,7 +134,7 @@ const char *ferry_s3_http_reason(long http)
     }
 }
 
-void ferry_s3_error_detail(long http, const char *body, size_t len, const s3_error_doc *doc, char *out,
+void ferry_s3_error_detail(long http, const char *body, size_t len, const ferry_s3_error_doc *doc, char *out,
                            size_t cap)
 {
     if (doc && doc->found) {

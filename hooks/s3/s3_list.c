@@ -1,6 +1,6 @@
 /*
  * hooks/s3/s3_list.c - paging through ListObjectsV2 and ListMultipartUploads.
- * Each page is parsed by expat while it arrives (s3_page); its entries are
+ * Each page is parsed by expat while it arrives (ferry_s3_page); its entries are
  * handed out once the page is complete, so a retried page never repeats or
  * loses an entry.  Listings ask for EncodingType=url, so keys with characters
  * XML cannot carry still list, and decode them the way botocore does.
@@ -13,7 +13,7 @@
 
 static size_t page_body(void *ud, const char *data, size_t n, ferry_error *err)
 {
-    s3_page *pg = ud;
+    ferry_s3_page *pg = ud;
     return ferry_s3_page_feed(pg, data, n, 0, err) == FERRY_OK ? n : 0;
 }
 
@@ -23,7 +23,8 @@ static ferry_status page_attempt(void *ud, ferry_error *err)
 }
 
 /* Run one page request, then finish the parse. */
-static ferry_status fetch_page(s3_client *c, s3_xfer *x, s3_page *pg, s3_req *r, ferry_error *err)
+static ferry_status fetch_page(ferry_s3_client *c, ferry_s3_xfer *x, ferry_s3_page *pg, ferry_s3_req *r,
+                               ferry_error *err)
 {
     r->on_body = page_body;
     r->body_ud = pg;
@@ -42,18 +43,18 @@ static ferry_status fetch_page(s3_client *c, s3_xfer *x, s3_page *pg, s3_req *r,
     return FERRY_OK;
 }
 
-ferry_status ferry_s3_list_objects(s3_client *c, const char *bucket, const char *prefix,
-                                   const char *delimiter, s3_object_fn fn, void *ud, ferry_error *err)
+ferry_status ferry_s3_list_objects(ferry_s3_client *c, const char *bucket, const char *prefix,
+                                   const char *delimiter, ferry_s3_object_fn fn, void *ud, ferry_error *err)
 {
-    s3_page pg;
-    s3_xfer x;
+    ferry_s3_page pg;
+    ferry_s3_xfer x;
     ferry_buf token = {0};
     ferry_status st = ferry_s3_page_init(&pg, 0, err);
     if (st != FERRY_OK)
         return st;
     st = ferry_s3_xfer_init(&x, err);
     for (int page = 0; st == FERRY_OK; page++) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "ListObjectsV2";
         r.method = "GET";
@@ -81,24 +82,24 @@ ferry_status ferry_s3_list_objects(s3_client *c, const char *bucket, const char 
     return st;
 }
 
-ferry_status ferry_s3_client_list_uploads(s3_client *c, const char *bucket, const char *prefix,
-                                          s3_upload_fn fn, void *ud, ferry_error *err)
+ferry_status ferry_s3_client_list_uploads(ferry_s3_client *c, const char *bucket, const char *prefix,
+                                          ferry_s3_client_upload_fn fn, void *ud, ferry_error *err)
 {
     return ferry_s3_client_list_uploads_ex(c, bucket, prefix, 0, fn, ud, err);
 }
 
-ferry_status ferry_s3_client_list_uploads_ex(s3_client *c, const char *bucket, const char *prefix, int cleanup,
-                                             s3_upload_fn fn, void *ud, ferry_error *err)
+ferry_status ferry_s3_client_list_uploads_ex(ferry_s3_client *c, const char *bucket, const char *prefix, int cleanup,
+                                             ferry_s3_client_upload_fn fn, void *ud, ferry_error *err)
 {
-    s3_page pg;
-    s3_xfer x;
+    ferry_s3_page pg;
+    ferry_s3_xfer x;
     ferry_buf key_marker = {0}, id_marker = {0};
     ferry_status st = ferry_s3_page_init(&pg, 1, err);
     if (st != FERRY_OK)
         return st;
     st = ferry_s3_xfer_init(&x, err);
     for (int page = 0; st == FERRY_OK; page++) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "ListMultipartUploads";
         r.method = "GET";

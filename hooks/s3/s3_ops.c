@@ -12,11 +12,11 @@
 #include "ferry/log.h"
 #include "hooks/s3/s3_internal.h"
 
-ferry_status ferry_s3_head_object(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
+ferry_status ferry_s3_head_object(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
                                   int *exists, ferry_error *err)
 {
     *exists = 0;
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = key && *key ? "HeadObject" : "HeadBucket";
     r.method = "HEAD";
@@ -32,12 +32,12 @@ ferry_status ferry_s3_head_object(s3_client *c, s3_xfer *x, const char *bucket, 
     return st;
 }
 
-ferry_status ferry_s3_client_abort_upload(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
+ferry_status ferry_s3_client_abort_upload(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
                                           const char *upload_id, ferry_error *err)
 {
     ferry_status st = FERRY_OK;
     for (int round = 0; round < 3; round++) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "AbortMultipartUpload";
         r.method = "DELETE";
@@ -49,7 +49,7 @@ ferry_status ferry_s3_client_abort_upload(s3_client *c, s3_xfer *x, const char *
         if (st != FERRY_OK && st != FERRY_ERR_NOT_FOUND)
             return st;
         /* a part still being stored can outlive an abort: check it is gone */
-        s3_req v;
+        ferry_s3_req v;
         memset(&v, 0, sizeof v);
         v.op = "ListParts";
         v.method = "GET";
@@ -79,9 +79,9 @@ ferry_status ferry_s3_client_abort_upload(s3_client *c, s3_xfer *x, const char *
                             bucket, key, upload_id);
 }
 
-ferry_status ferry_s3_client_create_bucket(s3_client *c, const char *bucket, ferry_error *err)
+ferry_status ferry_s3_client_create_bucket(ferry_s3_client *c, const char *bucket, ferry_error *err)
 {
-    s3_xfer x;
+    ferry_s3_xfer x;
     ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
@@ -95,7 +95,7 @@ ferry_status ferry_s3_client_create_bucket(s3_client *c, const char *bucket, fer
         st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "CreateBucket";
     r.method = "PUT";
@@ -109,12 +109,12 @@ out:
     return st;
 }
 
-ferry_status ferry_s3_client_delete_objects(s3_client *c, const char *bucket, const char *const *keys,
+ferry_status ferry_s3_client_delete_objects(ferry_s3_client *c, const char *bucket, const char *const *keys,
                                             size_t n, size_t *deleted, ferry_error *err)
 {
     if (deleted)
         *deleted = 0;
-    s3_xfer x;
+    ferry_s3_xfer x;
     ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
@@ -151,7 +151,7 @@ ferry_status ferry_s3_client_delete_objects(s3_client *c, const char *bucket, co
             break;
         }
         ferry_base64_encode(md, 16, md5_b64, sizeof md5_b64);
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "DeleteObjects";
         r.method = "POST";
@@ -164,7 +164,7 @@ ferry_status ferry_s3_client_delete_objects(s3_client *c, const char *bucket, co
         st = ferry_s3_request(c, &x, &r, err);
         if (st != FERRY_OK)
             break;
-        s3_delete_result res;
+        ferry_s3_delete_result res;
         if (ferry_s3_xml_parse_delete(x.resp.data, x.resp.len, &res) != 0) {
             char shown[160];
             ferry_s3_printable(x.resp.data ? x.resp.data : "", x.resp.len, shown, sizeof shown);
@@ -191,13 +191,13 @@ ferry_status ferry_s3_client_delete_objects(s3_client *c, const char *bucket, co
 }
 
 /* A request of the copy family: 200 may still carry an <Error>. Fills etag. */
-static ferry_status copy_request(s3_client *c, s3_xfer *x, const s3_req *r, char *etag,
+static ferry_status copy_request(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, char *etag,
                                  size_t cap, ferry_error *err)
 {
     ferry_status st = ferry_s3_request(c, x, r, err);
     if (st != FERRY_OK)
         return st;
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     int found = ferry_s3_xml_find(x->resp.data, x->resp.len, "/ETag", etag, cap, &doc);
     char t[S3_MAX_KEY_LEN + 300];
     ferry_s3_req_target(c, r, t, sizeof t);
@@ -218,11 +218,11 @@ static ferry_status copy_request(s3_client *c, s3_xfer *x, const s3_req *r, char
     return FERRY_OK;
 }
 
-ferry_status ferry_s3_copy_object(s3_client *c, const char *src_bucket, const char *src_key,
+ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, const char *src_key,
                                   const char *dst_bucket, const char *dst_key, int replace,
                                   uint64_t multipart_threshold, uint64_t part_size, ferry_error *err)
 {
-    s3_xfer x;
+    ferry_s3_xfer x;
     ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
@@ -263,7 +263,7 @@ ferry_status ferry_s3_copy_object(s3_client *c, const char *src_bucket, const ch
     src.len += need;
 
     char etag[128];
-    s3_req r;
+    ferry_s3_req r;
     if (size >= 0 && (uint64_t)size <= multipart_threshold) {
         memset(&r, 0, sizeof r);
         r.op = "CopyObject";
@@ -371,14 +371,14 @@ out:
     return st;
 }
 
-ferry_status ferry_s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
+ferry_status ferry_s3_list_buckets(ferry_s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
                                    size_t code_cap, ferry_error *err)
 {
-    s3_xfer x;
+    ferry_s3_xfer x;
     ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "ListBuckets";
     r.method = "GET";

@@ -43,7 +43,7 @@ static ferry_status on_upload(void *ud, const char *key, const char *upload_id, 
     return FERRY_OK;
 }
 
-ferry_status ferry_s3_abort_orphans(s3_client *c, const char *bucket, const char *key, int64_t since,
+ferry_status ferry_s3_abort_orphans(ferry_s3_client *c, const char *bucket, const char *key, int64_t since,
                                     const char *keep, int *aborted, ferry_error *err)
 {
     if (aborted)
@@ -53,7 +53,7 @@ ferry_status ferry_s3_abort_orphans(s3_client *c, const char *bucket, const char
     sc.key = key;
     sc.since = since;
     ferry_status st = ferry_s3_client_list_uploads_ex(c, bucket, key, 1, on_upload, &sc, err);
-    s3_xfer x;
+    ferry_s3_xfer x;
     if (st == FERRY_OK && sc.n > 0 && (st = ferry_s3_xfer_init(&x, err)) == FERRY_OK) {
         for (int i = 0; i < sc.n; i++) {
             if (keep && strcmp(keep, sc.ids[i]) == 0)

@@ -28,31 +28,31 @@
 #include "ferry/stream.h"
 #include "hooks/s3/s3_sink_internal.h"
 
-typedef struct s3_ranged s3_ranged;
+typedef struct ferry_s3_ranged ferry_s3_ranged;
 
-typedef struct s3_range {
+typedef struct ferry_s3_range {
     ferry_writer base;
-    s3_ranged *rs;          /* borrowed: the owner */
+    ferry_s3_ranged *rs;          /* borrowed: the owner */
     int r;
-    s3_prod prod;
+    ferry_s3_prod prod;
     unsigned char *tail;    /* owned: the range's last part, copied at its commit */
     size_t tail_len;
     int single;             /* the whole range is its head (or it is empty) */
     int committed;
-} s3_range;
+} ferry_s3_range;
 
-struct s3_ranged {
+struct ferry_s3_ranged {
     ferry_ranged_sink base;
-    s3_sink *s;             /* owned: the engine (its writer ops are not used) */
-    s3_range *ranges;       /* owned, base.n */
+    ferry_s3_sink *s;             /* owned: the engine (its writer ops are not used) */
+    ferry_s3_range *ranges;       /* owned, base.n */
     int block;
     int committed;
 };
 
 static ferry_status range_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
 {
-    s3_range *rg = (s3_range *)w;
-    s3_sink *s = rg->rs->s;
+    ferry_s3_range *rg = (ferry_s3_range *)w;
+    ferry_s3_sink *s = rg->rs->s;
     if (ferry_s3_sink_failed(s))
         return ferry_s3_sink_repeat_failure(s, err);
     if (rg->committed)
@@ -63,9 +63,9 @@ static ferry_status range_write(ferry_writer *w, const void *buf, size_t len, fe
 
 static ferry_status range_commit(ferry_writer *w, ferry_error *err)
 {
-    s3_range *rg = (s3_range *)w;
-    s3_sink *s = rg->rs->s;
-    s3_prod *p = &rg->prod;
+    ferry_s3_range *rg = (ferry_s3_range *)w;
+    ferry_s3_sink *s = rg->rs->s;
+    ferry_s3_prod *p = &rg->prod;
     if (ferry_s3_sink_failed(s))
         return ferry_s3_sink_repeat_failure(s, err);
     if (rg->committed)
@@ -74,7 +74,7 @@ static ferry_status range_commit(ferry_writer *w, ferry_error *err)
         rg->single = rg->r > 0 || !p->cur;  /* range 0 has no head: its only part is a tail */
         p->cur = NULL;
     } else {
-        s3_slot *sl = p->cur;
+        ferry_s3_slot *sl = p->cur;
         rg->tail = malloc(sl->len ? sl->len : 1);
         if (!rg->tail)
             return ferry_s3_sink_oom(s, err);
@@ -91,8 +91,8 @@ static ferry_status range_commit(ferry_writer *w, ferry_error *err)
 
 static void range_abort(ferry_writer *w)
 {
-    s3_range *rg = (s3_range *)w;
-    s3_sink *s = rg->rs->s;
+    ferry_s3_range *rg = (ferry_s3_range *)w;
+    ferry_s3_sink *s = rg->rs->s;
     ferry_error e;
     if (!rg->rs->committed)
         ferry_s3_sink_fail(s, ferry_error_hook(&e, FERRY_ERR_INTERRUPTED, "s3", s->c->cfg.conn_id,
@@ -114,7 +114,7 @@ static const ferry_writer_ops range_ops = {
 };
 
 /* One part from a buffer, on the calling thread (the uploader is stopped). */
-static ferry_status upload_part_sync(s3_sink *s, int number, const void *data, size_t len,
+static ferry_status upload_part_sync(ferry_s3_sink *s, int number, const void *data, size_t len,
                                      ferry_error *err)
 {
     if (!s->upload_id) {
@@ -122,14 +122,14 @@ static ferry_status upload_part_sync(s3_sink *s, int number, const void *data, s
         if (st != FERRY_OK)
             return st;
     }
-    s3_slot t;
+    ferry_s3_slot t;
     memset(&t, 0, sizeof t);
     t.buf = (unsigned char *)data;
     t.len = len;
     t.part = number;
     ferry_status st = ferry_s3_slot_hash(s, &t, 0, NULL, err);
     if (st == FERRY_OK) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         snprintf(t.part_str, sizeof t.part_str, "%d", number);
         r.op = "UploadPart";
@@ -173,14 +173,14 @@ static ferry_status upload_part_sync(s3_sink *s, int number, const void *data, s
 
 static ferry_writer *ranged_writer(ferry_ranged_sink *base, int r)
 {
-    s3_ranged *rs = (s3_ranged *)base;
+    ferry_s3_ranged *rs = (ferry_s3_ranged *)base;
     return r >= 0 && r < base->n ? &rs->ranges[r].base : NULL;
 }
 
 static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
 {
-    s3_ranged *rs = (s3_ranged *)base;
-    s3_sink *s = rs->s;
+    ferry_s3_ranged *rs = (ferry_s3_ranged *)base;
+    ferry_s3_sink *s = rs->s;
     if (ferry_s3_sink_failed(s))
         return ferry_s3_sink_repeat_failure(s, err);
     if (rs->committed || s->aborted)
@@ -198,7 +198,7 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
     int64_t total = 0;
     ferry_status st = FERRY_OK;
     for (int r = 0; r < base->n && st == FERRY_OK; r++) {
-        s3_range *rg = &rs->ranges[r];
+        ferry_s3_range *rg = &rs->ranges[r];
         total += rg->prod.total;
         if (ferry_cancelled()) {
             st = ferry_s3_sink_fail(s, ferry_error_hook(err, FERRY_ERR_INTERRUPTED, "s3", s->c->cfg.conn_id,
@@ -231,7 +231,7 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
     char etag[128] = "", want[48] = "";
     if (st == FERRY_OK && !s->upload_id) {
         /* nothing uploaded yet: everything fits one PutObject */
-        s3_slot one;
+        ferry_s3_slot one;
         memset(&one, 0, sizeof one);
         one.buf = (unsigned char *)(carry.data ? carry.data : "");
         one.len = carry.len;
@@ -257,14 +257,14 @@ static ferry_status ranged_commit(ferry_ranged_sink *base, ferry_error *err)
 
 static void ranged_abort(ferry_ranged_sink *base)
 {
-    s3_ranged *rs = (s3_ranged *)base;
+    ferry_s3_ranged *rs = (ferry_s3_ranged *)base;
     if (!rs->committed)
         ferry_s3_sink_abort(&rs->s->base);
 }
 
 static void ranged_free(ferry_ranged_sink *base)
 {
-    s3_ranged *rs = (s3_ranged *)base;
+    ferry_s3_ranged *rs = (ferry_s3_ranged *)base;
     if (!rs)
         return;
     if (rs->s && !rs->committed)
@@ -294,7 +294,7 @@ ferry_status ferry_s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_cop
     if (n < 1 || n > S3_MAX_PARTS / 2)
         return ferry_error_hook(err, FERRY_ERR_USAGE, "s3", ferry_s3_conn_id(ep->conn),
                                 "%d ranges: an S3 object can take 1 to %d", n, S3_MAX_PARTS / 2);
-    s3_ranged *rs = calloc(1, sizeof *rs);
+    ferry_s3_ranged *rs = calloc(1, sizeof *rs);
     if (!rs)
         return ferry_error_oom(err, "s3", NULL, NULL);
     rs->base.ops = &ranged_ops;
@@ -311,14 +311,14 @@ ferry_status ferry_s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_cop
         free(rs);
         return st;
     }
-    rs->s = (s3_sink *)w;
+    rs->s = (ferry_s3_sink *)w;
     rs->ranges = calloc((size_t)n, sizeof *rs->ranges);
     if (!rs->ranges) {
         ranged_free(&rs->base);
         return ferry_error_oom(err, "s3", NULL, NULL);
     }
     for (int r = 0; r < n; r++) {
-        s3_range *rg = &rs->ranges[r];
+        ferry_s3_range *rg = &rs->ranges[r];
         rg->base.ops = &range_ops;
         rg->base.rows = -1;
         rg->rs = rs;

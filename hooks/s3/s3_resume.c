@@ -92,7 +92,7 @@ static void copy_str(json_t *o, const char *name, char *out, size_t cap)
     snprintf(out, cap, "%s", v ? v : "");
 }
 
-ferry_status ferry_s3_resume_load(const char *path, s3_resume_state *st, int *found, ferry_error *err)
+ferry_status ferry_s3_resume_load(const char *path, ferry_s3_resume_state *st, int *found, ferry_error *err)
 {
     memset(st, 0, sizeof *st);
     *found = 0;
@@ -132,7 +132,7 @@ ferry_status ferry_s3_resume_load(const char *path, s3_resume_state *st, int *fo
     }
     for (size_t i = 0; rc == FERRY_OK && i < n; i++) {
         json_t *p = json_array_get(parts, i);
-        s3_resume_part *rp = &st->parts[st->nparts];
+        ferry_s3_resume_part *rp = &st->parts[st->nparts];
         json_int_t num = json_integer_value(json_object_get(p, "part"));
         if (num < 1 || num > S3_MAX_PARTS) {
             rc = ferry_error_set(err, FERRY_ERR_DATA, "s3: --resume state %s: bad part number",
@@ -155,7 +155,7 @@ ferry_status ferry_s3_resume_load(const char *path, s3_resume_state *st, int *fo
     return FERRY_OK;
 }
 
-const s3_resume_part *ferry_s3_resume_find(const s3_resume_state *st, int part)
+const ferry_s3_resume_part *ferry_s3_resume_find(const ferry_s3_resume_state *st, int part)
 {
     for (int i = 0; i < st->nparts; i++)
         if (st->parts[i].part == part)
@@ -163,7 +163,7 @@ const s3_resume_part *ferry_s3_resume_find(const s3_resume_state *st, int part)
     return NULL;
 }
 
-void ferry_s3_resume_release(s3_resume_state *st)
+void ferry_s3_resume_release(ferry_s3_resume_state *st)
 {
     free(st->bucket);
     free(st->key);

@@ -32,7 +32,7 @@
 
 static ferry_status sink_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
 {
-    s3_sink *s = (s3_sink *)w;
+    ferry_s3_sink *s = (ferry_s3_sink *)w;
     if (ferry_s3_sink_failed(s))
         return ferry_s3_sink_repeat_failure(s, err);
     if (s->committed || s->aborted)
@@ -43,10 +43,10 @@ static ferry_status sink_write(ferry_writer *w, const void *buf, size_t len, fer
 /* ---- commit ----------------------------------------------------------------------------- */
 
 /* PutObject of one buffer (sl NULL = empty object), on the caller's thread. */
-ferry_status ferry_s3_put_single(s3_sink *s, s3_slot *sl, ferry_error *err)
+ferry_status ferry_s3_put_single(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_error *err)
 {
     static const unsigned char empty = 0;
-    s3_slot none;
+    ferry_s3_slot none;
     if (!sl) {
         memset(&none, 0, sizeof none);
         none.buf = (unsigned char *)&empty;
@@ -61,7 +61,7 @@ ferry_status ferry_s3_put_single(s3_sink *s, s3_slot *sl, ferry_error *err)
         }
         return st;
     }
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "PutObject";
     r.method = "PUT";
@@ -93,7 +93,7 @@ ferry_status ferry_s3_put_single(s3_sink *s, s3_slot *sl, ferry_error *err)
 }
 
 /* The multipart ETag S3 computes: MD5 of the parts' binary MD5s, "-N". */
-static void expected_etag(const s3_sink *s, char *out, size_t cap)
+static void expected_etag(const ferry_s3_sink *s, char *out, size_t cap)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[16];
@@ -118,7 +118,7 @@ static void expected_etag(const s3_sink *s, char *out, size_t cap)
  * HEAD: radosgw answers Complete with an empty <ETag>) with the one its parts
  * imply.  Warns only: each part was verified on its own, and the final HEAD
  * checks the size. */
-static void verify_etag(s3_sink *s, const char *etag, const char *head_etag, const char *want)
+static void verify_etag(ferry_s3_sink *s, const char *etag, const char *head_etag, const char *want)
 {
     if (!s->etags_plain || !want[0])
         return;
@@ -128,7 +128,7 @@ static void verify_etag(s3_sink *s, const char *etag, const char *head_etag, con
                   s->c->cfg.conn_id, s->bucket, s->key, got, want);
 }
 
-static ferry_status complete_body(s3_sink *s, ferry_buf *xml, ferry_error *err)
+static ferry_status complete_body(ferry_s3_sink *s, ferry_buf *xml, ferry_error *err)
 {
     int rc = ferry_buf_appends(xml, "<CompleteMultipartUpload "
                                  "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
@@ -146,7 +146,7 @@ static ferry_status complete_body(s3_sink *s, ferry_buf *xml, ferry_error *err)
     return rc ? ferry_s3_sink_oom(s, err) : FERRY_OK;
 }
 
-static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap, const char *want,
+static ferry_status complete_upload(ferry_s3_sink *s, char *etag_out, size_t etag_cap, const char *want,
                                     ferry_error *err)
 {
     char t[S3_MAX_KEY_LEN + 80];
@@ -161,7 +161,7 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
     if (st != FERRY_OK)
         return st;
 
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "CompleteMultipartUpload";
     r.method = "POST";
@@ -199,7 +199,7 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
     for (int attempt = 1;; attempt++) {
         st = ferry_s3_request(s->c, &s->ctl, &r, err);
         if (st == FERRY_OK) {
-            s3_error_doc doc;
+            ferry_s3_error_doc doc;
             char etag[128];
             int found = ferry_s3_xml_find(s->ctl.resp.data, s->ctl.resp.len, "/ETag", etag, sizeof etag,
                                           &doc);
@@ -262,7 +262,7 @@ static ferry_status complete_upload(s3_sink *s, char *etag_out, size_t etag_cap,
 /* The final check: the published object must be as long as what was written.
  * A mismatch deletes the object (it is not what the source produced) and
  * fails with FERRY_ERR_DATA.  head_etag gets the ETag HEAD saw. */
-static ferry_status verify_size(s3_sink *s, int64_t total, char *head_etag, size_t cap,
+static ferry_status verify_size(ferry_s3_sink *s, int64_t total, char *head_etag, size_t cap,
                                 ferry_error *err)
 {
     int exists = 0;
@@ -299,7 +299,7 @@ static ferry_status verify_size(s3_sink *s, int64_t total, char *head_etag, size
 /* CompleteMultipartUpload (want: the MD5-of-MD5s ETag when parts carried
  * Content-MD5, else ""), then forget the upload id so abort leaves the object
  * alone.  Shared by the plain and the ranged commit. */
-ferry_status ferry_s3_complete_and_forget(s3_sink *s, char *etag, size_t etag_cap, char *want, size_t want_cap,
+ferry_status ferry_s3_complete_and_forget(ferry_s3_sink *s, char *etag, size_t etag_cap, char *want, size_t want_cap,
                                           ferry_error *err)
 {
     if (s->checksum == CK_MD5)
@@ -314,7 +314,8 @@ ferry_status ferry_s3_complete_and_forget(s3_sink *s, char *etag, size_t etag_ca
 
 /* After a commit: the final HEAD checks the size (FERRY_ERR_DATA and the
  * object deleted when it differs) and, with want, compares the ETags. */
-ferry_status ferry_s3_verify_committed(s3_sink *s, int64_t total, const char *etag, const char *want, ferry_error *err)
+ferry_status ferry_s3_verify_committed(ferry_s3_sink *s, int64_t total, const char *etag, const char *want,
+                                       ferry_error *err)
 {
     char head_etag[128] = "";
     ferry_status st = verify_size(s, total, head_etag, sizeof head_etag, err);
@@ -325,14 +326,14 @@ ferry_status ferry_s3_verify_committed(s3_sink *s, int64_t total, const char *et
 
 static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
 {
-    s3_sink *s = (s3_sink *)w;
+    ferry_s3_sink *s = (ferry_s3_sink *)w;
     if (ferry_s3_sink_failed(s))
         return ferry_s3_sink_repeat_failure(s, err);
     if (s->committed || s->aborted)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: commit after commit or abort");
     ferry_status st;
     char etag[128] = "", want[48] = "";
-    s3_prod *p = &s->prod;
+    ferry_s3_prod *p = &s->prod;
     if (!s->thread_live && !s->upload_id) {
         st = ferry_s3_put_single(s, p->cur, err);     /* at most one part: nothing was handed off */
     } else {
@@ -374,13 +375,13 @@ static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
 
 void ferry_s3_sink_abort(ferry_writer *w)
 {
-    s3_sink *s = (s3_sink *)w;
+    ferry_s3_sink *s = (ferry_s3_sink *)w;
     if (s->aborted || s->committed)
         return;
     s->aborted = 1;
     ferry_s3_uploader_stop(s, 0);
     for (int i = 0; i < s->nslots; i++) {
-        s3_slot *sl = &s->slots[i];
+        ferry_s3_slot *sl = &s->slots[i];
         ferry_s3_xfer_cancel(&sl->xfer);
         sl->state = SLOT_FREE;
     }
@@ -427,14 +428,14 @@ void ferry_s3_sink_abort(ferry_writer *w)
 
 void ferry_s3_sink_free(ferry_writer *w)
 {
-    s3_sink *s = (s3_sink *)w;
+    ferry_s3_sink *s = (ferry_s3_sink *)w;
     if (!s)
         return;
     if (s->c && !s->committed)
         ferry_s3_sink_abort(w);
     ferry_s3_uploader_stop(s, 0);
     for (int i = 0; s->slots && i < s->nslots; i++) {
-        s3_slot *sl = &s->slots[i];
+        ferry_s3_slot *sl = &s->slots[i];
         ferry_s3_xfer_release(&sl->xfer);
         if (sl->sha_live)
             ferry_sha256_cleanup(&sl->sha);
@@ -464,13 +465,13 @@ void ferry_s3_sink_free(ferry_writer *w)
  * asked again with a 1-byte GET: AccessDenied (no read permission) lets the
  * upload go on - If-None-Match then decides - while a refused signature or
  * key fails now. */
-static ferry_status preflight(s3_sink *s, ferry_error *err)
+static ferry_status preflight(ferry_s3_sink *s, ferry_error *err)
 {
     const char *id = s->c->cfg.conn_id;
     int exists = 0;
     ferry_status st = ferry_s3_head_object(s->c, &s->ctl, s->bucket, s->key, &exists, err);
     if (st == FERRY_ERR_CONNECT && s->ctl.status == 403) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "GetObject";
         r.method = "GET";
@@ -527,7 +528,7 @@ int ferry_s3_sink_wait_upload(ferry_writer *w, int timeout_ms)
 {
     if (!w || w->ops != &sink_ops)
         return 0;
-    s3_sink *s = (s3_sink *)w;
+    ferry_s3_sink *s = (ferry_s3_sink *)w;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += timeout_ms / 1000;
@@ -551,7 +552,8 @@ int ferry_s3_sink_wait_upload(ferry_writer *w, int timeout_ms)
  * the server then checks the SHA-256 of every part already, and MD5 was a
  * fifth of ferry's CPU in an SFTP -> S3 copy (perf, 1 GiB).  The connection
  * extra checksum=... decides for auto. */
-static checksum_kind checksum_for(const ferry_conn *conn, const s3_config *cfg, const char *opt, int unsigned_payload)
+static checksum_kind checksum_for(const ferry_conn *conn, const ferry_s3_config *cfg, const char *opt,
+                                  int unsigned_payload)
 {
     const char *v = opt;
     if ((!v || !strcmp(v, "auto")) && conn)
@@ -572,7 +574,7 @@ ferry_status ferry_s3_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
 {
     *out = NULL;
     const char *id = ferry_s3_conn_id(ep->conn);
-    s3_sink *s = calloc(1, sizeof *s);
+    ferry_s3_sink *s = calloc(1, sizeof *s);
     if (!s)
         return ferry_error_oom(err, "s3", NULL, NULL);
     pthread_mutex_init(&s->mu, NULL);

@@ -6,7 +6,7 @@
  * another.  Internal to hooks/s3/; functions shared this way are named
  * ferry_s3_* (ferry_s3_sink_* for those acting on the whole sink).
  *
- * Ownership: an s3_sink owns its client, bucket/key strings, slots (with
+ * Ownership: an ferry_s3_sink owns its client, bucket/key strings, slots (with
  * their buffers and hash contexts), part records, upload id and --resume
  * state; a producer owns only its head slot's buffer.  The uploader thread
  * alone touches the client's curl multi and the part records between the
@@ -33,7 +33,7 @@ typedef enum { CK_NONE = 0, CK_MD5, CK_CRC32C } checksum_kind;
 
 #define HASH_STEP S3_MIB    /* the uploader drives the transfers between steps */
 
-typedef struct s3_slot {
+typedef struct ferry_s3_slot {
     unsigned char *buf;     /* owned, cap bytes, reused for part after part */
     size_t cap;
     size_t len;             /* bytes filled */
@@ -50,25 +50,25 @@ typedef struct s3_slot {
     uint32_t crc;
     char crc_b64[9];
     char part_str[12];
-    s3_req req;             /* the UploadPart request (points into this slot) */
-    s3_xfer xfer;
+    ferry_s3_req req;             /* the UploadPart request (points into this slot) */
+    ferry_s3_xfer xfer;
     ferry_retry retry;
     double retry_at;
-} s3_slot;
+} ferry_s3_slot;
 
 /* One producer: the sink's caller, or one range of a ranged sink.  Its parts
  * are numbered first_part + local (local 0..max_local).  With hold_head, local
  * part 0 is filled into head (a private slot) and kept back, never handed off
  * (the ranged sink merges it with the previous range's tail at commit). */
-typedef struct s3_prod {
-    s3_slot *cur;           /* slot being filled (a pool slot or &head), NULL when none */
+typedef struct ferry_s3_prod {
+    ferry_s3_slot *cur;           /* slot being filled (a pool slot or &head), NULL when none */
     int first_part;
     int next_local;         /* local index the next part gets */
     int max_local;
     int hold_head;
-    s3_slot head;           /* hold_head: local part 0 (buf owned) */
+    ferry_s3_slot head;           /* hold_head: local part 0 (buf owned) */
     int64_t total;          /* bytes accepted */
-} s3_prod;
+} ferry_s3_prod;
 
 typedef struct part_rec {
     unsigned char md5[16];
@@ -77,16 +77,16 @@ typedef struct part_rec {
     char etag[128];         /* as returned, quotes included */
 } part_rec;
 
-typedef struct s3_sink {
+typedef struct ferry_s3_sink {
     ferry_writer base;
-    s3_client *c;           /* owned */
+    ferry_s3_client *c;           /* owned */
     char *bucket;           /* owned */
     char *key;              /* owned */
     int replace;
     size_t base_part;       /* part size of parts 1..1000 */
     int nslots;
-    s3_slot *slots;         /* owned, nslots */
-    s3_prod prod;           /* the plain sink's one producer */
+    ferry_s3_slot *slots;         /* owned, nslots */
+    ferry_s3_prod prod;           /* the plain sink's one producer */
     int parts_sent;         /* parts handed off (under mu) */
     checksum_kind checksum;
     int unsigned_payload;
@@ -99,7 +99,7 @@ typedef struct s3_sink {
     int parts_max;          /* highest part number recorded */
     int parts_count;        /* parts recorded */
     int etags_plain;        /* every part ETag was the part's MD5 */
-    s3_xfer ctl;            /* Create / Complete / Put / Abort / Head */
+    ferry_s3_xfer ctl;            /* Create / Complete / Put / Abort / Head */
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t space;   /* a slot became free, or a failure */
@@ -115,45 +115,46 @@ typedef struct s3_sink {
     /* --resume (plain sink only) */
     char *resume_path;      /* owned; NULL = no resume */
     char *resume_tmp;       /* owned: resume_path + ".tmp-", the temp files' prefix */
-    s3_resume_state resumed;/* owned: what the interrupted run stored (nparts 0: nothing) */
+    ferry_s3_resume_state resumed;/* owned: what the interrupted run stored (nparts 0: nothing) */
     int resume_discard;     /* the source changed: abort the upload and drop the state */
     int resume_warned;      /* a failed state write was reported */
     ferry_buf state_json;      /* uploader: reused for every state write */
     int parts_skipped;      /* parts found stored already */
-} s3_sink;
+} ferry_s3_sink;
 
 /* ---- s3_uploader.c --------------------------------------------------------- */
 
-ferry_status ferry_s3_sink_fail(s3_sink *s, ferry_status st, ferry_error *err);
-ferry_status ferry_s3_sink_failed(s3_sink *s);
-ferry_status ferry_s3_sink_repeat_failure(s3_sink *s, ferry_error *err);
-ferry_status ferry_s3_sink_oom(s3_sink *s, ferry_error *err);
-void ferry_s3_slot_set_state(s3_sink *s, s3_slot *sl, slot_state st);
+ferry_status ferry_s3_sink_fail(ferry_s3_sink *s, ferry_status st, ferry_error *err);
+ferry_status ferry_s3_sink_failed(ferry_s3_sink *s);
+ferry_status ferry_s3_sink_repeat_failure(ferry_s3_sink *s, ferry_error *err);
+ferry_status ferry_s3_sink_oom(ferry_s3_sink *s, ferry_error *err);
+void ferry_s3_slot_set_state(ferry_s3_sink *s, ferry_s3_slot *sl, slot_state st);
 int ferry_s3_plain_md5_etag(const char *etag, char hex[33]);
-void ferry_s3_sink_target(const s3_sink *s, char *out, size_t cap);
-ferry_status ferry_s3_slot_hash(s3_sink *s, s3_slot *sl, size_t step,
-                                ferry_status (*between)(s3_sink *, ferry_error *), ferry_error *err);
-void ferry_s3_checksum_header(const s3_sink *s, s3_req *r, const s3_slot *sl);
-ferry_status ferry_s3_parts_record(s3_sink *s, const s3_slot *sl, const char *etag, ferry_error *err);
-ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err);
-void ferry_s3_uploader_stop(s3_sink *s, int drain);
-ferry_status ferry_s3_hand_off(s3_sink *s, s3_prod *p, ferry_error *err);
-ferry_status ferry_s3_prod_write(s3_sink *s, s3_prod *p, const void *buf, size_t len,
+void ferry_s3_sink_target(const ferry_s3_sink *s, char *out, size_t cap);
+ferry_status ferry_s3_slot_hash(ferry_s3_sink *s, ferry_s3_slot *sl, size_t step,
+                                ferry_status (*between)(ferry_s3_sink *, ferry_error *), ferry_error *err);
+void ferry_s3_checksum_header(const ferry_s3_sink *s, ferry_s3_req *r, const ferry_s3_slot *sl);
+ferry_status ferry_s3_parts_record(ferry_s3_sink *s, const ferry_s3_slot *sl, const char *etag, ferry_error *err);
+ferry_status ferry_s3_create_upload(ferry_s3_sink *s, ferry_error *err);
+void ferry_s3_uploader_stop(ferry_s3_sink *s, int drain);
+ferry_status ferry_s3_hand_off(ferry_s3_sink *s, ferry_s3_prod *p, ferry_error *err);
+ferry_status ferry_s3_prod_write(ferry_s3_sink *s, ferry_s3_prod *p, const void *buf, size_t len,
                                  ferry_error *err);
 
 /* ---- s3_sink.c ------------------------------------------------------------- */
 
-ferry_status ferry_s3_put_single(s3_sink *s, s3_slot *sl, ferry_error *err);
-ferry_status ferry_s3_complete_and_forget(s3_sink *s, char *etag, size_t etag_cap, char *want, size_t want_cap,
+ferry_status ferry_s3_put_single(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_error *err);
+ferry_status ferry_s3_complete_and_forget(ferry_s3_sink *s, char *etag, size_t etag_cap, char *want, size_t want_cap,
                                           ferry_error *err);
-ferry_status ferry_s3_verify_committed(s3_sink *s, int64_t total, const char *etag, const char *want, ferry_error *err);
+ferry_status ferry_s3_verify_committed(ferry_s3_sink *s, int64_t total, const char *etag, const char *want,
+                                       ferry_error *err);
 void ferry_s3_sink_abort(ferry_writer *w);
 void ferry_s3_sink_free(ferry_writer *w);
 
 /* ---- s3_sink_resume.c ------------------------------------------------------ */
 
-void ferry_s3_sink_state_write(s3_sink *s);
-ferry_status ferry_s3_sink_resume_check(s3_sink *s, s3_slot *sl, int *skipped, ferry_error *err);
-ferry_status ferry_s3_sink_resume_open(s3_sink *s, const char *path, ferry_error *err);
+void ferry_s3_sink_state_write(ferry_s3_sink *s);
+ferry_status ferry_s3_sink_resume_check(ferry_s3_sink *s, ferry_s3_slot *sl, int *skipped, ferry_error *err);
+ferry_status ferry_s3_sink_resume_open(ferry_s3_sink *s, const char *path, ferry_error *err);
 
 #endif

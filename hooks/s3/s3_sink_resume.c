@@ -22,7 +22,7 @@
 /* --resume: rewrite the state file (uploader thread, or the caller's once the
  * uploader stopped).  A failed write is reported once and does not stop the
  * copy (only a later resume would miss the newest parts). */
-void ferry_s3_sink_state_write(s3_sink *s)
+void ferry_s3_sink_state_write(ferry_s3_sink *s)
 {
     if (!s->resume_path || !s->upload_id)
         return;
@@ -83,10 +83,10 @@ static int hex_to_md5(const char *hex, unsigned char out[16])
 /* --resume: a part the interrupted run stored already?  Compares the re-read
  * bytes' CRC-32C with the recorded one: equal = recorded as stored (*skipped),
  * different = the source changed (FERRY_ERR_DATA, the upload is discarded). */
-ferry_status ferry_s3_sink_resume_check(s3_sink *s, s3_slot *sl, int *skipped, ferry_error *err)
+ferry_status ferry_s3_sink_resume_check(ferry_s3_sink *s, ferry_s3_slot *sl, int *skipped, ferry_error *err)
 {
     *skipped = 0;
-    const s3_resume_part *rp = s->resumed.nparts ? ferry_s3_resume_find(&s->resumed, sl->part) : NULL;
+    const ferry_s3_resume_part *rp = s->resumed.nparts ? ferry_s3_resume_find(&s->resumed, sl->part) : NULL;
     if (!rp)
         return FERRY_OK;
     char b64[9];
@@ -119,9 +119,9 @@ ferry_status ferry_s3_sink_resume_check(s3_sink *s, s3_slot *sl, int *skipped, f
 }
 
 /* ListParts: does the upload still exist?  *exists 0 when S3 says NoSuchUpload. */
-static ferry_status upload_exists(s3_sink *s, const char *upload_id, int *exists, ferry_error *err)
+static ferry_status upload_exists(ferry_s3_sink *s, const char *upload_id, int *exists, ferry_error *err)
 {
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "ListParts";
     r.method = "GET";
@@ -143,7 +143,7 @@ static ferry_status upload_exists(s3_sink *s, const char *upload_id, int *exists
 /* --resume FILE at open: remember the path; when FILE holds the state of an
  * interrupted upload of this very destination with the same part size and
  * checksum, and the upload still exists, continue it. */
-ferry_status ferry_s3_sink_resume_open(s3_sink *s, const char *path, ferry_error *err)
+ferry_status ferry_s3_sink_resume_open(ferry_s3_sink *s, const char *path, ferry_error *err)
 {
     const char *id = s->c->cfg.conn_id;
     s->resume_path = strdup(path);
@@ -155,7 +155,7 @@ ferry_status ferry_s3_sink_resume_open(s3_sink *s, const char *path, ferry_error
     ferry_status st = ferry_s3_resume_load(path, &s->resumed, &found, err);
     if (st != FERRY_OK || !found)
         return st;
-    s3_resume_state *rs = &s->resumed;
+    ferry_s3_resume_state *rs = &s->resumed;
     const char *ck = s->checksum == CK_CRC32C ? "crc32c" : s->checksum == CK_MD5 ? "md5" : "none";
     if (strcmp(rs->bucket, s->bucket) != 0 || strcmp(rs->key, s->key) != 0)
         st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id,

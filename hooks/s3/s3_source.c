@@ -22,13 +22,13 @@
 
 #define OVERFLOW_CAP (64 * 1024)
 
-typedef struct s3_src {
+typedef struct ferry_s3_src {
     ferry_source base;
-    s3_client *c;           /* owned */
+    ferry_s3_client *c;           /* owned */
     char *bucket;           /* owned */
     char *key;              /* owned */
-    s3_xfer x;
-    s3_req req;
+    ferry_s3_xfer x;
+    ferry_s3_req req;
     char range[64];
     char etag[128];         /* of the object when the download started */
     int64_t total;          /* object size, -1 unknown */
@@ -50,14 +50,14 @@ typedef struct s3_src {
     int64_t retry_mark;     /* received when the last failure happened, -1 none */
     ferry_status failed;
     ferry_error fail_err;
-} s3_src;
+} ferry_s3_src;
 
-static void target(const s3_src *s, char *out, size_t cap)
+static void target(const ferry_s3_src *s, char *out, size_t cap)
 {
     snprintf(out, cap, "s3://%s/%s", s->bucket, s->key);
 }
 
-static int ovf_put(s3_src *s, const char *data, size_t n)
+static int ovf_put(ferry_s3_src *s, const char *data, size_t n)
 {
     if (s->ovf_off > 0 && s->ovf_off == s->ovf_len)
         s->ovf_off = s->ovf_len = 0;
@@ -79,7 +79,7 @@ static int ovf_put(s3_src *s, const char *data, size_t n)
 
 static size_t on_body(void *ud, const char *data, size_t n, ferry_error *err)
 {
-    s3_src *s = ud;
+    ferry_s3_src *s = ud;
     size_t all = n;
     if (s->first_chunk) {
         s->first_chunk = 0;
@@ -127,7 +127,7 @@ static size_t on_body(void *ud, const char *data, size_t n, ferry_error *err)
     return all;
 }
 
-static void setup_request(s3_src *s)
+static void setup_request(ferry_s3_src *s)
 {
     memset(&s->req, 0, sizeof s->req);
     s->req.op = "GetObject";
@@ -148,7 +148,7 @@ static void setup_request(s3_src *s)
 
 /* A transfer finished: end of stream, a resume (the next transfer is
  * started and FERRY_OK returned), or a failure. */
-static ferry_status transfer_ended(s3_src *s, ferry_error *err)
+static ferry_status transfer_ended(ferry_s3_src *s, ferry_error *err)
 {
     char t[S3_MAX_KEY_LEN + 80];
     target(s, t, sizeof t);
@@ -184,7 +184,7 @@ static ferry_status transfer_ended(s3_src *s, ferry_error *err)
     return ferry_s3_xfer_start(s->c, &s->x, &s->req, err);
 }
 
-static ferry_status src_fail(s3_src *s, ferry_status st, ferry_error *err)
+static ferry_status src_fail(ferry_s3_src *s, ferry_status st, ferry_error *err)
 {
     if (!s->failed) {
         s->failed = st;
@@ -196,7 +196,7 @@ static ferry_status src_fail(s3_src *s, ferry_status st, ferry_error *err)
 static ferry_status src_read(ferry_source *src, void *buf, size_t cap, size_t *nread,
                              ferry_error *err)
 {
-    s3_src *s = (s3_src *)src;
+    ferry_s3_src *s = (ferry_s3_src *)src;
     *nread = 0;
     if (s->failed) {
         *err = s->fail_err;
@@ -267,7 +267,7 @@ out:
 
 static ferry_status src_finish(ferry_source *src, ferry_error *err)
 {
-    s3_src *s = (s3_src *)src;
+    ferry_s3_src *s = (ferry_s3_src *)src;
     if (s->failed) {
         *err = s->fail_err;
         return s->failed;
@@ -284,7 +284,7 @@ static ferry_status src_finish(ferry_source *src, ferry_error *err)
 
 static void src_free(ferry_source *src)
 {
-    s3_src *s = (s3_src *)src;
+    ferry_s3_src *s = (ferry_s3_src *)src;
     if (!s)
         return;
     ferry_s3_xfer_release(&s->x);
@@ -304,7 +304,7 @@ static const ferry_source_ops src_ops = {
 
 /* Start the GET and wait for its headers (errors show up here, before any
  * data is read); transient failures are retried. */
-static ferry_status src_start(s3_src *s, ferry_error *err)
+static ferry_status src_start(ferry_s3_src *s, ferry_error *err)
 {
     ferry_retry_init(&s->retry, s->c->max_attempts);
     for (;;) {
@@ -361,7 +361,7 @@ ferry_status ferry_s3_open_source(const ferry_endpoint *ep, const ferry_copy_opt
 {
     *out = NULL;
     const char *id = ferry_s3_conn_id(ep->conn);
-    s3_src *s = calloc(1, sizeof *s);
+    ferry_s3_src *s = calloc(1, sizeof *s);
     if (!s)
         return ferry_error_oom(err, "s3", NULL, NULL);
     s->base.ops = &src_ops;

@@ -36,7 +36,7 @@
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-ferry_status ferry_s3_sink_fail(s3_sink *s, ferry_status st, ferry_error *err)
+ferry_status ferry_s3_sink_fail(ferry_s3_sink *s, ferry_status st, ferry_error *err)
 {
     if (st == FERRY_OK)
         return st;
@@ -54,7 +54,7 @@ ferry_status ferry_s3_sink_fail(s3_sink *s, ferry_status st, ferry_error *err)
     return st;
 }
 
-ferry_status ferry_s3_sink_failed(s3_sink *s)
+ferry_status ferry_s3_sink_failed(ferry_s3_sink *s)
 {
     pthread_mutex_lock(&s->mu);
     ferry_status st = s->failed;
@@ -62,7 +62,7 @@ ferry_status ferry_s3_sink_failed(s3_sink *s)
     return st;
 }
 
-ferry_status ferry_s3_sink_repeat_failure(s3_sink *s, ferry_error *err)
+ferry_status ferry_s3_sink_repeat_failure(ferry_s3_sink *s, ferry_error *err)
 {
     pthread_mutex_lock(&s->mu);
     ferry_status st = s->failed;
@@ -72,12 +72,12 @@ ferry_status ferry_s3_sink_repeat_failure(s3_sink *s, ferry_error *err)
     return st;
 }
 
-ferry_status ferry_s3_sink_oom(s3_sink *s, ferry_error *err)
+ferry_status ferry_s3_sink_oom(ferry_s3_sink *s, ferry_error *err)
 {
     return ferry_s3_sink_fail(s, ferry_error_oom(err, "s3", NULL, NULL), err);
 }
 
-void ferry_s3_slot_set_state(s3_sink *s, s3_slot *sl, slot_state st)
+void ferry_s3_slot_set_state(ferry_s3_sink *s, ferry_s3_slot *sl, slot_state st)
 {
     pthread_mutex_lock(&s->mu);
     sl->state = st;
@@ -118,7 +118,7 @@ int ferry_s3_plain_md5_etag(const char *etag, char hex[33])
     return 1;
 }
 
-void ferry_s3_sink_target(const s3_sink *s, char *out, size_t cap)
+void ferry_s3_sink_target(const ferry_s3_sink *s, char *out, size_t cap)
 {
     snprintf(out, cap, "s3://%s/%s", s->bucket, s->key);
 }
@@ -127,8 +127,8 @@ void ferry_s3_sink_target(const s3_sink *s, char *out, size_t cap)
  * in steps of that many bytes, calling between(s) after each (the uploader
  * drives its transfers there).  Runs on the uploader thread, or on the
  * producer's for a single PutObject. */
-ferry_status ferry_s3_slot_hash(s3_sink *s, s3_slot *sl, size_t step,
-                                ferry_status (*between)(s3_sink *, ferry_error *), ferry_error *err)
+ferry_status ferry_s3_slot_hash(ferry_s3_sink *s, ferry_s3_slot *sl, size_t step,
+                                ferry_status (*between)(ferry_s3_sink *, ferry_error *), ferry_error *err)
 {
     if (s->checksum == CK_MD5) {
         if (!sl->md5 && !(sl->md5 = EVP_MD_CTX_new()))
@@ -185,7 +185,7 @@ ferry_status ferry_s3_slot_hash(s3_sink *s, s3_slot *sl, size_t step,
 }
 
 /* The per-part checksum header of a request. */
-void ferry_s3_checksum_header(const s3_sink *s, s3_req *r, const s3_slot *sl)
+void ferry_s3_checksum_header(const ferry_s3_sink *s, ferry_s3_req *r, const ferry_s3_slot *sl)
 {
     if (s->checksum == CK_MD5)
         ferry_s3_req_header(r, "Content-MD5", sl->md5_b64);
@@ -195,7 +195,7 @@ void ferry_s3_checksum_header(const s3_sink *s, s3_req *r, const s3_slot *sl)
 
 /* ---- uploader thread: parts in flight ------------------------------------------------- */
 
-static ferry_status part_start(s3_sink *s, s3_slot *sl, ferry_error *err)
+static ferry_status part_start(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_error *err)
 {
     memset(&sl->req, 0, sizeof sl->req);
     snprintf(sl->part_str, sizeof sl->part_str, "%d", sl->part);
@@ -216,7 +216,7 @@ static ferry_status part_start(s3_sink *s, s3_slot *sl, ferry_error *err)
     return FERRY_OK;
 }
 
-ferry_status ferry_s3_parts_record(s3_sink *s, const s3_slot *sl, const char *etag, ferry_error *err)
+ferry_status ferry_s3_parts_record(ferry_s3_sink *s, const ferry_s3_slot *sl, const char *etag, ferry_error *err)
 {
     int part = sl->part;
     if ((size_t)part > s->parts_cap) {
@@ -242,7 +242,7 @@ ferry_status ferry_s3_parts_record(s3_sink *s, const s3_slot *sl, const char *et
     return FERRY_OK;
 }
 
-static ferry_status part_done(s3_sink *s, s3_slot *sl, ferry_error *err)
+static ferry_status part_done(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_error *err)
 {
     ferry_error e;
     ferry_error_clear(&e);
@@ -293,11 +293,11 @@ static ferry_status part_done(s3_sink *s, s3_slot *sl, ferry_error *err)
 
 /* Make progress on every part in flight; wait up to wait_ms when nothing
  * finished (a hand-off wakes the wait early). Uploader thread only. */
-static ferry_status pump(s3_sink *s, int wait_ms, ferry_error *err)
+static ferry_status pump(ferry_s3_sink *s, int wait_ms, ferry_error *err)
 {
     double now = ferry_now_monotonic();
     for (int i = 0; i < s->nslots; i++) {
-        s3_slot *sl = &s->slots[i];
+        ferry_s3_slot *sl = &s->slots[i];
         if (sl->state == SLOT_WAIT) {
             int ms = (int)((sl->retry_at - now) * 1000);
             if (ms < 0)
@@ -311,7 +311,7 @@ static ferry_status pump(s3_sink *s, int wait_ms, ferry_error *err)
         return ferry_s3_sink_fail(s, st, err);
     now = ferry_now_monotonic();
     for (int i = 0; i < s->nslots; i++) {
-        s3_slot *sl = &s->slots[i];
+        ferry_s3_slot *sl = &s->slots[i];
         if (sl->state == SLOT_FLIGHT && sl->xfer.done) {
             st = part_done(s, sl, err);
             if (st != FERRY_OK)
@@ -326,14 +326,14 @@ static ferry_status pump(s3_sink *s, int wait_ms, ferry_error *err)
     return FERRY_OK;
 }
 
-static ferry_status pump_now(s3_sink *s, ferry_error *err)
+static ferry_status pump_now(ferry_s3_sink *s, ferry_error *err)
 {
     return pump(s, 0, err);
 }
 
-ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
+ferry_status ferry_s3_create_upload(ferry_s3_sink *s, ferry_error *err)
 {
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "CreateMultipartUpload";
     r.method = "POST";
@@ -399,7 +399,7 @@ ferry_status ferry_s3_create_upload(s3_sink *s, ferry_error *err)
 
 /* A sealed slot: create the upload if needed, hash (driving the other parts
  * meanwhile), send. */
-static ferry_status dispatch(s3_sink *s, s3_slot *sl, ferry_error *err)
+static ferry_status dispatch(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_error *err)
 {
     if (!s->upload_id) {
         ferry_status st = ferry_s3_create_upload(s, err);
@@ -420,11 +420,11 @@ static ferry_status dispatch(s3_sink *s, s3_slot *sl, ferry_error *err)
 
 static void *uploader_main(void *arg)
 {
-    s3_sink *s = arg;
+    ferry_s3_sink *s = arg;
     ferry_error e;
     ferry_error_clear(&e);
     for (;;) {
-        s3_slot *next = NULL;
+        ferry_s3_slot *next = NULL;
         int busy = 0;
         pthread_mutex_lock(&s->mu);
         for (;;) {
@@ -435,7 +435,7 @@ static void *uploader_main(void *arg)
             next = NULL;
             busy = 0;
             for (int i = 0; i < s->nslots; i++) {
-                s3_slot *sl = &s->slots[i];
+                ferry_s3_slot *sl = &s->slots[i];
                 if (sl->state == SLOT_SEALED && (!next || sl->part < next->part))
                     next = sl;
                 busy |= sl->state == SLOT_FLIGHT || sl->state == SLOT_WAIT;
@@ -463,7 +463,7 @@ static void *uploader_main(void *arg)
 
 /* Start the uploader (at the first hand-off) with every signal blocked.
  * Called with s->mu held. */
-static ferry_status uploader_start(s3_sink *s, ferry_error *err)
+static ferry_status uploader_start(ferry_s3_sink *s, ferry_error *err)
 {
     sigset_t all, old;
     sigfillset(&all);
@@ -484,7 +484,7 @@ static ferry_status uploader_start(s3_sink *s, ferry_error *err)
 }
 
 /* Stop the uploader: drain = after every part finished (commit), else now. */
-void ferry_s3_uploader_stop(s3_sink *s, int drain)
+void ferry_s3_uploader_stop(ferry_s3_sink *s, int drain)
 {
     if (!s->thread_live)
         return;
@@ -503,9 +503,9 @@ void ferry_s3_uploader_stop(s3_sink *s, int drain)
 /* ---- producer side ----------------------------------------------------------------------- */
 
 /* Hand a full (or the last) part to the uploader; a held-back head stays. */
-ferry_status ferry_s3_hand_off(s3_sink *s, s3_prod *p, ferry_error *err)
+ferry_status ferry_s3_hand_off(ferry_s3_sink *s, ferry_s3_prod *p, ferry_error *err)
 {
-    s3_slot *sl = p->cur;
+    ferry_s3_slot *sl = p->cur;
     p->cur = NULL;
     if (sl == &p->head)
         return FERRY_OK;
@@ -527,7 +527,7 @@ ferry_status ferry_s3_hand_off(s3_sink *s, s3_prod *p, ferry_error *err)
 
 /* A free slot for p's next part; blocks (back-pressure) while every slot is
  * busy.  A held-back head gets p's private slot instead. */
-static ferry_status acquire(s3_sink *s, s3_prod *p, ferry_error *err)
+static ferry_status acquire(ferry_s3_sink *s, ferry_s3_prod *p, ferry_error *err)
 {
     int local = p->next_local;
     if (local > p->max_local) {
@@ -541,7 +541,7 @@ static ferry_status acquire(s3_sink *s, s3_prod *p, ferry_error *err)
                                   err);
     }
     size_t limit = part_size_for(s->base_part, local + 1);
-    s3_slot *sl = NULL;
+    ferry_s3_slot *sl = NULL;
     if (local == 0 && p->hold_head) {
         sl = &p->head;
         goto fill;
@@ -591,7 +591,7 @@ fill:
 }
 
 /* The producer's write: memcpy into the part being filled, hand-offs. */
-ferry_status ferry_s3_prod_write(s3_sink *s, s3_prod *p, const void *buf, size_t len,
+ferry_status ferry_s3_prod_write(ferry_s3_sink *s, ferry_s3_prod *p, const void *buf, size_t len,
                                  ferry_error *err)
 {
     const unsigned char *b = buf;
@@ -609,7 +609,7 @@ ferry_status ferry_s3_prod_write(s3_sink *s, s3_prod *p, const void *buf, size_t
             if (st != FERRY_OK)
                 return st;
         }
-        s3_slot *sl = p->cur;
+        ferry_s3_slot *sl = p->cur;
         size_t n = sl->limit - sl->len;
         if (n > len)
             n = len;

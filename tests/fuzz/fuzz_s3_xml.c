@@ -28,7 +28,7 @@ static void check_terminated(const char *buf, size_t cap, const char *what)
 
 static void fuzz_error_doc(const char *body, size_t len, uint8_t arg)
 {
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     int found = ferry_s3_xml_parse_error(body, len, &doc);
     FUZZ_CHECK(found == doc.found, "return %d != doc.found %d", found, doc.found);
     check_terminated(doc.code, sizeof doc.code, "code");
@@ -67,7 +67,7 @@ static void fuzz_find(const char *body, size_t len, uint8_t arg)
     char *out = malloc(cap ? cap : 1);
     if (!out)
         abort();
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     int rc = ferry_s3_xml_find(body, len, suffix, out, cap, (arg & 4) ? &doc : NULL);
     FUZZ_CHECK(rc >= -1 && rc <= 1, "ferry_s3_xml_find returned %d", rc);
     if (cap)
@@ -99,14 +99,14 @@ static void dump_add(page_result *r, const void *p, size_t n)
     r->dump_len += n;
 }
 
-static void page_collect(s3_page *pg, page_result *r)
+static void page_collect(ferry_s3_page *pg, page_result *r)
 {
     r->n = pg->n;
     r->truncated = pg->truncated;
-    FUZZ_CHECK(pg->entries.len == pg->n * sizeof(s3_page_entry), "entries %zu for n %zu",
+    FUZZ_CHECK(pg->entries.len == pg->n * sizeof(ferry_s3_page_entry), "entries %zu for n %zu",
                pg->entries.len, pg->n);
     for (size_t i = 0; i < pg->n; i++) {
-        const s3_page_entry *e = ferry_s3_page_entry_at(pg, i);
+        const ferry_s3_page_entry *e = ferry_s3_page_entry_at(pg, i);
         FUZZ_CHECK(e->name_off + e->name_len < pg->names.len,
                    "entry %zu name [%zu,+%zu) outside the arena (%zu)", i, e->name_off,
                    e->name_len, pg->names.len);
@@ -125,7 +125,7 @@ static void page_collect(s3_page *pg, page_result *r)
     dump_add(r, pg->next_upload_id.data ? pg->next_upload_id.data : "", pg->next_upload_id.len);
 }
 
-static void page_parse(s3_page *pg, const char *body, size_t len, unsigned mode, fz_rng *rng,
+static void page_parse(ferry_s3_page *pg, const char *body, size_t len, unsigned mode, fz_rng *rng,
                        page_result *r)
 {
     ferry_error err;
@@ -150,7 +150,7 @@ static void page_parse(s3_page *pg, const char *body, size_t len, unsigned mode,
 static void fuzz_page(const char *body, size_t len, int uploads, uint8_t chunking)
 {
     ferry_error err;
-    s3_page pg;
+    ferry_s3_page pg;
     if (ferry_s3_page_init(&pg, uploads, &err) != FERRY_OK)
         abort();
     fz_rng rng;
@@ -176,7 +176,7 @@ static void fuzz_page(const char *body, size_t len, int uploads, uint8_t chunkin
 
 static void fuzz_delete(const char *body, size_t len)
 {
-    s3_delete_result r;
+    ferry_s3_delete_result r;
     int rc = ferry_s3_xml_parse_delete(body, len, &r);
     FUZZ_CHECK(rc == 0 || rc == -1, "rc %d", rc);
     check_terminated(r.first_key, sizeof r.first_key, "first_key");

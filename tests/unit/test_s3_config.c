@@ -54,7 +54,7 @@ static void test_env_only(void)
     setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "envSecret/123", 1);
     setenv("AWS_SESSION_TOKEN", "envToken", 1);
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIAENV");
@@ -98,7 +98,7 @@ static void test_connection_wins(void)
                              "http%3A%2F%2F127.0.0.1%3A57480");
     if (!c)
         return;
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIACONN");
@@ -146,7 +146,7 @@ static void test_profiles(void)
                             "ca_bundle = /etc/ssl/etl.pem\n"
                             "[profile cfgonly]\naws_access_key_id = AKIACFG\n"
                             "aws_secret_access_key = cfgSecret\n");
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIADEF");
@@ -193,7 +193,7 @@ static void test_no_credentials(void)
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
     setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
     ferry_conn *c = conn_uri("aws_default", "aws://onlylogin@?region_name=us-east-1");
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
     CHECK(strstr(err.msg, "no AWS credentials") != NULL);
@@ -213,7 +213,7 @@ static void test_options(void)
              "\"config_kwargs\": {\"s3\": {\"addressing_style\": \"virtual\"}}}}");
     if (!c)
         return;
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.host, "rgw.example.com");   /* default port dropped from Host */
@@ -249,7 +249,7 @@ static void test_options(void)
 
 static void test_target(void)
 {
-    s3_config cfg;
+    ferry_s3_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.host = "127.0.0.1:57480";
     cfg.base_path = "";

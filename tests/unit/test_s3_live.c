@@ -299,15 +299,15 @@ static void test_sink_abort_and_uploads(void)
     ferry_endpoint_free(ep);
 
     /* an upload left behind by someone else: listed, then aborted by id */
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_conn *conn = NULL;
     CHECK_INTEQ(ferry_conn_resolve("aws_default", &conn, &err), FERRY_OK);
     CHECK_INTEQ(ferry_s3_client_new(conn, NULL, &c, &err), FERRY_OK);
-    s3_xfer x;
+    ferry_s3_xfer x;
     ferry_s3_xfer_init(&x, &err);
     char key[256];
     snprintf(key, sizeof key, "%s/left behind.bin", prefix);
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "CreateMultipartUpload";
     r.method = "POST";
@@ -416,7 +416,7 @@ static void test_server_side_copy(void)
     CHECK_INTEQ(ferry_s3_copy(src, dst, &o, &err), FERRY_ERR_NOT_FOUND);
 
     /* UploadPartCopy: a 1 MiB threshold and 5 MiB parts -> 3 ranges */
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_conn *conn = NULL;
     CHECK_INTEQ(ferry_conn_resolve("aws_default", &conn, &err), FERRY_OK);
     CHECK_INTEQ(ferry_s3_client_new(conn, NULL, &c, &err), FERRY_OK);
@@ -430,7 +430,7 @@ static void test_server_side_copy(void)
     CHECK_INTEQ(get_bytes("copy dst/parts.bin", 1 << 20, &got, &len), FERRY_OK);
     CHECK(len == big_len && memcmp(got, big, len) == 0);
     free(got);
-    s3_xfer x;
+    ferry_s3_xfer x;
     ferry_s3_xfer_init(&x, &err);
     int exists = 0;
     CHECK_INTEQ(ferry_s3_head_object(c, &x, bucket, dk, &exists, &err), FERRY_OK);
@@ -478,13 +478,13 @@ static void test_create_bucket(void)
     st = ferry_s3_create_bucket(ep, NULL, &err);
     CHECK(st == FERRY_OK || st == FERRY_ERR_EXISTS);
     /* remove it again (DeleteBucket is not a public call) */
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_conn *conn = NULL;
     CHECK_INTEQ(ferry_conn_resolve("aws_default", &conn, &err), FERRY_OK);
     CHECK_INTEQ(ferry_s3_client_new(conn, NULL, &c, &err), FERRY_OK);
-    s3_xfer x;
+    ferry_s3_xfer x;
     ferry_s3_xfer_init(&x, &err);
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "DeleteBucket";
     r.method = "DELETE";

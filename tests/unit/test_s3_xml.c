@@ -18,7 +18,7 @@ static void test_error_doc_complete(void)
                        "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist."
                        "</Message><Key>a &amp; b.csv</Key><RequestId>tx0001</RequestId>"
                        "<HostId>h</HostId></Error>";
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     CHECK_INTEQ(ferry_s3_xml_parse_error(body, strlen(body), &doc), 1);
     CHECK_STREQ(doc.code, "NoSuchKey");
     CHECK_STREQ(doc.message, "The specified key does not exist.");
@@ -32,7 +32,7 @@ static void test_error_doc_redirect_endpoint(void)
 {
     const char *body = "<Error><Code>PermanentRedirect</Code><Message>Use the endpoint.</Message>"
                        "<Endpoint>b.s3.eu-west-1.amazonaws.com</Endpoint></Error>";
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     CHECK_INTEQ(ferry_s3_xml_parse_error(body, strlen(body), &doc), 1);
     char out[300];
     ferry_s3_error_detail(301, body, strlen(body), &doc, out, sizeof out);
@@ -44,7 +44,7 @@ static void test_error_doc_truncated(void)
 {
     /* the connection dropped in the middle of the Message */
     const char *body = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Please red";
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     CHECK_INTEQ(ferry_s3_xml_parse_error(body, strlen(body), &doc), 1);
     CHECK_STREQ(doc.code, "SlowDown");
     CHECK_STREQ(doc.message, "");
@@ -60,7 +60,7 @@ static void test_error_body_not_xml(void)
 {
     const char *html = "\n<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>"
                        "</html>\n";
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     CHECK_INTEQ(ferry_s3_xml_parse_error(html, strlen(html), &doc), 0);
     char out[300];
     ferry_s3_error_detail(502, html, strlen(html), &doc, out, sizeof out);
@@ -85,7 +85,7 @@ static void test_error_body_long_is_cut(void)
 {
     char big[2000];
     memset(big, 'x', sizeof big);
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     CHECK_INTEQ(ferry_s3_xml_parse_error(big, sizeof big, &doc), 0);
     char out[300];
     ferry_s3_error_detail(500, big, sizeof big, &doc, out, sizeof out);
@@ -111,7 +111,7 @@ static const char *list_page1 =
     "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"
     "</ListBucketResult>";
 
-static void check_page1(s3_page *pg)
+static void check_page1(ferry_s3_page *pg)
 {
     CHECK_INTEQ(pg->n, 4);
     CHECK_INTEQ(pg->truncated, 1);
@@ -135,7 +135,7 @@ static void check_page1(s3_page *pg)
 
 static void test_list_page_byte_by_byte(void)
 {
-    s3_page pg;
+    ferry_s3_page pg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_page_init(&pg, 0, &err), FERRY_OK);
     size_t n = strlen(list_page1);
@@ -150,7 +150,7 @@ static void test_list_page_byte_by_byte(void)
 
 static void test_list_page_reset_and_raw_keys(void)
 {
-    s3_page pg;
+    ferry_s3_page pg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_page_init(&pg, 0, &err), FERRY_OK);
     CHECK_INTEQ(ferry_s3_page_feed(&pg, list_page1, strlen(list_page1), 1, &err), FERRY_OK);
@@ -171,7 +171,7 @@ static void test_list_page_reset_and_raw_keys(void)
 
 static void test_list_page_truncated_and_garbage(void)
 {
-    s3_page pg;
+    ferry_s3_page pg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_page_init(&pg, 0, &err), FERRY_OK);
     size_t half = strlen(list_page1) / 2;
@@ -199,7 +199,7 @@ static void test_uploads_page(void)
         "<Initiated>2024-05-06T07:08:09.000Z</Initiated></Upload>"
         "<Upload><Key>big 2.bin</Key><UploadId>2~def</UploadId></Upload>"
         "</ListMultipartUploadsResult>";
-    s3_page pg;
+    ferry_s3_page pg;
     ferry_error err;
     CHECK_INTEQ(ferry_s3_page_init(&pg, 1, &err), FERRY_OK);
     for (size_t i = 0; i < strlen(body); i += 7) {
@@ -230,7 +230,7 @@ static void test_find_upload_id_and_etag(void)
                        "<Bucket>b</Bucket><Key>k</Key><UploadId>2~Xyz_123</UploadId>"
                        "</InitiateMultipartUploadResult>";
     char out[256];
-    s3_error_doc doc;
+    ferry_s3_error_doc doc;
     CHECK_INTEQ(ferry_s3_xml_find(init, strlen(init), "/UploadId", out, sizeof out, &doc), 1);
     CHECK_STREQ(out, "2~Xyz_123");
     CHECK_INTEQ(doc.found, 0);
@@ -281,7 +281,7 @@ static void test_delete_result(void)
                        "</Message></Error>"
                        "<Error><Key>d</Key><Code>InternalError</Code><Message>x</Message></Error>"
                        "</DeleteResult>";
-    s3_delete_result r;
+    ferry_s3_delete_result r;
     CHECK_INTEQ(ferry_s3_xml_parse_delete(body, strlen(body), &r), 0);
     CHECK_INTEQ(r.deleted, 1);
     CHECK_INTEQ(r.failed, 2);
@@ -322,7 +322,7 @@ static void test_xml_escape(void)
     /* and it parses back to the same bytes */
     ferry_buf doc = {0};
     ferry_buf_appendf(&doc, "<Error><Code>%s</Code></Error>", b.data);
-    s3_error_doc d;
+    ferry_s3_error_doc d;
     CHECK_INTEQ(ferry_s3_xml_parse_error(doc.data, doc.len, &d), 1);
     CHECK_STREQ(d.code, key);
     ferry_buf_reset(&b);
