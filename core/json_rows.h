@@ -1,8 +1,8 @@
 /*
  * core/json_rows.h - internal to libferry: the rows of a SQL result as one
  * JSON array of objects, [{"col":value,...},...] and a newline, written to a
- * ferry_writer; the exec slot of the SQL hooks (hooks/postgres/pg_exec.c,
- * hooks/mysql/my_exec.c) uses it for FERRY_EXEC_JSON / FERRY_EXEC_JSON_TYPED
+ * ferry_writer; the exec slot of the SQL hooks (hooks/postgres/pg_ops.c,
+ * hooks/mysql/my_ops.c) uses it for FERRY_EXEC_JSON / FERRY_EXEC_JSON_TYPED
  * (`ferry exec --json`).
  *
  * Values: SQL NULL is null; untyped, every other value is a string; typed,

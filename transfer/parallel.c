@@ -7,12 +7,10 @@
  * and the ranged sink makes the destination appear only once every range is
  * complete.  Three ranged sinks:
  *   - the destination hook's own (open_ranged_sink, e.g. S3 multipart parts);
- *   - the spool fallback for every other sink: range 0 streams straight to
- *     the sink, ranges 1..N-1 go to anonymous temp files in TMPDIR (O_EXCL,
- *     0600, unlinked at once) appended in order at the end;
- *   - the set sink for --split-output and --partition: one sink per range
- *     (DEST/part-00000.csv ...), each committed only once all ranges are
- *     complete; if a commit fails, the parts already committed are removed.
+ *   - the spool fallback for every other sink (parallel_spool.c);
+ *   - the set sink for --split-output and --partition, one sink per range
+ *     (parallel_set.c).
+ * This file: the ranges' threads, the --partition sidecar and the copy.
  * A failure in any range (or a signal) stops the others at their next chunk
  * and aborts the ranged sink: nothing is left at the destination.
  */
@@ -66,339 +64,10 @@ static char *dest_prefix(const ferry_endpoint *dst)
     return p;
 }
 
-/* ---- the spool fallback ranged sink ------------------------------------ */
-
-typedef struct spool_rs spool_rs;
-typedef struct spool_writer {
-    ferry_writer base;
-    spool_rs *rs;
-    int r;
-    int fd;             /* owned (r > 0): the anonymous temp file */
-    int committed;
-} spool_writer;
-
-struct spool_rs {
-    ferry_ranged_sink base;
-    ferry_writer *sink;     /* owned: the real destination */
-    spool_writer *w;        /* owned: n writers */
-    size_t chunk_size;
-};
-
-static ferry_status sw_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
-{
-    spool_writer *sw = (spool_writer *)w;
-    if (sw->r == 0)
-        return ferry_writer_write(sw->rs->sink, buf, len, err);
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(sw->fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return ferry_error_set(err, FERRY_ERR_IO, "parallel: spooling range %d to TMPDIR failed: %s", sw->r,
-                                   strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
-    return FERRY_OK;
-}
-
-static ferry_status sw_commit(ferry_writer *w, ferry_error *err)
-{
-    (void)err;
-    ((spool_writer *)w)->committed = 1;
-    return FERRY_OK;
-}
-
-static void sw_nop(ferry_writer *w) { (void)w; }
-
-static const ferry_writer_ops spool_writer_ops = {"parallel-spool", sw_write, sw_commit, sw_nop, sw_nop};
-
-static ferry_writer *srs_writer(ferry_ranged_sink *rs, int r)
-{
-    return &((spool_rs *)rs)->w[r].base;
-}
-
-static ferry_status srs_commit(ferry_ranged_sink *base, ferry_error *err)
-{
-    spool_rs *rs = (spool_rs *)base;
-    ferry_status st = FERRY_OK;
-    for (int r = 0; r < base->n && st == FERRY_OK; r++)
-        if (!rs->w[r].committed)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: range %d not complete", r);
-    char *buf = st == FERRY_OK ? malloc(rs->chunk_size) : NULL; /* owned: free */
-    if (st == FERRY_OK && !buf)
-        st = ferry_error_oom(err, NULL, NULL, NULL);
-    for (int r = 1; r < base->n && st == FERRY_OK; r++) {
-        int fd = rs->w[r].fd;
-        if (lseek(fd, 0, SEEK_SET) != 0)
-            st = ferry_error_set(err, FERRY_ERR_IO, "parallel: rewinding range %d: %s", r, strerror(errno));
-        while (st == FERRY_OK) {
-            if (ferry_cancelled()) {
-                st = ferry_error_set(err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d: aborted, destination untouched",
-                                     ferry_cancel_signal());
-                break;
-            }
-            ssize_t n = read(fd, buf, rs->chunk_size);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                st = ferry_error_set(err, FERRY_ERR_IO, "parallel: reading range %d back: %s", r, strerror(errno));
-            else if (n == 0)
-                break;
-            else
-                st = ferry_writer_write(rs->sink, buf, (size_t)n, err);
-        }
-        close(fd); /* the disk space goes back at once */
-        rs->w[r].fd = -1;
-    }
-    free(buf);
-    if (st == FERRY_OK)
-        st = rs->sink->ops->commit(rs->sink, err);
-    if (st != FERRY_OK)
-        rs->sink->ops->abort(rs->sink);
-    return st;
-}
-
-static void srs_abort(ferry_ranged_sink *base)
-{
-    spool_rs *rs = (spool_rs *)base;
-    rs->sink->ops->abort(rs->sink);
-}
-
-static void srs_free(ferry_ranged_sink *base)
-{
-    spool_rs *rs = (spool_rs *)base;
-    if (!rs)
-        return;
-    for (int r = 0; rs->w && r < base->n; r++)
-        if (rs->w[r].fd >= 0)
-            close(rs->w[r].fd);
-    if (rs->sink)
-        rs->sink->ops->free(rs->sink);
-    free(rs->w);
-    free(rs);
-}
-
-static const ferry_ranged_sink_ops spool_rs_ops = {"parallel-spool", srs_writer, srs_commit, srs_abort, srs_free};
-
-/* An anonymous temp file in $TMPDIR (ferry_tmpfile: O_EXCL, mode 0600,
- * unlinked at once), or -1 with err set. */
-static int temp_file(ferry_error *err)
-{
-    int fd = ferry_tmpfile(NULL, "ferry-range-", NULL);
-    if (fd < 0) {
-        const char *dir = getenv("TMPDIR");
-        ferry_error_set(err, FERRY_ERR_IO, "parallel: cannot create a temp file in %s: %s",
-                        dir && *dir ? dir : "/tmp", strerror(errno));
-        return -1;
-    }
-    return fd;
-}
-
-static ferry_status spool_rs_new(ferry_endpoint *dst, const ferry_copy_options *o, int n, ferry_ranged_sink **out,
-                                 ferry_error *err)
-{
-    *out = NULL;
-    spool_rs *rs = calloc(1, sizeof *rs);
-    if (!rs || !(rs->w = calloc((size_t)n, sizeof *rs->w))) {
-        free(rs);
-        return ferry_error_oom(err, NULL, NULL, NULL);
-    }
-    rs->base.ops = &spool_rs_ops;
-    rs->base.n = n;
-    rs->chunk_size = o->chunk_size ? o->chunk_size : 1024 * 1024;
-    for (int r = 0; r < n; r++) {
-        rs->w[r].base.ops = &spool_writer_ops;
-        rs->w[r].base.rows = -1;
-        rs->w[r].rs = rs;
-        rs->w[r].r = r;
-        rs->w[r].fd = -1;
-    }
-    ferry_status st = dst->hook->open_sink(dst, o, &rs->sink, err);
-    for (int r = 1; r < n && st == FERRY_OK; r++)
-        if ((rs->w[r].fd = temp_file(err)) < 0)
-            st = err ? err->status : FERRY_ERR_IO;
-    if (st != FERRY_OK) {
-        if (rs->sink)
-            rs->sink->ops->abort(rs->sink);
-        srs_free(&rs->base);
-        return st;
-    }
-    *out = &rs->base;
-    return FERRY_OK;
-}
-
-/* ---- the set ranged sink (--split-output, --partition) ------------------- */
-
-typedef struct set_rs set_rs;
-typedef struct set_writer {
-    ferry_writer base;
-    set_rs *rs;
-    int i;
-    ferry_endpoint *ep;     /* owned: the part's endpoint */
-    ferry_writer *sink;     /* owned: the part's sink */
-    EVP_MD_CTX *md;         /* owned: sha256 of the object's bytes */
-    char sha256[65];        /* hex, set at the writer's commit */
-    int complete;           /* the range is complete */
-    int committed;          /* the part is visible */
-} set_writer;
-
-struct set_rs {
-    ferry_ranged_sink base;
-    set_writer *w;          /* owned: n writers */
-};
-
-static ferry_status setw_write(ferry_writer *w, const void *buf, size_t len, ferry_error *err)
-{
-    set_writer *sw = (set_writer *)w;
-    if (EVP_DigestUpdate(sw->md, buf, len) != 1)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: sha256 failed");
-    return ferry_writer_write(sw->sink, buf, len, err);
-}
-
-static ferry_status setw_commit(ferry_writer *w, ferry_error *err)
-{
-    set_writer *sw = (set_writer *)w;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_DigestFinal_ex(sw->md, md, &mdlen) != 1 || mdlen != 32)
-        return ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: sha256 failed");
-    ferry_hex_encode(md, mdlen, sw->sha256);
-    sw->complete = 1;
-    return FERRY_OK;
-}
-
-static const ferry_writer_ops set_writer_ops = {"parallel-part", setw_write, setw_commit, sw_nop, sw_nop};
-
-static ferry_writer *setrs_writer(ferry_ranged_sink *rs, int r)
-{
-    return &((set_rs *)rs)->w[r].base;
-}
-
-/* Commit every part in order; if one fails, remove the ones already
- * committed so that no partial set is left. */
-static ferry_status setrs_commit(ferry_ranged_sink *base, ferry_error *err)
-{
-    set_rs *rs = (set_rs *)base;
-    ferry_status st = FERRY_OK;
-    for (int i = 0; i < base->n && st == FERRY_OK; i++)
-        if (!rs->w[i].complete)
-            st = ferry_error_set(err, FERRY_ERR_INTERNAL, "parallel: range %d not complete", i);
-    for (int i = 0; i < base->n && st == FERRY_OK; i++) {
-        st = rs->w[i].sink->ops->commit(rs->w[i].sink, err);
-        if (st == FERRY_OK)
-            rs->w[i].committed = 1;
-    }
-    if (st != FERRY_OK) {
-        for (int i = 0; i < base->n; i++) {
-            set_writer *sw = &rs->w[i];
-            if (!sw->committed) {
-                sw->sink->ops->abort(sw->sink);
-            } else if (sw->ep->hook->remove) {
-                ferry_error ignored;
-                ferry_error_clear(&ignored);
-                if (sw->ep->hook->remove(sw->ep, &ignored) != FERRY_OK)
-                    ferry_log(FERRY_LOG_WARN, "parallel: could not remove part %d after the failure: %s", i,
-                              ignored.msg);
-                sw->committed = 0;
-            }
-        }
-    }
-    return st;
-}
-
-static void setrs_abort(ferry_ranged_sink *base)
-{
-    set_rs *rs = (set_rs *)base;
-    for (int i = 0; i < base->n; i++)
-        if (rs->w[i].sink && !rs->w[i].committed)
-            rs->w[i].sink->ops->abort(rs->w[i].sink);
-}
-
-static void setrs_free(ferry_ranged_sink *base)
-{
-    set_rs *rs = (set_rs *)base;
-    if (!rs)
-        return;
-    for (int i = 0; rs->w && i < base->n; i++) {
-        if (rs->w[i].sink)
-            rs->w[i].sink->ops->free(rs->w[i].sink);
-        ferry_endpoint_free(rs->w[i].ep);
-        EVP_MD_CTX_free(rs->w[i].md);
-    }
-    free(rs->w);
-    free(rs);
-}
-
-static const ferry_ranged_sink_ops set_rs_ops = {"parallel-parts", setrs_writer, setrs_commit, setrs_abort,
-                                                 setrs_free};
-
-void ferry_parallel_part_name(const ferry_copy_options *o, int r, const char *ext, char *out, size_t cap)
-{
-    if (o->partition_count > 0)
-        snprintf(out, cap, "part-%05d-of-%05d%s", r, o->partition_count, ext);
-    else
-        snprintf(out, cap, "part-%05d%s", r, ext);
-}
-
-static ferry_status set_rs_new(ferry_endpoint *dst, const char *prefix, const ferry_copy_options *o, int first,
-                               int count, ferry_ranged_sink **out, ferry_error *err)
-{
-    *out = NULL;
-    set_rs *rs = calloc(1, sizeof *rs);
-    if (!rs || !(rs->w = calloc((size_t)count, sizeof *rs->w))) {
-        free(rs);
-        return ferry_error_oom(err, NULL, NULL, NULL);
-    }
-    rs->base.ops = &set_rs_ops;
-    rs->base.n = count;
-    char ext[32];
-    ferry_parallel_ext(o->format, dst->compress, ext, sizeof ext);
-    ferry_status st = FERRY_OK;
-    for (int i = 0; i < count && st == FERRY_OK; i++) {
-        set_writer *sw = &rs->w[i];
-        sw->base.ops = &set_writer_ops;
-        sw->base.rows = -1;
-        sw->rs = rs;
-        sw->i = i;
-        char name[64];
-        ferry_parallel_part_name(o, first + i, ext, name, sizeof name);
-        size_t len = strlen(prefix) + strlen(name) + 2;
-        char *text = malloc(len); /* owned: free */
-        if (!text || !(sw->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(sw->md, EVP_sha256(), NULL) != 1) {
-            free(text);
-            st = ferry_error_oom(err, NULL, NULL, NULL);
-            break;
-        }
-        snprintf(text, len, "%s/%s", prefix, name);
-        st = ferry_endpoint_parse(text, o, 1, &sw->ep, err);
-        free(text);
-        if (st == FERRY_OK && !o->replace && sw->ep->hook->stat) {
-            ferry_entry e;
-            ferry_error probe;
-            ferry_error_clear(&probe);
-            if (sw->ep->hook->stat(sw->ep, &e, &probe) == FERRY_OK) {
-                char shown[1024];
-                st = ferry_error_set(err, FERRY_ERR_EXISTS, "%s: destination exists (use --replace to replace it)",
-                                     ferry_endpoint_display(sw->ep, shown, sizeof shown));
-            }
-        }
-        if (st == FERRY_OK)
-            st = sw->ep->hook->open_sink(sw->ep, o, &sw->sink, err);
-    }
-    if (st != FERRY_OK) {
-        setrs_abort(&rs->base);
-        setrs_free(&rs->base);
-        return st;
-    }
-    *out = &rs->base;
-    return FERRY_OK;
-}
-
 /* ---- the ranges' threads ------------------------------------------------ */
 
 typedef struct range_job range_job;
+
 typedef struct shared_state {
     pthread_mutex_t lock;
     int failed;                 /* a range failed: the others stop at their next chunk */
@@ -615,7 +284,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
             ferry_error_clear(&ignored);
             dst->hook->mkdir(dst, 1, &ignored);
         }
-        st = set_rs_new(dst, prefix, &o, first, count, &rs, err);
+        st = ferry_parallel_set_new(dst, prefix, &o, first, count, &rs, err);
     } else if (st == FERRY_OK) {
         if (!o.replace && dst->hook->stat) {
             ferry_entry e;
@@ -630,7 +299,7 @@ ferry_status ferry_parallel_copy(ferry_endpoint *src, ferry_endpoint *dst, const
         if (st == FERRY_OK && FERRY_HOOK_SLOT(dst->hook, open_ranged_sink))
             st = dst->hook->open_ranged_sink(dst, &o, n, &rs, err);
         else if (st == FERRY_OK)
-            st = spool_rs_new(dst, &o, n, &rs, err);
+            st = ferry_parallel_spool_new(dst, &o, n, &rs, err);
     }
     if (st == FERRY_OK)
         ferry_log(FERRY_LOG_INFO, "parallel: %d range%s of %d (%s) -> %s", count, count == 1 ? "" : "s", n,

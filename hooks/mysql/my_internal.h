@@ -405,7 +405,7 @@ void ferry_my_load_release(ferry_my_load *l);
 /* "Skipped: N" of the load's info line, 0 when absent. */
 unsigned long long ferry_my_load_skipped(const ferry_my_load *l);
 
-/* ---- the hook's slots (my_source.c, my_sink.c, my_exec.c) -------------- */
+/* ---- the hook's slots (my_source.c, my_sink.c, my_ops.c) ---------------- */
 
 ferry_status ferry_my_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
                                   ferry_source **out, ferry_error *err);

@@ -3,7 +3,7 @@
  * as sources (mysql_use_result, rows encoded by ferry as CSV/TSV/JSONL),
  * tables as sinks (LOAD DATA LOCAL INFILE fed from the stream, in one
  * transaction or through a staging table swap), SQL execution and connection
- * tests.  The slots live in my_source.c, my_sink.c and my_exec.c;
+ * tests.  The slots live in my_source.c, my_sink.c and my_ops.c;
  * docs/hooks/mysql.md describes the behaviour.
  */
 #include "my_internal.h"

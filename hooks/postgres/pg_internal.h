@@ -210,7 +210,7 @@ char *ferry_pg_create_typed_sql(PGconn *pg, const char *table_sql, const ferry_c
 ferry_column_kind ferry_pg_column_kind(unsigned oid, int typmod, int server_version, int *precision,
                                        int *scale);
 
-/* ---- the hook's slots (pg_source.c, pg_sink.c, pg_exec.c) -------------- */
+/* ---- the hook's slots (pg_source.c, pg_sink.c, pg_ops.c) ---------------- */
 
 ferry_status ferry_pg_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
                                   ferry_source **out, ferry_error *err);

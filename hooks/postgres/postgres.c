@@ -2,7 +2,7 @@
  * hooks/postgres/postgres.c - the PostgreSQL hook's table: tables and
  * queries as sources (COPY TO STDOUT), tables as sinks (COPY FROM STDIN in one
  * transaction), SQL execution and connection tests.  The slots live in
- * pg_source.c, pg_sink.c and pg_exec.c; docs/hooks/postgres.md describes the
+ * pg_source.c, pg_sink.c and pg_ops.c; docs/hooks/postgres.md describes the
  * behaviour.
  */
 #include "pg_internal.h"

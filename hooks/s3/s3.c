@@ -5,7 +5,7 @@
  * HeadBucket when listing buckets is not allowed), and the optional slots
  * server_copy (CopyObject), remove_batch (DeleteObjects) and memory (parts in
  * flight, for --max-memory).  Reading and writing
- * objects live in s3_source.c and s3_sink.c.
+ * objects live in s3_source.c and s3_sink.c (s3_parallel.c for ranges).
  *
  * Listings are directory-like (names relative to the listed "dir/", common
  * prefixes as directories, a glob in the last segment filters), as the
@@ -26,22 +26,22 @@
 
 static ferry_status s3_stat(const ferry_endpoint *ep, ferry_entry *out, ferry_error *err)
 {
-    const char *id = s3_conn_id(ep->conn);
+    const char *id = ferry_s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
-    s3_client *c = NULL;
-    s3_xfer x;
+    ferry_s3_client *c = NULL;
+    ferry_s3_xfer x;
     memset(&x, 0, sizeof x);
     memset(out, 0, sizeof *out);
-    ferry_status st = s3_split_path(ep->path, id, &bucket, &key, err);
+    ferry_status st = ferry_s3_split_path(ep->path, id, &bucket, &key, err);
     if (st == FERRY_OK)
-        st = s3_client_new(ep->conn, NULL, &c, err);
+        st = ferry_s3_client_new(ep->conn, NULL, &c, err);
     if (st == FERRY_OK)
-        st = s3_xfer_init(&x, err);
+        st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         goto out;
     int exists = 0;
     int is_bucket = key[0] == '\0';
-    st = s3_head_object(c, &x, bucket, key, &exists, err);
+    st = ferry_s3_head_object(c, &x, bucket, key, &exists, err);
     if (st != FERRY_OK)
         goto out;
     if (!exists) {
@@ -60,8 +60,8 @@ static ferry_status s3_stat(const ferry_endpoint *ep, ferry_entry *out, ferry_er
     out->size = is_bucket ? -1 : x.content_length;
     out->mtime = x.last_modified;
 out:
-    s3_xfer_release(&x);
-    s3_client_free(c);
+    ferry_s3_xfer_release(&x);
+    ferry_s3_client_free(c);
     free(bucket);
     free(key);
     return st;
@@ -75,7 +75,7 @@ typedef struct list_ctx {
     ferry_buf name;            /* reused */
 } list_ctx;
 
-static ferry_status list_one(void *ud, const char *key, const s3_page_entry *e, ferry_error *err)
+static ferry_status list_one(void *ud, const char *key, const ferry_s3_page_entry *e, ferry_error *err)
 {
     list_ctx *l = ud;
     size_t klen = strlen(key);
@@ -108,13 +108,13 @@ static ferry_status list_one(void *ud, const char *key, const s3_page_entry *e, 
 static ferry_status s3_list(const ferry_endpoint *ep, int recursive, ferry_entry_fn fn, void *ud,
                             ferry_error *err)
 {
-    const char *id = s3_conn_id(ep->conn);
+    const char *id = ferry_s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_buf prefix = {0};
     list_ctx l;
     memset(&l, 0, sizeof l);
-    ferry_status st = s3_split_path(ep->path, id, &bucket, &key, err);
+    ferry_status st = ferry_s3_split_path(ep->path, id, &bucket, &key, err);
     if (st != FERRY_OK)
         goto out;
     char *slash = strrchr(key, '/');
@@ -130,18 +130,18 @@ static ferry_status s3_list(const ferry_endpoint *ep, int recursive, ferry_entry
             st = ferry_error_oom(err, "s3", NULL, NULL);
     }
     if (st == FERRY_OK)
-        st = s3_client_new(ep->conn, NULL, &c, err);
+        st = ferry_s3_client_new(ep->conn, NULL, &c, err);
     if (st == FERRY_OK) {
         l.fn = fn;
         l.ud = ud;
         l.prefix_len = prefix.len;
-        st = s3_list_objects(c, bucket, prefix.data ? prefix.data : "", recursive ? NULL : "/",
-                             list_one, &l, err);
+        st = ferry_s3_list_objects(c, bucket, prefix.data ? prefix.data : "", recursive ? NULL : "/",
+                                   list_one, &l, err);
     }
 out:
     ferry_buf_release(&l.name);
     ferry_buf_release(&prefix);
-    s3_client_free(c);
+    ferry_s3_client_free(c);
     free(bucket);
     free(key);
     return st;
@@ -149,44 +149,45 @@ out:
 
 /* DeleteObject of one key, HEAD first: S3 answers 204 for absent keys too,
  * and an absent key is reported "not found". */
-static ferry_status remove_key(s3_client *c, const char *id, const char *bucket, const char *key, ferry_error *err)
+static ferry_status remove_key(ferry_s3_client *c, const char *id, const char *bucket, const char *key,
+                               ferry_error *err)
 {
-    s3_xfer x;
+    ferry_s3_xfer x;
     memset(&x, 0, sizeof x);
-    ferry_status st = s3_xfer_init(&x, err);
+    ferry_status st = ferry_s3_xfer_init(&x, err);
     int exists = 0;
     if (st == FERRY_OK)
-        st = s3_head_object(c, &x, bucket, key, &exists, err);
+        st = ferry_s3_head_object(c, &x, bucket, key, &exists, err);
     if (st == FERRY_OK && !exists)
         st = ferry_error_hook(err, FERRY_ERR_NOT_FOUND, "s3", id,
                               "DeleteObject s3://%s/%s failed: no such key", bucket, key);
     if (st == FERRY_OK) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "DeleteObject";
         r.method = "DELETE";
         r.bucket = bucket;
         r.key = key;
-        st = s3_request(c, &x, &r, err);
+        st = ferry_s3_request(c, &x, &r, err);
     }
-    s3_xfer_release(&x);
+    ferry_s3_xfer_release(&x);
     return st;
 }
 
 static ferry_status s3_remove(const ferry_endpoint *ep, ferry_error *err)
 {
-    const char *id = s3_conn_id(ep->conn);
+    const char *id = ferry_s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
-    s3_client *c = NULL;
-    ferry_status st = s3_split_path(ep->path, id, &bucket, &key, err);
+    ferry_s3_client *c = NULL;
+    ferry_status st = ferry_s3_split_path(ep->path, id, &bucket, &key, err);
     if (st == FERRY_OK && !key[0])
         st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id,
                               "s3://%s: remove needs a key (buckets are not removed)", bucket);
     if (st == FERRY_OK)
-        st = s3_client_new(ep->conn, NULL, &c, err);
+        st = ferry_s3_client_new(ep->conn, NULL, &c, err);
     if (st == FERRY_OK)
         st = remove_key(c, id, bucket, key, err);
-    s3_client_free(c);
+    ferry_s3_client_free(c);
     free(bucket);
     free(key);
     return st;
@@ -212,16 +213,16 @@ static ferry_status s3_remove_batch(const ferry_endpoint *dir, const char *const
     if (n > S3_DELETE_BATCH)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: %zu keys in one DeleteObjects (at most %d)", n,
                                S3_DELETE_BATCH);
-    const char *id = s3_conn_id(dir->conn);
+    const char *id = ferry_s3_conn_id(dir->conn);
     char *bucket = NULL, *prefix = NULL;
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_buf arena = {0};
     size_t offs[S3_DELETE_BATCH];
     const char *keys[S3_DELETE_BATCH];
     size_t m = 0;
-    ferry_status st = s3_split_path(dir->path, id, &bucket, &prefix, err);
+    ferry_status st = ferry_s3_split_path(dir->path, id, &bucket, &prefix, err);
     if (st == FERRY_OK)
-        st = s3_client_new(dir->conn, NULL, &c, err);
+        st = ferry_s3_client_new(dir->conn, NULL, &c, err);
     for (size_t i = 0; st == FERRY_OK && i < n; i++) {
         size_t at = arena.len;
         if (ferry_buf_append(&arena, prefix, strlen(prefix)) != 0 ||
@@ -242,11 +243,11 @@ static ferry_status s3_remove_batch(const ferry_endpoint *dir, const char *const
         for (size_t i = 0; i < m; i++)
             keys[i] = arena.data + offs[i];
         size_t deleted = 0;
-        st = s3_delete_objects(c, bucket, keys, m, &deleted, err);
+        st = ferry_s3_client_delete_objects(c, bucket, keys, m, &deleted, err);
         *removed += deleted;
     }
     ferry_buf_release(&arena);
-    s3_client_free(c);
+    ferry_s3_client_free(c);
     free(bucket);
     free(prefix);
     return st;
@@ -302,34 +303,34 @@ static const char *conn_bucket(const ferry_conn *conn)
 
 static ferry_status s3_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err)
 {
-    s3_client *c = NULL;
-    ferry_status st = s3_client_new(conn, NULL, &c, err);
+    ferry_s3_client *c = NULL;
+    ferry_status st = ferry_s3_client_new(conn, NULL, &c, err);
     if (st != FERRY_OK)
         return st;
     char owner[256] = "";
     size_t nb = 0;
     char code[64] = "";
-    st = s3_list_buckets(c, owner, sizeof owner, &nb, code, sizeof code, err);
+    st = ferry_s3_list_buckets(c, owner, sizeof owner, &nb, code, sizeof code, err);
     if (st == FERRY_OK) {
         snprintf(info, cap, "s3 endpoint %s region %s as %s (%zu bucket%s; credentials from %s)",
                  c->cfg.endpoint, c->cfg.region, owner[0] ? owner : c->cfg.access_key, nb,
                  nb == 1 ? "" : "s", c->cfg.cred_source);
     } else if (st == FERRY_ERR_CONNECT && strcmp(code, "AccessDenied") == 0 && conn_bucket(conn)) {
         const char *bucket = conn_bucket(conn);
-        s3_xfer x;
+        ferry_s3_xfer x;
         int exists = 0;
-        st = s3_xfer_init(&x, err);
+        st = ferry_s3_xfer_init(&x, err);
         if (st == FERRY_OK)
-            st = s3_head_object(c, &x, bucket, "", &exists, err);
+            st = ferry_s3_head_object(c, &x, bucket, "", &exists, err);
         if (st == FERRY_OK && !exists)
             st = ferry_error_hook(err, FERRY_ERR_NOT_FOUND, "s3", c->cfg.conn_id,
                                   "HeadBucket s3://%s failed: the bucket does not exist", bucket);
         if (st == FERRY_OK)
             snprintf(info, cap, "s3 endpoint %s region %s: bucket %s reachable (credentials from %s)",
                      c->cfg.endpoint, c->cfg.region, bucket, c->cfg.cred_source);
-        s3_xfer_release(&x);
+        ferry_s3_xfer_release(&x);
     }
-    s3_client_free(c);
+    ferry_s3_client_free(c);
     return st;
 }
 
@@ -340,9 +341,9 @@ const ferry_hook ferry_hook_s3 = {
     .flags = FERRY_HOOK_FLAT_KEYS | FERRY_HOOK_RESUME,
     .name = "s3",
     .conn_types = s3_conn_types,
-    .open_source = s3_open_source,
-    .open_sink = s3_open_sink,
-    .open_ranged_sink = s3_open_ranged_sink,
+    .open_source = ferry_s3_open_source,
+    .open_sink = ferry_s3_open_sink,
+    .open_ranged_sink = ferry_s3_open_ranged_sink,
     .stat = s3_stat,
     .list = s3_list,
     .remove = s3_remove,

@@ -17,12 +17,12 @@ typedef struct api_target {
     ferry_endpoint *ep;
     char *bucket;
     char *key;
-    s3_client *c;
+    ferry_s3_client *c;
 } api_target;
 
 static void target_release(api_target *t)
 {
-    s3_client_free(t->c);
+    ferry_s3_client_free(t->c);
     free(t->bucket);
     free(t->key);
     if (t->ep)
@@ -46,13 +46,13 @@ static ferry_status target_open(const char *endpoint, const ferry_copy_options *
         return ferry_error_set(err, FERRY_ERR_USAGE, "s3: '%s' is not an s3:// endpoint",
                                endpoint);
     }
-    const char *id = s3_conn_id(t->ep->conn);
-    st = s3_split_path(t->ep->path, id, &t->bucket, &t->key, err);
+    const char *id = ferry_s3_conn_id(t->ep->conn);
+    st = ferry_s3_split_path(t->ep->path, id, &t->bucket, &t->key, err);
     if (st == FERRY_OK && need_key && !t->key[0])
         st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id, "s3://%s: a key is needed",
                               t->bucket);
     if (st == FERRY_OK && want_client)
-        st = s3_client_new(t->ep->conn, o, &t->c, err);
+        st = ferry_s3_client_new(t->ep->conn, o, &t->c, err);
     if (st != FERRY_OK)
         target_release(t);
     return st;
@@ -73,14 +73,14 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
     ferry_status st = target_open(endpoint, o, 1, 0, &t, err);
     if (st != FERRY_OK)
         return st;
-    s3_config cfg;
-    st = s3_config_load(t.ep->conn, &cfg, err);
+    ferry_s3_config cfg;
+    st = ferry_s3_config_load(t.ep->conn, &cfg, err);
     if (st != FERRY_OK) {
         target_release(&t);
         return st;
     }
     ferry_buf host = {0}, path = {0};
-    if (s3_config_target(&cfg, t.bucket, t.key, &host, &path) != FERRY_OK) {
+    if (ferry_s3_config_target(&cfg, t.bucket, t.key, &host, &path) != FERRY_OK) {
         st = ferry_error_oom(err, "s3", NULL, NULL);
     } else {
         ferry_sigv4_credentials creds = {cfg.access_key, cfg.secret_key, cfg.session_token};
@@ -99,7 +99,7 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
     }
     ferry_buf_release(&host);
     ferry_buf_release(&path);
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     target_release(&t);
     return st;
 }
@@ -111,7 +111,7 @@ ferry_status ferry_s3_create_bucket(const char *endpoint, const ferry_copy_optio
     ferry_status st = target_open(endpoint, o, 0, 1, &t, err);
     if (st != FERRY_OK)
         return st;
-    st = s3_create_bucket(t.c, t.bucket, err);
+    st = ferry_s3_client_create_bucket(t.c, t.bucket, err);
     target_release(&t);
     return st;
 }
@@ -144,7 +144,7 @@ ferry_status ferry_s3_list_uploads(const char *endpoint, const ferry_copy_option
     if (st != FERRY_OK)
         return st;
     uploads_ctx u = {fn, ud, 0};
-    st = s3_list_uploads(t.c, t.bucket, t.key, upload_one, &u, err);
+    st = ferry_s3_client_list_uploads(t.c, t.bucket, t.key, upload_one, &u, err);
     if (count)
         *count = u.n;
     target_release(&t);
@@ -160,11 +160,11 @@ ferry_status ferry_s3_abort_upload(const char *endpoint, const char *upload_id,
     ferry_status st = target_open(endpoint, o, 1, 1, &t, err);
     if (st != FERRY_OK)
         return st;
-    s3_xfer x;
-    st = s3_xfer_init(&x, err);
+    ferry_s3_xfer x;
+    st = ferry_s3_xfer_init(&x, err);
     if (st == FERRY_OK)
-        st = s3_abort_upload(t.c, &x, t.bucket, t.key, upload_id, err);
-    s3_xfer_release(&x);
+        st = ferry_s3_client_abort_upload(t.c, &x, t.bucket, t.key, upload_id, err);
+    ferry_s3_xfer_release(&x);
     target_release(&t);
     return st;
 }
@@ -186,8 +186,8 @@ ferry_status ferry_s3_copy(const char *src, const char *dst, const ferry_copy_op
                              "s3: server-side copy needs both objects on one endpoint (%s, %s)",
                              s.c->cfg.endpoint, d.c->cfg.endpoint);
     else
-        st = s3_copy_object(d.c, s.bucket, s.key, d.bucket, d.key, o && o->replace,
-                            (uint64_t)S3_MAX_PART_SIZE, 512 * S3_MIB, err);
+        st = ferry_s3_copy_object(d.c, s.bucket, s.key, d.bucket, d.key, o && o->replace,
+                                  (uint64_t)S3_MAX_PART_SIZE, 512 * S3_MIB, err);
     target_release(&s);
     target_release(&d);
     return st;
@@ -203,14 +203,14 @@ ferry_status ferry_s3_delete_objects(const char *bucket_endpoint, const char *co
     ferry_status st = target_open(bucket_endpoint, o, 0, 1, &t, err);
     if (st != FERRY_OK)
         return st;
-    st = s3_delete_objects(t.c, t.bucket, keys, n, deleted, err);
+    st = ferry_s3_client_delete_objects(t.c, t.bucket, keys, n, deleted, err);
     target_release(&t);
     return st;
 }
 
 /* Keys collected for one DeleteObjects batch: an arena, no malloc per key. */
 typedef struct remove_ctx {
-    s3_client *c;
+    ferry_s3_client *c;
     const char *bucket;
     ferry_buf names;
     size_t offs[S3_DELETE_BATCH];
@@ -226,14 +226,14 @@ static ferry_status remove_flush(remove_ctx *r, ferry_error *err)
     for (size_t i = 0; i < r->n; i++)
         keys[i] = r->names.data + r->offs[i];
     size_t done = 0;
-    ferry_status st = s3_delete_objects(r->c, r->bucket, keys, r->n, &done, err);
+    ferry_status st = ferry_s3_client_delete_objects(r->c, r->bucket, keys, r->n, &done, err);
     r->deleted += done;
     r->n = 0;
     ferry_buf_reset(&r->names);
     return st;
 }
 
-static ferry_status remove_one(void *ud, const char *key, const s3_page_entry *e, ferry_error *err)
+static ferry_status remove_one(void *ud, const char *key, const ferry_s3_page_entry *e, ferry_error *err)
 {
     remove_ctx *r = ud;
     if (e->is_prefix)
@@ -260,7 +260,7 @@ ferry_status ferry_s3_remove_prefix(const char *endpoint, const ferry_copy_optio
     }
     r->c = t.c;
     r->bucket = t.bucket;
-    st = s3_list_objects(t.c, t.bucket, t.key, NULL, remove_one, r, err);
+    st = ferry_s3_list_objects(t.c, t.bucket, t.key, NULL, remove_one, r, err);
     if (st == FERRY_OK)
         st = remove_flush(r, err);
     if (deleted)

@@ -30,7 +30,7 @@
 #include "ferry/log.h"
 #include "hooks/s3/s3_internal.h"
 
-const char *s3_conn_id(const ferry_conn *conn)
+const char *ferry_s3_conn_id(const ferry_conn *conn)
 {
     if (!conn)
         return "";
@@ -102,9 +102,9 @@ typedef struct files {
 /* The value of key in the profile, config file only. Owned or NULL. */
 static char *profile_config(const files *f, const char *key)
 {
-    char *v = s3_profile_get(f->config_path, f->config_section, key);
+    char *v = ferry_s3_profile_get(f->config_path, f->config_section, key);
     if (!v && strcmp(f->config_section, "default") == 0)
-        v = s3_profile_get(f->config_path, "profile default", key);
+        v = ferry_s3_profile_get(f->config_path, "profile default", key);
     return v;
 }
 
@@ -114,31 +114,31 @@ static ferry_status oom(ferry_error *err)
 }
 
 static ferry_status load_credentials(const ferry_conn *conn, const files *f, int profile_explicit,
-                                     s3_config *cfg, ferry_error *err)
+                                     ferry_s3_config *cfg, ferry_error *err)
 {
     const char *id = cfg->conn_id;
     if (conn && conn->login && *conn->login && conn->password && *conn->password) {
         cfg->access_key = strdup(conn->login);
         cfg->secret_key = strdup(conn->password);
-        cfg->session_token = s3_strdup(extra(conn, "aws_session_token"));
+        cfg->session_token = ferry_s3_strdup(extra(conn, "aws_session_token"));
         (void)!asprintf(&cfg->cred_source, "connection %s", id);
     } else if (extra(conn, "aws_access_key_id") && extra(conn, "aws_secret_access_key")) {
         cfg->access_key = strdup(extra(conn, "aws_access_key_id"));
         cfg->secret_key = strdup(extra(conn, "aws_secret_access_key"));
-        cfg->session_token = s3_strdup(extra(conn, "aws_session_token"));
+        cfg->session_token = ferry_s3_strdup(extra(conn, "aws_session_token"));
         (void)!asprintf(&cfg->cred_source, "connection %s (extras)", id);
     } else if (!profile_explicit && env_get("AWS_ACCESS_KEY_ID") && env_get("AWS_SECRET_ACCESS_KEY")) {
         cfg->access_key = strdup(env_get("AWS_ACCESS_KEY_ID"));
         cfg->secret_key = strdup(env_get("AWS_SECRET_ACCESS_KEY"));
         const char *tok = env_get("AWS_SESSION_TOKEN");
-        cfg->session_token = s3_strdup(tok ? tok : env_get("AWS_SECURITY_TOKEN"));
+        cfg->session_token = ferry_s3_strdup(tok ? tok : env_get("AWS_SECURITY_TOKEN"));
         cfg->cred_source = strdup("environment");
     } else {
-        char *ak = s3_profile_get(f->cred_path, f->cred_section, "aws_access_key_id");
-        char *sk = s3_profile_get(f->cred_path, f->cred_section, "aws_secret_access_key");
+        char *ak = ferry_s3_profile_get(f->cred_path, f->cred_section, "aws_access_key_id");
+        char *sk = ferry_s3_profile_get(f->cred_path, f->cred_section, "aws_secret_access_key");
         const char *where = "credentials file";
         if (ak && sk) {
-            cfg->session_token = s3_profile_get(f->cred_path, f->cred_section, "aws_session_token");
+            cfg->session_token = ferry_s3_profile_get(f->cred_path, f->cred_section, "aws_session_token");
         } else {
             free(ak);
             if (sk)
@@ -178,7 +178,7 @@ static ferry_status load_credentials(const ferry_conn *conn, const files *f, int
     return FERRY_OK;
 }
 
-static ferry_status parse_endpoint(const char *url, s3_config *cfg, ferry_error *err)
+static ferry_status parse_endpoint(const char *url, ferry_s3_config *cfg, ferry_error *err)
 {
     ferry_status st = FERRY_OK;
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL, *query = NULL;
@@ -254,17 +254,17 @@ static char *first_of(const ferry_conn *conn, const files *f, const char *extra_
                       const char *env2, const char *prof1, const char *prof2)
 {
     char *c[6] = {
-        s3_strdup(extra_key ? extra(conn, extra_key) : NULL),
+        ferry_s3_strdup(extra_key ? extra(conn, extra_key) : NULL),
         json_name ? json_extra(conn, json_name, j1, j2) : NULL,
-        s3_strdup(env1 ? env_get(env1) : NULL),
-        s3_strdup(env2 ? env_get(env2) : NULL),
+        ferry_s3_strdup(env1 ? env_get(env1) : NULL),
+        ferry_s3_strdup(env2 ? env_get(env2) : NULL),
         prof1 ? profile_config(f, prof1) : NULL,
         prof2 ? profile_config(f, prof2) : NULL,
     };
     return pick(c, 6);
 }
 
-ferry_status s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error *err)
+ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, ferry_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     files f;
@@ -272,7 +272,7 @@ ferry_status s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error 
     ferry_status st = FERRY_OK;
     char *endpoint = NULL, *style = NULL, *verify = NULL, *s = NULL;
 
-    cfg->conn_id = strdup(s3_conn_id(conn));
+    cfg->conn_id = strdup(ferry_s3_conn_id(conn));
     const char *prof = extra(conn, "profile_name");
     int profile_explicit = prof != NULL;
     if (!prof)
@@ -364,7 +364,7 @@ ferry_status s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error 
     s = first_of(conn, &f, "connect_timeout", "config_kwargs", "connect_timeout", NULL, NULL, NULL,
                  NULL, NULL);
     if (s) {
-        double v = s3_parse_seconds(s);
+        double v = ferry_s3_parse_seconds(s);
         if (v < 0) {
             st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
                                   "connect_timeout '%s' is not a number of seconds", s);
@@ -376,7 +376,7 @@ ferry_status s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error 
     s = first_of(conn, &f, "read_timeout", "config_kwargs", "read_timeout", NULL, NULL, NULL, NULL,
                  NULL);
     if (s) {
-        double v = s3_parse_seconds(s);
+        double v = ferry_s3_parse_seconds(s);
         if (v < 0) {
             st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
                                   "read_timeout '%s' is not a number of seconds", s);
@@ -397,7 +397,7 @@ out:
     free(f.cred_section);
     free(f.config_section);
     if (st != FERRY_OK)
-        s3_config_release(cfg);
+        ferry_s3_config_release(cfg);
     return st;
 }
 
@@ -410,7 +410,7 @@ static void free_secret(char **p)
     }
 }
 
-void s3_config_release(s3_config *cfg)
+void ferry_s3_config_release(ferry_s3_config *cfg)
 {
     free(cfg->conn_id);
     free(cfg->access_key);
@@ -426,14 +426,14 @@ void s3_config_release(s3_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-ferry_status s3_config_target(const s3_config *cfg, const char *bucket, const char *key,
-                              ferry_buf *host, ferry_buf *path)
+ferry_status ferry_s3_config_target(const ferry_s3_config *cfg, const char *bucket, const char *key,
+                                    ferry_buf *host, ferry_buf *path)
 {
     ferry_buf_reset(host);
     ferry_buf_reset(path);
     int rc = 0;
     int has_key = key && *key;
-    if (bucket && cfg->virtual_host && s3_bucket_virtual_ok(bucket, cfg->https)) {
+    if (bucket && cfg->virtual_host && ferry_s3_bucket_virtual_ok(bucket, cfg->https)) {
         rc |= ferry_buf_appendf(host, "%s.%s", bucket, cfg->host);
         rc |= ferry_buf_appendf(path, "%s/%s", cfg->base_path, has_key ? key : "");
     } else {

@@ -1,5 +1,5 @@
 /*
- * hooks/s3/s3_crc32c.c - CRC-32C (Castagnoli), the checksum S3 carries in
+ * hooks/s3/ferry_s3_crc32c.c - CRC-32C (Castagnoli), the checksum S3 carries in
  * x-amz-checksum-crc32c.  On x86-64 CPUs with SSE4.2 (checked at run time
  * with cpuid) the crc32 instruction does 8 bytes per step; elsewhere a
  * slicing-by-8 table fallback (tables built once, thread-safe).
@@ -32,7 +32,7 @@ static void table_build(void)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
-uint32_t s3_crc32c_sw(uint32_t crc, const void *data, size_t n)
+uint32_t ferry_s3_crc32c_sw(uint32_t crc, const void *data, size_t n)
 {
     pthread_once(&table_once, table_build);
     const unsigned char *p = data;
@@ -71,7 +71,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const voi
 }
 #endif
 
-int s3_crc32c_hw_available(void)
+int ferry_s3_crc32c_hw_available(void)
 {
 #ifdef S3_CRC_HW
     unsigned a, b, c, d;
@@ -81,33 +81,33 @@ int s3_crc32c_hw_available(void)
     return 0;
 }
 
-uint32_t s3_crc32c_hw(uint32_t crc, const void *data, size_t n)
+uint32_t ferry_s3_crc32c_hw(uint32_t crc, const void *data, size_t n)
 {
 #ifdef S3_CRC_HW
-    if (s3_crc32c_hw_available())
+    if (ferry_s3_crc32c_hw_available())
         return crc_hw(crc, data, n);
 #endif
-    return s3_crc32c_sw(crc, data, n);
+    return ferry_s3_crc32c_sw(crc, data, n);
 }
 
 static int hw_ok;
 static pthread_once_t hw_once = PTHREAD_ONCE_INIT;
 static void hw_detect(void)
 {
-    hw_ok = s3_crc32c_hw_available();
+    hw_ok = ferry_s3_crc32c_hw_available();
 }
 
-uint32_t s3_crc32c(uint32_t crc, const void *data, size_t n)
+uint32_t ferry_s3_crc32c(uint32_t crc, const void *data, size_t n)
 {
 #ifdef S3_CRC_HW
     pthread_once(&hw_once, hw_detect);
     if (hw_ok)
         return crc_hw(crc, data, n);
 #endif
-    return s3_crc32c_sw(crc, data, n);
+    return ferry_s3_crc32c_sw(crc, data, n);
 }
 
-void s3_crc32c_b64(uint32_t crc, char out[9])
+void ferry_s3_crc32c_b64(uint32_t crc, char out[9])
 {
     unsigned char be[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
                            (unsigned char)(crc >> 8), (unsigned char)crc};

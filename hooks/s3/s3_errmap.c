@@ -60,7 +60,7 @@ static const code_map codes[] = {
     {"NotImplemented", FERRY_ERR_INTERNAL, 0},
 };
 
-ferry_status s3_error_status(long http, const char *code, int *transient)
+ferry_status ferry_s3_error_status(long http, const char *code, int *transient)
 {
     *transient = 0;
     if (code && *code) {
@@ -106,7 +106,7 @@ ferry_status s3_error_status(long http, const char *code, int *transient)
     return FERRY_ERR_INTERNAL;
 }
 
-const char *s3_http_reason(long http)
+const char *ferry_s3_http_reason(long http)
 {
     switch (http) {
     case 200: return "OK";
@@ -134,8 +134,8 @@ const char *s3_http_reason(long http)
     }
 }
 
-void s3_error_detail(long http, const char *body, size_t len, const s3_error_doc *doc, char *out,
-                     size_t cap)
+void ferry_s3_error_detail(long http, const char *body, size_t len, const ferry_s3_error_doc *doc, char *out,
+                           size_t cap)
 {
     if (doc && doc->found) {
         if (doc->message[0] && doc->endpoint[0])
@@ -147,10 +147,10 @@ void s3_error_detail(long http, const char *body, size_t len, const s3_error_doc
             snprintf(out, cap, "HTTP %ld %s", http, doc->code);
         return;
     }
-    const char *reason = s3_http_reason(http);
+    const char *reason = ferry_s3_http_reason(http);
     if (body && len > 0) {
         char shown[160];
-        s3_printable(body, len, shown, sizeof shown);
+        ferry_s3_printable(body, len, shown, sizeof shown);
         snprintf(out, cap, "HTTP %ld%s%s: '%s'", http, *reason ? " " : "", reason, shown);
     } else {
         snprintf(out, cap, "HTTP %ld%s%s", http, *reason ? " " : "", reason);

@@ -7,15 +7,26 @@
  *   s3_config.c   the credentials / region / endpoint chain of a connection
  *   s3_errmap.c   HTTP status + S3 error Code -> ferry_status, message text
  *   s3_xml.c      expat parsers of S3 responses, XML escaping of requests
- *   s3_request.c  the client (one curl multi) and one signed request with retries
+ *   ferry_s3_request.c  the client (one curl multi) and one signed request with retries
  *   s3_list.c     ListObjectsV2 / ListMultipartUploads paging
- *   s3_crc32c.c   CRC-32C (SSE4.2 when the CPU has it, else tables)
- *   s3_sink.c     the multipart writer (producer side + uploader thread), ranged sink
+ *   ferry_s3_crc32c.c   CRC-32C (SSE4.2 when the CPU has it, else tables)
+ *   s3_uploader.c the sink's slot ring and uploader thread (parts in flight)
+ *   s3_sink.c     the multipart writer: open, write, commit, abort (s3_sink_internal.h)
+ *   s3_sink_resume.c  the sink's --resume glue: resume an upload, write the state
+ *   s3_parallel.c the ranged sink: n producers, one multipart upload
  *   s3_orphans.c  uploads left by an interrupted CreateMultipartUpload
  *   s3_resume.c   the --resume state file
  *   s3_source.c   the streaming GET reader
  *   s3_api.c      include/ferry/s3.h: presign, create bucket, copy, delete, uploads
  *   s3.c          the hook table: stat, list, remove, test, open_source/open_sink
+ *
+ * Names: every function shared between the files of hooks/s3/ is ferry_s3_*,
+ * as the other hooks' are (ferry_pg_*, ferry_my_*, ...).  Where that name is
+ * a public call of include/ferry/s3.h (abort_upload, create_bucket,
+ * delete_objects, list_uploads), the internal one, which takes an ferry_s3_client,
+ * is ferry_s3_client_* (ferry_s3_client_abort_upload ...).  Types too are
+ * ferry_s3_* (ferry_s3_client, ferry_s3_req ...; the callback of
+ * ferry_s3_client_list_uploads is ferry_s3_client_upload_fn).
  *
  * Ownership is written at each declaration; "borrowed" pointers must outlive
  * the call (or the transfer, where said).
@@ -61,35 +72,35 @@
  * base64 are core/util.h's and core/encode.h's. */
 
 /* "2024-01-02T03:04:05.000Z" -> unix seconds; -1 when it does not parse. */
-int64_t s3_parse_iso8601(const char *s);
+int64_t ferry_s3_parse_iso8601(const char *s);
 /* Percent-decode s in place ('+' -> ' ' when plus_is_space); returns the new length. */
-size_t s3_url_decode(char *s, size_t len, int plus_is_space);
+size_t ferry_s3_url_decode(char *s, size_t len, int plus_is_space);
 /* The first bytes of a body that is not an S3 error document, for messages:
  * control characters become '.', at most cap-1 bytes, "..." when cut. */
-void s3_printable(const char *in, size_t n, char *out, size_t cap);
+void ferry_s3_printable(const char *in, size_t n, char *out, size_t cap);
 /* Nonzero when bucket can be a DNS label of virtual-hosted addressing. */
-int s3_bucket_virtual_ok(const char *bucket, int https);
+int ferry_s3_bucket_virtual_ok(const char *bucket, int https);
 /* Copy of s (NULL stays NULL); NULL also when out of memory and s != NULL. */
-char *s3_strdup(const char *s);
+char *ferry_s3_strdup(const char *s);
 /* Parse a non-negative number of seconds; -1 when absent or malformed. */
-double s3_parse_seconds(const char *s);
+double ferry_s3_parse_seconds(const char *s);
 
 /* Split an endpoint path "bucket/key" into owned copies.  *key is "" when the
  * path names only a bucket.  Errors: FERRY_ERR_USAGE (no bucket, key too long). */
-ferry_status s3_split_path(const char *path, const char *conn_id, char **bucket, char **key,
-                           ferry_error *err);
+ferry_status ferry_s3_split_path(const char *path, const char *conn_id, char **bucket, char **key,
+                                 ferry_error *err);
 
-/* ---- s3_crc32c.c ------------------------------------------------------------ */
+/* ---- ferry_s3_crc32c.c ------------------------------------------------------------ */
 
-/* CRC-32C of n bytes continuing crc (start with 0).  s3_crc32c picks the
+/* CRC-32C of n bytes continuing crc (start with 0).  ferry_s3_crc32c picks the
  * hardware path when the CPU has SSE4.2; _sw and _hw force one (tests; _hw
  * falls back to _sw on CPUs without it). */
-uint32_t s3_crc32c(uint32_t crc, const void *data, size_t n);
-uint32_t s3_crc32c_sw(uint32_t crc, const void *data, size_t n);
-uint32_t s3_crc32c_hw(uint32_t crc, const void *data, size_t n);
-int s3_crc32c_hw_available(void);
+uint32_t ferry_s3_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t ferry_s3_crc32c_sw(uint32_t crc, const void *data, size_t n);
+uint32_t ferry_s3_crc32c_hw(uint32_t crc, const void *data, size_t n);
+int ferry_s3_crc32c_hw_available(void);
 /* Base64 of the big-endian 4 bytes, as x-amz-checksum-crc32c wants it. */
-void s3_crc32c_b64(uint32_t crc, char out[9]);
+void ferry_s3_crc32c_b64(uint32_t crc, char out[9]);
 
 /* ---- s3_profile.c ---------------------------------------------------------- */
 
@@ -98,13 +109,13 @@ void s3_crc32c_b64(uint32_t crc, char out[9]);
  *     s3 =
  *       addressing_style = path
  * is read as key "s3.addressing_style".  Values are trimmed. */
-char *s3_profile_get(const char *path, const char *section, const char *key);
+char *ferry_s3_profile_get(const char *path, const char *section, const char *key);
 
 /* ---- s3_config.c ----------------------------------------------------------- */
 
 /* Everything a request needs to know about where and as whom.  All strings
- * owned; released with s3_config_release (wipes the secrets). */
-typedef struct s3_config {
+ * owned; released with ferry_s3_config_release (wipes the secrets). */
+typedef struct ferry_s3_config {
     char *conn_id;          /* "" when no connection is defined */
     char *access_key;
     char *secret_key;       /* secret: registered with ferry_secret_add */
@@ -123,49 +134,49 @@ typedef struct s3_config {
     long connect_timeout;   /* seconds */
     double read_timeout;    /* seconds without progress; 0 = from the copy options */
     int unsigned_payload;   /* x-amz-content-sha256: UNSIGNED-PAYLOAD for bodies */
-} s3_config;
+} ferry_s3_config;
 
 /* Build the configuration of conn (borrowed; may be NULL = environment and
  * shared files only).  FERRY_ERR_CONFIG for a bad endpoint_url or missing
  * credentials. */
-ferry_status s3_config_load(const ferry_conn *conn, s3_config *cfg, ferry_error *err);
-void s3_config_release(s3_config *cfg);
+ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, ferry_error *err);
+void ferry_s3_config_release(ferry_s3_config *cfg);
 /* Host header value and raw (unencoded) path of a request on bucket/key with
  * cfg's addressing: bucket NULL = service ("/"), key NULL or "" = the bucket. */
-ferry_status s3_config_target(const s3_config *cfg, const char *bucket, const char *key,
-                              ferry_buf *host, ferry_buf *path);
+ferry_status ferry_s3_config_target(const ferry_s3_config *cfg, const char *bucket, const char *key,
+                                    ferry_buf *host, ferry_buf *path);
 
 /* ---- s3_errmap.c ----------------------------------------------------------- */
 
 /* The parsed S3 <Error> document (fixed buffers, truncated when longer). */
-typedef struct s3_error_doc {
+typedef struct ferry_s3_error_doc {
     int found;              /* an <Error> element with a Code was seen */
     char code[64];
     char message[512];
     char request_id[128];
     char endpoint[256];     /* PermanentRedirect: where the bucket lives */
-} s3_error_doc;
+} ferry_s3_error_doc;
 
 /* Status for an HTTP error answer: code first (may be "" when the body had no
  * S3 error, e.g. HEAD), then the HTTP status.  *transient set when a retry may
  * succeed (500/502/503/504, SlowDown, RequestTimeout, BadDigest...). */
-ferry_status s3_error_status(long http_status, const char *code, int *transient);
+ferry_status ferry_s3_error_status(long http_status, const char *code, int *transient);
 /* "HTTP 404 NoSuchKey: The specified key does not exist." or, when the body
  * is no S3 error document, "HTTP 502 Bad Gateway: '<html>...'". */
-void s3_error_detail(long http_status, const char *body, size_t len, const s3_error_doc *doc,
-                     char *out, size_t cap);
-const char *s3_http_reason(long http_status);
+void ferry_s3_error_detail(long http_status, const char *body, size_t len, const ferry_s3_error_doc *doc,
+                           char *out, size_t cap);
+const char *ferry_s3_http_reason(long http_status);
 
 /* ---- s3_xml.c -------------------------------------------------------------- */
 
 /* A streaming expat parser that tracks the element path ("A/B/C", names
  * without namespace prefix) and calls on_end at every element end with the
- * element's own text.  Owned parts released with s3_xml_release. */
-typedef ferry_status (*s3_xml_end_fn)(void *ud, const char *path, const char *text, size_t len,
-                                      ferry_error *err);
-typedef struct s3_xml {
+ * element's own text.  Owned parts released with ferry_s3_xml_release. */
+typedef ferry_status (*ferry_s3_xml_end_fn)(void *ud, const char *path, const char *text, size_t len,
+                                            ferry_error *err);
+typedef struct ferry_s3_xml {
     XML_Parser parser;
-    s3_xml_end_fn on_end;
+    ferry_s3_xml_end_fn on_end;
     void *ud;
     char path[512];
     size_t marks[32];       /* path length before each open element */
@@ -174,110 +185,110 @@ typedef struct s3_xml {
     ferry_buf text;            /* text of the innermost open element */
     ferry_status status;    /* first failure of a callback */
     ferry_error *err;       /* borrowed during feed */
-} s3_xml;
+} ferry_s3_xml;
 
-ferry_status s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error *err);
-ferry_status s3_xml_reset(s3_xml *x, ferry_error *err);
+ferry_status ferry_s3_xml_init(ferry_s3_xml *x, ferry_s3_xml_end_fn on_end, void *ud, ferry_error *err);
+ferry_status ferry_s3_xml_reset(ferry_s3_xml *x, ferry_error *err);
 /* Feed a piece; final = no more data.  Malformed or truncated XML:
  * FERRY_ERR_DATA "malformed XML: <expat reason> at line N". */
-ferry_status s3_xml_feed(s3_xml *x, const char *data, size_t len, int final, ferry_error *err);
-void s3_xml_release(s3_xml *x);
+ferry_status ferry_s3_xml_feed(ferry_s3_xml *x, const char *data, size_t len, int final, ferry_error *err);
+void ferry_s3_xml_release(ferry_s3_xml *x);
 
 /* Parse an error body; returns doc->found.  Tolerates truncated and non-XML
  * bodies (doc->found stays 0, or keeps what was seen before the damage). */
-int s3_xml_parse_error(const char *body, size_t len, s3_error_doc *doc);
+int ferry_s3_xml_parse_error(const char *body, size_t len, ferry_s3_error_doc *doc);
 
 /* One element of interest of a small response: the text of the first element
  * whose path ends with suffix (e.g. "/UploadId", "/ETag"), into out.
  * Returns 1 found, 0 not found, -1 malformed XML.  If doc is not NULL and the
  * body is an <Error> document (CompleteMultipartUpload and CopyObject may
  * answer 200 with one), doc is filled. */
-int s3_xml_find(const char *body, size_t len, const char *suffix, char *out, size_t cap,
-                s3_error_doc *doc);
+int ferry_s3_xml_find(const char *body, size_t len, const char *suffix, char *out, size_t cap,
+                      ferry_s3_error_doc *doc);
 
 /* ListObjectsV2 / ListMultipartUploads page: entries are collected (keys in a
  * reused arena, no allocation per entry once warm) and handed out after the
  * page parsed completely, so a retried page never repeats entries. */
-typedef struct s3_page_entry {
+typedef struct ferry_s3_page_entry {
     size_t name_off;        /* into page->names */
     size_t name_len;
     size_t id_off;          /* upload id (ListMultipartUploads), else 0 */
     int64_t size;           /* -1 for a common prefix / upload */
     int64_t mtime;          /* LastModified / Initiated, -1 unknown */
     int is_prefix;
-} s3_page_entry;
+} ferry_s3_page_entry;
 
-typedef struct s3_page {
-    s3_xml xml;
+typedef struct ferry_s3_page {
+    ferry_s3_xml xml;
     int uploads;            /* 1: ListMultipartUploadsResult, 0: ListBucketResult */
     ferry_buf names;           /* arena of names and ids, NUL-separated */
-    ferry_buf entries;         /* array of s3_page_entry */
+    ferry_buf entries;         /* array of ferry_s3_page_entry */
     size_t n;
     int truncated;
     int url_encoded;        /* EncodingType url was announced */
     ferry_buf next_token;      /* NextContinuationToken / NextKeyMarker */
     ferry_buf next_upload_id;  /* NextUploadIdMarker */
     /* entry being parsed */
-    s3_page_entry cur;
+    ferry_s3_page_entry cur;
     ferry_buf cur_name;
     ferry_buf cur_id;
     int in_entry;
-} s3_page;
+} ferry_s3_page;
 
-ferry_status s3_page_init(s3_page *pg, int uploads, ferry_error *err);
+ferry_status ferry_s3_page_init(ferry_s3_page *pg, int uploads, ferry_error *err);
 /* Forget everything parsed (keep capacity); called before each attempt. */
-ferry_status s3_page_reset(s3_page *pg, ferry_error *err);
-ferry_status s3_page_feed(s3_page *pg, const char *data, size_t len, int final, ferry_error *err);
+ferry_status ferry_s3_page_reset(ferry_s3_page *pg, ferry_error *err);
+ferry_status ferry_s3_page_feed(ferry_s3_page *pg, const char *data, size_t len, int final, ferry_error *err);
 /* Entry i's name (decoded when url_encoded) and upload id ("" when none). */
-const char *s3_page_name(s3_page *pg, size_t i);
-const char *s3_page_upload_id(const s3_page *pg, size_t i);
-const s3_page_entry *s3_page_entry_at(const s3_page *pg, size_t i);
-void s3_page_release(s3_page *pg);
+const char *ferry_s3_page_name(ferry_s3_page *pg, size_t i);
+const char *ferry_s3_page_upload_id(const ferry_s3_page *pg, size_t i);
+const ferry_s3_page_entry *ferry_s3_page_entry_at(const ferry_s3_page *pg, size_t i);
+void ferry_s3_page_release(ferry_s3_page *pg);
 
 /* DeleteObjects answer: how many keys failed and the first failure. */
-typedef struct s3_delete_result {
+typedef struct ferry_s3_delete_result {
     size_t deleted;
     size_t failed;
     char first_key[S3_MAX_KEY_LEN + 1];
     char first_code[64];
     char first_message[256];
-} s3_delete_result;
-int s3_xml_parse_delete(const char *body, size_t len, s3_delete_result *out);
+} ferry_s3_delete_result;
+int ferry_s3_xml_parse_delete(const char *body, size_t len, ferry_s3_delete_result *out);
 
 /* ListAllMyBucketsResult: owner display name (or ID) and bucket count. */
-int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, size_t *nbuckets);
+int ferry_s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, size_t *nbuckets);
 
 /* Append s to b escaped for XML text (& < > " ').  -1 when s holds a byte
  * XML 1.0 cannot carry (control characters other than tab/CR/LF) or on OOM. */
-int s3_xml_escape(ferry_buf *b, const char *s, size_t len);
+int ferry_s3_xml_escape(ferry_buf *b, const char *s, size_t len);
 
-/* ---- s3_request.c ---------------------------------------------------------- */
+/* ---- ferry_s3_request.c ---------------------------------------------------------- */
 
 /* One S3 endpoint + credentials + one curl multi handle that every request of
  * the client runs on (connections are reused across requests and parts).
- * Created by s3_client_new, released with s3_client_free. */
-typedef struct s3_client {
-    s3_config cfg;
+ * Created by ferry_s3_client_new, released with ferry_s3_client_free. */
+typedef struct ferry_s3_client {
+    ferry_s3_config cfg;
     CURLM *multi;
     int max_attempts;       /* tries per request, including the first */
     double timeout;         /* seconds without progress before a request fails */
-} s3_client;
+} ferry_s3_client;
 
 /* conn borrowed (may be NULL), o may be NULL (defaults). */
-ferry_status s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, s3_client **out,
-                           ferry_error *err);
-void s3_client_free(s3_client *c);
+ferry_status ferry_s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, ferry_s3_client **out,
+                                 ferry_error *err);
+void ferry_s3_client_free(ferry_s3_client *c);
 
 #define S3_MAX_QUERY 8
 #define S3_MAX_HEADERS 8
 
 /* Streaming consumer of a 2xx body: returns n, CURL_WRITEFUNC_PAUSE, or
  * anything else after filling err (the request then fails with err). */
-typedef size_t (*s3_body_fn)(void *ud, const char *data, size_t n, ferry_error *err);
+typedef size_t (*ferry_s3_body_fn)(void *ud, const char *data, size_t n, ferry_error *err);
 
 /* What to send.  Every pointer is borrowed until the request is finished
- * (for a started transfer: until s3_xfer_finish or s3_xfer_cancel). */
-typedef struct s3_req {
+ * (for a started transfer: until ferry_s3_xfer_finish or ferry_s3_xfer_cancel). */
+typedef struct ferry_s3_req {
     const char *op;         /* "PutObject": names the operation in messages */
     const char *method;
     const char *bucket;     /* NULL = service level (ListBuckets) */
@@ -289,23 +300,23 @@ typedef struct s3_req {
     const void *body;
     size_t body_len;
     const char *payload_hash;  /* precomputed hex; NULL = computed (or UNSIGNED-PAYLOAD) */
-    s3_body_fn on_body;     /* 2xx body consumer; NULL = collected in xfer->resp */
+    ferry_s3_body_fn on_body;     /* 2xx body consumer; NULL = collected in xfer->resp */
     void *body_ud;
     /* called before every attempt (reset a streaming consumer); may be NULL */
     ferry_status (*on_attempt)(void *ud, ferry_error *err);
     int no_retry;           /* one attempt only */
     int cleanup;            /* abort path: ignores cancellation, short timeouts, 3 tries */
-} s3_req;
+} ferry_s3_req;
 
-void s3_req_query(s3_req *r, const char *name, const char *value);
-void s3_req_header(s3_req *r, const char *name, const char *value);
+void ferry_s3_req_query(ferry_s3_req *r, const char *name, const char *value);
+void ferry_s3_req_header(ferry_s3_req *r, const char *name, const char *value);
 
-/* One HTTP exchange on a reusable easy handle.  Zero it, then s3_xfer_init;
- * s3_xfer_release frees it (cancelling a transfer in flight). */
-typedef struct s3_xfer {
+/* One HTTP exchange on a reusable easy handle.  Zero it, then ferry_s3_xfer_init;
+ * ferry_s3_xfer_release frees it (cancelling a transfer in flight). */
+typedef struct ferry_s3_xfer {
     CURL *easy;             /* owned, reused for every request of this xfer */
-    s3_client *client;      /* borrowed while active */
-    const s3_req *req;      /* borrowed while active */
+    ferry_s3_client *client;      /* borrowed while active */
+    const ferry_s3_req *req;      /* borrowed while active */
     struct curl_slist *hdrs;/* owned, per request */
     ferry_buf url;             /* owned, reused */
     ferry_buf resp;            /* owned, reused: collected body */
@@ -330,81 +341,81 @@ typedef struct s3_xfer {
     char request_id[96];
     int sse_opaque;         /* SSE-KMS / SSE-C: ETag is not the MD5 */
     double t_start;
-} s3_xfer;
+} ferry_s3_xfer;
 
-ferry_status s3_xfer_init(s3_xfer *x, ferry_error *err);
-void s3_xfer_release(s3_xfer *x);
+ferry_status ferry_s3_xfer_init(ferry_s3_xfer *x, ferry_error *err);
+void ferry_s3_xfer_release(ferry_s3_xfer *x);
 /* Sign and add to the client's multi (non-blocking). */
-ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err);
+ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, ferry_error *err);
 /* Remove a transfer in flight (its connection is closed). Safe when idle. */
-void s3_xfer_cancel(s3_xfer *x);
+void ferry_s3_xfer_cancel(ferry_s3_xfer *x);
 /* After x->done: remove it from the multi and classify the outcome into err
  * ("<op> s3://bucket/key failed: ..."), transient marked. */
-ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err);
+ferry_status ferry_s3_xfer_finish(ferry_s3_xfer *x, ferry_error *err);
 
 /* Run the multi: transfers progress, finished ones get done = 1.  Waits up to
  * wait_ms for activity when nothing finished.  FERRY_ERR_INTERRUPTED when
  * cancellable and ferry_cancelled(). */
-ferry_status s3_client_drive(s3_client *c, int wait_ms, int cancellable, ferry_error *err);
+ferry_status ferry_s3_client_drive(ferry_s3_client *c, int wait_ms, int cancellable, ferry_error *err);
 
 /* One complete request with retries (ferry_retry) - blocking. */
-ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err);
+ferry_status ferry_s3_request(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, ferry_error *err);
 
 /* "s3://bucket/key", "s3://bucket" or the endpoint, for messages. */
-void s3_req_target(const s3_client *c, const s3_req *r, char *out, size_t cap);
+void ferry_s3_req_target(const ferry_s3_client *c, const ferry_s3_req *r, char *out, size_t cap);
 
 /* Plan the next try of a failed non-blocking request (multipart parts):
  * returns 1 with *delay seconds to wait, or 0 to give up (err then says how
  * many attempts were made; status FERRY_ERR_TRANSIENT for transient causes). */
-int s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay);
+int ferry_s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay);
 
 /* ---- s3_list.c --------------------------------------------------------------- */
 
 /* ListObjectsV2 of bucket under prefix, delimiter NULL = recursive, all pages. */
-typedef ferry_status (*s3_object_fn)(void *ud, const char *key, const s3_page_entry *e,
-                                     ferry_error *err);
-ferry_status s3_list_objects(s3_client *c, const char *bucket, const char *prefix,
-                             const char *delimiter, s3_object_fn fn, void *ud, ferry_error *err);
+typedef ferry_status (*ferry_s3_object_fn)(void *ud, const char *key, const ferry_s3_page_entry *e,
+                                           ferry_error *err);
+ferry_status ferry_s3_list_objects(ferry_s3_client *c, const char *bucket, const char *prefix,
+                                   const char *delimiter, ferry_s3_object_fn fn, void *ud, ferry_error *err);
 /* ListMultipartUploads of bucket under prefix, all pages. */
-typedef ferry_status (*s3_upload_fn)(void *ud, const char *key, const char *upload_id,
-                                     int64_t initiated, ferry_error *err);
-ferry_status s3_list_uploads(s3_client *c, const char *bucket, const char *prefix,
-                             s3_upload_fn fn, void *ud, ferry_error *err);
+typedef ferry_status (*ferry_s3_client_upload_fn)(void *ud, const char *key, const char *upload_id,
+                                                  int64_t initiated, ferry_error *err);
+ferry_status ferry_s3_client_list_uploads(ferry_s3_client *c, const char *bucket, const char *prefix,
+                                          ferry_s3_client_upload_fn fn, void *ud, ferry_error *err);
 /* The same; cleanup = 1: requests of the abort path (ignore cancellation). */
-ferry_status s3_list_uploads_ex(s3_client *c, const char *bucket, const char *prefix, int cleanup,
-                                s3_upload_fn fn, void *ud, ferry_error *err);
+ferry_status ferry_s3_client_list_uploads_ex(ferry_s3_client *c, const char *bucket, const char *prefix, int cleanup,
+                                             ferry_s3_client_upload_fn fn, void *ud, ferry_error *err);
 
 /* ---- s3_resume.c ------------------------------------------------------------------ */
 
 /* One stored part as the --resume state file records it. */
-typedef struct s3_resume_part {
+typedef struct ferry_s3_resume_part {
     int part;
     size_t size;
     char etag[128];
     char crc32c[12];        /* base64 of the part's CRC-32C (always recorded) */
     char md5[40];           /* hex, when the upload used Content-MD5, else "" */
-} s3_resume_part;
+} ferry_s3_resume_part;
 
-/* A state file as read.  Strings and parts owned; s3_resume_release. */
-typedef struct s3_resume_state {
+/* A state file as read.  Strings and parts owned; ferry_s3_resume_release. */
+typedef struct ferry_s3_resume_state {
     char *bucket, *key, *upload_id;
     size_t part_size;
     char checksum[8];       /* "crc32c", "md5", "none" */
     int64_t source_bytes;
-    s3_resume_part *parts;
+    ferry_s3_resume_part *parts;
     int nparts;
-} s3_resume_state;
+} ferry_s3_resume_state;
 
 /* *found 0 (and FERRY_OK) when path does not exist. */
-ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, ferry_error *err);
-const s3_resume_part *s3_resume_find(const s3_resume_state *st, int part);
-void s3_resume_release(s3_resume_state *st);
+ferry_status ferry_s3_resume_load(const char *path, ferry_s3_resume_state *st, int *found, ferry_error *err);
+const ferry_s3_resume_part *ferry_s3_resume_find(const ferry_s3_resume_state *st, int part);
+void ferry_s3_resume_release(ferry_s3_resume_state *st);
 /* Write json to a new temp file "<tmp_prefix>XXXXXX" (ferry_tmpfile: O_EXCL,
  * 0600; tmp_prefix is "<dir>/<name prefix>"), fdatasync, rename to path. */
-ferry_status s3_resume_save(const char *path, const char *tmp_prefix, const ferry_buf *json,
-                            ferry_error *err);
+ferry_status ferry_s3_resume_save(const char *path, const char *tmp_prefix, const ferry_buf *json,
+                                  ferry_error *err);
 /* Append s as a JSON string literal; -1 on OOM. */
-int s3_json_str(ferry_buf *b, const char *s);
+int ferry_s3_json_str(ferry_buf *b, const char *s);
 
 /* ---- s3_orphans.c ---------------------------------------------------------------- */
 
@@ -415,58 +426,58 @@ int s3_json_str(ferry_buf *b, const char *s);
 /* Nonzero when an upload listed after an interrupted Create of key may be
  * the one that Create started: same key, initiated (unix s, -1 unknown)
  * known and not before since.  Unknown times are never taken. */
-int s3_orphan_match(const char *key, const char *listed_key, int64_t initiated, int64_t since);
+int ferry_s3_orphan_match(const char *key, const char *listed_key, int64_t initiated, int64_t since);
 /* After a CreateMultipartUpload of bucket/key that failed without an answer
  * (interrupted, timed out, connection lost) while the server may have
- * processed it: list the uploads of key and abort those s3_orphan_match
+ * processed it: list the uploads of key and abort those ferry_s3_orphan_match
  * takes (since = just before the request), except keep (may be NULL: the
  * upload a retried Create did get).  Ignores cancellation. *aborted
  * (may be NULL) receives how many were aborted. */
-ferry_status s3_abort_orphans(s3_client *c, const char *bucket, const char *key, int64_t since,
-                              const char *keep, int *aborted, ferry_error *err);
+ferry_status ferry_s3_abort_orphans(ferry_s3_client *c, const char *bucket, const char *key, int64_t since,
+                                    const char *keep, int *aborted, ferry_error *err);
 
-/* ---- s3.c / s3_sink.c / s3_source.c / s3_api.c ------------------------------------ */
+/* ---- s3.c / s3_sink.c / s3_parallel.c / s3_source.c / s3_api.c ------------------------ */
 
 /* The connection id shown in messages for an endpoint's connection. */
-const char *s3_conn_id(const ferry_conn *conn);
+const char *ferry_s3_conn_id(const ferry_conn *conn);
 
 /* ---- s3_ops.c ------------------------------------------------------------------ */
 
 /* HEAD an object (key "" = the bucket): FERRY_OK with *exists 0 when absent
  * (404), 1 when present - then x->content_length, x->etag, x->last_modified
  * describe it; any other failure is returned. */
-ferry_status s3_head_object(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
-                            int *exists, ferry_error *err);
+ferry_status ferry_s3_head_object(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
+                                  int *exists, ferry_error *err);
 /* AbortMultipartUpload that ignores cancellation (cleanup path), then checks
  * with ListParts that the upload is really gone (repeats up to 3 times). */
-ferry_status s3_abort_upload(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
-                             const char *upload_id, ferry_error *err);
+ferry_status ferry_s3_client_abort_upload(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
+                                          const char *upload_id, ferry_error *err);
 /* CreateBucket in the client's region; an existing bucket: FERRY_ERR_EXISTS. */
-ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err);
+ferry_status ferry_s3_client_create_bucket(ferry_s3_client *c, const char *bucket, ferry_error *err);
 /* DeleteObjects, Quiet, in batches of 1000 (keys borrowed). */
-ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *const *keys,
-                               size_t n, size_t *deleted, ferry_error *err);
+ferry_status ferry_s3_client_delete_objects(ferry_s3_client *c, const char *bucket, const char *const *keys,
+                                            size_t n, size_t *deleted, ferry_error *err);
 /* ListBuckets: owner display name (or ID) into owner, bucket count. One try.
  * code (may be NULL): S3's error Code of a refusal ("" none). */
-ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
-                             size_t code_cap, ferry_error *err);
+ferry_status ferry_s3_list_buckets(ferry_s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
+                                   size_t code_cap, ferry_error *err);
 
-ferry_status s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
-                          ferry_writer **out, ferry_error *err);
-/* For tests: wait up to timeout_ms until w, a writer of s3_open_sink, has
+ferry_status ferry_s3_open_sink(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                ferry_writer **out, ferry_error *err);
+/* For tests: wait up to timeout_ms until w, a writer of ferry_s3_open_sink, has
  * created its multipart upload (the uploader thread does, after the first
  * hand-off).  1 when it has; 0 on timeout, failure, or another writer. */
-int s3_sink_wait_upload(ferry_writer *w, int timeout_ms);
-ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
-                            ferry_source **out, ferry_error *err);
+int ferry_s3_sink_wait_upload(ferry_writer *w, int timeout_ms);
+ferry_status ferry_s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                  ferry_source **out, ferry_error *err);
 /* n writers (one per thread) feeding one multipart upload, range order (ferry/stream.h). */
-ferry_status s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
-                                 ferry_ranged_sink **out, ferry_error *err);
+ferry_status ferry_s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
+                                       ferry_ranged_sink **out, ferry_error *err);
 
 /* Server-side copy with an explicit multipart threshold and part size (tests
  * use small ones; the public call uses 5 GiB and 512 MiB). */
-ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *src_key,
-                            const char *dst_bucket, const char *dst_key, int replace,
-                            uint64_t multipart_threshold, uint64_t part_size, ferry_error *err);
+ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, const char *src_key,
+                                  const char *dst_bucket, const char *dst_key, int replace,
+                                  uint64_t multipart_threshold, uint64_t part_size, ferry_error *err);
 
 #endif

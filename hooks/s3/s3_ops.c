@@ -12,17 +12,17 @@
 #include "ferry/log.h"
 #include "hooks/s3/s3_internal.h"
 
-ferry_status s3_head_object(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
-                            int *exists, ferry_error *err)
+ferry_status ferry_s3_head_object(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
+                                  int *exists, ferry_error *err)
 {
     *exists = 0;
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = key && *key ? "HeadObject" : "HeadBucket";
     r.method = "HEAD";
     r.bucket = bucket;
     r.key = key;
-    ferry_status st = s3_request(c, x, &r, err);
+    ferry_status st = ferry_s3_request(c, x, &r, err);
     if (st == FERRY_ERR_NOT_FOUND) {
         ferry_error_clear(err);
         return FERRY_OK;
@@ -32,34 +32,34 @@ ferry_status s3_head_object(s3_client *c, s3_xfer *x, const char *bucket, const 
     return st;
 }
 
-ferry_status s3_abort_upload(s3_client *c, s3_xfer *x, const char *bucket, const char *key,
-                             const char *upload_id, ferry_error *err)
+ferry_status ferry_s3_client_abort_upload(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
+                                          const char *upload_id, ferry_error *err)
 {
     ferry_status st = FERRY_OK;
     for (int round = 0; round < 3; round++) {
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "AbortMultipartUpload";
         r.method = "DELETE";
         r.bucket = bucket;
         r.key = key;
         r.cleanup = 1;
-        s3_req_query(&r, "uploadId", upload_id);
-        st = s3_request(c, x, &r, err);
+        ferry_s3_req_query(&r, "uploadId", upload_id);
+        st = ferry_s3_request(c, x, &r, err);
         if (st != FERRY_OK && st != FERRY_ERR_NOT_FOUND)
             return st;
         /* a part still being stored can outlive an abort: check it is gone */
-        s3_req v;
+        ferry_s3_req v;
         memset(&v, 0, sizeof v);
         v.op = "ListParts";
         v.method = "GET";
         v.bucket = bucket;
         v.key = key;
         v.cleanup = 1;
-        s3_req_query(&v, "max-parts", "1");
-        s3_req_query(&v, "uploadId", upload_id);
+        ferry_s3_req_query(&v, "max-parts", "1");
+        ferry_s3_req_query(&v, "uploadId", upload_id);
         ferry_error e;
-        st = s3_request(c, x, &v, &e);
+        st = ferry_s3_request(c, x, &v, &e);
         if (st == FERRY_ERR_NOT_FOUND) {
             ferry_error_clear(err);
             return FERRY_OK;
@@ -79,10 +79,10 @@ ferry_status s3_abort_upload(s3_client *c, s3_xfer *x, const char *bucket, const
                             bucket, key, upload_id);
 }
 
-ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err)
+ferry_status ferry_s3_client_create_bucket(ferry_s3_client *c, const char *bucket, ferry_error *err)
 {
-    s3_xfer x;
-    ferry_status st = s3_xfer_init(&x, err);
+    ferry_s3_xfer x;
+    ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
     ferry_buf body = {0};
@@ -90,32 +90,32 @@ ferry_status s3_create_bucket(s3_client *c, const char *bucket, ferry_error *err
         (ferry_buf_appends(&body, "<CreateBucketConfiguration "
                                "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                                "<LocationConstraint>") ||
-         s3_xml_escape(&body, c->cfg.region, strlen(c->cfg.region)) ||
+         ferry_s3_xml_escape(&body, c->cfg.region, strlen(c->cfg.region)) ||
          ferry_buf_appends(&body, "</LocationConstraint></CreateBucketConfiguration>"))) {
         st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "CreateBucket";
     r.method = "PUT";
     r.bucket = bucket;
     r.body = body.data;
     r.body_len = body.len;
-    st = s3_request(c, &x, &r, err);
+    st = ferry_s3_request(c, &x, &r, err);
 out:
     ferry_buf_release(&body);
-    s3_xfer_release(&x);
+    ferry_s3_xfer_release(&x);
     return st;
 }
 
-ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *const *keys,
-                               size_t n, size_t *deleted, ferry_error *err)
+ferry_status ferry_s3_client_delete_objects(ferry_s3_client *c, const char *bucket, const char *const *keys,
+                                            size_t n, size_t *deleted, ferry_error *err)
 {
     if (deleted)
         *deleted = 0;
-    s3_xfer x;
-    ferry_status st = s3_xfer_init(&x, err);
+    ferry_s3_xfer x;
+    ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
     ferry_buf body = {0};
@@ -127,7 +127,7 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
         for (size_t i = 0; i < batch && !rc; i++) {
             const char *k = keys[at + i];
             rc |= ferry_buf_appends(&body, "<Object><Key>");
-            if (s3_xml_escape(&body, k, strlen(k)) != 0) {
+            if (ferry_s3_xml_escape(&body, k, strlen(k)) != 0) {
                 st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", c->cfg.conn_id,
                                       "DeleteObjects s3://%s: key '%s' holds control characters "
                                       "that XML cannot carry (delete it alone)",
@@ -151,23 +151,23 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
             break;
         }
         ferry_base64_encode(md, 16, md5_b64, sizeof md5_b64);
-        s3_req r;
+        ferry_s3_req r;
         memset(&r, 0, sizeof r);
         r.op = "DeleteObjects";
         r.method = "POST";
         r.bucket = bucket;
         r.body = body.data;
         r.body_len = body.len;
-        s3_req_query(&r, "delete", NULL);
-        s3_req_header(&r, "Content-MD5", md5_b64);
-        s3_req_header(&r, "Content-Type", "application/xml");
-        st = s3_request(c, &x, &r, err);
+        ferry_s3_req_query(&r, "delete", NULL);
+        ferry_s3_req_header(&r, "Content-MD5", md5_b64);
+        ferry_s3_req_header(&r, "Content-Type", "application/xml");
+        st = ferry_s3_request(c, &x, &r, err);
         if (st != FERRY_OK)
             break;
-        s3_delete_result res;
-        if (s3_xml_parse_delete(x.resp.data, x.resp.len, &res) != 0) {
+        ferry_s3_delete_result res;
+        if (ferry_s3_xml_parse_delete(x.resp.data, x.resp.len, &res) != 0) {
             char shown[160];
-            s3_printable(x.resp.data ? x.resp.data : "", x.resp.len, shown, sizeof shown);
+            ferry_s3_printable(x.resp.data ? x.resp.data : "", x.resp.len, shown, sizeof shown);
             st = ferry_error_hook(err, FERRY_ERR_DATA, "s3", c->cfg.conn_id,
                                   "DeleteObjects s3://%s failed: unexpected answer '%s'", bucket,
                                   shown);
@@ -177,7 +177,7 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
             *deleted += batch - res.failed;
         if (res.failed) {
             int transient = 0;
-            st = s3_error_status(400, res.first_code, &transient);
+            st = ferry_s3_error_status(400, res.first_code, &transient);
             st = ferry_error_hook(err, st, "s3", c->cfg.conn_id,
                                   "DeleteObjects s3://%s failed for %zu of %zu keys, first "
                                   "s3://%s/%s: %s: %s",
@@ -186,44 +186,44 @@ ferry_status s3_delete_objects(s3_client *c, const char *bucket, const char *con
         }
     }
     ferry_buf_release(&body);
-    s3_xfer_release(&x);
+    ferry_s3_xfer_release(&x);
     return st;
 }
 
 /* A request of the copy family: 200 may still carry an <Error>. Fills etag. */
-static ferry_status copy_request(s3_client *c, s3_xfer *x, const s3_req *r, char *etag,
+static ferry_status copy_request(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, char *etag,
                                  size_t cap, ferry_error *err)
 {
-    ferry_status st = s3_request(c, x, r, err);
+    ferry_status st = ferry_s3_request(c, x, r, err);
     if (st != FERRY_OK)
         return st;
-    s3_error_doc doc;
-    int found = s3_xml_find(x->resp.data, x->resp.len, "/ETag", etag, cap, &doc);
+    ferry_s3_error_doc doc;
+    int found = ferry_s3_xml_find(x->resp.data, x->resp.len, "/ETag", etag, cap, &doc);
     char t[S3_MAX_KEY_LEN + 300];
-    s3_req_target(c, r, t, sizeof t);
+    ferry_s3_req_target(c, r, t, sizeof t);
     if (doc.found) {
         int transient = 0;
-        st = s3_error_status(200, doc.code, &transient);
+        st = ferry_s3_error_status(200, doc.code, &transient);
         char detail[700];
-        s3_error_detail(200, NULL, 0, &doc, detail, sizeof detail);
+        ferry_s3_error_detail(200, NULL, 0, &doc, detail, sizeof detail);
         return ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, t,
                                 detail);
     }
     if (found != 1) {
         char shown[160];
-        s3_printable(x->resp.data ? x->resp.data : "", x->resp.len, shown, sizeof shown);
+        ferry_s3_printable(x->resp.data ? x->resp.data : "", x->resp.len, shown, sizeof shown);
         return ferry_error_hook(err, FERRY_ERR_DATA, "s3", c->cfg.conn_id,
                                 "%s %s failed: unexpected answer '%s'", r->op, t, shown);
     }
     return FERRY_OK;
 }
 
-ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *src_key,
-                            const char *dst_bucket, const char *dst_key, int replace,
-                            uint64_t multipart_threshold, uint64_t part_size, ferry_error *err)
+ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, const char *src_key,
+                                  const char *dst_bucket, const char *dst_key, int replace,
+                                  uint64_t multipart_threshold, uint64_t part_size, ferry_error *err)
 {
-    s3_xfer x;
-    ferry_status st = s3_xfer_init(&x, err);
+    ferry_s3_xfer x;
+    ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
     char *upload_id = NULL;
@@ -231,7 +231,7 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     char src_etag[128] = "";
     int exists = 0;
 
-    st = s3_head_object(c, &x, src_bucket, src_key, &exists, err);
+    st = ferry_s3_head_object(c, &x, src_bucket, src_key, &exists, err);
     if (st != FERRY_OK)
         goto out;
     if (!exists) {
@@ -243,7 +243,7 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     int64_t size = x.content_length;
     snprintf(src_etag, sizeof src_etag, "%s", x.etag);
     if (!replace) {
-        st = s3_head_object(c, &x, dst_bucket, dst_key, &exists, err);
+        st = ferry_s3_head_object(c, &x, dst_bucket, dst_key, &exists, err);
         if (st != FERRY_OK)
             goto out;
         if (exists) {
@@ -263,16 +263,16 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     src.len += need;
 
     char etag[128];
-    s3_req r;
+    ferry_s3_req r;
     if (size >= 0 && (uint64_t)size <= multipart_threshold) {
         memset(&r, 0, sizeof r);
         r.op = "CopyObject";
         r.method = "PUT";
         r.bucket = dst_bucket;
         r.key = dst_key;
-        s3_req_header(&r, "x-amz-copy-source", src.data);
+        ferry_s3_req_header(&r, "x-amz-copy-source", src.data);
         if (src_etag[0])
-            s3_req_header(&r, "x-amz-copy-source-if-match", src_etag);
+            ferry_s3_req_header(&r, "x-amz-copy-source-if-match", src_etag);
         st = copy_request(c, &x, &r, etag, sizeof etag, err);
         goto out;
     }
@@ -293,12 +293,12 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     r.method = "POST";
     r.bucket = dst_bucket;
     r.key = dst_key;
-    s3_req_query(&r, "uploads", NULL);
-    st = s3_request(c, &x, &r, err);
+    ferry_s3_req_query(&r, "uploads", NULL);
+    st = ferry_s3_request(c, &x, &r, err);
     if (st != FERRY_OK)
         goto out;
     char id[1024];
-    if (s3_xml_find(x.resp.data, x.resp.len, "/UploadId", id, sizeof id, NULL) != 1 ||
+    if (ferry_s3_xml_find(x.resp.data, x.resp.len, "/UploadId", id, sizeof id, NULL) != 1 ||
         !(upload_id = strdup(id))) {
         st = ferry_error_hook(err, FERRY_ERR_DATA, "s3", c->cfg.conn_id,
                               "CreateMultipartUpload s3://%s/%s failed: no UploadId", dst_bucket,
@@ -325,17 +325,17 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
         r.method = "PUT";
         r.bucket = dst_bucket;
         r.key = dst_key;
-        s3_req_query(&r, "partNumber", num);
-        s3_req_query(&r, "uploadId", upload_id);
-        s3_req_header(&r, "x-amz-copy-source", src.data);
-        s3_req_header(&r, "x-amz-copy-source-range", range);
+        ferry_s3_req_query(&r, "partNumber", num);
+        ferry_s3_req_query(&r, "uploadId", upload_id);
+        ferry_s3_req_header(&r, "x-amz-copy-source", src.data);
+        ferry_s3_req_header(&r, "x-amz-copy-source-range", range);
         if (src_etag[0])
-            s3_req_header(&r, "x-amz-copy-source-if-match", src_etag);
+            ferry_s3_req_header(&r, "x-amz-copy-source-if-match", src_etag);
         st = copy_request(c, &x, &r, etag, sizeof etag, err);
         if (st != FERRY_OK)
             goto out;
         if (ferry_buf_appendf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>", p) ||
-            s3_xml_escape(&xml, etag, strlen(etag)) || ferry_buf_appends(&xml, "</ETag></Part>")) {
+            ferry_s3_xml_escape(&xml, etag, strlen(etag)) || ferry_buf_appends(&xml, "</ETag></Part>")) {
             st = ferry_error_oom(err, "s3", NULL, NULL);
             goto out;
         }
@@ -351,8 +351,8 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
     r.key = dst_key;
     r.body = xml.data;
     r.body_len = xml.len;
-    s3_req_query(&r, "uploadId", upload_id);
-    s3_req_header(&r, "Content-Type", "application/xml");
+    ferry_s3_req_query(&r, "uploadId", upload_id);
+    ferry_s3_req_header(&r, "Content-Type", "application/xml");
     st = copy_request(c, &x, &r, etag, sizeof etag, err);
     if (st == FERRY_OK) {
         free(upload_id);
@@ -361,38 +361,38 @@ ferry_status s3_copy_object(s3_client *c, const char *src_bucket, const char *sr
 out:
     if (upload_id) {
         ferry_error e;
-        if (s3_abort_upload(c, &x, dst_bucket, dst_key, upload_id, &e) != FERRY_OK)
+        if (ferry_s3_client_abort_upload(c, &x, dst_bucket, dst_key, upload_id, &e) != FERRY_OK)
             ferry_log(FERRY_LOG_ERROR, "%s", e.msg);
         free(upload_id);
     }
     ferry_buf_release(&src);
     ferry_buf_release(&xml);
-    s3_xfer_release(&x);
+    ferry_s3_xfer_release(&x);
     return st;
 }
 
-ferry_status s3_list_buckets(s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
-                             size_t code_cap, ferry_error *err)
+ferry_status ferry_s3_list_buckets(ferry_s3_client *c, char *owner, size_t cap, size_t *nbuckets, char *code,
+                                   size_t code_cap, ferry_error *err)
 {
-    s3_xfer x;
-    ferry_status st = s3_xfer_init(&x, err);
+    ferry_s3_xfer x;
+    ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "ListBuckets";
     r.method = "GET";
     r.no_retry = 1;
-    st = s3_request(c, &x, &r, err);
+    st = ferry_s3_request(c, &x, &r, err);
     if (code && code_cap)
         snprintf(code, code_cap, "%s", x.s3_code);
-    if (st == FERRY_OK && s3_xml_parse_buckets(x.resp.data, x.resp.len, owner, cap, nbuckets) != 0) {
+    if (st == FERRY_OK && ferry_s3_xml_parse_buckets(x.resp.data, x.resp.len, owner, cap, nbuckets) != 0) {
         char shown[160];
-        s3_printable(x.resp.data ? x.resp.data : "", x.resp.len, shown, sizeof shown);
+        ferry_s3_printable(x.resp.data ? x.resp.data : "", x.resp.len, shown, sizeof shown);
         st = ferry_error_hook(err, FERRY_ERR_CONNECT, "s3", c->cfg.conn_id,
                               "ListBuckets %s failed: not an S3 answer: '%s'", c->cfg.endpoint,
                               shown);
     }
-    s3_xfer_release(&x);
+    ferry_s3_xfer_release(&x);
     return st;
 }

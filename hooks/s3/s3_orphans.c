@@ -16,7 +16,7 @@
 
 #define MAX_ORPHANS 16
 
-int s3_orphan_match(const char *key, const char *listed_key, int64_t initiated, int64_t since)
+int ferry_s3_orphan_match(const char *key, const char *listed_key, int64_t initiated, int64_t since)
 {
     if (!key || !listed_key || strcmp(key, listed_key) != 0)
         return 0;
@@ -34,7 +34,7 @@ static ferry_status on_upload(void *ud, const char *key, const char *upload_id, 
                               ferry_error *err)
 {
     orphan_scan *sc = ud;
-    if (!s3_orphan_match(sc->key, key, initiated, sc->since) || sc->n >= MAX_ORPHANS)
+    if (!ferry_s3_orphan_match(sc->key, key, initiated, sc->since) || sc->n >= MAX_ORPHANS)
         return FERRY_OK;
     sc->ids[sc->n] = strdup(upload_id);
     if (!sc->ids[sc->n])
@@ -43,8 +43,8 @@ static ferry_status on_upload(void *ud, const char *key, const char *upload_id, 
     return FERRY_OK;
 }
 
-ferry_status s3_abort_orphans(s3_client *c, const char *bucket, const char *key, int64_t since,
-                              const char *keep, int *aborted, ferry_error *err)
+ferry_status ferry_s3_abort_orphans(ferry_s3_client *c, const char *bucket, const char *key, int64_t since,
+                                    const char *keep, int *aborted, ferry_error *err)
 {
     if (aborted)
         *aborted = 0;
@@ -52,15 +52,15 @@ ferry_status s3_abort_orphans(s3_client *c, const char *bucket, const char *key,
     memset(&sc, 0, sizeof sc);
     sc.key = key;
     sc.since = since;
-    ferry_status st = s3_list_uploads_ex(c, bucket, key, 1, on_upload, &sc, err);
-    s3_xfer x;
-    if (st == FERRY_OK && sc.n > 0 && (st = s3_xfer_init(&x, err)) == FERRY_OK) {
+    ferry_status st = ferry_s3_client_list_uploads_ex(c, bucket, key, 1, on_upload, &sc, err);
+    ferry_s3_xfer x;
+    if (st == FERRY_OK && sc.n > 0 && (st = ferry_s3_xfer_init(&x, err)) == FERRY_OK) {
         for (int i = 0; i < sc.n; i++) {
             if (keep && strcmp(keep, sc.ids[i]) == 0)
                 continue;
             ferry_error e;
             ferry_error_clear(&e);
-            if (s3_abort_upload(c, &x, bucket, key, sc.ids[i], &e) == FERRY_OK) {
+            if (ferry_s3_client_abort_upload(c, &x, bucket, key, sc.ids[i], &e) == FERRY_OK) {
                 ferry_log(FERRY_LOG_INFO, "s3: aborted multipart upload %s of s3://%s/%s left by "
                           "an interrupted CreateMultipartUpload", sc.ids[i], bucket, key);
                 if (aborted)
@@ -69,7 +69,7 @@ ferry_status s3_abort_orphans(s3_client *c, const char *bucket, const char *key,
                 ferry_log(FERRY_LOG_ERROR, "%s", e.msg);
             }
         }
-        s3_xfer_release(&x);
+        ferry_s3_xfer_release(&x);
     }
     for (int i = 0; i < sc.n; i++)
         free(sc.ids[i]);

@@ -26,7 +26,7 @@ static char *trim(char *s)
     return s;
 }
 
-char *s3_profile_get(const char *path, const char *section, const char *key)
+char *ferry_s3_profile_get(const char *path, const char *section, const char *key)
 {
     if (!path || !*path || !section || !key)
         return NULL;

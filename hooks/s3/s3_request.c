@@ -1,15 +1,15 @@
 /*
- * hooks/s3/s3_request.c - the S3 client and one signed request.
+ * hooks/s3/ferry_s3_request.c - the S3 client and one signed request.
  *
  * A client holds the configuration and one curl multi handle; every request
  * of the client - a HEAD, a listing page, the parts of a multipart upload in
  * parallel, a streaming GET - runs on it, so connections are kept alive and
- * reused.  An s3_xfer is one reusable easy handle: s3_xfer_start signs the
+ * reused.  An ferry_s3_xfer is one reusable easy handle: ferry_s3_xfer_start signs the
  * request (SigV4 header auth, x-amz-content-sha256 = the payload's real
  * SHA-256 or UNSIGNED-PAYLOAD when configured) and adds it to the multi;
- * s3_client_drive makes progress; s3_xfer_finish turns the outcome into a
+ * ferry_s3_client_drive makes progress; ferry_s3_xfer_finish turns the outcome into a
  * ferry_error naming the operation, the object and S3's Code/Message.
- * s3_request does all of that blocking, with retries (ferry_retry) of
+ * ferry_s3_request does all of that blocking, with retries (ferry_retry) of
  * transient failures.  The curl machinery - global init, driving the multi,
  * cancellation and stall checks, the CURLcode map - is the shared engine
  * (hooks/curl/curl_engine.h); cleanup requests are not cancellable.
@@ -27,23 +27,23 @@
 #define S3_RESP_LIMIT (16 * S3_MIB)   /* largest collected body (listings are streamed) */
 #define S3_ERRBODY_KEEP (64 * 1024)   /* of an error body, this much is kept */
 
-ferry_status s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, s3_client **out,
-                           ferry_error *err)
+ferry_status ferry_s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, ferry_s3_client **out,
+                                 ferry_error *err)
 {
     *out = NULL;
     if (ferry_curl_init(err) != FERRY_OK)
         return ferry_error_prefix(err, "s3");
-    s3_client *c = calloc(1, sizeof *c);
+    ferry_s3_client *c = calloc(1, sizeof *c);
     if (!c)
         return ferry_error_oom(err, "s3", NULL, NULL);
-    ferry_status st = s3_config_load(conn, &c->cfg, err);
+    ferry_status st = ferry_s3_config_load(conn, &c->cfg, err);
     if (st != FERRY_OK) {
         free(c);
         return st;
     }
     c->multi = curl_multi_init();
     if (!c->multi) {
-        s3_client_free(c);
+        ferry_s3_client_free(c);
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_init failed");
     }
     c->max_attempts = o && o->max_retries > 0 ? o->max_retries : S3_DEFAULT_ATTEMPTS;
@@ -54,17 +54,17 @@ ferry_status s3_client_new(const ferry_conn *conn, const ferry_copy_options *o, 
     return FERRY_OK;
 }
 
-void s3_client_free(s3_client *c)
+void ferry_s3_client_free(ferry_s3_client *c)
 {
     if (!c)
         return;
     if (c->multi)
         curl_multi_cleanup(c->multi);
-    s3_config_release(&c->cfg);
+    ferry_s3_config_release(&c->cfg);
     free(c);
 }
 
-void s3_req_query(s3_req *r, const char *name, const char *value)
+void ferry_s3_req_query(ferry_s3_req *r, const char *name, const char *value)
 {
     if (r->nquery < S3_MAX_QUERY) {
         r->query[r->nquery].name = name;
@@ -73,7 +73,7 @@ void s3_req_query(s3_req *r, const char *name, const char *value)
     }
 }
 
-void s3_req_header(s3_req *r, const char *name, const char *value)
+void ferry_s3_req_header(ferry_s3_req *r, const char *name, const char *value)
 {
     if (r->nheaders < S3_MAX_HEADERS) {
         r->headers[r->nheaders].name = name;
@@ -82,7 +82,7 @@ void s3_req_header(s3_req *r, const char *name, const char *value)
     }
 }
 
-void s3_req_target(const s3_client *c, const s3_req *r, char *out, size_t cap)
+void ferry_s3_req_target(const ferry_s3_client *c, const ferry_s3_req *r, char *out, size_t cap)
 {
     if (!r->bucket)
         snprintf(out, cap, "%s", c->cfg.endpoint);
@@ -92,7 +92,7 @@ void s3_req_target(const s3_client *c, const s3_req *r, char *out, size_t cap)
         snprintf(out, cap, "s3://%s", r->bucket);
 }
 
-ferry_status s3_xfer_init(s3_xfer *x, ferry_error *err)
+ferry_status ferry_s3_xfer_init(ferry_s3_xfer *x, ferry_error *err)
 {
     memset(x, 0, sizeof *x);
     if (ferry_curl_init(err) != FERRY_OK)
@@ -104,7 +104,7 @@ ferry_status s3_xfer_init(s3_xfer *x, ferry_error *err)
     return FERRY_OK;
 }
 
-void s3_xfer_cancel(s3_xfer *x)
+void ferry_s3_xfer_cancel(ferry_s3_xfer *x)
 {
     if (x->active && x->client) {
         curl_multi_remove_handle(x->client->multi, x->easy);
@@ -112,9 +112,9 @@ void s3_xfer_cancel(s3_xfer *x)
     }
 }
 
-void s3_xfer_release(s3_xfer *x)
+void ferry_s3_xfer_release(ferry_s3_xfer *x)
 {
-    s3_xfer_cancel(x);
+    ferry_s3_xfer_cancel(x);
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
@@ -129,7 +129,7 @@ enum { BODY_UNDECIDED = 0, BODY_COLLECT = 1, BODY_STREAM = 2, BODY_ERROR = 3 };
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
-    s3_xfer *x = ud;
+    ferry_s3_xfer *x = ud;
     size_t n = size * nmemb;
     if (x->body_mode == BODY_UNDECIDED) {
         long code = 0;
@@ -201,7 +201,7 @@ static void copy_value(char *out, size_t cap, const char *v, size_t n)
     out[n] = '\0';
 }
 
-static void reset_response(s3_xfer *x)
+static void reset_response(ferry_s3_xfer *x)
 {
     x->headers_done = 0;
     x->etag[0] = '\0';
@@ -215,7 +215,7 @@ static void reset_response(s3_xfer *x)
 
 static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 {
-    s3_xfer *x = ud;
+    ferry_s3_xfer *x = ud;
     size_t len = size * nmemb;
     const char *v;
     size_t vn;
@@ -258,7 +258,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 
 static size_t read_cb(char *buf, size_t size, size_t nmemb, void *ud)
 {
-    s3_xfer *x = ud;
+    ferry_s3_xfer *x = ud;
     size_t room = size * nmemb;
     size_t left = x->req->body_len - x->up_off;
     size_t n = left < room ? left : room;
@@ -271,7 +271,7 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *ud)
 
 static int seek_cb(void *ud, curl_off_t offset, int origin)
 {
-    s3_xfer *x = ud;
+    ferry_s3_xfer *x = ud;
     if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->req->body_len)
         return CURL_SEEKFUNC_CANTSEEK;
     x->up_off = (size_t)offset;
@@ -281,7 +281,7 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
 /* The engine saw the transfer finish. */
 static void on_done(ferry_curl_xfer *cx)
 {
-    s3_xfer *x = cx->ud;
+    ferry_s3_xfer *x = cx->ud;
     x->done = 1;
     x->result = cx->result;
 }
@@ -299,7 +299,7 @@ static int append_encoded(ferry_buf *b, const char *s, int encode_slash)
     return 0;
 }
 
-static int add_header(s3_xfer *x, const char *name, const char *value)
+static int add_header(ferry_s3_xfer *x, const char *name, const char *value)
 {
     char *line = NULL;
     if (asprintf(&line, "%s: %s", name, value) < 0)
@@ -314,9 +314,9 @@ static int add_header(s3_xfer *x, const char *name, const char *value)
     return 0;
 }
 
-ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err)
+ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, ferry_error *err)
 {
-    s3_xfer_cancel(x);
+    ferry_s3_xfer_cancel(x);
     curl_easy_reset(x->easy);
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
@@ -337,9 +337,9 @@ ferry_status s3_xfer_start(s3_client *c, s3_xfer *x, const s3_req *r, ferry_erro
     ferry_buf host = {0}, path = {0};
     ferry_sigv4_signed sig;
     memset(&sig, 0, sizeof sig);
-    const s3_config *cfg = &c->cfg;
+    const ferry_s3_config *cfg = &c->cfg;
 
-    if (s3_config_target(cfg, r->bucket, r->key, &host, &path) != FERRY_OK) {
+    if (ferry_s3_config_target(cfg, r->bucket, r->key, &host, &path) != FERRY_OK) {
         st = ferry_error_oom(err, "s3", NULL, NULL);
         goto out;
     }
@@ -474,7 +474,7 @@ out:
 
 /* ---- driving and results --------------------------------------------------------------- */
 
-ferry_status s3_client_drive(s3_client *c, int wait_ms, int cancellable, ferry_error *err)
+ferry_status ferry_s3_client_drive(ferry_s3_client *c, int wait_ms, int cancellable, ferry_error *err)
 {
     ferry_status st = ferry_curl_drive(c->multi, wait_ms, cancellable, "s3", c->cfg.conn_id, err);
     if (st == FERRY_ERR_INTERRUPTED)
@@ -482,16 +482,16 @@ ferry_status s3_client_drive(s3_client *c, int wait_ms, int cancellable, ferry_e
     return st;
 }
 
-ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
+ferry_status ferry_s3_xfer_finish(ferry_s3_xfer *x, ferry_error *err)
 {
-    s3_client *c = x->client;
-    const s3_req *r = x->req;
+    ferry_s3_client *c = x->client;
+    const ferry_s3_req *r = x->req;
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     x->status = code;
-    s3_xfer_cancel(x);
+    ferry_s3_xfer_cancel(x);
     char target[S3_MAX_KEY_LEN + 300];
-    s3_req_target(c, r, target, sizeof target);
+    ferry_s3_req_target(c, r, target, sizeof target);
     if (ferry_log_enabled(FERRY_LOG_DEBUG))
         ferry_log(FERRY_LOG_DEBUG, "s3: %s %s -> %ld (%s) in %.3f s", r->method, x->url.data, code,
                   x->result == CURLE_OK ? "ok" : curl_easy_strerror(x->result),
@@ -520,28 +520,28 @@ ferry_status s3_xfer_finish(s3_xfer *x, ferry_error *err)
     }
     if (code >= 200 && code < 300)
         return FERRY_OK;
-    s3_error_doc doc;
-    s3_xml_parse_error(x->resp.data, x->resp.len, &doc);
+    ferry_s3_error_doc doc;
+    ferry_s3_xml_parse_error(x->resp.data, x->resp.len, &doc);
     int transient = 0;
     snprintf(x->s3_code, sizeof x->s3_code, "%s", doc.found ? doc.code : "");
-    ferry_status st = s3_error_status(code, x->s3_code, &transient);
+    ferry_status st = ferry_s3_error_status(code, x->s3_code, &transient);
     char detail[800];
-    s3_error_detail(code, x->resp.data, x->resp.len, &doc, detail, sizeof detail);
+    ferry_s3_error_detail(code, x->resp.data, x->resp.len, &doc, detail, sizeof detail);
     ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, detail);
     if (transient)
         ferry_error_transient(err);
     return st;
 }
 
-static ferry_status wait_done(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err)
+static ferry_status wait_done(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, ferry_error *err)
 {
     while (!x->done) {
-        ferry_status st = s3_client_drive(c, 200, !r->cleanup, err);
+        ferry_status st = ferry_s3_client_drive(c, 200, !r->cleanup, err);
         if (st != FERRY_OK) {
-            s3_xfer_cancel(x);
+            ferry_s3_xfer_cancel(x);
             if (st == FERRY_ERR_INTERRUPTED) {
                 char target[S3_MAX_KEY_LEN + 300];
-                s3_req_target(c, r, target, sizeof target);
+                ferry_s3_req_target(c, r, target, sizeof target);
                 return ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s interrupted",
                                         r->op, target);
             }
@@ -551,7 +551,7 @@ static ferry_status wait_done(s3_client *c, s3_xfer *x, const s3_req *r, ferry_e
     return FERRY_OK;
 }
 
-ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *err)
+ferry_status ferry_s3_request(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, ferry_error *err)
 {
     ferry_retry rt;
     ferry_retry_init(&rt, c->max_attempts);
@@ -562,13 +562,13 @@ ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *
             if (st != FERRY_OK)
                 return st;
         }
-        st = s3_xfer_start(c, x, r, err);
+        st = ferry_s3_xfer_start(c, x, r, err);
         if (st != FERRY_OK)
             return st;
         st = wait_done(c, x, r, err);
         if (st != FERRY_OK)
             return st;
-        st = s3_xfer_finish(x, err);
+        st = ferry_s3_xfer_finish(x, err);
         if (st == FERRY_OK)
             return FERRY_OK;
         if (r->no_retry || !err->transient)
@@ -592,7 +592,7 @@ ferry_status s3_request(s3_client *c, s3_xfer *x, const s3_req *r, ferry_error *
     }
 }
 
-int s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay)
+int ferry_s3_retry_plan(ferry_retry *r, ferry_error *err, double *delay)
 {
     r->attempt++;
     *delay = 0;

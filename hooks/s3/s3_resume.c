@@ -22,7 +22,7 @@
 
 #include "hooks/s3/s3_internal.h"
 
-int s3_json_str(ferry_buf *b, const char *s)
+int ferry_s3_json_str(ferry_buf *b, const char *s)
 {
     int rc = ferry_buf_append(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
@@ -38,8 +38,8 @@ int s3_json_str(ferry_buf *b, const char *s)
     return rc | ferry_buf_append(b, "\"", 1);
 }
 
-ferry_status s3_resume_save(const char *path, const char *tmp_prefix, const ferry_buf *json,
-                            ferry_error *err)
+ferry_status ferry_s3_resume_save(const char *path, const char *tmp_prefix, const ferry_buf *json,
+                                  ferry_error *err)
 {
     /* tmp_prefix is "<dir>/<name>": the directory and the name's prefix */
     char dir[4096];
@@ -92,7 +92,7 @@ static void copy_str(json_t *o, const char *name, char *out, size_t cap)
     snprintf(out, cap, "%s", v ? v : "");
 }
 
-ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, ferry_error *err)
+ferry_status ferry_s3_resume_load(const char *path, ferry_s3_resume_state *st, int *found, ferry_error *err)
 {
     memset(st, 0, sizeof *st);
     *found = 0;
@@ -132,7 +132,7 @@ ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, f
     }
     for (size_t i = 0; rc == FERRY_OK && i < n; i++) {
         json_t *p = json_array_get(parts, i);
-        s3_resume_part *rp = &st->parts[st->nparts];
+        ferry_s3_resume_part *rp = &st->parts[st->nparts];
         json_int_t num = json_integer_value(json_object_get(p, "part"));
         if (num < 1 || num > S3_MAX_PARTS) {
             rc = ferry_error_set(err, FERRY_ERR_DATA, "s3: --resume state %s: bad part number",
@@ -148,14 +148,14 @@ ferry_status s3_resume_load(const char *path, s3_resume_state *st, int *found, f
     }
     json_decref(root);
     if (rc != FERRY_OK) {
-        s3_resume_release(st);
+        ferry_s3_resume_release(st);
         return rc;
     }
     *found = 1;
     return FERRY_OK;
 }
 
-const s3_resume_part *s3_resume_find(const s3_resume_state *st, int part)
+const ferry_s3_resume_part *ferry_s3_resume_find(const ferry_s3_resume_state *st, int part)
 {
     for (int i = 0; i < st->nparts; i++)
         if (st->parts[i].part == part)
@@ -163,7 +163,7 @@ const s3_resume_part *s3_resume_find(const s3_resume_state *st, int part)
     return NULL;
 }
 
-void s3_resume_release(s3_resume_state *st)
+void ferry_s3_resume_release(ferry_s3_resume_state *st)
 {
     free(st->bucket);
     free(st->key);

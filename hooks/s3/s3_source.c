@@ -22,13 +22,13 @@
 
 #define OVERFLOW_CAP (64 * 1024)
 
-typedef struct s3_src {
+typedef struct ferry_s3_src {
     ferry_source base;
-    s3_client *c;           /* owned */
+    ferry_s3_client *c;           /* owned */
     char *bucket;           /* owned */
     char *key;              /* owned */
-    s3_xfer x;
-    s3_req req;
+    ferry_s3_xfer x;
+    ferry_s3_req req;
     char range[64];
     char etag[128];         /* of the object when the download started */
     int64_t total;          /* object size, -1 unknown */
@@ -50,14 +50,14 @@ typedef struct s3_src {
     int64_t retry_mark;     /* received when the last failure happened, -1 none */
     ferry_status failed;
     ferry_error fail_err;
-} s3_src;
+} ferry_s3_src;
 
-static void target(const s3_src *s, char *out, size_t cap)
+static void target(const ferry_s3_src *s, char *out, size_t cap)
 {
     snprintf(out, cap, "s3://%s/%s", s->bucket, s->key);
 }
 
-static int ovf_put(s3_src *s, const char *data, size_t n)
+static int ovf_put(ferry_s3_src *s, const char *data, size_t n)
 {
     if (s->ovf_off > 0 && s->ovf_off == s->ovf_len)
         s->ovf_off = s->ovf_len = 0;
@@ -79,7 +79,7 @@ static int ovf_put(s3_src *s, const char *data, size_t n)
 
 static size_t on_body(void *ud, const char *data, size_t n, ferry_error *err)
 {
-    s3_src *s = ud;
+    ferry_s3_src *s = ud;
     size_t all = n;
     if (s->first_chunk) {
         s->first_chunk = 0;
@@ -127,7 +127,7 @@ static size_t on_body(void *ud, const char *data, size_t n, ferry_error *err)
     return all;
 }
 
-static void setup_request(s3_src *s)
+static void setup_request(ferry_s3_src *s)
 {
     memset(&s->req, 0, sizeof s->req);
     s->req.op = "GetObject";
@@ -138,9 +138,9 @@ static void setup_request(s3_src *s)
     s->req.body_ud = s;
     if (s->resumed) {
         snprintf(s->range, sizeof s->range, "bytes=%lld-", (long long)s->received);
-        s3_req_header(&s->req, "Range", s->range);
+        ferry_s3_req_header(&s->req, "Range", s->range);
         if (s->etag[0])
-            s3_req_header(&s->req, "If-Match", s->etag);
+            ferry_s3_req_header(&s->req, "If-Match", s->etag);
     }
     s->first_chunk = 1;
     s->paused = 0;
@@ -148,11 +148,11 @@ static void setup_request(s3_src *s)
 
 /* A transfer finished: end of stream, a resume (the next transfer is
  * started and FERRY_OK returned), or a failure. */
-static ferry_status transfer_ended(s3_src *s, ferry_error *err)
+static ferry_status transfer_ended(ferry_s3_src *s, ferry_error *err)
 {
     char t[S3_MAX_KEY_LEN + 80];
     target(s, t, sizeof t);
-    ferry_status st = s3_xfer_finish(&s->x, err);
+    ferry_status st = ferry_s3_xfer_finish(&s->x, err);
     if (st == FERRY_OK) {
         if (s->total < 0 || s->received >= s->total) {
             s->eof = 1;
@@ -181,10 +181,10 @@ static ferry_status transfer_ended(s3_src *s, ferry_error *err)
         return err->status;
     s->resumed = 1;
     setup_request(s);
-    return s3_xfer_start(s->c, &s->x, &s->req, err);
+    return ferry_s3_xfer_start(s->c, &s->x, &s->req, err);
 }
 
-static ferry_status src_fail(s3_src *s, ferry_status st, ferry_error *err)
+static ferry_status src_fail(ferry_s3_src *s, ferry_status st, ferry_error *err)
 {
     if (!s->failed) {
         s->failed = st;
@@ -196,7 +196,7 @@ static ferry_status src_fail(s3_src *s, ferry_status st, ferry_error *err)
 static ferry_status src_read(ferry_source *src, void *buf, size_t cap, size_t *nread,
                              ferry_error *err)
 {
-    s3_src *s = (s3_src *)src;
+    ferry_s3_src *s = (ferry_s3_src *)src;
     *nread = 0;
     if (s->failed) {
         *err = s->fail_err;
@@ -243,7 +243,7 @@ static ferry_status src_read(ferry_source *src, void *buf, size_t cap, size_t *n
             break;
         size_t before = s->dst_len;
         /* with data in hand, only take what is already there */
-        st = s3_client_drive(s->c, before > 0 ? 0 : 200, 1, err);
+        st = ferry_s3_client_drive(s->c, before > 0 ? 0 : 200, 1, err);
         if (st != FERRY_OK)
             goto out;
         if (before > 0 && s->dst_len == before && !s->x.done)
@@ -254,7 +254,7 @@ out:
     s->dst = NULL;
     if (st != FERRY_OK) {
         *nread = 0;
-        s3_xfer_cancel(&s->x);
+        ferry_s3_xfer_cancel(&s->x);
         if (st == FERRY_ERR_INTERRUPTED) {     /* one wording, whoever saw it */
             char t[S3_MAX_KEY_LEN + 80];
             target(s, t, sizeof t);
@@ -267,7 +267,7 @@ out:
 
 static ferry_status src_finish(ferry_source *src, ferry_error *err)
 {
-    s3_src *s = (s3_src *)src;
+    ferry_s3_src *s = (ferry_s3_src *)src;
     if (s->failed) {
         *err = s->fail_err;
         return s->failed;
@@ -284,11 +284,11 @@ static ferry_status src_finish(ferry_source *src, ferry_error *err)
 
 static void src_free(ferry_source *src)
 {
-    s3_src *s = (s3_src *)src;
+    ferry_s3_src *s = (ferry_s3_src *)src;
     if (!s)
         return;
-    s3_xfer_release(&s->x);
-    s3_client_free(s->c);
+    ferry_s3_xfer_release(&s->x);
+    ferry_s3_client_free(s->c);
     free(s->ovf);
     free(s->bucket);
     free(s->key);
@@ -304,18 +304,18 @@ static const ferry_source_ops src_ops = {
 
 /* Start the GET and wait for its headers (errors show up here, before any
  * data is read); transient failures are retried. */
-static ferry_status src_start(s3_src *s, ferry_error *err)
+static ferry_status src_start(ferry_s3_src *s, ferry_error *err)
 {
     ferry_retry_init(&s->retry, s->c->max_attempts);
     for (;;) {
         setup_request(s);
-        ferry_status st = s3_xfer_start(s->c, &s->x, &s->req, err);
+        ferry_status st = ferry_s3_xfer_start(s->c, &s->x, &s->req, err);
         if (st != FERRY_OK)
             return st;
         while (!s->x.headers_done && !s->x.done) {
-            st = s3_client_drive(s->c, 200, 1, err);
+            st = ferry_s3_client_drive(s->c, 200, 1, err);
             if (st != FERRY_OK) {
-                s3_xfer_cancel(&s->x);
+                ferry_s3_xfer_cancel(&s->x);
                 char t[S3_MAX_KEY_LEN + 80];
                 target(s, t, sizeof t);
                 if (st == FERRY_ERR_INTERRUPTED)
@@ -332,13 +332,13 @@ static ferry_status src_start(s3_src *s, ferry_error *err)
         }
         /* an error answer: let it finish to read the S3 error document */
         while (!s->x.done) {
-            st = s3_client_drive(s->c, 200, 1, err);
+            st = ferry_s3_client_drive(s->c, 200, 1, err);
             if (st != FERRY_OK) {
-                s3_xfer_cancel(&s->x);
+                ferry_s3_xfer_cancel(&s->x);
                 return st;
             }
         }
-        st = s3_xfer_finish(&s->x, err);
+        st = ferry_s3_xfer_finish(&s->x, err);
         if (st == FERRY_OK) {
             /* finished without a header block we recognised: empty object */
             s->total = s->x.content_length;
@@ -356,12 +356,12 @@ static ferry_status src_start(s3_src *s, ferry_error *err)
     }
 }
 
-ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
-                            ferry_source **out, ferry_error *err)
+ferry_status ferry_s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                  ferry_source **out, ferry_error *err)
 {
     *out = NULL;
-    const char *id = s3_conn_id(ep->conn);
-    s3_src *s = calloc(1, sizeof *s);
+    const char *id = ferry_s3_conn_id(ep->conn);
+    ferry_s3_src *s = calloc(1, sizeof *s);
     if (!s)
         return ferry_error_oom(err, "s3", NULL, NULL);
     s->base.ops = &src_ops;
@@ -369,15 +369,15 @@ ferry_status s3_open_source(const ferry_endpoint *ep, const ferry_copy_options *
     s->base.rows = -1;
     s->total = -1;
     s->retry_mark = -1;
-    ferry_status st = s3_split_path(ep->path, id, &s->bucket, &s->key, err);
+    ferry_status st = ferry_s3_split_path(ep->path, id, &s->bucket, &s->key, err);
     if (st == FERRY_OK && !s->key[0])
         st = ferry_error_hook(err, FERRY_ERR_USAGE, "s3", id,
                               "s3://%s: the source needs a key (s3://%s/name)", s->bucket,
                               s->bucket);
     if (st == FERRY_OK)
-        st = s3_client_new(ep->conn, o, &s->c, err);
+        st = ferry_s3_client_new(ep->conn, o, &s->c, err);
     if (st == FERRY_OK)
-        st = s3_xfer_init(&s->x, err);
+        st = ferry_s3_xfer_init(&s->x, err);
     if (st == FERRY_OK) {
         s->ovf = malloc(OVERFLOW_CAP);
         s->ovf_cap = s->ovf ? OVERFLOW_CAP : 0;

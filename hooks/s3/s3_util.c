@@ -24,7 +24,7 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-int64_t s3_parse_iso8601(const char *s)
+int64_t ferry_s3_parse_iso8601(const char *s)
 {
     /* YYYY-MM-DDTHH:MM:SS[.fff]Z */
     if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
@@ -46,7 +46,7 @@ int64_t s3_parse_iso8601(const char *s)
     return t == (time_t)-1 ? -1 : (int64_t)t;
 }
 
-size_t s3_url_decode(char *s, size_t len, int plus_is_space)
+size_t ferry_s3_url_decode(char *s, size_t len, int plus_is_space)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
@@ -65,7 +65,7 @@ size_t s3_url_decode(char *s, size_t len, int plus_is_space)
     return o;
 }
 
-void s3_printable(const char *in, size_t n, char *out, size_t cap)
+void ferry_s3_printable(const char *in, size_t n, char *out, size_t cap)
 {
     if (cap == 0)
         return;
@@ -91,7 +91,7 @@ void s3_printable(const char *in, size_t n, char *out, size_t cap)
     }
 }
 
-int s3_bucket_virtual_ok(const char *bucket, int https)
+int ferry_s3_bucket_virtual_ok(const char *bucket, int https)
 {
     size_t n = strlen(bucket);
     if (n < 3 || n > 63)
@@ -111,12 +111,12 @@ int s3_bucket_virtual_ok(const char *bucket, int https)
     return 1;
 }
 
-char *s3_strdup(const char *s)
+char *ferry_s3_strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
 }
 
-double s3_parse_seconds(const char *s)
+double ferry_s3_parse_seconds(const char *s)
 {
     if (!s || !*s)
         return -1;
@@ -130,8 +130,8 @@ double s3_parse_seconds(const char *s)
     return *end ? -1 : v;
 }
 
-ferry_status s3_split_path(const char *path, const char *conn_id, char **bucket, char **key,
-                           ferry_error *err)
+ferry_status ferry_s3_split_path(const char *path, const char *conn_id, char **bucket, char **key,
+                                 ferry_error *err)
 {
     *bucket = NULL;
     *key = NULL;

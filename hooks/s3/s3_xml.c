@@ -3,7 +3,7 @@
  * listings (ListObjectsV2, ListMultipartUploads), multipart and copy results,
  * DeleteObjects and ListBuckets answers; XML escaping for request bodies.
  *
- * One small streaming core (s3_xml) tracks the element path, e.g.
+ * One small streaming core (ferry_s3_xml) tracks the element path, e.g.
  * "ListBucketResult/Contents/Key", and hands each element's text to a
  * handler at its end tag.  Bodies that are truncated or not XML at all are
  * reported as FERRY_ERR_DATA, never crash, and keep what was seen before.
@@ -21,7 +21,7 @@
 static void XMLCALL xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
     (void)atts;
-    s3_xml *x = ud;
+    ferry_s3_xml *x = ud;
     const char *local = strrchr(name, ':');
     local = local ? local + 1 : name;
     size_t nlen = strlen(local);
@@ -41,7 +41,7 @@ static void XMLCALL xml_start(void *ud, const XML_Char *name, const XML_Char **a
 static void XMLCALL xml_end(void *ud, const XML_Char *name)
 {
     (void)name;
-    s3_xml *x = ud;
+    ferry_s3_xml *x = ud;
     if (x->too_deep) {
         x->too_deep--;
         return;
@@ -62,7 +62,7 @@ static void XMLCALL xml_end(void *ud, const XML_Char *name)
 
 static void XMLCALL xml_chars(void *ud, const XML_Char *s, int len)
 {
-    s3_xml *x = ud;
+    ferry_s3_xml *x = ud;
     if (x->too_deep || len <= 0 || x->text.len + (size_t)len > S3_XML_TEXT_MAX)
         return;
     if (ferry_buf_append(&x->text, s, (size_t)len) != 0 && x->status == FERRY_OK) {
@@ -71,7 +71,7 @@ static void XMLCALL xml_chars(void *ud, const XML_Char *s, int len)
     }
 }
 
-static void xml_handlers(s3_xml *x)
+static void xml_handlers(ferry_s3_xml *x)
 {
     XML_SetUserData(x->parser, x);
     XML_SetElementHandler(x->parser, xml_start, xml_end);
@@ -83,7 +83,7 @@ static void xml_handlers(s3_xml *x)
     ferry_buf_reset(&x->text);
 }
 
-ferry_status s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error *err)
+ferry_status ferry_s3_xml_init(ferry_s3_xml *x, ferry_s3_xml_end_fn on_end, void *ud, ferry_error *err)
 {
     memset(x, 0, sizeof *x);
     x->on_end = on_end;
@@ -95,7 +95,7 @@ ferry_status s3_xml_init(s3_xml *x, s3_xml_end_fn on_end, void *ud, ferry_error 
     return FERRY_OK;
 }
 
-ferry_status s3_xml_reset(s3_xml *x, ferry_error *err)
+ferry_status ferry_s3_xml_reset(ferry_s3_xml *x, ferry_error *err)
 {
     if (!XML_ParserReset(x->parser, "UTF-8"))
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: cannot reset the XML parser");
@@ -103,7 +103,7 @@ ferry_status s3_xml_reset(s3_xml *x, ferry_error *err)
     return FERRY_OK;
 }
 
-ferry_status s3_xml_feed(s3_xml *x, const char *data, size_t len, int final, ferry_error *err)
+ferry_status ferry_s3_xml_feed(ferry_s3_xml *x, const char *data, size_t len, int final, ferry_error *err)
 {
     x->err = err;
     while (len > 0 || final) {
@@ -127,7 +127,7 @@ ferry_status s3_xml_feed(s3_xml *x, const char *data, size_t len, int final, fer
     return x->status;
 }
 
-void s3_xml_release(s3_xml *x)
+void ferry_s3_xml_release(ferry_s3_xml *x)
 {
     if (x->parser)
         XML_ParserFree(x->parser);
@@ -137,19 +137,19 @@ void s3_xml_release(s3_xml *x)
 
 /* Whole-body parse with a handler; leading whitespace (keep-alive padding of
  * CompleteMultipartUpload) skipped.  Returns the feed status. */
-static ferry_status parse_all(const char *body, size_t len, s3_xml_end_fn fn, void *ud,
+static ferry_status parse_all(const char *body, size_t len, ferry_s3_xml_end_fn fn, void *ud,
                               ferry_error *err)
 {
     while (len > 0 && (*body == ' ' || *body == '\n' || *body == '\r' || *body == '\t')) {
         body++;
         len--;
     }
-    s3_xml x;
-    ferry_status st = s3_xml_init(&x, fn, ud, err);
+    ferry_s3_xml x;
+    ferry_status st = ferry_s3_xml_init(&x, fn, ud, err);
     if (st != FERRY_OK)
         return st;
-    st = s3_xml_feed(&x, body ? body : "", len, 1, err);
-    s3_xml_release(&x);
+    st = ferry_s3_xml_feed(&x, body ? body : "", len, 1, err);
+    ferry_s3_xml_release(&x);
     return st;
 }
 
@@ -170,7 +170,7 @@ static int ends_with(const char *s, const char *suffix)
 
 /* ---- error documents ---------------------------------------------------------------- */
 
-static int error_element(s3_error_doc *doc, const char *path, const char *text, size_t len)
+static int error_element(ferry_s3_error_doc *doc, const char *path, const char *text, size_t len)
 {
     if (strncmp(path, "Error/", 6) != 0)
         return 0;
@@ -196,7 +196,7 @@ static ferry_status on_error_end(void *ud, const char *path, const char *text, s
     return FERRY_OK;
 }
 
-int s3_xml_parse_error(const char *body, size_t len, s3_error_doc *doc)
+int ferry_s3_xml_parse_error(const char *body, size_t len, ferry_s3_error_doc *doc)
 {
     memset(doc, 0, sizeof *doc);
     if (!body || len == 0)
@@ -213,8 +213,8 @@ typedef struct find_ctx {
     char *out;
     size_t cap;
     int found;
-    s3_error_doc *doc;
-    s3_error_doc scratch;
+    ferry_s3_error_doc *doc;
+    ferry_s3_error_doc scratch;
 } find_ctx;
 
 static ferry_status on_find_end(void *ud, const char *path, const char *text, size_t len,
@@ -231,8 +231,8 @@ static ferry_status on_find_end(void *ud, const char *path, const char *text, si
     return FERRY_OK;
 }
 
-int s3_xml_find(const char *body, size_t len, const char *suffix, char *out, size_t cap,
-                s3_error_doc *doc)
+int ferry_s3_xml_find(const char *body, size_t len, const char *suffix, char *out, size_t cap,
+                      ferry_s3_error_doc *doc)
 {
     find_ctx f;
     memset(&f, 0, sizeof f);
@@ -257,7 +257,7 @@ static ferry_status page_oom(ferry_error *err)
     return ferry_error_oom(err, "s3", NULL, NULL);
 }
 
-static void page_cur_clear(s3_page *pg)
+static void page_cur_clear(ferry_s3_page *pg)
 {
     memset(&pg->cur, 0, sizeof pg->cur);
     pg->cur.size = -1;
@@ -266,10 +266,10 @@ static void page_cur_clear(s3_page *pg)
     ferry_buf_reset(&pg->cur_id);
 }
 
-static ferry_status page_push(s3_page *pg, int is_prefix, const char *name, size_t name_len,
+static ferry_status page_push(ferry_s3_page *pg, int is_prefix, const char *name, size_t name_len,
                               ferry_error *err)
 {
-    s3_page_entry e = pg->cur;
+    ferry_s3_page_entry e = pg->cur;
     e.is_prefix = is_prefix;
     if (is_prefix) {
         e.size = -1;
@@ -318,7 +318,7 @@ static ferry_status page_set(ferry_buf *b, const char *text, size_t len, ferry_e
 static ferry_status on_page_end(void *ud, const char *path, const char *text, size_t len,
                                 ferry_error *err)
 {
-    s3_page *pg = ud;
+    ferry_s3_page *pg = ud;
     const char *root = pg->uploads ? "ListMultipartUploadsResult/" : "ListBucketResult/";
     size_t rl = strlen(root);
     if (strncmp(path, root, rl) != 0)
@@ -340,7 +340,7 @@ static ferry_status on_page_end(void *ud, const char *path, const char *text, si
             pg->cur.size = parse_int64(text, len);
         else if (strcmp(p, "Contents/LastModified") == 0) {
             copy_text(tmp, sizeof tmp, text, len);
-            pg->cur.mtime = s3_parse_iso8601(tmp);
+            pg->cur.mtime = ferry_s3_parse_iso8601(tmp);
         } else if (strcmp(p, "Contents") == 0) {
             return page_push(pg, 0, pg->cur_name.data ? pg->cur_name.data : "", pg->cur_name.len,
                              err);
@@ -358,7 +358,7 @@ static ferry_status on_page_end(void *ud, const char *path, const char *text, si
             return page_set(&pg->cur_id, text, len, err);
         if (strcmp(p, "Upload/Initiated") == 0) {
             copy_text(tmp, sizeof tmp, text, len);
-            pg->cur.mtime = s3_parse_iso8601(tmp);
+            pg->cur.mtime = ferry_s3_parse_iso8601(tmp);
         } else if (strcmp(p, "Upload") == 0) {
             return page_push(pg, 0, pg->cur_name.data ? pg->cur_name.data : "", pg->cur_name.len,
                              err);
@@ -367,15 +367,15 @@ static ferry_status on_page_end(void *ud, const char *path, const char *text, si
     return FERRY_OK;
 }
 
-ferry_status s3_page_init(s3_page *pg, int uploads, ferry_error *err)
+ferry_status ferry_s3_page_init(ferry_s3_page *pg, int uploads, ferry_error *err)
 {
     memset(pg, 0, sizeof *pg);
     pg->uploads = uploads;
     page_cur_clear(pg);
-    return s3_xml_init(&pg->xml, on_page_end, pg, err);
+    return ferry_s3_xml_init(&pg->xml, on_page_end, pg, err);
 }
 
-ferry_status s3_page_reset(s3_page *pg, ferry_error *err)
+ferry_status ferry_s3_page_reset(ferry_s3_page *pg, ferry_error *err)
 {
     ferry_buf_reset(&pg->names);
     ferry_buf_reset(&pg->entries);
@@ -385,43 +385,43 @@ ferry_status s3_page_reset(s3_page *pg, ferry_error *err)
     pg->truncated = 0;
     pg->url_encoded = 0;
     page_cur_clear(pg);
-    return s3_xml_reset(&pg->xml, err);
+    return ferry_s3_xml_reset(&pg->xml, err);
 }
 
-ferry_status s3_page_feed(s3_page *pg, const char *data, size_t len, int final, ferry_error *err)
+ferry_status ferry_s3_page_feed(ferry_s3_page *pg, const char *data, size_t len, int final, ferry_error *err)
 {
-    ferry_status st = s3_xml_feed(&pg->xml, data, len, final, err);
+    ferry_status st = ferry_s3_xml_feed(&pg->xml, data, len, final, err);
     if (st != FERRY_OK || !final || !pg->url_encoded)
         return st;
     /* EncodingType=url: keys, prefixes and markers come form-encoded (the way
      * botocore decodes them: unquote_plus) */
-    s3_page_entry *es = (s3_page_entry *)pg->entries.data;
+    ferry_s3_page_entry *es = (ferry_s3_page_entry *)pg->entries.data;
     for (size_t i = 0; i < pg->n; i++)
-        es[i].name_len = s3_url_decode(pg->names.data + es[i].name_off, es[i].name_len, 1);
+        es[i].name_len = ferry_s3_url_decode(pg->names.data + es[i].name_off, es[i].name_len, 1);
     if (pg->uploads && pg->next_token.len)
-        pg->next_token.len = s3_url_decode(pg->next_token.data, pg->next_token.len, 1);
+        pg->next_token.len = ferry_s3_url_decode(pg->next_token.data, pg->next_token.len, 1);
     return FERRY_OK;
 }
 
-const s3_page_entry *s3_page_entry_at(const s3_page *pg, size_t i)
+const ferry_s3_page_entry *ferry_s3_page_entry_at(const ferry_s3_page *pg, size_t i)
 {
-    return &((const s3_page_entry *)pg->entries.data)[i];
+    return &((const ferry_s3_page_entry *)pg->entries.data)[i];
 }
 
-const char *s3_page_name(s3_page *pg, size_t i)
+const char *ferry_s3_page_name(ferry_s3_page *pg, size_t i)
 {
-    return pg->names.data + s3_page_entry_at(pg, i)->name_off;
+    return pg->names.data + ferry_s3_page_entry_at(pg, i)->name_off;
 }
 
-const char *s3_page_upload_id(const s3_page *pg, size_t i)
+const char *ferry_s3_page_upload_id(const ferry_s3_page *pg, size_t i)
 {
-    const s3_page_entry *e = s3_page_entry_at(pg, i);
+    const ferry_s3_page_entry *e = ferry_s3_page_entry_at(pg, i);
     return e->id_off ? pg->names.data + e->id_off : "";
 }
 
-void s3_page_release(s3_page *pg)
+void ferry_s3_page_release(ferry_s3_page *pg)
 {
-    s3_xml_release(&pg->xml);
+    ferry_s3_xml_release(&pg->xml);
     ferry_buf_release(&pg->names);
     ferry_buf_release(&pg->entries);
     ferry_buf_release(&pg->next_token);
@@ -433,7 +433,7 @@ void s3_page_release(s3_page *pg)
 /* ---- DeleteObjects -------------------------------------------------------------------- */
 
 typedef struct delete_ctx {
-    s3_delete_result *r;
+    ferry_s3_delete_result *r;
     char key[S3_MAX_KEY_LEN + 1];
     char code[64];
     char message[256];
@@ -463,7 +463,7 @@ static ferry_status on_delete_end(void *ud, const char *path, const char *text, 
     return FERRY_OK;
 }
 
-int s3_xml_parse_delete(const char *body, size_t len, s3_delete_result *out)
+int ferry_s3_xml_parse_delete(const char *body, size_t len, ferry_s3_delete_result *out)
 {
     memset(out, 0, sizeof *out);
     delete_ctx d;
@@ -496,7 +496,7 @@ static ferry_status on_buckets_end(void *ud, const char *path, const char *text,
     return FERRY_OK;
 }
 
-int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, size_t *nbuckets)
+int ferry_s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, size_t *nbuckets)
 {
     buckets_ctx b;
     memset(&b, 0, sizeof b);
@@ -515,7 +515,7 @@ int s3_xml_parse_buckets(const char *body, size_t len, char *owner, size_t cap, 
 
 /* ---- escaping ---------------------------------------------------------------------------- */
 
-int s3_xml_escape(ferry_buf *b, const char *s, size_t len)
+int ferry_s3_xml_escape(ferry_buf *b, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];

@@ -64,7 +64,7 @@ typedef struct ferry_sftp_session {
                                    renames of a replace): waits ignore
                                    cancellation, the timeout stays */
     const atomic_int *abandon;  /* borrowed; when it becomes nonzero, waits fail
-                                   as interrupted (a parallel read stopping) */
+                                   as interrupted (a read-ahead stopping) */
     int broken;                 /* a call was abandoned half-way (interrupted,
                                    timed out) or the connection failed: never
                                    send on this session again (libssh2 1.10
@@ -174,7 +174,7 @@ ferry_status ferry_sftp_op_remove(const ferry_endpoint *ep, ferry_error *err);
 ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_error *err);
 ferry_status ferry_sftp_op_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
 
-/* ---- sftp_parallel.c: a large file read ahead in threads (1+ sessions) - */
+/* ---- sftp_readahead.c: a large file read ahead in threads (1+ sessions) */
 
 /* Block size, the smallest file read ahead in a thread, the smallest file
  * read over several sessions, and the sessions used for such a file when the
@@ -199,9 +199,9 @@ ferry_status ferry_sftp_op_test(const ferry_conn *conn, char *info, size_t cap, 
  * session that cannot connect is left out, with a warning).  block: the
  * bytes of one block, 0 for the default (FERRY_SFTP_PAR_BLOCK for one
  * session, FERRY_SFTP_PAR_BLOCK_MULTI for several). */
-ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h, const char *path,
-                                        int64_t size, const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
-                                        int sessions, size_t block, ferry_source **out, ferry_error *err);
+ferry_status ferry_sftp_readahead_source(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h, const char *path,
+                                         int64_t size, const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                         int sessions, size_t block, ferry_source **out, ferry_error *err);
 
 /* ---- sftp_hostkey.c ---------------------------------------------------- */
 

@@ -9,7 +9,7 @@
  * between calls and while waiting.
  *
  * A file of FERRY_SFTP_AHEAD_MIN bytes or more is read ahead in background
- * threads instead (sftp_parallel.c), so reading overlaps with the sink: one
+ * threads instead (sftp_readahead.c), so reading overlaps with the sink: one
  * session, or for FERRY_SFTP_PAR_MIN bytes or more read_sessions sessions
  * (default FERRY_SFTP_READ_SESSIONS_DEFAULT).  read_sessions=0 reads in the
  * caller's thread, as for small files.
@@ -221,7 +221,7 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
         int64_t size = f->base.size;
         f->s = NULL;
         f->h = NULL;
-        st = ferry_sftp_parallel_source(s, h, f->path, size, ep->conn, &opts, sessions, block, out, err);
+        st = ferry_sftp_readahead_source(s, h, f->path, size, ep->conn, &opts, sessions, block, out, err);
         source_free(&f->base);
         return st;
     }

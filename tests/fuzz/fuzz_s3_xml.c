@@ -6,12 +6,12 @@
  * whole / 1 byte / small / up to 4 KiB; the rest seeds the sizes), byte 2 a
  * size or choice the parser needs (an output capacity, an HTTP status, a
  * suffix); the rest is the response body, any bytes.
- *   0 error document: s3_xml_parse_error, s3_error_detail, s3_printable
- *   1 s3_xml_find (InitiateMultipartUpload / CompleteMultipartUpload /
+ *   0 error document: ferry_s3_xml_parse_error, ferry_s3_error_detail, ferry_s3_printable
+ *   1 ferry_s3_xml_find (InitiateMultipartUpload / CompleteMultipartUpload /
  *     CopyObject answers) with a chosen suffix and output capacity
  *   2 ListObjectsV2 page, 3 ListMultipartUploads page: fed in chunks
  *   4 DeleteObjects answer, 5 ListBuckets answer
- *   6 s3_xml_escape, then the escaped text parsed back
+ *   6 ferry_s3_xml_escape, then the escaped text parsed back
  * Invariants: no crash / leak / UB on any body (truncated, not XML, huge
  * numbers); every fixed-size output is NUL-terminated inside its buffer; a
  * page parses to the same entries whatever the chunk sizes and after a
@@ -28,8 +28,8 @@ static void check_terminated(const char *buf, size_t cap, const char *what)
 
 static void fuzz_error_doc(const char *body, size_t len, uint8_t arg)
 {
-    s3_error_doc doc;
-    int found = s3_xml_parse_error(body, len, &doc);
+    ferry_s3_error_doc doc;
+    int found = ferry_s3_xml_parse_error(body, len, &doc);
     FUZZ_CHECK(found == doc.found, "return %d != doc.found %d", found, doc.found);
     check_terminated(doc.code, sizeof doc.code, "code");
     check_terminated(doc.message, sizeof doc.message, "message");
@@ -43,18 +43,18 @@ static void fuzz_error_doc(const char *body, size_t len, uint8_t arg)
     char *out = malloc(cap);
     if (!out)
         abort();
-    s3_error_detail(http, body, len, (arg & 1) ? &doc : NULL, out, cap);
-    check_terminated(out, cap, "s3_error_detail");
+    ferry_s3_error_detail(http, body, len, (arg & 1) ? &doc : NULL, out, cap);
+    check_terminated(out, cap, "ferry_s3_error_detail");
     free(out);
     int transient = 0;
-    (void)s3_error_status(http, doc.code, &transient);
+    (void)ferry_s3_error_status(http, doc.code, &transient);
     size_t pcap = arg;
     char *shown = malloc(pcap ? pcap : 1);
     if (!shown)
         abort();
-    s3_printable(body, len, shown, pcap);
+    ferry_s3_printable(body, len, shown, pcap);
     if (pcap)
-        check_terminated(shown, pcap, "s3_printable");
+        check_terminated(shown, pcap, "ferry_s3_printable");
     free(shown);
 }
 
@@ -67,11 +67,11 @@ static void fuzz_find(const char *body, size_t len, uint8_t arg)
     char *out = malloc(cap ? cap : 1);
     if (!out)
         abort();
-    s3_error_doc doc;
-    int rc = s3_xml_find(body, len, suffix, out, cap, (arg & 4) ? &doc : NULL);
-    FUZZ_CHECK(rc >= -1 && rc <= 1, "s3_xml_find returned %d", rc);
+    ferry_s3_error_doc doc;
+    int rc = ferry_s3_xml_find(body, len, suffix, out, cap, (arg & 4) ? &doc : NULL);
+    FUZZ_CHECK(rc >= -1 && rc <= 1, "ferry_s3_xml_find returned %d", rc);
     if (cap)
-        check_terminated(out, cap, "s3_xml_find output");
+        check_terminated(out, cap, "ferry_s3_xml_find output");
     if (arg & 4) {
         check_terminated(doc.code, sizeof doc.code, "code");
         check_terminated(doc.message, sizeof doc.message, "message");
@@ -99,20 +99,20 @@ static void dump_add(page_result *r, const void *p, size_t n)
     r->dump_len += n;
 }
 
-static void page_collect(s3_page *pg, page_result *r)
+static void page_collect(ferry_s3_page *pg, page_result *r)
 {
     r->n = pg->n;
     r->truncated = pg->truncated;
-    FUZZ_CHECK(pg->entries.len == pg->n * sizeof(s3_page_entry), "entries %zu for n %zu",
+    FUZZ_CHECK(pg->entries.len == pg->n * sizeof(ferry_s3_page_entry), "entries %zu for n %zu",
                pg->entries.len, pg->n);
     for (size_t i = 0; i < pg->n; i++) {
-        const s3_page_entry *e = s3_page_entry_at(pg, i);
+        const ferry_s3_page_entry *e = ferry_s3_page_entry_at(pg, i);
         FUZZ_CHECK(e->name_off + e->name_len < pg->names.len,
                    "entry %zu name [%zu,+%zu) outside the arena (%zu)", i, e->name_off,
                    e->name_len, pg->names.len);
-        const char *name = s3_page_name(pg, i);
+        const char *name = ferry_s3_page_name(pg, i);
         FUZZ_CHECK(name[e->name_len] == '\0', "entry %zu name not terminated", i);
-        const char *id = s3_page_upload_id(pg, i);
+        const char *id = ferry_s3_page_upload_id(pg, i);
         if (e->id_off)
             FUZZ_CHECK(e->id_off < pg->names.len, "entry %zu upload id outside the arena", i);
         int64_t fields[4] = {e->size, e->mtime, e->is_prefix, (int64_t)e->name_len};
@@ -125,7 +125,7 @@ static void page_collect(s3_page *pg, page_result *r)
     dump_add(r, pg->next_upload_id.data ? pg->next_upload_id.data : "", pg->next_upload_id.len);
 }
 
-static void page_parse(s3_page *pg, const char *body, size_t len, unsigned mode, fz_rng *rng,
+static void page_parse(ferry_s3_page *pg, const char *body, size_t len, unsigned mode, fz_rng *rng,
                        page_result *r)
 {
     ferry_error err;
@@ -134,11 +134,11 @@ static void page_parse(s3_page *pg, const char *body, size_t len, unsigned mode,
     size_t off = 0;
     while (st == FERRY_OK && off < len) {
         size_t n = fz_chunk(rng, mode, len - off);
-        st = s3_page_feed(pg, body + off, n, 0, &err);
+        st = ferry_s3_page_feed(pg, body + off, n, 0, &err);
         off += n;
     }
     if (st == FERRY_OK)
-        st = s3_page_feed(pg, "", 0, 1, &err);
+        st = ferry_s3_page_feed(pg, "", 0, 1, &err);
     r->st = st;
     if (st != FERRY_OK) {
         FUZZ_CHECK(err.msg[0] != '\0', "page feed failed without a message");
@@ -150,15 +150,15 @@ static void page_parse(s3_page *pg, const char *body, size_t len, unsigned mode,
 static void fuzz_page(const char *body, size_t len, int uploads, uint8_t chunking)
 {
     ferry_error err;
-    s3_page pg;
-    if (s3_page_init(&pg, uploads, &err) != FERRY_OK)
+    ferry_s3_page pg;
+    if (ferry_s3_page_init(&pg, uploads, &err) != FERRY_OK)
         abort();
     fz_rng rng;
     fz_rng_seed(&rng, chunking);
     page_result a = {0}, b = {0};
     page_parse(&pg, body, len, chunking & 3, &rng, &a);
     /* a retried page: reset, then the whole body at once */
-    if (s3_page_reset(&pg, &err) != FERRY_OK)
+    if (ferry_s3_page_reset(&pg, &err) != FERRY_OK)
         abort();
     page_parse(&pg, body, len, 0, &rng, &b);
     FUZZ_CHECK((a.st == FERRY_OK) == (b.st == FERRY_OK), "chunked status %d, whole status %d",
@@ -171,13 +171,13 @@ static void fuzz_page(const char *body, size_t len, int uploads, uint8_t chunkin
     }
     free(a.dump);
     free(b.dump);
-    s3_page_release(&pg);
+    ferry_s3_page_release(&pg);
 }
 
 static void fuzz_delete(const char *body, size_t len)
 {
-    s3_delete_result r;
-    int rc = s3_xml_parse_delete(body, len, &r);
+    ferry_s3_delete_result r;
+    int rc = ferry_s3_xml_parse_delete(body, len, &r);
     FUZZ_CHECK(rc == 0 || rc == -1, "rc %d", rc);
     check_terminated(r.first_key, sizeof r.first_key, "first_key");
     check_terminated(r.first_code, sizeof r.first_code, "first_code");
@@ -191,7 +191,7 @@ static void fuzz_buckets(const char *body, size_t len, uint8_t arg)
     if (!owner)
         abort();
     size_t n = 0;
-    int rc = s3_xml_parse_buckets(body, len, owner, cap, (arg & 1) ? &n : NULL);
+    int rc = ferry_s3_xml_parse_buckets(body, len, owner, cap, (arg & 1) ? &n : NULL);
     FUZZ_CHECK(rc == 0 || rc == -1, "rc %d", rc);
     if (cap)
         check_terminated(owner, cap, "owner");
@@ -241,21 +241,21 @@ static void fuzz_escape(const char *s, size_t len)
         len = 4096;
     ferry_buf b = {0};
     ferry_buf_appends(&b, "<r><a>");
-    int rc = s3_xml_escape(&b, s, len);
+    int rc = ferry_s3_xml_escape(&b, s, len);
     int has_control = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
             has_control = 1;
     }
-    FUZZ_CHECK((rc == -1) == has_control, "s3_xml_escape returned %d (control characters: %d)",
+    FUZZ_CHECK((rc == -1) == has_control, "ferry_s3_xml_escape returned %d (control characters: %d)",
                rc, has_control);
     if (rc == 0 && xml_chars_ok((const unsigned char *)s, len)) {
         ferry_buf_appends(&b, "</a></r>");
         char *out = malloc(len + 2);
         if (!out)
             abort();
-        int found = s3_xml_find(b.data, b.len, "/a", out, len + 2, NULL);
+        int found = ferry_s3_xml_find(b.data, b.len, "/a", out, len + 2, NULL);
         FUZZ_CHECK(found == 1, "escaped text does not parse back (%d): %s", found, b.data);
         FUZZ_CHECK(strlen(out) == len && memcmp(out, s, len) == 0,
                    "escaped text reads back differently");

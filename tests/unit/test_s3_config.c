@@ -54,9 +54,9 @@ static void test_env_only(void)
     setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "envSecret/123", 1);
     setenv("AWS_SESSION_TOKEN", "envToken", 1);
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
-    CHECK_INTEQ(s3_config_load(NULL, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIAENV");
     CHECK_STREQ(cfg.secret_key, "envSecret/123");
     CHECK_STREQ(cfg.session_token, "envToken");
@@ -72,18 +72,18 @@ static void test_env_only(void)
     char msg[128] = "key envSecret/123 token envToken";
     ferry_scrub(msg, sizeof msg);
     CHECK_STREQ(msg, "key *** token ***");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
 
     setenv("AWS_DEFAULT_REGION", "eu-west-3", 1);
-    CHECK_INTEQ(s3_config_load(NULL, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.region, "eu-west-3");
     CHECK_STREQ(cfg.host, "s3.eu-west-3.amazonaws.com");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     setenv("AWS_REGION", "cn-north-1", 1);
-    CHECK_INTEQ(s3_config_load(NULL, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.region, "cn-north-1");
     CHECK_STREQ(cfg.host, "s3.cn-north-1.amazonaws.com.cn");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
 }
 
 static void test_connection_wins(void)
@@ -98,9 +98,9 @@ static void test_connection_wins(void)
                              "http%3A%2F%2F127.0.0.1%3A57480");
     if (!c)
         return;
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIACONN");
     CHECK_STREQ(cfg.secret_key, "conn/secret+key");
     CHECK(cfg.session_token == NULL);
@@ -112,7 +112,7 @@ static void test_connection_wins(void)
     CHECK_INTEQ(cfg.custom_endpoint, 1);
     CHECK_INTEQ(cfg.virtual_host, 0);   /* path style with an endpoint_url */
     CHECK_STREQ(cfg.conn_id, "aws_default");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     ferry_conn_free(c);
 
     /* no login: the extras aws_access_key_id / aws_secret_access_key */
@@ -120,17 +120,17 @@ static void test_connection_wins(void)
                       "\"aws_secret_access_key\": \"extraSecret\", \"aws_session_token\": \"tok123\"}}");
     if (!c)
         return;
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIAEXTRA");
     CHECK_STREQ(cfg.session_token, "tok123");
     CHECK_STREQ(cfg.region, "eu-west-1");                   /* from the environment */
     CHECK_STREQ(cfg.endpoint, "http://env-endpoint:9000");  /* AWS_ENDPOINT_URL */
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     setenv("AWS_ENDPOINT_URL_S3", "https://s3-only.example:8443/prefix/", 1);
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.endpoint, "https://s3-only.example:8443/prefix");
     CHECK_STREQ(cfg.base_path, "/prefix");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     ferry_conn_free(c);
 }
 
@@ -146,29 +146,29 @@ static void test_profiles(void)
                             "ca_bundle = /etc/ssl/etl.pem\n"
                             "[profile cfgonly]\naws_access_key_id = AKIACFG\n"
                             "aws_secret_access_key = cfgSecret\n");
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
-    CHECK_INTEQ(s3_config_load(NULL, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIADEF");
     CHECK_STREQ(cfg.region, "ap-south-1");
     CHECK_STREQ(cfg.cred_source, "profile default (credentials file)");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
 
     setenv("AWS_PROFILE", "etl", 1);
-    CHECK_INTEQ(s3_config_load(NULL, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIAETL");
     CHECK_STREQ(cfg.session_token, "etlToken");
     CHECK_STREQ(cfg.region, "eu-north-1");
     CHECK_STREQ(cfg.endpoint, "https://minio.local");
     CHECK_INTEQ(cfg.virtual_host, 1);   /* the profile's s3.addressing_style */
     CHECK_STREQ(cfg.ca_bundle, "/etc/ssl/etl.pem");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
 
     setenv("AWS_PROFILE", "cfgonly", 1);
-    CHECK_INTEQ(s3_config_load(NULL, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIACFG");
     CHECK_STREQ(cfg.cred_source, "profile cfgonly (config file)");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
 
     /* profile_name on the connection beats the environment's credentials */
     clean_env();
@@ -177,14 +177,14 @@ static void test_profiles(void)
     ferry_conn *c = conn_uri("p", "aws://?profile_name=etl");
     if (!c)
         return;
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIAETL");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     ferry_conn_free(c);
     /* without it, the environment comes before the files */
-    CHECK_INTEQ(s3_config_load(NULL, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(NULL, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.access_key, "AKIAENV");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
 }
 
 static void test_no_credentials(void)
@@ -193,9 +193,9 @@ static void test_no_credentials(void)
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
     setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
     ferry_conn *c = conn_uri("aws_default", "aws://onlylogin@?region_name=us-east-1");
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
     CHECK(strstr(err.msg, "no AWS credentials") != NULL);
     CHECK(strstr(err.msg, "s3(aws_default)") == err.msg);
     ferry_conn_free(c);
@@ -213,70 +213,70 @@ static void test_options(void)
              "\"config_kwargs\": {\"s3\": {\"addressing_style\": \"virtual\"}}}}");
     if (!c)
         return;
-    s3_config cfg;
+    ferry_s3_config cfg;
     ferry_error err;
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_STREQ(cfg.host, "rgw.example.com");   /* default port dropped from Host */
     CHECK_INTEQ(cfg.verify, 0);
     CHECK_INTEQ(cfg.connect_timeout, 7);
     CHECK(cfg.read_timeout == 12.5);
     CHECK_INTEQ(cfg.unsigned_payload, 1);
     CHECK_INTEQ(cfg.virtual_host, 1);
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     ferry_conn_free(c);
 
     c = conn_uri("o", "{\"conn_type\": \"aws\", \"extra\": {\"verify\": \"/etc/ca.pem\"}}");
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_OK);
     CHECK_INTEQ(cfg.verify, 1);
     CHECK_STREQ(cfg.ca_bundle, "/etc/ca.pem");
-    s3_config_release(&cfg);
+    ferry_s3_config_release(&cfg);
     ferry_conn_free(c);
 
     c = conn_uri("o", "{\"conn_type\": \"aws\", \"extra\": {\"endpoint_url\": \"ftp://x\"}}");
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
     CHECK(strstr(err.msg, "http or https") != NULL);
     ferry_conn_free(c);
     c = conn_uri("o", "{\"conn_type\": \"aws\", \"extra\": {\"endpoint_url\": \"not a url\"}}");
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
     ferry_conn_free(c);
     c = conn_uri("o", "{\"conn_type\": \"aws\", \"extra\": {\"addressing_style\": \"sideways\"}}");
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
     ferry_conn_free(c);
     c = conn_uri("o", "{\"conn_type\": \"aws\", \"extra\": {\"read_timeout\": \"soon\"}}");
-    CHECK_INTEQ(s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
+    CHECK_INTEQ(ferry_s3_config_load(c, &cfg, &err), FERRY_ERR_CONFIG);
     ferry_conn_free(c);
 }
 
 static void test_target(void)
 {
-    s3_config cfg;
+    ferry_s3_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.host = "127.0.0.1:57480";
     cfg.base_path = "";
     ferry_buf host = {0}, path = {0};
     /* path style */
-    CHECK_INTEQ(s3_config_target(&cfg, "b", "/lead/../x y", &host, &path), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_target(&cfg, "b", "/lead/../x y", &host, &path), FERRY_OK);
     CHECK_STREQ(host.data, "127.0.0.1:57480");
     CHECK_STREQ(path.data, "/b//lead/../x y");
-    CHECK_INTEQ(s3_config_target(&cfg, "b", "", &host, &path), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_target(&cfg, "b", "", &host, &path), FERRY_OK);
     CHECK_STREQ(path.data, "/b");
-    CHECK_INTEQ(s3_config_target(&cfg, NULL, NULL, &host, &path), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_target(&cfg, NULL, NULL, &host, &path), FERRY_OK);
     CHECK_STREQ(path.data, "/");
     cfg.base_path = "/rgw";
-    CHECK_INTEQ(s3_config_target(&cfg, "b", "k", &host, &path), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_target(&cfg, "b", "k", &host, &path), FERRY_OK);
     CHECK_STREQ(path.data, "/rgw/b/k");
     /* virtual hosted */
     cfg.base_path = "";
     cfg.host = "s3.eu-west-1.amazonaws.com";
     cfg.https = 1;
     cfg.virtual_host = 1;
-    CHECK_INTEQ(s3_config_target(&cfg, "etl-bucket", "a/b", &host, &path), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_target(&cfg, "etl-bucket", "a/b", &host, &path), FERRY_OK);
     CHECK_STREQ(host.data, "etl-bucket.s3.eu-west-1.amazonaws.com");
     CHECK_STREQ(path.data, "/a/b");
-    CHECK_INTEQ(s3_config_target(&cfg, "etl-bucket", NULL, &host, &path), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_target(&cfg, "etl-bucket", NULL, &host, &path), FERRY_OK);
     CHECK_STREQ(path.data, "/");
     /* a dotted bucket cannot match the TLS certificate: path style */
-    CHECK_INTEQ(s3_config_target(&cfg, "my.bucket", "k", &host, &path), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_config_target(&cfg, "my.bucket", "k", &host, &path), FERRY_OK);
     CHECK_STREQ(host.data, "s3.eu-west-1.amazonaws.com");
     CHECK_STREQ(path.data, "/my.bucket/k");
     ferry_buf_release(&host);
@@ -287,20 +287,20 @@ static void test_profile_reader(void)
 {
     write_file(config_path, "[profile a]\nkey = 1\n  nested = no\n[profile b]\nKey = two words \n"
                             "s3 =\n\tmax_concurrent_requests = 20\nafter = 3\n[broken\nkey = 9\n");
-    char *v = s3_profile_get(config_path, "profile a", "key");
+    char *v = ferry_s3_profile_get(config_path, "profile a", "key");
     CHECK_STREQ(v, "1");
     free(v);
-    v = s3_profile_get(config_path, "profile b", "key");
+    v = ferry_s3_profile_get(config_path, "profile b", "key");
     CHECK_STREQ(v, "two words");
     free(v);
-    v = s3_profile_get(config_path, "profile b", "s3.max_concurrent_requests");
+    v = ferry_s3_profile_get(config_path, "profile b", "s3.max_concurrent_requests");
     CHECK_STREQ(v, "20");
     free(v);
-    v = s3_profile_get(config_path, "profile b", "after");
+    v = ferry_s3_profile_get(config_path, "profile b", "after");
     CHECK_STREQ(v, "3");
     free(v);
-    CHECK(s3_profile_get(config_path, "profile c", "key") == NULL);
-    CHECK(s3_profile_get("/nonexistent", "default", "key") == NULL);
+    CHECK(ferry_s3_profile_get(config_path, "profile c", "key") == NULL);
+    CHECK(ferry_s3_profile_get("/nonexistent", "default", "key") == NULL);
 }
 
 int main(void)

@@ -282,7 +282,7 @@ static void test_sink_abort_and_uploads(void)
     /* 12 MiB: part 1 is handed off, so the uploader creates the upload
      * (asynchronously: wait until it has the upload id) */
     CHECK_INTEQ(w->ops->write(w, big, big_len, &err), FERRY_OK);
-    CHECK_INTEQ(s3_sink_wait_upload(w, 60000), 1);
+    CHECK_INTEQ(ferry_s3_sink_wait_upload(w, 60000), 1);
     int ours = 0;
     size_t count = 0;
     CHECK_INTEQ(ferry_s3_list_uploads(prefix_ep, NULL, count_ours, &ours, &count, &err), FERRY_OK);
@@ -299,24 +299,24 @@ static void test_sink_abort_and_uploads(void)
     ferry_endpoint_free(ep);
 
     /* an upload left behind by someone else: listed, then aborted by id */
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_conn *conn = NULL;
     CHECK_INTEQ(ferry_conn_resolve("aws_default", &conn, &err), FERRY_OK);
-    CHECK_INTEQ(s3_client_new(conn, NULL, &c, &err), FERRY_OK);
-    s3_xfer x;
-    s3_xfer_init(&x, &err);
+    CHECK_INTEQ(ferry_s3_client_new(conn, NULL, &c, &err), FERRY_OK);
+    ferry_s3_xfer x;
+    ferry_s3_xfer_init(&x, &err);
     char key[256];
     snprintf(key, sizeof key, "%s/left behind.bin", prefix);
-    s3_req r;
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "CreateMultipartUpload";
     r.method = "POST";
     r.bucket = bucket;
     r.key = key;
-    s3_req_query(&r, "uploads", NULL);
-    CHECK_INTEQ(s3_request(c, &x, &r, &err), FERRY_OK);
+    ferry_s3_req_query(&r, "uploads", NULL);
+    CHECK_INTEQ(ferry_s3_request(c, &x, &r, &err), FERRY_OK);
     char id[512] = "";
-    s3_xml_find(x.resp.data, x.resp.len, "/UploadId", id, sizeof id, NULL);
+    ferry_s3_xml_find(x.resp.data, x.resp.len, "/UploadId", id, sizeof id, NULL);
     CHECK(id[0] != '\0');
     ours = 0;
     CHECK_INTEQ(ferry_s3_list_uploads(prefix_ep, NULL, count_ours, &ours, NULL, &err), FERRY_OK);
@@ -326,8 +326,8 @@ static void test_sink_abort_and_uploads(void)
     ours = 0;
     CHECK_INTEQ(ferry_s3_list_uploads(prefix_ep, NULL, count_ours, &ours, NULL, &err), FERRY_OK);
     CHECK_INTEQ(ours, 0);
-    s3_xfer_release(&x);
-    s3_client_free(c);
+    ferry_s3_xfer_release(&x);
+    ferry_s3_client_free(c);
     ferry_conn_free(conn);
 }
 
@@ -367,7 +367,7 @@ static int abort_racing_create(const char *name, int delay_ms, int interrupt)
  * in flight (delays 0..45 ms; a Create takes ~50 ms here) leaves no upload
  * behind: the abort joins the uploader, which waits for the Create's
  * answer, and aborts that upload; when a signal interrupted the Create,
- * the upload it may have made is found by s3_abort_orphans (right after
+ * the upload it may have made is found by ferry_s3_abort_orphans (right after
  * the Create, and again in abort). */
 static void test_abort_races_create(void)
 {
@@ -416,27 +416,27 @@ static void test_server_side_copy(void)
     CHECK_INTEQ(ferry_s3_copy(src, dst, &o, &err), FERRY_ERR_NOT_FOUND);
 
     /* UploadPartCopy: a 1 MiB threshold and 5 MiB parts -> 3 ranges */
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_conn *conn = NULL;
     CHECK_INTEQ(ferry_conn_resolve("aws_default", &conn, &err), FERRY_OK);
-    CHECK_INTEQ(s3_client_new(conn, NULL, &c, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_client_new(conn, NULL, &c, &err), FERRY_OK);
     char sk[256], dk[256];
     snprintf(sk, sizeof sk, "%s/copy-src.bin", prefix);
     snprintf(dk, sizeof dk, "%s/copy dst/parts.bin", prefix);
-    ferry_status st = s3_copy_object(c, bucket, sk, bucket, dk, 0, 1 << 20, 5 << 20, &err);
+    ferry_status st = ferry_s3_copy_object(c, bucket, sk, bucket, dk, 0, 1 << 20, 5 << 20, &err);
     if (st != FERRY_OK)
         fprintf(stderr, "  %s\n", err.msg);
     CHECK_INTEQ(st, FERRY_OK);
     CHECK_INTEQ(get_bytes("copy dst/parts.bin", 1 << 20, &got, &len), FERRY_OK);
     CHECK(len == big_len && memcmp(got, big, len) == 0);
     free(got);
-    s3_xfer x;
-    s3_xfer_init(&x, &err);
+    ferry_s3_xfer x;
+    ferry_s3_xfer_init(&x, &err);
     int exists = 0;
-    CHECK_INTEQ(s3_head_object(c, &x, bucket, dk, &exists, &err), FERRY_OK);
+    CHECK_INTEQ(ferry_s3_head_object(c, &x, bucket, dk, &exists, &err), FERRY_OK);
     CHECK(strstr(x.etag, "-3\"") != NULL);
-    s3_xfer_release(&x);
-    s3_client_free(c);
+    ferry_s3_xfer_release(&x);
+    ferry_s3_client_free(c);
     ferry_conn_free(conn);
 }
 
@@ -478,20 +478,20 @@ static void test_create_bucket(void)
     st = ferry_s3_create_bucket(ep, NULL, &err);
     CHECK(st == FERRY_OK || st == FERRY_ERR_EXISTS);
     /* remove it again (DeleteBucket is not a public call) */
-    s3_client *c = NULL;
+    ferry_s3_client *c = NULL;
     ferry_conn *conn = NULL;
     CHECK_INTEQ(ferry_conn_resolve("aws_default", &conn, &err), FERRY_OK);
-    CHECK_INTEQ(s3_client_new(conn, NULL, &c, &err), FERRY_OK);
-    s3_xfer x;
-    s3_xfer_init(&x, &err);
-    s3_req r;
+    CHECK_INTEQ(ferry_s3_client_new(conn, NULL, &c, &err), FERRY_OK);
+    ferry_s3_xfer x;
+    ferry_s3_xfer_init(&x, &err);
+    ferry_s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "DeleteBucket";
     r.method = "DELETE";
     r.bucket = ep + 5;
-    CHECK_INTEQ(s3_request(c, &x, &r, &err), FERRY_OK);
-    s3_xfer_release(&x);
-    s3_client_free(c);
+    CHECK_INTEQ(ferry_s3_request(c, &x, &r, &err), FERRY_OK);
+    ferry_s3_xfer_release(&x);
+    ferry_s3_client_free(c);
     ferry_conn_free(conn);
     CHECK_INTEQ(ferry_s3_create_bucket("s3://Not_A_Valid_Bucket", NULL, &err) != FERRY_OK, 1);
 }

@@ -1,5 +1,5 @@
 /*
- * hooks/sftp/sftp_parallel.c - reading one large file in background threads:
+ * hooks/sftp/sftp_readahead.c - reading one large file in background threads:
  * one session reading ahead (the default), or several sessions at once (the
  * read_sessions extra) for servers whose per-session throughput (one sshd
  * process, one core, one TCP window, one SSH channel window) is the limit.
@@ -282,9 +282,9 @@ static void par_free(ferry_source *src)
 
 static const ferry_source_ops par_ops = {"sftp", par_read, NULL, par_free};
 
-ferry_status ferry_sftp_parallel_source(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h, const char *path,
-                                        int64_t size, const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
-                                        int sessions, size_t block, ferry_source **out, ferry_error *err)
+ferry_status ferry_sftp_readahead_source(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h, const char *path,
+                                         int64_t size, const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                         int sessions, size_t block, ferry_source **out, ferry_error *err)
 {
     *out = NULL;
     par_source *p = calloc(1, sizeof *p);

@@ -1,5 +1,5 @@
 /*
- * hooks/postgres/pg_exec.c - the hook's exec and test slots: run SQL in one
+ * hooks/postgres/pg_ops.c - the hook's exec and test slots: run SQL in one
  * transaction and print the last statement's rows as CSV or JSON
  * (core/json_rows.h); connect and say who and where we are.
  */

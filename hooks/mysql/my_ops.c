@@ -1,5 +1,5 @@
 /*
- * hooks/mysql/my_exec.c - the hook's exec and test slots: run SQL (several
+ * hooks/mysql/my_ops.c - the hook's exec and test slots: run SQL (several
  * statements allowed) in one transaction and print the last statement's rows
  * as CSV or JSON (core/json_rows.h); connect and say who and where we are.
  */
