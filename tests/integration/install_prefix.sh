@@ -11,6 +11,14 @@
 SRC=${FERRY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${FERRY_BUILD_DIR:-$(dirname "$FERRY")}
 PREFIX=$WORK/prefix
+
+# The installed tree is the release artefact: a sanitizer build's libferry.so
+# exports ASan's own symbols and needs its runtime loaded first, so programs
+# built against it with a plain cc cannot run.  That pass reports this test as
+# skipped (exit 77), not as passed.
+if objdump -p "$BUILD/libferry.so" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+  skip_all "the install test runs on the release build (this libferry.so is built with AddressSanitizer)"
+fi
 CC=${CC:-cc}
 cd "$WORK"
 
