@@ -167,6 +167,10 @@ rgw_gc_obj_min_wait = 0
 rgw_gc_processor_period = 15
 rgw_gc_processor_max_time = 15
 rgw_keystone_url =
+# STS (AssumeRole, AssumeRoleWithWebIdentity) on the S3 endpoint, for the
+# credential-chain tests: a 16-character key and STS auth on
+rgw_sts_key = ferryStsTestKey1
+rgw_s3_auth_use_sts = true
 EOF
 }
 
@@ -240,6 +244,21 @@ start_daemons() {
       || die "radosgw-admin user create failed"
     touch "$CEPH_DIR/rgw.a/.user"
   fi
+  # a role the etl user may assume (STS AssumeRole), allowed to write only under
+  # role-ok/ of the bucket: proves that the assumed role, not the user, signed
+  if [ ! -e "$CEPH_DIR/rgw.a/.role" ]; then
+    local ra="timeout -k 5 60 radosgw-admin -c $CONF -n client.rgw.a"
+    $ra caps add --uid=etl --caps="roles=*" </dev/null >>"$CEPH_DIR/log/role-create.log" 2>&1 \
+      || die "radosgw-admin caps add failed"
+    $ra role get --role-name=etlwriter </dev/null >/dev/null 2>&1 ||
+    $ra role create --role-name=etlwriter --path=/ \
+      --assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/etl"]},"Action":["sts:AssumeRole"]}]}' \
+      </dev/null >>"$CEPH_DIR/log/role-create.log" 2>&1 || die "radosgw-admin role create failed"
+    $ra role-policy put --role-name=etlwriter --policy-name=write-role-ok \
+      --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::'"$S3_BUCKET"'","arn:aws:s3:::'"$S3_BUCKET"'/role-ok/*"]}]}' \
+      </dev/null >>"$CEPH_DIR/log/role-create.log" 2>&1 || die "radosgw-admin role-policy put failed"
+    touch "$CEPH_DIR/rgw.a/.role"
+  fi
 }
 
 ensure_bucket() {
@@ -258,6 +277,7 @@ CEPH_S3_ACCESS_KEY='$S3_ACCESS_KEY'
 CEPH_S3_SECRET_KEY='$S3_SECRET_KEY'
 CEPH_S3_REGION=$S3_REGION
 CEPH_S3_BUCKET=$S3_BUCKET
+CEPH_S3_ROLE_ARN=arn:aws:iam:::role/etlwriter
 CEPH_CONF='$CONF'
 EOF
   mv "$CEPH_DIR/env.tmp" "$CEPH_DIR/env"
