@@ -70,20 +70,28 @@ static const char copy_help[] =
     "                          compression shrink to fit, else exit 2 (default: no bound)\n"
     "  --resume FILE           keep an interrupted S3 multipart upload and its state in FILE;\n"
     "                          a later run with the same FILE continues it\n"
+    "  --transfers N           many files: files in flight at once (default 8, at most 64);\n"
+    "                          --max-memory is shared among them (each gets its Nth)\n"
+    "  --fail-fast             many files: start no new file after the first failure (the\n"
+    "                          files in flight finish or fail whole)\n"
+    "  --skip-unsafe-names     many files: a listed name that is no safe destination name\n"
+    "                          ('..', '', '/abs') is a warning, not a failed file (exit 7)\n"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
-    "                          DEST is stdout)\n"
+    "                          DEST is stdout); many files: one JSON record per file\n"
     "  -q, --quiet             no summary line\n"
     "\n"
     "A SOURCE with a glob in its last component ('partner:/out/*.csv'), ending in\n"
     "'/' (a prefix or directory), or with --recursive copies each file to DEST/NAME\n"
-    "and prints one result line per file; the exit code is that of the first failure.\n";
+    "and prints one result line per file; the exit code is 0 when every file was\n"
+    "copied, else that of the first failure.\n";
 
 enum {
     OPT_REPLACE = 256, OPT_QUERY, OPT_QUERY_FILE, OPT_FORMAT, OPT_COMPRESS, OPT_DECOMPRESS, OPT_LEVEL,
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
-    OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME
+    OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME,
+    OPT_TRANSFERS, OPT_FAIL_FAST, OPT_SKIP_UNSAFE
 };
 
 static int dry_run;
@@ -127,6 +135,9 @@ static const struct option copy_options[] = {
     {"signed-payload", no_argument, NULL, OPT_SIGNED},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"resume", required_argument, NULL, OPT_RESUME},
+    {"transfers", required_argument, NULL, OPT_TRANSFERS},
+    {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+    {"skip-unsafe-names", no_argument, NULL, OPT_SKIP_UNSAFE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -248,19 +259,24 @@ static void print_file_result(const char *src, const char *dst, ferry_status st,
     ferry_scrub(s, sizeof s);
     ferry_scrub(d, sizeof d);
     if (cli.json) {
+        /* one record per file: source, destination, bytes, seconds, status, error */
         fputs("{\"ok\":", stdout);
         fputs(st == FERRY_OK ? "true" : "false", stdout);
+        fputs(st == FERRY_OK ? ",\"status\":\"ok\"" : ",\"status\":\"failed\"", stdout);
         fputs(",\"source\":", stdout);
         cli_json_string(stdout, s);
         fputs(",\"destination\":", stdout);
         cli_json_string(stdout, d);
-        if (st == FERRY_OK)
-            fprintf(stdout, ",\"bytes_read\":%lld,\"bytes_written\":%lld,\"seconds\":%.3f}\n",
-                    (long long)sum->bytes_read, (long long)sum->bytes_written, sum->seconds);
-        else {
-            fprintf(stdout, ",\"exit_code\":%d,\"error\":", (int)st);
+        fprintf(stdout, ",\"bytes\":%lld,\"bytes_read\":%lld,\"bytes_written\":%lld,\"seconds\":%.3f",
+                (long long)(sum->bytes_written > 0 ? sum->bytes_written : 0),
+                (long long)(sum->bytes_read > 0 ? sum->bytes_read : 0),
+                (long long)(sum->bytes_written > 0 ? sum->bytes_written : 0), sum->seconds);
+        if (st == FERRY_OK) {
+            fputs(",\"error\":null}\n", stdout);
+        } else {
+            fprintf(stdout, ",\"exit_code\":%d,\"error\":{\"exit_code\":%d,\"message\":", (int)st, (int)st);
             cli_json_string(stdout, err ? err->msg : "");
-            fputs("}\n", stdout);
+            fputs("}}\n", stdout);
         }
         fflush(stdout);
     } else if (st == FERRY_OK) {
@@ -439,6 +455,14 @@ int cmd_copy(int argc, char **argv)
             o.max_memory = (size_t)v;
             break;
         case OPT_RESUME: o.resume_file = optarg; break;
+        case OPT_TRANSFERS:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 64)
+                return cli_usage("copy", "--transfers takes 1 to 64");
+            o.transfers = (int)v;
+            break;
+        case OPT_FAIL_FAST: o.fail_fast = 1; break;
+        case OPT_SKIP_UNSAFE: o.skip_unsafe_names = 1; break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(copy_help, stdout);

@@ -1,58 +1,26 @@
 /*
  * multi.c - copies of many files (globs, directories, prefixes) and the
- * --move semantics: list the source through its hook, copy each file as an
- * independent atomic transfer, and delete a source file only once its
- * destination committed and the sizes agree.
+ * --move semantics: list the source through its hook (streamed: names go
+ * through a bounded queue, never the whole listing in memory), copy each
+ * file as an independent atomic transfer on one of --transfers workers, and
+ * delete a source file only once its destination committed and the sizes
+ * agree.  A listed name that cannot be a destination name ("..", "", an
+ * absolute name) is a failed file, never dropped in silence.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "core/thread.h"
 #include "core/util.h"
 #include "ferry/log.h"
 #include "ferry/transfer.h"
 #include "transfer/move.h"
+#include "transfer/multi.h"
 #include "transfer/options.h"
-
-typedef struct file_item {
-    char *name;      /* relative to the listed directory; owned */
-} file_item;
-
-typedef struct file_list {
-    file_item *items;
-    size_t n, cap;
-} file_list;
-
-static void file_list_release(file_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i].name);
-    free(l->items);
-    memset(l, 0, sizeof *l);
-}
-
-static ferry_status collect_file(const ferry_entry *e, void *ud, ferry_error *err)
-{
-    file_list *l = ud;
-    if (e->is_dir)
-        return FERRY_OK;
-    if (strstr(e->name, "../") || strcmp(e->name, "..") == 0 || e->name[0] == '/')
-        return ferry_error_set(err, FERRY_ERR_DATA, "listing returned '%s', outside the listed directory", e->name);
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        file_item *ni = realloc(l->items, ncap * sizeof *ni);
-        if (!ni)
-            return ferry_error_oom(err, NULL, NULL, NULL);
-        l->items = ni;
-        l->cap = ncap;
-    }
-    l->items[l->n].name = strdup(e->name);
-    if (!l->items[l->n].name)
-        return ferry_error_oom(err, NULL, NULL, NULL);
-    l->n++;
-    return FERRY_OK;
-}
 
 static int has_glob(const char *s)
 {
@@ -175,13 +143,331 @@ static ferry_status make_parent(const char *dst, const ferry_copy_options *o, fe
     return st;
 }
 
-/* ferry_copy_many with o taken and its cancel token current. */
-static ferry_status copy_many(const char *src, const char *dst, const ferry_copy_options *o, ferry_file_result_fn fn,
-                              void *ud, int *n_ok, int *n_failed, ferry_error *err)
+
+/* ---- the plan ------------------------------------------------------------------ */
+
+struct ferry_multi_plan {
+    ferry_copy_options o;       /* taken; per-file copies get a copy with source_size set */
+    char *src;                  /* owned: as given */
+    char *base;                 /* owned: the listing base ("s3://b/in/") */
+    char *query;                /* owned: an inline URI's "?..." kept on every file, or NULL */
+    char *dst_base;             /* owned: "dst/" (NULL when dst is "-") */
+    char *dst;                  /* owned: as given */
+    int transfers;
+    size_t file_max_memory;     /* --max-memory's share of one file (0 = no bound) */
+    ferry_file_result_fn fn;
+    void *ud;
+    ferry_multi_admit_fn admit;
+    void *admit_ud;
+    /* results, under mu */
+    pthread_mutex_t mu;
+    int n_ok, n_failed, n_skipped;
+    ferry_status first;
+    ferry_error first_err;
+    int stop;                   /* --fail-fast, a usage error or cancellation: take no new file */
+};
+
+static ferry_status plan_oom(ferry_multi_plan *p, ferry_error *err)
+{
+    ferry_multi_plan_free(p);
+    return ferry_error_oom(err, NULL, NULL, NULL);
+}
+
+ferry_status ferry_multi_plan_new(const char *src, const char *dst, const ferry_copy_options *o,
+                                  ferry_file_result_fn fn, void *ud, ferry_multi_plan **out, ferry_error *err)
+{
+    *out = NULL;
+    ferry_multi_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return ferry_error_oom(err, NULL, NULL, NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    ferry_error_clear(&p->first_err);
+    p->o = *o;
+    p->fn = fn;
+    p->ud = ud;
+    p->src = strdup(src);
+    p->dst = strdup(dst);
+    if (!p->src || !p->dst)
+        return plan_oom(p, err);
+    /* an inline URI keeps its query string (connection extras) on every file */
+    const char *q = strstr(src, "://") && strncmp(src, "s3://", 5) != 0 ? strchr(src, '?') : NULL;
+    char *src_path = q ? strndup(src, (size_t)(q - src)) : strdup(src);
+    if (!src_path)
+        return plan_oom(p, err);
+    p->base = listing_base(src_path);
+    free(src_path);
+    if (q && !(p->query = strdup(q)))
+        return plan_oom(p, err);
+    size_t dl = strlen(dst);
+    if (strcmp(dst, "-") != 0)
+        p->dst_base = (dl > 0 && (dst[dl - 1] == '/' || dst[dl - 1] == ':')) ? strdup(dst) : join(dst, "/");
+    if (!p->base || (strcmp(dst, "-") != 0 && !p->dst_base))
+        return plan_oom(p, err);
+    p->transfers = o->transfers > 0 ? o->transfers : FERRY_MULTI_TRANSFERS_DEFAULT;
+    if (p->transfers > FERRY_MULTI_TRANSFERS_MAX)
+        p->transfers = FERRY_MULTI_TRANSFERS_MAX;
+    if (!p->dst_base)
+        p->transfers = 1;   /* to stdout: one file after the other, in listing order */
+    /* --max-memory bounds the whole copy: each of the files in flight gets its share */
+    if (o->max_memory)
+        p->file_max_memory = o->max_memory / (size_t)p->transfers;
+    *out = p;
+    return FERRY_OK;
+}
+
+void ferry_multi_plan_free(ferry_multi_plan *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_destroy(&p->mu);
+    free(p->src);
+    free(p->base);
+    free(p->query);
+    free(p->dst_base);
+    free(p->dst);
+    free(p);
+}
+
+void ferry_multi_plan_set_admit(ferry_multi_plan *p, ferry_multi_admit_fn admit, void *ud)
+{
+    p->admit = admit;
+    p->admit_ud = ud;
+}
+
+int ferry_multi_name_safe(const char *name, const char **why)
+{
+    if (!name[0]) {
+        *why = "an empty name";
+        return 0;
+    }
+    if (name[0] == '/') {
+        *why = "an absolute name (it starts with '/')";
+        return 0;
+    }
+    for (const char *c = name;;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0) {
+            *why = "an empty path component ('//' or a trailing '/')";
+            return 0;
+        }
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) {
+            *why = n == 1 ? "a '.' path component" : "a '..' path component (it would leave the destination)";
+            return 0;
+        }
+        if (!c[n])
+            break;
+        c += n + 1;
+    }
+    return 1;
+}
+
+/* Record one file's result and report it (serialised). */
+static void plan_result(ferry_multi_plan *p, const char *s, const char *d, ferry_status st,
+                        const ferry_summary *sum, const ferry_error *one)
+{
+    pthread_mutex_lock(&p->mu);
+    if (st == FERRY_OK) {
+        p->n_ok++;
+    } else {
+        p->n_failed++;
+        if (p->first == FERRY_OK) {
+            p->first = st;
+            p->first_err = *one;
+        } else if (st == FERRY_ERR_INTERRUPTED && p->first != FERRY_ERR_INTERRUPTED) {
+            p->first = st;  /* a signal: the run's status is 130 whatever failed before */
+            p->first_err = *one;
+        }
+        /* --fail-fast stops at the first failure; a usage error would be every file's */
+        if (p->o.fail_fast || st == FERRY_ERR_USAGE || st == FERRY_ERR_INTERRUPTED)
+            p->stop = 1;
+    }
+    if (p->fn)
+        p->fn(s, d, st, sum, st == FERRY_OK ? NULL : one, p->ud);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int plan_stopped(ferry_multi_plan *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    return stop || ferry_cancelled();
+}
+
+/* The worker's memory of the last parent directory it created, so a flat
+ * directory costs one mkdir per worker, not one per file. */
+typedef struct worker_state {
+    char *last_parent;      /* owned */
+} worker_state;
+
+static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e, worker_state *w)
+{
+    ferry_summary sum;
+    memset(&sum, 0, sizeof sum);
+    sum.rows_read = sum.rows_written = -1;
+    ferry_error one;
+    ferry_error_clear(&one);
+    const char *why = NULL;
+    if (!ferry_multi_name_safe(e->name, &why)) {
+        char *s = join(p->base, e->name);
+        if (p->o.skip_unsafe_names) {
+            ferry_log(FERRY_LOG_WARN, "skipped %s: the name '%s' is %s, which has no safe destination name",
+                      s ? s : p->base, e->name, why);
+            pthread_mutex_lock(&p->mu);
+            p->n_skipped++;
+            pthread_mutex_unlock(&p->mu);
+            free(s);
+            return FERRY_OK;
+        }
+        ferry_error_set(&one, FERRY_ERR_DATA,
+                        "the name '%s' is %s, which has no safe destination name: not copied "
+                        "(--skip-unsafe-names makes this a warning)", e->name, why);
+        plan_result(p, s ? s : p->base, "", FERRY_ERR_DATA, &sum, &one);
+        free(s);
+        return FERRY_ERR_DATA;
+    }
+    char *s0 = join(p->base, e->name);
+    char *s = s0 && p->query ? join(s0, p->query) : s0;
+    if (s != s0)
+        free(s0);
+    char *d = p->dst_base ? join(p->dst_base, e->name) : strdup(p->dst);
+    ferry_status st = (s && d) ? FERRY_OK : ferry_error_oom(&one, NULL, NULL, NULL);
+    if (st == FERRY_OK && p->dst_base) {
+        /* recursive copies: the destination's parent directory, once per worker and directory */
+        size_t plen = (size_t)(strrchr(d, '/') - d);
+        if (!w || !w->last_parent || strlen(w->last_parent) != plen || strncmp(w->last_parent, d, plen) != 0) {
+            st = make_parent(d, &p->o, &one);
+            if (st == FERRY_OK && w) {
+                free(w->last_parent);
+                w->last_parent = strndup(d, plen);
+            }
+        }
+    }
+    if (st == FERRY_OK) {
+        ferry_copy_options fo = p->o;
+        fo.source_size = e->size;
+        if (p->file_max_memory)
+            fo.max_memory = p->file_max_memory;
+        st = ferry_copy(s, d, &fo, &sum, &one);
+        if (st == FERRY_ERR_USAGE && p->file_max_memory && strstr(one.msg, "--max-memory"))
+            ferry_error_prefix(&one, "--max-memory %zuM is shared by %d transfers, %zuM each",
+                               p->o.max_memory >> 20, p->transfers, p->file_max_memory >> 20);
+    }
+    plan_result(p, s ? s : "", d ? d : "", st, &sum, &one);
+    free(s);
+    free(d);
+    return st;
+}
+
+ferry_status ferry_multi_copy_one(ferry_multi_plan *p, const ferry_multi_entry *e)
+{
+    return copy_one(p, e, NULL);
+}
+
+/* ---- the run: lister -> bounded queue -> workers ---------------------------------- */
+
+typedef struct queued {
+    char *name;             /* owned while queued */
+    int64_t size, mtime;
+} queued;
+
+typedef struct run {
+    ferry_multi_plan *p;
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    queued *ring;
+    size_t cap, head, count;
+    int closed;             /* the lister is done: workers drain and leave */
+    size_t listed;          /* files admitted */
+} run;
+
+/* Wait on c for at most 200 ms: cancellation is polled between waits. */
+static void timed_wait(pthread_cond_t *c, pthread_mutex_t *mu)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 200 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(c, mu, &ts);
+}
+
+static void *worker_main(void *arg)
+{
+    run *r = arg;
+    worker_state w = {NULL};
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (r->count == 0 && !r->closed && !plan_stopped(r->p))
+            timed_wait(&r->not_empty, &r->mu);
+        if (r->count == 0 || plan_stopped(r->p)) {
+            pthread_mutex_unlock(&r->mu);
+            break;
+        }
+        queued q = r->ring[r->head];
+        r->head = (r->head + 1) % r->cap;
+        r->count--;
+        pthread_cond_signal(&r->not_full);
+        pthread_mutex_unlock(&r->mu);
+        ferry_multi_entry e = {q.name, q.size, q.mtime};
+        copy_one(r->p, &e, &w);
+        free(q.name);
+    }
+    free(w.last_parent);
+    return NULL;
+}
+
+/* A status the lister's callback returns to end the listing early (fail-fast,
+ * cancellation); never reported. */
+#define LIST_STOPPED FERRY_ERR_INTERRUPTED
+
+static ferry_status enqueue(const ferry_entry *e, void *ud, ferry_error *err)
+{
+    run *r = ud;
+    if (e->is_dir) {
+        /* a sub-directory of a non-recursive listing is not copied; but a
+         * "directory" whose name is unsafe (S3's common prefixes "in//",
+         * "in/../") hides keys that can never be copied: say so */
+        const char *why;
+        if (ferry_multi_name_safe(e->name, &why))
+            return FERRY_OK;
+    }
+    if (r->p->admit) {
+        int a = r->p->admit(r->p->admit_ud, e, err);
+        if (a == 0)
+            return FERRY_OK;
+        if (a != 1)
+            return err->status != FERRY_OK ? err->status : ferry_error_set(err, FERRY_ERR_INTERNAL, "admit failed");
+    }
+    char *name = strdup(e->name);
+    if (!name)
+        return ferry_error_oom(err, NULL, NULL, NULL);
+    pthread_mutex_lock(&r->mu);
+    while (r->count == r->cap && !plan_stopped(r->p))
+        timed_wait(&r->not_full, &r->mu);
+    if (plan_stopped(r->p)) {
+        pthread_mutex_unlock(&r->mu);
+        free(name);
+        return ferry_error_set(err, LIST_STOPPED, "listing stopped");
+    }
+    queued *q = &r->ring[(r->head + r->count) % r->cap];
+    q->name = name;
+    q->size = e->is_dir ? -1 : e->size;
+    q->mtime = e->mtime;
+    r->count++;
+    r->listed++;
+    pthread_cond_signal(&r->not_empty);
+    pthread_mutex_unlock(&r->mu);
+    return FERRY_OK;
+}
+
+ferry_status ferry_multi_run(ferry_multi_plan *p, int *n_ok, int *n_failed, ferry_error *err)
 {
     *n_ok = *n_failed = 0;
     ferry_endpoint *ep = NULL;
-    ferry_status st = ferry_endpoint_parse(src, o, 0, &ep, err);
+    ferry_status st = ferry_endpoint_parse(p->src, &p->o, 0, &ep, err);
     if (st != FERRY_OK)
         return st;
     if (!ep->hook->list) {
@@ -190,70 +476,88 @@ static ferry_status copy_many(const char *src, const char *dst, const ferry_copy
         ferry_endpoint_free(ep);
         return st;
     }
-    file_list files = {0};
-    st = ep->hook->list(ep, o && o->recursive, collect_file, &files, err);
+    run r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.cap = (size_t)p->transfers * 4 + 16;
+    r.ring = calloc(r.cap, sizeof *r.ring);
+    pthread_t *threads = calloc((size_t)p->transfers, sizeof *threads);
+    if (!r.ring || !threads) {
+        free(r.ring);
+        free(threads);
+        ferry_endpoint_free(ep);
+        return ferry_error_oom(err, NULL, NULL, NULL);
+    }
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.not_empty, NULL);
+    pthread_cond_init(&r.not_full, NULL);
+    int started = 0;
+    for (; started < p->transfers; started++)
+        if (ferry_thread_create(&threads[started], NULL, worker_main, &r) != 0)
+            break;
+    if (started == 0) {
+        st = ferry_error_set(err, FERRY_ERR_INTERNAL, "cannot start a transfer thread");
+    } else {
+        if (started < p->transfers)
+            ferry_log(FERRY_LOG_WARN, "started %d of %d transfer threads", started, p->transfers);
+        ferry_log(FERRY_LOG_DEBUG, "copy: %d files in flight at once, queue of %zu names", started, r.cap);
+        ferry_error lerr;
+        ferry_error_clear(&lerr);
+        ferry_status lst = ep->hook->list(ep, p->o.recursive, enqueue, &r, &lerr);
+        pthread_mutex_lock(&r.mu);
+        r.closed = 1;
+        pthread_cond_broadcast(&r.not_empty);
+        pthread_mutex_unlock(&r.mu);
+        for (int i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+        if (lst != FERRY_OK && !(lst == LIST_STOPPED && plan_stopped(p))) {
+            /* the listing failed part way: one failed entry, reported */
+            ferry_summary none;
+            memset(&none, 0, sizeof none);
+            none.rows_read = none.rows_written = -1;
+            ferry_error_prefix(&lerr, "listing %s failed", p->base);
+            plan_result(p, p->base, p->dst_base ? p->dst_base : p->dst, lst, &none, &lerr);
+        }
+    }
+    /* names left queued when the run stopped early */
+    for (size_t i = 0; i < r.count; i++)
+        free(r.ring[(r.head + i) % r.cap].name);
+    pthread_cond_destroy(&r.not_empty);
+    pthread_cond_destroy(&r.not_full);
+    pthread_mutex_destroy(&r.mu);
+    free(r.ring);
+    free(threads);
     ferry_endpoint_free(ep);
-    /* an inline URI keeps its query string (connection extras) on every file */
-    const char *query = strstr(src, "://") && strncmp(src, "s3://", 5) != 0 ? strchr(src, '?') : NULL;
-    char *src_path = query ? strndup(src, (size_t)(query - src)) : strdup(src);
-    char *base = st == FERRY_OK && src_path ? listing_base(src_path) : NULL;
-    free(src_path);
-    size_t dl = strlen(dst);
-    int dst_is_dir = strcmp(dst, "-") != 0;
-    char *dst_base = NULL;
-    if (st == FERRY_OK && dst_is_dir)
-        dst_base = (dl > 0 && (dst[dl - 1] == '/' || dst[dl - 1] == ':')) ? strdup(dst) : join(dst, "/");
-    if (st == FERRY_OK && (!base || (dst_is_dir && !dst_base)))
-        st = ferry_error_oom(err, NULL, NULL, NULL);
-    if (st == FERRY_OK && files.n == 0)
-        st = ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s matches no files", src);
+    if (st != FERRY_OK)
+        return st;
 
-    ferry_status first_failure = FERRY_OK;
-    ferry_error first_err;
-    ferry_error_clear(&first_err);
-    for (size_t i = 0; st == FERRY_OK && i < files.n; i++) {
-        if (ferry_cancelled()) {
-            first_failure = ferry_error_set(&first_err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d",
-                                            ferry_cancel_signal());
-            break;
-        }
-        char *s0 = join(base, files.items[i].name);
-        char *s = s0 && query ? join(s0, query) : s0;
-        if (s != s0)
-            free(s0);
-        char *d = dst_is_dir ? join(dst_base, files.items[i].name) : strdup(dst);
-        ferry_summary sum;
-        memset(&sum, 0, sizeof sum);
-        ferry_error one;
-        ferry_error_clear(&one);
-        ferry_status fst = (s && d) ? make_parent(d, o, &one)
-                                    : ferry_error_oom(&one, NULL, NULL, NULL);
-        if (fst == FERRY_OK)
-            fst = ferry_copy(s, d, o, &sum, &one);
-        if (fst == FERRY_OK) {
-            (*n_ok)++;
-        } else {
-            (*n_failed)++;
-            if (first_failure == FERRY_OK) {
-                first_failure = fst;
-                first_err = one;
-            }
-        }
-        if (fn)
-            fn(s ? s : "", d ? d : "", fst, &sum, fst == FERRY_OK ? NULL : &one, ud);
-        free(s);
-        free(d);
-        if (fst == FERRY_ERR_INTERRUPTED)
-            break;
+    *n_ok = p->n_ok;
+    *n_failed = p->n_failed;
+    if (p->n_skipped)
+        ferry_log(FERRY_LOG_WARN, "%d files skipped for unsafe names (--skip-unsafe-names)", p->n_skipped);
+    if (ferry_cancelled() && p->first != FERRY_ERR_INTERRUPTED) {
+        p->first = ferry_error_set(&p->first_err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d",
+                                   ferry_cancel_signal());
     }
-    if (st == FERRY_OK && first_failure != FERRY_OK) {
-        st = first_failure;
+    if (p->first != FERRY_OK) {
         if (err)
-            *err = first_err;
+            *err = p->first_err;
+        return p->first;
     }
-    free(base);
-    free(dst_base);
-    file_list_release(&files);
+    if (r.listed == 0 && p->n_skipped == 0)
+        return ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s matches no files", p->src);
+    return FERRY_OK;
+}
+
+/* ferry_copy_many with o taken and its cancel token current. */
+static ferry_status copy_many(const char *src, const char *dst, const ferry_copy_options *o, ferry_file_result_fn fn,
+                              void *ud, int *n_ok, int *n_failed, ferry_error *err)
+{
+    ferry_multi_plan *p = NULL;
+    ferry_status st = ferry_multi_plan_new(src, dst, o, fn, ud, &p, err);
+    if (st == FERRY_OK)
+        st = ferry_multi_run(p, n_ok, n_failed, err);
+    ferry_multi_plan_free(p);
     return st;
 }
 

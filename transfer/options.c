@@ -19,6 +19,7 @@ static void defaults(ferry_copy_options *o)
     o->max_retries = 5;
     o->timeout = 300;
     o->s3_unsigned_payload = -1;
+    o->source_size = -1;
 }
 
 void ferry_copy_options_init_size(ferry_copy_options *o, size_t size)

@@ -137,6 +137,17 @@ typedef struct ferry_copy_options {
      * (then only the process-wide token and the thread's current one apply).
      * Requesting it aborts this copy with FERRY_ERR_INTERRUPTED and no other. */
     ferry_cancel_token *cancel;
+    /* Multi-file copies (ferry_copy_many, issue 14). */
+    int transfers;              /* files in flight at once (--transfers); 0 = the default, 8 */
+    int fail_fast;              /* stop taking new files at the first failure (--fail-fast);
+                                   files in flight finish */
+    int skip_unsafe_names;      /* a listed name without a safe destination name is a warning
+                                   (skipped) instead of a failed file (--skip-unsafe-names) */
+    int64_t source_size;        /* bytes the source holds when known in advance (a multi-file
+                                   copy fills it from the listing), -1 unknown (the default):
+                                   a sink may then take a one-request path (S3 PutObject)
+                                   and size its buffers to it; more data than that still
+                                   works, the slow way */
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 
