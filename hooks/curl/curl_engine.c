@@ -4,6 +4,10 @@
  * cancellation and stall checks, the multi driver (perform, collect, poll),
  * and the CURLcode -> ferry_status map (see curl_engine.h for the rules).
  *
+ * Pool: the multi handles of finished clients are kept (with their
+ * connections) and handed to the next client, so a copy of many files opens
+ * a few connections, not one per file (ferry_curl_multi_take/give).
+ *
  * Stalls: a transfer fails when no byte moved in either direction for its
  * stall_after seconds once it is past connecting (curl's connect timeout
  * bounds connecting).  curl's own low-speed check averages over several
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/log.h"
 #include "ferry/stream.h"
 #include "hooks/curl/curl_engine.h"
 #include "core/util.h"
@@ -34,6 +39,54 @@ ferry_status ferry_curl_init(ferry_error *err)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "curl_global_init failed: %s",
                                curl_easy_strerror(init_rc));
     return FERRY_OK;
+}
+
+/* ---- the pool of multi handles ---------------------------------------------- */
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static CURLM *pool[FERRY_CURL_POOL_MAX];
+static int pool_n;
+static long connections_opened; /* __atomic */
+
+CURLM *ferry_curl_multi_take(void)
+{
+    CURLM *m = NULL;
+    pthread_mutex_lock(&pool_mu);
+    if (pool_n > 0)
+        m = pool[--pool_n];
+    pthread_mutex_unlock(&pool_mu);
+    return m ? m : curl_multi_init();
+}
+
+void ferry_curl_multi_give(CURLM *m, int attached)
+{
+    if (!m)
+        return;
+    if (!attached) {
+        pthread_mutex_lock(&pool_mu);
+        if (pool_n < FERRY_CURL_POOL_MAX) {
+            pool[pool_n++] = m;
+            m = NULL;
+        }
+        pthread_mutex_unlock(&pool_mu);
+    }
+    if (m)
+        curl_multi_cleanup(m);
+}
+
+/* At exit: close the kept connections (valgrind and leak checkers see no
+ * handle left behind). */
+__attribute__((destructor)) static void pool_drain(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    while (pool_n > 0)
+        curl_multi_cleanup(pool[--pool_n]);
+    pthread_mutex_unlock(&pool_mu);
+}
+
+long ferry_curl_connections_opened(void)
+{
+    return __atomic_load_n(&connections_opened, __ATOMIC_RELAXED);
 }
 
 /* ---- the CURLcode map ------------------------------------------------------ */
@@ -237,6 +290,18 @@ ferry_status ferry_curl_perform(CURLM *multi, const char *system, const char *co
         ferry_curl_xfer *x = (ferry_curl_xfer *)p;
         if (!x)
             continue;
+        long opened = 0;
+        if (curl_easy_getinfo(m->easy_handle, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0) {
+            long total = __atomic_add_fetch(&connections_opened, opened, __ATOMIC_RELAXED);
+            if (ferry_log_enabled(FERRY_LOG_DEBUG)) {
+                char *ip = NULL;
+                long port = 0;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIMARY_IP, &ip);
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIMARY_PORT, &port);
+                ferry_log(FERRY_LOG_DEBUG, "curl: new connection to %s port %ld (%ld opened so far)",
+                          ip && *ip ? ip : "?", port, total);
+            }
+        }
         x->done = 1;
         x->result = m->data.result;
         if (x->on_done)

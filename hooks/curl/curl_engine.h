@@ -26,6 +26,26 @@
  * FERRY_ERR_INTERNAL when libcurl could not initialise. */
 ferry_status ferry_curl_init(ferry_error *err);
 
+/* ---- the pool of multi handles ---------------------------------------------- */
+
+/* A multi handle for one client (S3), with the live connections, DNS and TLS
+ * sessions the last user left in it: taken from the process-wide pool of
+ * idle handles, or new when the pool is empty.  NULL when curl could not
+ * make one.  The caller owns it until ferry_curl_multi_give.  Connections
+ * are matched by curl itself (host, port, TLS settings), never by
+ * credentials: S3 signs each request, so a kept connection carries nothing
+ * of the previous user. */
+CURLM *ferry_curl_multi_take(void);
+/* Back to the pool (idle: every easy handle removed; attached != 0 says one
+ * may still be, and then the handle is cleaned up instead).  At most
+ * FERRY_CURL_POOL_MAX idle handles are kept; curl closes connections idle
+ * longer than its max age (118 s) or found dead when reused. */
+void ferry_curl_multi_give(CURLM *m, int attached);
+#define FERRY_CURL_POOL_MAX 64
+/* How many connections the engine's transfers opened (CURLINFO_NUM_CONNECTS
+ * summed over every finished transfer), for tests and the debug log. */
+long ferry_curl_connections_opened(void);
+
 /* ---- the CURLcode map ------------------------------------------------------ */
 
 /* The ferry status of a failed curl transfer, by its CURLcode alone, and

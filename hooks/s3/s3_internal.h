@@ -269,7 +269,8 @@ int ferry_s3_xml_escape(ferry_buf *b, const char *s, size_t len);
  * Created by ferry_s3_client_new, released with ferry_s3_client_free. */
 typedef struct ferry_s3_client {
     ferry_s3_config cfg;
-    CURLM *multi;
+    CURLM *multi;           /* from the engine's pool (ferry_curl_multi_take), given back at free */
+    int attached;           /* easy handles added to multi and not yet removed */
     int max_attempts;       /* tries per request, including the first */
     double timeout;         /* seconds without progress before a request fails */
 } ferry_s3_client;

@@ -41,7 +41,7 @@ ferry_status ferry_s3_client_new(const ferry_conn *conn, const ferry_copy_option
         free(c);
         return st;
     }
-    c->multi = curl_multi_init();
+    c->multi = ferry_curl_multi_take();  /* with the connections a finished client left */
     if (!c->multi) {
         ferry_s3_client_free(c);
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_init failed");
@@ -58,8 +58,7 @@ void ferry_s3_client_free(ferry_s3_client *c)
 {
     if (!c)
         return;
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
+    ferry_curl_multi_give(c->multi, __atomic_load_n(&c->attached, __ATOMIC_RELAXED));
     ferry_s3_config_release(&c->cfg);
     free(c);
 }
@@ -108,6 +107,7 @@ void ferry_s3_xfer_cancel(ferry_s3_xfer *x)
 {
     if (x->active && x->client) {
         curl_multi_remove_handle(x->client->multi, x->easy);
+        __atomic_sub_fetch(&x->client->attached, 1, __ATOMIC_RELAXED);
         x->active = 0;
     }
 }
@@ -463,6 +463,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
                              curl_multi_strerror(mc));
         goto out;
     }
+    __atomic_add_fetch(&c->attached, 1, __ATOMIC_RELAXED);
     x->active = 1;
     x->t_start = ferry_now_monotonic();
 out:
