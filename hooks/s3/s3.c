@@ -283,6 +283,8 @@ static size_t s3_memory(const ferry_endpoint *ep, int is_sink, const ferry_copy_
         size_t part = o->s3_part_size ? o->s3_part_size : S3_DEFAULT_PART_SIZE;
         int conc = o->s3_concurrency > 0 ? o->s3_concurrency : S3_DEFAULT_CONCURRENCY;
         *parts = (size_t)conc * part;
+        if (o->source_size >= 0 && (uint64_t)o->source_size <= part)
+            *parts = (size_t)o->source_size;   /* one PutObject of the known size */
         *min_part = S3_MIN_PART_SIZE;
     }
     return 0;

@@ -83,6 +83,8 @@ typedef struct ferry_s3_sink {
     char *bucket;           /* owned */
     char *key;              /* owned */
     int replace;
+    int64_t size_hint;      /* o->source_size: bytes the source holds, -1 unknown */
+    int small;              /* size_hint known and at most one part: one PutObject, no preflight */
     size_t base_part;       /* part size of parts 1..1000 */
     int nslots;
     ferry_s3_slot *slots;         /* owned, nslots */

@@ -574,11 +574,16 @@ static ferry_status acquire(ferry_s3_sink *s, ferry_s3_prod *p, ferry_error *err
     }
     sl->state = SLOT_FILLING;
     pthread_mutex_unlock(&s->mu);
-fill:
-    if (sl->cap < limit) {
+fill:;
+    /* a source of known size below one part gets a buffer of its size (grown
+     * to the part size only if more data comes) */
+    size_t want = limit;
+    if (local == 0 && !p->hold_head && s->size_hint >= 0 && (uint64_t)s->size_hint < limit)
+        want = s->size_hint > 0 ? (size_t)s->size_hint : 1;
+    if (sl->cap < want) {
         free(sl->buf);
-        sl->buf = malloc(limit);
-        sl->cap = sl->buf ? limit : 0;
+        sl->buf = malloc(want);
+        sl->cap = sl->buf ? want : 0;
         if (!sl->buf)
             return ferry_s3_sink_oom(s, err);
     }
@@ -610,7 +615,15 @@ ferry_status ferry_s3_prod_write(ferry_s3_sink *s, ferry_s3_prod *p, const void 
                 return st;
         }
         ferry_s3_slot *sl = p->cur;
-        size_t n = sl->limit - sl->len;
+        if (sl->len == sl->cap && sl->cap < sl->limit) {
+            /* more than the source's announced size: grow to the whole part */
+            unsigned char *nb = realloc(sl->buf, sl->limit);
+            if (!nb)
+                return ferry_s3_sink_oom(s, err);
+            sl->buf = nb;
+            sl->cap = sl->limit;
+        }
+        size_t n = (sl->cap < sl->limit ? sl->cap : sl->limit) - sl->len;
         if (n > len)
             n = len;
         memcpy(sl->buf + sl->len, b, n);
