@@ -242,8 +242,11 @@ static ferry_status src_read(ferry_source *src, void *buf, size_t cap, size_t *n
         if (s->paused)
             break;
         size_t before = s->dst_len;
-        /* with data in hand, only take what is already there */
-        st = ferry_s3_client_drive(s->c, before > 0 ? 0 : 200, 1, err);
+        /* with data in hand, only take what is already there; with every
+         * byte received (a small object read while paused) curl only has to
+         * notice the end, which no socket event announces: poll briefly */
+        int all_in = s->total >= 0 && s->received >= s->total;
+        st = ferry_s3_client_drive(s->c, before > 0 ? 0 : all_in ? 1 : 200, 1, err);
         if (st != FERRY_OK)
             goto out;
         if (before > 0 && s->dst_len == before && !s->x.done)
