@@ -237,21 +237,21 @@ void ferry_multi_plan_set_admit(ferry_multi_plan *p, ferry_multi_admit_fn admit,
 int ferry_multi_name_safe(const char *name, const char **why)
 {
     if (!name[0]) {
-        *why = "an empty name";
+        *why = "is empty";
         return 0;
     }
     if (name[0] == '/') {
-        *why = "an absolute name (it starts with '/')";
+        *why = "is absolute (it starts with '/')";
         return 0;
     }
     for (const char *c = name;;) {
         size_t n = strcspn(c, "/");
         if (n == 0) {
-            *why = "an empty path component ('//' or a trailing '/')";
+            *why = "has an empty component ('//' or a trailing '/')";
             return 0;
         }
         if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) {
-            *why = n == 1 ? "a '.' path component" : "a '..' path component (it would leave the destination)";
+            *why = n == 1 ? "has a '.' component" : "has a '..' component (it would leave the destination)";
             return 0;
         }
         if (!c[n])
@@ -277,8 +277,8 @@ static void plan_result(ferry_multi_plan *p, const char *s, const char *d, ferry
             p->first = st;  /* a signal: the run's status is 130 whatever failed before */
             p->first_err = *one;
         }
-        /* --fail-fast stops at the first failure; a usage error would be every file's */
-        if (p->o.fail_fast || st == FERRY_ERR_USAGE || st == FERRY_ERR_INTERRUPTED)
+        /* --fail-fast stops at the first failure; a usage or configuration error would be every file's */
+        if (p->o.fail_fast || st == FERRY_ERR_USAGE || st == FERRY_ERR_CONFIG || st == FERRY_ERR_INTERRUPTED)
             p->stop = 1;
     }
     if (p->fn)
@@ -311,7 +311,7 @@ static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e, wo
     if (!ferry_multi_name_safe(e->name, &why)) {
         char *s = join(p->base, e->name);
         if (p->o.skip_unsafe_names) {
-            ferry_log(FERRY_LOG_WARN, "skipped %s: the name '%s' is %s, which has no safe destination name",
+            ferry_log(FERRY_LOG_WARN, "skipped %s: the name '%s' %s, so it has no safe destination name",
                       s ? s : p->base, e->name, why);
             pthread_mutex_lock(&p->mu);
             p->n_skipped++;
@@ -320,7 +320,7 @@ static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e, wo
             return FERRY_OK;
         }
         ferry_error_set(&one, FERRY_ERR_DATA,
-                        "the name '%s' is %s, which has no safe destination name: not copied "
+                        "the name '%s' %s, so it has no safe destination name: not copied "
                         "(--skip-unsafe-names makes this a warning)", e->name, why);
         plan_result(p, s ? s : p->base, "", FERRY_ERR_DATA, &sum, &one);
         free(s);
