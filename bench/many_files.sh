@@ -13,7 +13,8 @@
 #
 # Needs root (writes into the SFTP user's home).  Environment: FERRY_BIN,
 # MANY_BENCH_SETS (default "1000x12288 10000x1024": COUNTxBYTES),
-# MANY_BENCH_SWEEP (default "1 4 8 16"; empty = no sweep), BENCH_RUNS
+# MANY_BENCH_SWEEP (default "1 4 8 16"; empty = no sweep), MANY_BENCH_LEGS
+# (default "sftp_s3 s3_sftp local_s3 s3_local": the jobs to run), BENCH_RUNS
 # (default 1; wall = best run, RSS = highest), MANY_BENCH_TIMEOUT (seconds a
 # command may take, default 1200).  Everything the script creates (local
 # files, SFTP directories, S3 objects) is removed on every exit path; every
@@ -22,6 +23,8 @@
 set -o pipefail
 SETS=${MANY_BENCH_SETS:-"1000x12288 10000x1024"}
 SWEEP=${MANY_BENCH_SWEEP-"1 4 8 16"}
+LEGS=" ${MANY_BENCH_LEGS:-sftp_s3 s3_sftp local_s3 s3_local} "
+leg() { [[ $LEGS == *" $1 "* ]]; }
 TMO=${MANY_BENCH_TIMEOUT:-1200}
 TO=(timeout -k 10 "$TMO")
 load_env
@@ -109,20 +112,24 @@ EOF
   D="$PFX/d-$set"                            # S3 destinations (prefix)
   H=$RHOME/h-$set                            # SFTP destinations (as seen locally)
 
-  echo "bench: SFTP -> S3 ..." >&2
+  if leg sftp_s3; then echo "bench: SFTP -> S3 ..." >&2
   run sftp_s3_ferry s3 "$D/a@RUN@/" "${TO[@]}" "$FERRY" copy "partner:$RD/src-$set/" "s3://$BUCKET/$D/a@RUN@/" -q
   [ -n "$RCLONE" ] && run sftp_s3_rclone s3 "$D/b@RUN@/" "${TO[@]}" "${RC[@]}" "sftp:$RD/src-$set" "s3:$BUCKET/$D/b@RUN@"
-  echo "bench: S3 -> SFTP ..." >&2
+  fi
+  if leg s3_sftp; then echo "bench: S3 -> SFTP ..." >&2
   run s3_sftp_ferry dir "$H/a@RUN@" "${TO[@]}" "$FERRY" copy "$S3SRC" "partner:$RD/h-$set/a@RUN@/" -q
   [ -n "$RCLONE" ] && run s3_sftp_rclone dir "$H/b@RUN@" "${TO[@]}" "${RC[@]}" "s3:$BUCKET/$PFX/src-$set" "sftp:$RD/h-$set/b@RUN@"
-  echo "bench: local -> S3 ..." >&2
+  fi
+  if leg local_s3; then echo "bench: local -> S3 ..." >&2
   run local_s3_ferry s3 "$D/c@RUN@/" "${TO[@]}" "$FERRY" copy "$SRC/" "s3://$BUCKET/$D/c@RUN@/" -q
   [ -n "$RCLONE" ] && run local_s3_rclone s3 "$D/d@RUN@/" "${TO[@]}" "${RC[@]}" "$SRC" "s3:$BUCKET/$D/d@RUN@"
   run local_s3_aws s3 "$D/e@RUN@/" "${TO[@]}" $S3 s3 cp "$SRC/" "s3://$BUCKET/$D/e@RUN@/" --recursive --only-show-errors
-  echo "bench: S3 -> local ..." >&2
+  fi
+  if leg s3_local; then echo "bench: S3 -> local ..." >&2
   run s3_local_ferry dir "$L/f@RUN@" "${TO[@]}" "$FERRY" copy "$S3SRC" "$L/f@RUN@/" -q
   [ -n "$RCLONE" ] && run s3_local_rclone dir "$L/g@RUN@" "${TO[@]}" "${RC[@]}" "s3:$BUCKET/$PFX/src-$set" "$L/g@RUN@"
   run s3_local_aws dir "$L/h@RUN@" "${TO[@]}" $S3 s3 cp "$S3SRC" "$L/h@RUN@/" --recursive --only-show-errors
+  fi
 
   {
   echo
