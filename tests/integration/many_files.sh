@@ -148,6 +148,17 @@ nf=$(grep -c '^FAIL ' "$WORK/.out")
   || fail "   ... stopped early ($nf FAIL lines)"
 ! find down -name '*ferry-tmp*' | grep -q . && ok "   ... no temp file left" || fail "   ... temp files left"
 
+# ---- SIGTERM mid-batch ---------------------------------------------------------------------
+"$FERRY" copy "s3://$B/$P/up/" sig/ --recursive --transfers 4 >sig.out 2>&1 & fp=$!
+for _ in $(seq 1 200); do [ -s sig.out ] && break; sleep 0.05; done   # the first file is done
+kill -TERM "$fp" 2>/dev/null; wait "$fp"; rc=$?
+if [ "$rc" = 0 ]; then skip "SIGTERM mid-batch: the copy finished before the signal"
+elif [ "$rc" = 130 ] && ! find sig -name '*ferry-tmp*' 2>/dev/null | grep -q .; then
+  ok "SIGTERM mid-batch, 4 transfers: exit 130, no temp file ($(find sig -type f 2>/dev/null | wc -l) files complete)"
+else fail "SIGTERM mid-batch: exit $rc (want 130), temp files: $(find sig -name '*ferry-tmp*' 2>/dev/null | wc -l)"; fi
+if [ "$rc" != 0 ] && ! diff <(sums sig | grep -v '^$') <(sums src | grep -F -f <(sums sig | cut -c67-)) >/dev/null 2>&1; then
+  fail "   ... the files that arrived are whole"; else ok "   ... the files that arrived are whole"; fi
+
 # ---- memory with 16 transfers (a resource check) -------------------------------------------
 rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
 # the sanitizer build's quarantine and shadow memory grow with every
