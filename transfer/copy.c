@@ -15,6 +15,7 @@
 #include "ferry/log.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
+#include "transfer/dest_text.h"
 #include "transfer/fault.h"
 #include "transfer/move.h"
 #include "transfer/options.h"
@@ -199,8 +200,9 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* "dir/" or an existing local directory as destination: append the source's file name. */
-static char *destination_text(const ferry_endpoint *src, const char *dst)
+/* "dir/" or an existing local directory as destination: append the source's
+ * file name (transfer/dest_text.h: --dry-run names the same destination). */
+char *ferry_copy_destination_text(const ferry_endpoint *src, const char *dst)
 {
     size_t n = strlen(dst);
     int dir = n > 0 && dst[n - 1] == '/';
@@ -264,7 +266,7 @@ static ferry_status copy_texts(const char *src_text, const char *dst_text, const
         return st;
     /* a ranged copy's DEST is a prefix/directory as given (transfer/parallel.c) */
     char *dst_final = o && (o->split_output || o->partition_count > 0) ? strdup(dst_text)
-                                                                       : destination_text(src, dst_text);
+                                                                       : ferry_copy_destination_text(src, dst_text);
     if (!dst_final) {
         ferry_endpoint_free(src);
         return ferry_error_oom(err, NULL, NULL, NULL);
