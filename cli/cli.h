@@ -46,6 +46,13 @@ char *cli_read_text_file(const char *path, ferry_error *err);
 /* Append a JSON string literal (escaped) to out. */
 void cli_json_string(FILE *out, const char *s);
 
+/* copy --stats (cli/stats.c): start counting now, one line every `every`
+ * seconds (0 = off); progress_line_on: the TTY progress line shares stderr. */
+void cli_stats_start(double every, int progress_line_on);
+int cli_stats_on(void);
+/* From the transfer's progress callback (any thread): print a line when due. */
+void cli_stats_progress(int64_t bytes, int64_t rows, int64_t total, double seconds);
+
 int cmd_copy(int argc, char **argv);
 int cmd_conn(int argc, char **argv);
 int cmd_exec(int argc, char **argv);

@@ -41,7 +41,10 @@ static const char copy_help[] =
     "  --timeout D             no progress for this long is a failure (default 300s;\n"
     "                          D: seconds, or 90s, 5m, 1.5h, 1d)\n"
     "  --dry-run               print the resolved endpoints (secrets masked), the filter and\n"
-    "                          whether DEST would be created, replaced or refused; touch nothing\n"
+    "                          whether DEST would be created, replaced or refused; touch nothing.\n"
+    "                          Probes that SOURCE exists and DEST can be reached (credentials,\n"
+    "                          connection; --retries applies) and exits with the code the copy\n"
+    "                          would fail with; says what it did not check\n"
     "  --create                SQL sink: create a missing table from the source's columns\n"
     "  --null-string TEXT      csv/tsv text for SQL NULL (default: empty unquoted field)\n"
     "  --recursive             SOURCE is a directory/prefix: copy the whole tree\n"
@@ -72,6 +75,13 @@ static const char copy_help[] =
     "                          a later run with the same FILE continues it\n"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
     "                          DEST is stdout)\n"
+    "  --stats D               one line every D on stderr: bytes, rows, rate, elapsed and\n"
+    "                          the ETA when the size is known (a JSON object per line under\n"
+    "                          --log-format json); D: 30s, 1m, 0.5s; 0 = off (default: every\n"
+    "                          30s when stderr is not a terminal and --log-level is info or\n"
+    "                          debug, unless -q; otherwise off)\n"
+    "  --progress              the terminal's progress line even when stderr is not a\n"
+    "                          terminal (default: only on a terminal, without -q/--json)\n"
     "  -q, --quiet             no summary line\n"
     "\n"
     "A SOURCE with a glob in its last component ('partner:/out/*.csv'), ending in\n"
@@ -83,10 +93,13 @@ enum {
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
-    OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME
+    OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME,
+    OPT_STATS, OPT_PROGRESS
 };
 
 static int dry_run;
+static double stats_every = -1; /* --stats: seconds; -1 = not given (the default rule) */
+static int force_progress;      /* --progress */
 
 #define MAX_HTTP_HEADERS 64
 
@@ -127,6 +140,8 @@ static const struct option copy_options[] = {
     {"signed-payload", no_argument, NULL, OPT_SIGNED},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"resume", required_argument, NULL, OPT_RESUME},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -186,9 +201,10 @@ static void human_bytes(double b, char *out, size_t cap)
     snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", b, units[u]);
 }
 
-static void progress_line(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud)
+static int line_on; /* the progress line (a TTY, or --progress) */
+
+static void progress_line(int64_t bytes, int64_t rows, int64_t total, double seconds)
 {
-    (void)ud;
     char done[32], rate[32];
     human_bytes((double)bytes, done, sizeof done);
     human_bytes(seconds > 0 ? (double)bytes / seconds : 0, rate, sizeof rate);
@@ -200,6 +216,15 @@ static void progress_line(int64_t bytes, int64_t rows, int64_t total, double sec
         fprintf(stderr, "  %3.0f%%  ETA %.0fs", 100.0 * (double)bytes / (double)total, eta > 0 ? eta : 0);
     }
     fflush(stderr);
+}
+
+/* The transfer's progress callback: the progress line and/or --stats. */
+static void on_progress(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud)
+{
+    (void)ud;
+    if (line_on)
+        progress_line(bytes, rows, total, seconds);
+    cli_stats_progress(bytes, rows, total, seconds);
 }
 
 /* The summary: bytes written and read, rows, time, and both rates labelled
@@ -439,6 +464,12 @@ int cmd_copy(int argc, char **argv)
             o.max_memory = (size_t)v;
             break;
         case OPT_RESUME: o.resume_file = optarg; break;
+        case OPT_STATS:
+            stats_every = cli_parse_duration(optarg);
+            if (stats_every < 0)
+                return cli_usage("copy", "bad --stats '%s' (a duration: 30s, 1m, 0.5s; 0 = off)", optarg);
+            break;
+        case OPT_PROGRESS: force_progress = 1; break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(copy_help, stdout);
@@ -481,8 +512,15 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
     ferry_copy_options o = *op;
     ferry_error err;
     ferry_error_clear(&err);
-    if (!cli.quiet && !cli.json && isatty(STDERR_FILENO))
-        o.progress = progress_line;
+    int tty = isatty(STDERR_FILENO);
+    line_on = force_progress || (!cli.quiet && !cli.json && tty);
+    /* --stats D; else every 30 s into a log (not a terminal) at info or debug */
+    double every = stats_every >= 0                                           ? stats_every
+                   : !tty && !cli.quiet && cli.log_level >= FERRY_LOG_INFO ? 30
+                                                                             : 0;
+    cli_stats_start(every, line_on && tty);
+    if (line_on || cli_stats_on())
+        o.progress = on_progress;
 
     if (dry_run && !ferry_copy_is_many(src, &o)) {
         static char plan[65536];
@@ -499,7 +537,7 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
         return copy_many(src, dst, &o);
     ferry_summary sum;
     ferry_status st = ferry_copy(src, dst, &o, &sum, &err);
-    if (o.progress)
+    if (line_on)
         fputs("\r\033[K", stderr);
     if (st != FERRY_OK) {
         if (err.status == FERRY_OK)
