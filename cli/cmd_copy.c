@@ -529,9 +529,16 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
         return dst_st == FERRY_OK ? 0 : cli_fail(&err);
     }
     if (dry_run) {
-        /* many files: list what would be copied */
+        /* many files: list what would be copied, then probe DEST */
         printf("would copy every file matching %s into %s:\n", src, dst);
-        return cmd_ls_print(src, o.recursive);
+        int rc = cmd_ls_print(src, o.recursive);
+        if (rc != 0)
+            return rc;
+        static char plan[8192];
+        plan[0] = '\0';
+        ferry_status dst_st = ferry_copy_describe_destination(dst, &o, plan, sizeof plan, &err);
+        fputs(plan, stdout);
+        return dst_st == FERRY_OK ? 0 : cli_fail(&err);
     }
     if (ferry_copy_is_many(src, &o))
         return copy_many(src, dst, &o);

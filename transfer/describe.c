@@ -337,7 +337,9 @@ static ferry_status describe(const char *src_text, const char *dst_text_in, cons
     ferry_error probe_err;
     int fatal = 0;
     int exists = dest_exists(dst, o, &probe_err, &fatal);
-    const char *outcome = fatal ? "would fail: the destination cannot be reached"
+    char failed[64];
+    snprintf(failed, sizeof failed, "would fail (exit %d)", (int)probe_err.status);
+    const char *outcome = fatal ? failed
                           : exists == 0   ? "would create the destination"
                           : exists < 0  ? (o && o->replace ? "would write the destination (replacing it if it exists)"
                                                            : "would write the destination (refusing if it exists)")
@@ -379,4 +381,36 @@ ferry_status ferry_copy_describe(const char *src_text, const char *dst_text, con
     if (st != FERRY_OK)
         return st;
     return describe(src_text, dst_text, &o, buf, cap, err);
+}
+
+ferry_status ferry_copy_describe_destination(const char *dst_text, const ferry_copy_options *o_in, char *buf,
+                                             size_t cap, ferry_error *err)
+{
+    ferry_copy_options o;
+    ferry_status st = ferry_copy_options_take(o_in, &o, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_endpoint *dst = NULL;
+    st = ferry_endpoint_parse(dst_text, &o, 1, &dst, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_error probe_err;
+    int fatal = 0;
+    int exists = dest_exists(dst, &o, &probe_err, &fatal);
+    char failed[64];
+    snprintf(failed, sizeof failed, "would fail (exit %d)", (int)probe_err.status);
+    size_t n = strlen(buf);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "destination: %s%s%s\n",
+                 fatal ? failed : exists == 1 ? "exists" : exists == 0 ? "does not exist yet" : "reachable",
+                 probe_err.msg[0] && exists < 0 ? "; probe: " : "", exists < 0 ? probe_err.msg : "");
+    append_line(buf, cap, not_checked, "");
+    append_line(buf, cap, "             (nor whether each DEST/NAME exists: the copy refuses those, exit 6)\n", "");
+    ferry_endpoint_free(dst);
+    ferry_scrub(buf, cap);
+    if (fatal) {
+        *err = probe_err;
+        return err->status;
+    }
+    return FERRY_OK;
 }

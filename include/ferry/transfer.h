@@ -54,11 +54,20 @@ FERRY_API ferry_status ferry_copy_many(const char *src, const char *dst, const f
 
 /* --dry-run: describe what ferry_copy would do (endpoints with secrets masked,
  * hooks, formats, compression filter, whether the destination exists and
- * would be replaced or refused) into buf, touching nothing but a stat of the
- * destination. Returns the status the copy would fail with before reading
- * (FERRY_ERR_EXISTS, a parse error …) or FERRY_OK. */
+ * would be replaced or refused) into buf, touching nothing: it probes the
+ * source (stat, or its connection's test) and the destination (stat) with
+ * o->max_retries attempts.  Returns the status the copy would fail with
+ * before moving data (a parse error, no credentials, unreachable, no source,
+ * FERRY_ERR_EXISTS …) or FERRY_OK; buf ends with what was not checked. */
 FERRY_API ferry_status ferry_copy_describe(const char *src, const char *dst, const ferry_copy_options *o, char *buf,
                                            size_t cap, ferry_error *err);
+/* --dry-run of a multi-file copy (ferry_copy_is_many): probe the destination
+ * directory or prefix dst as ferry_copy_describe probes a destination (its
+ * connection, credentials, reachability, o->max_retries attempts) and append
+ * the result and what was not checked to buf.  Returns the status every
+ * file's copy would fail with, or FERRY_OK. */
+FERRY_API ferry_status ferry_copy_describe_destination(const char *dst, const ferry_copy_options *o, char *buf,
+                                                       size_t cap, ferry_error *err);
 
 /* Filters (writers that pass data on to next). Caller owns the result and
  * frees it with w->ops->free after commit or abort. next is borrowed. */

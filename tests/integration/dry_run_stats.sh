@@ -51,6 +51,11 @@ expect_code "unreachable S3 endpoint with keys: --dry-run exits 4" 4 \
   "$FERRY" copy a.csv s3://bucket/k.csv --s3-conn dead --dry-run --retries 2
 check "   ... the secret is not in the output" bash -c "! grep -q dry-s3cr3t '$WORK/.out'"
 same_code "missing source: --dry-run exits as the copy does (5)" "$FERRY" copy nothere.csv b.csv
+mkdir -p many && cp a.csv many/1.csv && cp a.csv many/2.csv
+same_code "glob into an S3 prefix without credentials: --dry-run exits as the copy does" \
+  "${bare[@]}" AIRFLOW_CONN_NOKEYS="{\"conn_type\":\"aws\",\"extra\":{\"endpoint_url\":\"http://127.0.0.1:$PORT\"}}" \
+  "$FERRY" copy 'many/*.csv' s3://bucket/out/ --s3-conn nokeys --retries 1
+check "   ... the dry run listed both files and what it did not check" bash -c "grep -qx 1.csv dry.out && grep -qx 2.csv dry.out && grep -q '^not checked:' dry.out"
 
 # --retries: the probes make exactly the attempts the copy would
 "$FERRY" copy a.csv "http://127.0.0.1:$PORT/x.csv" --dry-run --retries 3 > r3.out 2> r3.err; code=$?
