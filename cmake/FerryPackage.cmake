@@ -42,15 +42,15 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME ferry)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION utils)
 set(CPACK_COMPONENT_CLI_DESCRIPTION "ETL connector toolkit - command-line program
- ferry streams data between Postgres, MySQL, S3, SFTP, HTTP and local files,
- with Airflow's connections and templates. This package holds the ferry
- program (libferry linked in), its man page and its bash and zsh completion.")
+ferry streams data between Postgres, MySQL, S3, SFTP, HTTP and local files,
+with Airflow's connections and templates. This package holds the ferry
+program (libferry linked in), its man page and its bash and zsh completion.")
 
 set(CPACK_DEBIAN_LIB_PACKAGE_NAME ${FERRY_LIB_PACKAGE})
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
 set(CPACK_COMPONENT_LIB_DESCRIPTION "ETL connector toolkit - shared library
- libferry streams data between Postgres, MySQL, S3, SFTP, HTTP and local
- files. This package holds the shared library.")
+libferry streams data between Postgres, MySQL, S3, SFTP, HTTP and local
+files. This package holds the shared library.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libferry-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
@@ -58,9 +58,9 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${FERRY_LIB_PACKAGE} (= ${PROJECT_VERSION}
 # what `pkg-config --static --libs ferry` links libferry.a with
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "pkg-config, libpq-dev, libcurl4-openssl-dev, zlib1g-dev, libssl-dev, libexpat1-dev, libjansson-dev, libssh2-1-dev, libmariadb-dev, libzstd-dev")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "ETL connector toolkit - development files
- libferry streams data between Postgres, MySQL, S3, SFTP, HTTP and local
- files. This package holds the headers (ferry/*.h), the static library, the
- pkg-config file (ferry.pc) and the CMake package (find_package(ferry)).")
+libferry streams data between Postgres, MySQL, S3, SFTP, HTTP and local
+files. This package holds the headers (ferry/*.h), the static library, the
+pkg-config file (ferry.pc) and the CMake package (find_package(ferry)).")
 
 find_program(FERRY_DPKG_SHLIBDEPS dpkg-shlibdeps)
 find_program(FERRY_FILE_PROGRAM file)
