@@ -132,7 +132,7 @@ check "pkg-config finds the packaged ferry.pc (version $VERSION)" bash -c "[ \"\
 inc=$(pkg-config --cflags-only-I ferry | sed 's/^ *-I//; s/ *$//')
 libs=$(pkg-config --libs-only-L ferry | sed 's/^ *-L//; s/ *$//')
 check "   ... its -I and -L are the unpacked include and library directories" bash -c \
-  "[ \"\$(realpath '$inc')\" = '$ROOT/usr/include' ] && [ \"\$(realpath '$libs')\" = '$(realpath "$LIBDIR")' ]"
+  "[ \"\$(realpath '$inc')\" = '$(realpath "$ROOT/usr/include")' ] && [ \"\$(realpath '$libs')\" = '$(realpath "$LIBDIR")' ]"
 built=1
 for p in custom_hook pg_to_s3; do
   # shellcheck disable=SC2046
