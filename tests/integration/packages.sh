@@ -55,23 +55,22 @@ done
 check "libferry-dev Depends: libferry0 (= $VERSION)" bash -c \
   "dpkg-deb -f '$DEB_DEV' Depends | tr ',' '\\n' | grep -qx ' *libferry0 (= $VERSION)'"
 # every library the binary / the shared library links directly: its Debian package in Depends
-needed_packages() {
-  local lib pkg
-  for lib in $(objdump -p "$1" | awk '/NEEDED/{print $2}'); do
-    pkg=$(dpkg -S "*/$lib" 2>/dev/null | grep -v -e '^[^:]*-i386:' -e '^lib32' -e '^libx32' | head -1 | cut -d: -f1)
-    echo "${pkg:-?$lib}"
-  done | sort -u
-}
 if command -v objdump >/dev/null && command -v dpkg >/dev/null; then
-  for pair in "ferry:$BUILD/ferry:$DEB_BIN" "libferry0:$BUILD/libferry.so:$DEB_LIB"; do
+  for bin in "$BUILD/ferry" "$BUILD/libferry.so"; do objdump -p "$bin" | awk '/NEEDED/{print $2}' >"needed.${bin##*/}"; done
+  # one dpkg -S for all of them (each call reads the whole package database): "pkg[:arch]: /path/lib"
+  sort -u needed.* | sed 's,^,*/,' | xargs dpkg -S 2>/dev/null |
+    grep -v -e '^[^:]*-i386:' -e '^lib32' -e '^libx32' | sed 's,^\([^: ]*\):[a-z0-9]*: ,\1: ,; s,^\([^: ]*\): .*/,\1 ,' >lib_packages
+  for pair in "ferry:ferry:$DEB_BIN" "libferry0:libferry.so:$DEB_LIB"; do
     IFS=: read -r name bin d <<<"$pair"
-    depends=$(field "$d" Depends)
+    depends=$(field "$d" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//')
     missing=""
-    for pkg in $(needed_packages "$bin"); do
-      printf '%s\n' "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx -- "$pkg" || missing="$missing $pkg"
-    done
-    [ -z "$missing" ] && ok "$name Depends names the package of every library it links ($(needed_packages "$bin" | wc -l))" \
-      || fail "$name Depends lacks:$missing" "Depends: $depends"
+    while read -r lib; do
+      pkg=$(awk -v l="$lib" '$2 == l {print $1; exit}' lib_packages)
+      [ -n "$pkg" ] || { missing="$missing ?($lib: no Debian package)"; continue; }
+      printf '%s\n' "$depends" | grep -qx -- "$pkg" || missing="$missing $pkg($lib)"
+    done <"needed.$bin"
+    [ -z "$missing" ] && ok "$name Depends names the package of every library it links ($(wc -l <"needed.$bin"))" \
+      || fail "$name Depends lacks:$missing" "Depends: $(echo $depends)"
   done
   check "libferry-dev depends on no runtime library itself (only libferry0)" bash -c \
     "[ \"\$(dpkg-deb -f '$DEB_DEV' Depends | tr ',' '\\n' | wc -l)\" = 1 ]"
