@@ -65,5 +65,9 @@ int cmd_mkdir(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 /* `ferry manifest DEST` (cmd_manifest.c). */
 int cmd_manifest(int argc, char **argv);
+/* `ferry completion bash|zsh` (cmd_completion.c). */
+int cmd_completion(int argc, char **argv);
+/* Run the command argv[0] (as `ferry ARGV...` after the global options). */
+int cli_dispatch(int argc, char **argv);
 
 #endif

@@ -40,7 +40,8 @@ BUILD_PKGS_FILE=$SCRIPT_DIR/build-packages.txt
 mapfile -t BUILD_PKGS < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$BUILD_PKGS_FILE")
 TEST_PKGS=(postgresql mariadb-server mariadb-client openssh-server openssh-client nginx-light
            awscli curl openssl procps iproute2 python3
-           ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind time python3-psycopg2 python3-boto3 zstd gzip)
+           ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind time python3-psycopg2 python3-boto3 zstd gzip
+           zsh file)   # zsh: completion.sh parses the zsh completion; file: cpack's dpkg-shlibdeps
 
 build_only=0
 for a in "$@"; do
