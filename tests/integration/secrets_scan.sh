@@ -65,6 +65,7 @@ WRONG_TOKEN="WrongToken-$R"
 WRONG_BASIC="WrongBasic-$R-pw"
 WRONG_PGPASSWORD="WrongPgEnv-$R"
 HEADER_TOKEN="HdrToken-$R-xyz"
+API_KEY="ApiKey-$R-hdr"
 MAL=(MalUriPort-$R MalJson-$R MalMyHost-$R MalSftpPort-$R "MalPct%ZZ-$R" MalS3Url-$R MalType-$R
      MalInlinePg-$R MalInlineMy-$R MalInlineHttp-$R MalInlineSftp-$R MalFile-$R)
 NUMERIC_PW=987654321987$$
@@ -88,6 +89,7 @@ SECRETS=(
   "wrong basic password|$WRONG_BASIC|$HTTP_BASIC_USER"
   "wrong PGPASSWORD|$WRONG_PGPASSWORD|"
   "token in a --header / headers extra|$HEADER_TOKEN|"
+  "X-Api-Key in a headers extra|$API_KEY|"
   "numeric JSON password|$NUMERIC_PW|"
 )
 [ "$MYSQL_PASSWORD" = "$PG_PASSWORD" ] || SECRETS+=("MariaDB etl password (env file)|$MYSQL_PASSWORD|")
@@ -113,6 +115,12 @@ export AIRFLOW_CONN_HTTP_BASIC="http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PA
 export AIRFLOW_CONN_NGINX_AUTH="http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PASSWORD")@${HTTP_BASE_URL#http://}"
 export AIRFLOW_CONN_HTTP_TOKEN="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"token\":$(jstr "$HTTP_BEARER_TOKEN")}}"
 export AIRFLOW_CONN_HTTP_HDR="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"headers\":{\"Authorization\":\"Bearer $HEADER_TOKEN\"}}}"
+# masking by field (issue 17): a password equal to the login, the type and the
+# database; a password that is part of an extra's name; an X-Api-Key header
+export AIRFLOW_CONN_PGSAME='postgres://postgres:postgres@localhost:5432/postgres'
+export AIRFLOW_CONN_PGSAMEDEAD="postgres://postgres:postgres@127.0.0.1:1/postgres?connect_timeout=3"
+export AIRFLOW_CONN_AWS_SECRETWORD="{\"conn_type\":\"aws\",\"login\":\"AKIDEXAMPLE\",\"password\":\"secret\",\"extra\":{\"aws_secret_access_key\":\"zz$R\",\"region_name\":\"us-east-1\"}}"
+export AIRFLOW_CONN_HTTP_APIKEY="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"headers\":{\"X-Api-Key\":\"$API_KEY\",\"Accept\":\"text/csv\"}}}"
 # wrong secrets
 export AIRFLOW_CONN_BADPG="postgresql://$PG_USER:$(urlenc "$WRONG_PG")@127.0.0.1:$PG_PORT/$PG_DATABASE"
 export AIRFLOW_CONN_BADPG_SPECIAL="postgresql://$PG_USER:$(urlenc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE"
@@ -185,6 +193,26 @@ for id in warehouse pgsuper pg_json mydb myroot aws_default aws_lower aws_json s
           deadpg deadmy deads3 deadsftp deadhttp; do
   run "conn get $id" 0 D conn get "$id"
 done
+# masking by field: each conn get checked member by member
+# last_out [err]: the stdout (or stderr) file of the last run
+last_out() { printf '%s/%03d.%s' "$OUT" "$N" "${1:-out}"; }
+# json_is FILE PY_EXPR: the JSON in FILE (as j) makes PY_EXPR true
+json_is() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; }
+run "conn get pgsame (password = login = type = database)" 0 D conn get pgsame
+check "conn get pgsame: conn_type, login and schema readable, password ***" json_is "$(last_out)" \
+  'j["conn_type"] == "postgres" and j["login"] == "postgres" and j["schema"] == "postgres" and j["password"] == "***" and j["host"] == "localhost"'
+run "copy from pgsamedead (password = login, nobody listening)" 4 D copy pgsamedead:public.t - --retries 1
+check "its error names the system and the connection: postgres(pgsamedead)" grep -q "error: .*postgres(pgsamedead): " "$(last_out err)"
+absent() { ! grep -qF -- "$1" "$2"; }
+check "... and masks nothing of it" absent "***(" "$(last_out err)"
+run "conn get aws_secretword (password 'secret', extra aws_secret_access_key)" 0 D conn get aws_secretword
+check "conn get aws_secretword: the extra's name intact, its value and the password ***" json_is "$(last_out)" \
+  'j["extra"] == {"aws_secret_access_key": "***", "region_name": "us-east-1"} and j["password"] == "***" and j["login"] == "AKIDEXAMPLE"'
+run "conn get http_apikey (headers extra with X-Api-Key)" 0 D conn get http_apikey
+check "conn get http_apikey: X-Api-Key is ***, Accept readable" json_is "$(last_out)" \
+  'json.loads(j["extra"]["headers"]) == {"X-Api-Key": "***", "Accept": "text/csv"}'
+run "conn list --json with them" 0 J conn list --json
+run "http X-Api-Key header extra (the echo lands in a file)" 0 D copy http_apikey:/echo got8.json --json
 for id in mal1 mal2 mal3 mal4 mal5 mal6 mal7 mal8; do
   run "conn get $id (malformed)" any D conn get "$id"
   run "conn test $id (malformed)" any J conn test "$id"
@@ -281,7 +309,8 @@ run "unknown option next to a password" any D copy --no-such-option "postgresql:
 # ---------------------------------------------------------------- the scan
 total=$(cat "$OUT"/*.out "$OUT"/*.err | wc -c)
 check "$N commands ran, $total bytes of output collected" test "$total" -gt 10000
-grep -q "Bearer $HEADER_TOKEN" got6.json 2>/dev/null && grep -q "Bearer $HEADER_TOKEN" got7.json 2>/dev/null && ok "the headers reached the echo server (its reply is data, kept out of the scan)" ||
+grep -q "Bearer $HEADER_TOKEN" got6.json 2>/dev/null && grep -q "Bearer $HEADER_TOKEN" got7.json 2>/dev/null &&
+  grep -q -- "$API_KEY" got8.json 2>/dev/null && ok "the headers reached the echo server (its reply is data, kept out of the scan)" ||
   fail "the headers reached the echo server"
 grep -q 'authenticated": true' "$OUT"/*.out && ok "the authenticated runs did authenticate" || fail "the authenticated runs did authenticate"
 bad=$(for f in "$OUT"/*.rc; do rc=$(cat "$f"); case $rc in 0|[2-9]|10) ;; *) echo "$(cat "${f%.rc}.name"): exit $rc";; esac; done)
