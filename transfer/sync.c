@@ -454,6 +454,15 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Another transfer's in-flight file (".<name>.ferry-tmp-…", SFTP's
+ * ".<name>.ferry-old-…"): never a file of the destination to delete. */
+static int is_ferry_artefact(const char *name)
+{
+    const char *leaf = strrchr(name, '/');
+    leaf = leaf ? leaf + 1 : name;
+    return leaf[0] == '.' && (strstr(leaf, ".ferry-tmp-") || strstr(leaf, ".ferry-old-"));
+}
+
 /* The destination files no listed source file matched and no rule excludes,
  * sorted (pointers into the index). */
 static ferry_status extras(ferry_select *s, const char ***out, size_t *n, ferry_error *err)
@@ -469,7 +478,7 @@ static ferry_status extras(ferry_select *s, const char ***out, size_t *n, ferry_
     for (size_t i = 0; i < s->idx.n; i++) {
         const char *name = dindex_name(&s->idx, i);
         /* out of the sync's scope: excluded names stay (rclone without --delete-excluded) */
-        if (!s->idx.seen[i] && ferry_filter_name(s->filter, name, NULL, 0))
+        if (!s->idx.seen[i] && !is_ferry_artefact(name) && ferry_filter_name(s->filter, name, NULL, 0))
             v[k++] = name;
     }
     qsort(v, k, sizeof *v, name_cmp);

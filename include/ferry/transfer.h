@@ -46,7 +46,9 @@ typedef void (*ferry_file_result_fn)(const char *src, const char *dst, ferry_sta
  * directory or prefix: each file keeps its name relative to the listed
  * directory.  Files are independent: a failed one does not undo the good ones.
  * With o->move each source is deleted only after its destination committed and
- * the sizes match.  Returns FERRY_OK when every file was copied, else the status
+ * the sizes match.  o's selection (filter_rules, min_age, max_age,
+ * ignore_existing) leaves files out silently (ferry_sync reports them).
+ * Returns FERRY_OK when every file was copied, else the status
  * of the first failure (err holds its message); *n_ok and *n_failed count files. */
 FERRY_API ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_options *o,
                                        ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed,
