@@ -69,5 +69,24 @@ int cmd_manifest(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 /* Run the command argv[0] (as `ferry ARGV...` after the global options). */
 int cli_dispatch(int argc, char **argv);
+/* `ferry sync SOURCE DEST` (cmd_sync.c). */
+int cmd_sync(int argc, char **argv);
+
+/* --include/--exclude rules in the order given, as ferry_copy_options.filter_rules
+ * wants them ("+ GLOB" / "- GLOB", owned: cli_rules_free). */
+#define CLI_MAX_RULES 256
+typedef struct cli_rules {
+    const char *v[CLI_MAX_RULES];
+    size_t n;
+} cli_rules;
+/* 0, or the usage error's exit code (printed). */
+int cli_rules_add(cli_rules *r, int include, const char *glob, const char *verb);
+void cli_rules_free(cli_rules *r);
+/* --min-age / --max-age D into *out seconds: 0, or the usage error's code. */
+int cli_parse_age(const char *verb, const char *opt, const char *text, double *out);
+/* Run ferry_sync (flags FERRY_SYNC_*) printing one line or JSON record per
+ * file and the counts; returns the exit code.  Used by sync and by copy of
+ * many files with a selection. */
+int cli_run_sync(const char *src, const char *dst, const ferry_copy_options *o, unsigned flags);
 
 #endif

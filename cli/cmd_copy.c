@@ -50,6 +50,14 @@ static const char copy_help[] =
     "  --recursive             SOURCE is a directory/prefix: copy the whole tree\n"
     "  --move                  delete each source file after its destination committed\n"
     "                          and the sizes match\n"
+    "  --include GLOB          many files: take only those matching GLOB (repeatable)\n"
+    "  --exclude GLOB          many files: leave those matching GLOB (repeatable); rules\n"
+    "                          apply in order, the first match decides, any --include\n"
+    "                          excludes the rest (rclone's globs; see ferry sync --help)\n"
+    "  --min-age D             many files: leave those modified less than D ago\n"
+    "  --max-age D             many files: leave those modified more than D ago\n"
+    "  --ignore-existing       leave files DEST already has (a re-run copies only the new\n"
+    "                          ones and exits 0; one file: exit 0 when DEST exists)\n"
     "  --method M              HTTP: request method (default GET for a source, PUT for a sink)\n"
     "  --data TEXT             HTTP source: request body\n"
     "  --data-file FILE        HTTP source: request body from FILE\n"
@@ -94,7 +102,8 @@ enum {
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
     OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME,
-    OPT_STATS, OPT_PROGRESS
+    OPT_STATS, OPT_PROGRESS,
+    OPT_INCLUDE, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING /* issue 14 (cmd_sync.c) */
 };
 
 static int dry_run;
@@ -142,6 +151,11 @@ static const struct option copy_options[] = {
     {"resume", required_argument, NULL, OPT_RESUME},
     {"stats", required_argument, NULL, OPT_STATS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"include", required_argument, NULL, OPT_INCLUDE},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"min-age", required_argument, NULL, OPT_MIN_AGE},
+    {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"ignore-existing", no_argument, NULL, OPT_IGNORE_EXISTING},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -324,11 +338,28 @@ int cmd_copy(int argc, char **argv)
     size_t n_headers = 0;
     ferry_error err;
     ferry_error_clear(&err);
-    int c;
+    static cli_rules rules; /* --include/--exclude, in order (live until exit) */
+    int c, rc;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", copy_options, NULL)) != -1) {
         int64_t v;
         switch (c) {
+        case OPT_INCLUDE:
+        case OPT_EXCLUDE:
+            if ((rc = cli_rules_add(&rules, c == OPT_INCLUDE, optarg, "copy")) != 0)
+                return rc;
+            o.filter_rules = rules.v;
+            o.n_filter_rules = rules.n;
+            break;
+        case OPT_MIN_AGE:
+            if ((rc = cli_parse_age("copy", "--min-age", optarg, &o.min_age)) != 0)
+                return rc;
+            break;
+        case OPT_MAX_AGE:
+            if ((rc = cli_parse_age("copy", "--max-age", optarg, &o.max_age)) != 0)
+                return rc;
+            break;
+        case OPT_IGNORE_EXISTING: o.ignore_existing = 1; break;
         case OPT_REPLACE: o.replace = 1; break;
         case OPT_QUERY: o.query = optarg; break;
         case OPT_QUERY_FILE:
@@ -499,7 +530,8 @@ int cmd_copy(int argc, char **argv)
         return code;
     }
     const char *src = src_x, *dst = dst_x;
-    int rc = run_copy(src, dst, &o);
+    rc = run_copy(src, dst, &o);
+    cli_rules_free(&rules);
     free(src_x);
     free(dst_x);
     free(query_x);
@@ -522,10 +554,23 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
     if (line_on || cli_stats_on())
         o.progress = on_progress;
 
-    if (dry_run && !ferry_copy_is_many(src, &o)) {
+    /* issue 14: a selection of many files runs through ferry_sync (cmd_sync.c) */
+    int many = ferry_copy_is_many(src, &o);
+    if (many && (o.n_filter_rules || o.min_age > 0 || o.max_age > 0 || o.ignore_existing))
+        return cli_run_sync(src, dst, &o, dry_run ? FERRY_SYNC_DRY_RUN : 0);
+    if (!many && (o.n_filter_rules || o.min_age > 0 || o.max_age > 0))
+        return cli_usage("copy", "--include, --exclude, --min-age and --max-age select among many files (a glob, "
+                                 "a directory or prefix ending in '/', or --recursive)");
+    if (o.ignore_existing)
+        o.replace = 0; /* one file: an existing DEST is left alone, below */
+    if (dry_run && !many) {
         static char plan[65536];
         ferry_status dst_st = ferry_copy_describe(src, dst, &o, plan, sizeof plan, &err);
         fputs(plan, stdout);
+        if (dst_st == FERRY_ERR_EXISTS && o.ignore_existing) {
+            printf("--ignore-existing: DEST exists, so nothing would be copied (exit 0)\n");
+            return 0;
+        }
         return dst_st == FERRY_OK ? 0 : cli_fail(&err);
     }
     if (dry_run) {
@@ -546,6 +591,16 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
     ferry_status st = ferry_copy(src, dst, &o, &sum, &err);
     if (line_on)
         fputs("\r\033[K", stderr);
+    if (st == FERRY_ERR_EXISTS && o.ignore_existing) {
+        char shown[1024];
+        snprintf(shown, sizeof shown, "%s", dst);
+        ferry_scrub(shown, sizeof shown);
+        if (!cli.quiet && !cli.json)
+            fprintf(stderr, "ferry: skipped %s: the destination exists (--ignore-existing)\n", shown);
+        if (cli.json)
+            printf("{\"ok\":true,\"skipped\":true,\"reason\":\"the destination exists (--ignore-existing)\"}\n");
+        return 0;
+    }
     if (st != FERRY_OK) {
         if (err.status == FERRY_OK)
             err.status = st;

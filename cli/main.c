@@ -157,6 +157,8 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  copy SOURCE DEST     stream data from SOURCE to DEST (ferry copy --help)\n"
+    "  sync SOURCE DEST     copy what is missing or changed from a directory/prefix to\n"
+    "                       another (--delete, --include/--exclude, --dry-run)\n"
     "  exec CONN: SQL       run SQL on a connection, print the last statement's rows as CSV\n"
     "  ls ENDPOINT          list keys / files (--recursive, --long, --json)\n"
     "  manifest DEST        after copy --partition K/N on every machine: check all parts,\n"
@@ -475,6 +477,8 @@ static int dispatch(int argc, char **argv)
         return cmd_manifest(argc, argv);
     if (strcmp(verb, "completion") == 0)
         return cmd_completion(argc, argv);
+    if (strcmp(verb, "sync") == 0)
+        return cmd_sync(argc, argv);
     if (strcmp(verb, "version") == 0) {
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             fputs("usage: ferry version\n  print the version of ferry and of the linked libraries\n", stdout);

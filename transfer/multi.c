@@ -14,9 +14,11 @@
 #include "ferry/transfer.h"
 #include "transfer/move.h"
 #include "transfer/options.h"
+#include "transfer/sync.h"
 
 typedef struct file_item {
     char *name;      /* relative to the listed directory; owned */
+    int64_t size, mtime; /* from the listing, -1 unknown (issue 14: sync decides by them) */
 } file_item;
 
 typedef struct file_list {
@@ -48,6 +50,8 @@ static ferry_status collect_file(const ferry_entry *e, void *ud, ferry_error *er
         l->cap = ncap;
     }
     l->items[l->n].name = strdup(e->name);
+    l->items[l->n].size = e->size;
+    l->items[l->n].mtime = e->mtime;
     if (!l->items[l->n].name)
         return ferry_error_oom(err, NULL, NULL, NULL);
     l->n++;
@@ -175,9 +179,10 @@ static ferry_status make_parent(const char *dst, const ferry_copy_options *o, fe
     return st;
 }
 
-/* ferry_copy_many with o taken and its cancel token current. */
-static ferry_status copy_many(const char *src, const char *dst, const ferry_copy_options *o, ferry_file_result_fn fn,
-                              void *ud, int *n_ok, int *n_failed, ferry_error *err)
+/* ferry_copy_many with o taken and its cancel token current; sel (may be
+ * NULL) selects the files (transfer/sync.h). */
+ferry_status ferry_copy_many_select(const char *src, const char *dst, const ferry_copy_options *o, ferry_select *sel,
+                                    ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed, ferry_error *err)
 {
     *n_ok = *n_failed = 0;
     ferry_endpoint *ep = NULL;
@@ -217,6 +222,9 @@ static ferry_status copy_many(const char *src, const char *dst, const ferry_copy
                                             ferry_cancel_signal());
             break;
         }
+        /* issue 14 seam (a): filters, --ignore-existing, sync's comparison (transfer/sync.c) */
+        if (sel && !ferry_select_entry(sel, files.items[i].name, files.items[i].size, files.items[i].mtime))
+            continue;
         char *s0 = join(base, files.items[i].name);
         char *s = s0 && query ? join(s0, query) : s0;
         if (s != s0)
@@ -230,6 +238,8 @@ static ferry_status copy_many(const char *src, const char *dst, const ferry_copy
                                     : ferry_error_oom(&one, NULL, NULL, NULL);
         if (fst == FERRY_OK)
             fst = ferry_copy(s, d, o, &sum, &one);
+        if (fst == FERRY_OK && sel) /* issue 14 seam (b): the source's mtime where DEST keeps one */
+            ferry_select_copied(sel, d, files.items[i].mtime, o);
         if (fst == FERRY_OK) {
             (*n_ok)++;
         } else {
@@ -266,7 +276,12 @@ ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_
     if (st != FERRY_OK)
         return st;
     ferry_cancel_token *prev = ferry_cancel_enter(&o);
-    st = copy_many(src, dst, &o, fn, ud, n_ok, n_failed, err);
+    ferry_select *sel = NULL; /* issue 14: --include/--exclude/--min-age/--ignore-existing */
+    if (ferry_select_wanted(&o))
+        st = ferry_select_new(src, dst, &o, 0, NULL, NULL, &sel, err);
+    if (st == FERRY_OK)
+        st = ferry_copy_many_select(src, dst, &o, sel, fn, ud, n_ok, n_failed, err);
+    ferry_select_free(sel);
     ferry_cancel_adopt(prev);
     return st;
 }

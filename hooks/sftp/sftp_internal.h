@@ -172,6 +172,7 @@ ferry_status ferry_sftp_op_list(const ferry_endpoint *ep, int recursive, ferry_e
                                 ferry_error *err);
 ferry_status ferry_sftp_op_remove(const ferry_endpoint *ep, ferry_error *err);
 ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_error *err);
+ferry_status ferry_sftp_op_set_mtime(const ferry_endpoint *ep, int64_t mtime, ferry_error *err);
 ferry_status ferry_sftp_op_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
 
 /* ---- sftp_readahead.c: a large file read ahead in threads (1+ sessions) */

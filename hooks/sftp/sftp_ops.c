@@ -1,7 +1,8 @@
 /*
  * hooks/sftp/sftp_ops.c - the SFTP hook's operations besides moving data:
  * stat, list (a glob in the last component, recursion, names relative to
- * the listed directory), remove, mkdir (-p), and the connection test.
+ * the listed directory), remove, mkdir (-p), set_mtime, and the connection
+ * test.
  * Each opens its own connection and closes it before returning.
  *
  * Listing rules, so multi-file copies and --move can rely on them:
@@ -381,6 +382,37 @@ ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_er
             }
             path[i] = saved;
         }
+    }
+    ferry_sftp_disconnect(s);
+    free(path);
+    return st;
+}
+
+/* ---------------------------------------------------------------- set_mtime */
+
+/* SETSTAT with the access and modification times (SFTP v3 sets both at
+ * once; both get mtime), after a sync copied the file (issue 14). */
+ferry_status ferry_sftp_op_set_mtime(const ferry_endpoint *ep, int64_t mtime, ferry_error *err)
+{
+    char *path = ferry_sftp_path(ep->path);
+    if (!path)
+        return ferry_error_oom(err, NULL, NULL, NULL);
+    ferry_sftp_session *s = NULL;
+    ferry_status st = op_connect(ep->conn, &s, err);
+    LIBSSH2_SFTP_ATTRIBUTES attrs;
+    memset(&attrs, 0, sizeof attrs);
+    attrs.flags = LIBSSH2_SFTP_ATTR_ACMODTIME;
+    attrs.atime = attrs.mtime = (unsigned long)mtime;
+    double since = ferry_now_monotonic();
+    while (st == FERRY_OK) {
+        s->last_fx = 0;
+        int rc = libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_SETSTAT, &attrs);
+        if (rc >= 0)
+            break;
+        if (rc != LIBSSH2_ERROR_EAGAIN)
+            st = ferry_sftp_error(s, rc, err, "setstat '%s'", path);
+        else
+            st = ferry_sftp_wait(s, since, "setstat", err);
     }
     ferry_sftp_disconnect(s);
     free(path);

@@ -137,6 +137,18 @@ typedef struct ferry_copy_options {
      * (then only the process-wide token and the thread's current one apply).
      * Requesting it aborts this copy with FERRY_ERR_INTERRUPTED and no other. */
     ferry_cancel_token *cancel;
+    /* Which files a multi-file copy or a sync takes (issue 14, transfer/filter.c).
+     * filter_rules: rclone's rules, each "+ GLOB" (--include) or "- GLOB"
+     * (--exclude), tried in this order on the name relative to the listed
+     * directory, the first match deciding; any include rule ends the list with
+     * an implied "- **".  Borrowed; n_filter_rules of them. */
+    const char *const *filter_rules;
+    size_t n_filter_rules;
+    double min_age;             /* seconds: skip files modified more recently (--min-age); 0 = off */
+    double max_age;             /* seconds: skip files modified longer ago (--max-age); 0 = off */
+    int ignore_existing;        /* multi-file copies: skip files present at the destination
+                                   (--ignore-existing) instead of failing them with
+                                   FERRY_ERR_EXISTS; a single ferry_copy still fails */
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 
@@ -208,7 +220,7 @@ typedef struct ferry_exec_options {
  * Capability flags (ferry_hook.flags): what a system is, for the shared code
  * that would otherwise ask for it by name.  What a system can do that needs
  * code of its own is a slot instead (non-NULL = can): open_range_sources,
- * open_ranged_sink, server_copy, remove_batch, memory.
+ * open_ranged_sink, server_copy, remove_batch, memory, set_mtime.
  */
 #define FERRY_HOOK_SQL        (1u << 0) /* tables and queries: the path names a table ("" with
                                            o->query); rows, so no compression or format is read
@@ -317,6 +329,11 @@ struct ferry_hook {
      * (read-ahead rings, sink buffers).  NULL: nothing worth counting. */
     size_t (*memory)(const ferry_endpoint *ep, int is_sink, const ferry_copy_options *o, size_t *parts,
                      size_t *min_part);
+    /* Set the modification time (unix seconds) of the file ep names, after a
+     * copy committed it, so a later sync finds source and destination equal
+     * (issue 14, transfer/sync.c).  NULL: the system keeps a time of its own
+     * (S3's LastModified is the upload's time). */
+    ferry_status (*set_mtime)(const ferry_endpoint *ep, int64_t mtime, ferry_error *err);
 };
 
 /* Begins every hook table's initialiser (see Versioning above). */
