@@ -3,11 +3,12 @@
  * an Airflow "aws" connection, the AWS environment variables and the shared
  * files, in the order boto3 (and so Airflow) applies them.
  *
- *   credentials  connection login/password (+ extra aws_session_token)
- *                -> extras aws_access_key_id / aws_secret_access_key
- *                -> AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
- *                   (skipped when the connection names a profile_name, as boto3 does)
- *                -> [profile] of ~/.aws/credentials, then of ~/.aws/config
+ *   credentials  the provider chain of s3_creds.c (keys, web identity, profiles
+ *                with roles / SSO / credential_process, container, IMDSv2),
+ *                then the extra role_arn; renewed before expiry
+ *   STS          extra sts_endpoint_url -> service_config.sts.endpoint_url
+ *                -> AWS_ENDPOINT_URL_STS -> profile sts.endpoint_url
+ *                -> the S3 endpoint_url -> https://sts.<region>.amazonaws.com
  *   profile      extra profile_name -> AWS_PROFILE -> AWS_DEFAULT_PROFILE -> "default"
  *   region       extra region_name -> AWS_REGION -> AWS_DEFAULT_REGION
  *                -> profile region -> us-east-1
@@ -119,9 +120,8 @@ static ferry_status oom(ferry_error *err)
 static const char *const known_extras[] = {
     "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region_name", "profile_name",
     "role_arn", "assume_role_method", "assume_role_kwargs", "assume_role_with_web_identity_token_file",
-    "endpoint_url", "sts_endpoint_url", "service_config", "config_kwargs", "botocore_config",
-    "addressing_style", "verify", "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload",
-    "bucket_name", "host", NULL,
+    "endpoint_url", "sts_endpoint_url", "service_config", "config_kwargs", "addressing_style", "verify",
+    "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name", NULL,
 };
 
 static void warn_unknown_extras(const ferry_conn *conn, const char *conn_id)
