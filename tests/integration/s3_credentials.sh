@@ -101,9 +101,10 @@ fr --log-level debug copy small.csv "rolekw:$B/$P/kw.csv" > kw.out 2>&1; rc=$?
 [ "$rc" = 0 ] && ok "assume_role_kwargs: written" || fail "assume_role_kwargs: written (exit $rc)" "$(grep error kw.out)"
 grep -q "as session ferry-it-session" kw.out && ok "assume_role_kwargs: RoleSessionName sent" ||
   fail "assume_role_kwargs: RoleSessionName" "$(grep -i sts kw.out)"
-# DurationSeconds=900 honoured: the session expires within 900 s (the default is 3600)
+# DurationSeconds=900 honoured: the session expires in about 900 s (the default is 3600;
+# a second of slack for the server's clock)
 exp=$(sed -n 's/.*credentials obtained from assume role.*expire in \([0-9]*\) s.*/\1/p' kw.out | head -1)
-[ -n "$exp" ] && [ "$exp" -le 900 ] && [ "$exp" -gt 800 ] && ok "assume_role_kwargs: DurationSeconds=900 ($exp s left)" ||
+[ -n "$exp" ] && [ "$exp" -le 910 ] && [ "$exp" -gt 800 ] && ok "assume_role_kwargs: DurationSeconds=900 ($exp s left)" ||
   fail "assume_role_kwargs: DurationSeconds=900 (got '$exp')"
 expect_code "assume_role_kwargs: still the role (outside role-ok/ refused)" 4 fr copy small.csv "rolekw:$B/$D/kw.csv"
 REFUSED+=("$D/kw.csv")
