@@ -74,6 +74,10 @@ fr conn test role > ct.out 2>&1
 if grep -q "credentials from assume role $ROLE (base: connection role)" ct.out; then
   ok "conn test names the source: assume role (base: connection role)"
 else fail "conn test names the source" "$(cat ct.out)"; fi
+export AIRFLOW_CONN_ROLENB="aws://$KEYS@?region_name=$REGION&endpoint_url=$EP&role_arn=$RA"
+fr conn test rolenb > ct2.out 2>&1; rc=$?
+[ "$rc" = 4 ] && grep -q "AccessDenied (credentials from assume role $ROLE" ct2.out &&
+  ok "conn test refused (the role may not ListBuckets): exit 4 naming the source" || fail "conn test refused (exit $rc)" "$(cat ct2.out)"
 expect_code "role_arn: write under role-ok/" 0 fr copy small.csv "role:$B/$P/a.csv"
 [ "$(obj_sha "$P/a.csv")" = "$(sha256sum small.csv | cut -d' ' -f1)" ] && ok "role_arn: the object is there" ||
   fail "role_arn: the object is there"
