@@ -12,7 +12,9 @@
 # Every byte on stdout and stderr is kept; each secret is then searched in
 # all of it raw, percent-encoded (upper and lower case hex), JSON-escaped
 # and, for basic-auth passwords, as the base64 "user:password" of the
-# Authorization header: zero hits, each checked.
+# Authorization header: zero hits, each checked.  Temporary credentials too:
+# an STS session of the harness's role (session token, secret key), a web
+# identity token and a container authorization token.
 # Runs as root (it plants a public key for the SFTP key user and takes it out
 # again).  Every client call runs under `timeout`.
 . "$(dirname "$0")/../lib.sh"
@@ -305,6 +307,43 @@ run "exec on a malformed inline URI" any D exec "postgresql://$PG_USER:${MAL[7]}
 run "conn test file_bad (malformed, connections file)" any env FERRY_CONNECTIONS_FILE="$WORK/connections.json" "$FERRY" --log-level debug conn test file_bad
 run "usage error with a password in an argument" any D copy "postgresql://$PG_USER:${MAL[7]}@127.0.0.1/$PG_DATABASE#t"
 run "unknown option next to a password" any D copy --no-such-option "postgresql://$PG_USER:${MAL[7]}@127.0.0.1/$PG_DATABASE#t" x.csv
+
+# temporary credentials: a real STS session of the harness's role (its secret
+# key and session token, from the environment and from extras), a web
+# identity token and a container authorization token
+WEBID_TOKEN="WebIdTok-$R-jwt.x.y"
+CTR_TOKEN="CtrTok-$R-abc"
+SECRETS+=("web identity token|$WEBID_TOKEN|" "container authorization token|$CTR_TOKEN|")
+printf '%s' "$WEBID_TOKEN" > webid.jwt
+if [ -n "${CEPH_S3_ROLE_ARN:-}" ]; then
+  # STS is served by the harness's second radosgw (CEPH_S3_STS_ENDPOINT), same cluster
+  S3Q_MAIN=$S3Q
+  S3Q="region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "${CEPH_S3_STS_ENDPOINT:?}")"
+  CEPH_S3_ENDPOINT=$CEPH_S3_STS_ENDPOINT awsx sts assume-role --role-arn "$CEPH_S3_ROLE_ARN" --role-session-name "sec-$R" --query Credentials --output json > sts.json 2>/dev/null
+  read -r TAK TSK TST < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])' sts.json 2>/dev/null)
+  if [ -n "${TST:-}" ]; then
+    SECRETS+=("STS session token (role)|$TST|" "STS secret key (role)|$TSK|")
+    export AIRFLOW_CONN_STS_ENV="aws://?$S3Q"
+    export AIRFLOW_CONN_STS_EXTRA="aws://?$S3Q&aws_access_key_id=$TAK&aws_secret_access_key=$(urlenc "$TSK")&aws_session_token=$(urlenc "$TST")"
+    export AIRFLOW_CONN_STS_ROLE="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?$S3Q&role_arn=$(urlenc "$CEPH_S3_ROLE_ARN")&bucket_name=$CEPH_S3_BUCKET"
+    run "role session from the environment -> s3" 0 env AWS_ACCESS_KEY_ID="$TAK" AWS_SECRET_ACCESS_KEY="$TSK" AWS_SESSION_TOKEN="$TST" \
+      "$FERRY" --log-level debug copy data.csv "sts_env:$CEPH_S3_BUCKET/role-ok/$P-sts.csv" --replace
+    run "role session from extras -> stdout (json log)" 0 J copy "sts_extra:$CEPH_S3_BUCKET/role-ok/$P-sts.csv" -
+    run "conn get sts_extra" 0 D conn get sts_extra
+    run "conn test sts_role (role_arn, json log)" 0 J conn test sts_role
+    run "role session refused outside role-ok/" 4 D copy data.csv "sts_extra:$CEPH_S3_BUCKET/$P/sts-denied.csv"
+    run "rm the role's object (renewing at every request)" 0 env FERRY_S3_REFRESH_WINDOW=100000 \
+      "$FERRY" --log-level debug rm "sts_role:$CEPH_S3_BUCKET/role-ok/$P-sts.csv"
+  else
+    fail "aws sts assume-role gave no session (the STS runs did not happen)"
+  fi
+  S3Q=$S3Q_MAIN
+fi
+export AIRFLOW_CONN_NOKEYS="aws://?$S3Q"
+run "web identity token refused by STS" any env AWS_ROLE_ARN="${CEPH_S3_ROLE_ARN:-arn:aws:iam:::role/x}" \
+  AWS_WEB_IDENTITY_TOKEN_FILE="$WORK/webid.jwt" "$FERRY" --log-level debug copy data.csv "nokeys:$CEPH_S3_BUCKET/$P/w.csv"
+run "container token, endpoint closed" 3 env AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:1/creds \
+  AWS_CONTAINER_AUTHORIZATION_TOKEN="$CTR_TOKEN" "$FERRY" --log-level debug --log-format json copy data.csv "nokeys:$CEPH_S3_BUCKET/$P/c.csv"
 
 # ---------------------------------------------------------------- the scan
 total=$(cat "$OUT"/*.out "$OUT"/*.err | wc -c)
