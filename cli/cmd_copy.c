@@ -21,9 +21,10 @@ static const char copy_help[] =
     "                          DEST is an error, exit 6, and nothing is written)\n"
     "  --query SQL             SQL source: run this query (SOURCE is CONN:)\n"
     "  --query-file FILE       SQL source: read the query from FILE\n"
-    "  --format FMT            csv|tsv|jsonl (default: from DEST's name, else SOURCE's, else csv)\n"
+    "  --format FMT            csv|tsv|jsonl|parquet (default: from DEST's name, else\n"
+    "                          SOURCE's, else csv); parquet from a postgres table or query\n"
     "  --compress MODE         gzip|zstd|none for DEST (default: from DEST's extension,\n"
-    "                          .gz or .zst)\n"
+    "                          .gz or .zst); parquet pages: snappy (default)|zstd|gzip|none\n"
     "  --decompress MODE       gzip|zstd|none for SOURCE (default: from SOURCE's extension,\n"
     "                          .gz or .zst)\n"
     "  --compress-level N      1-9 (default 6): gzip's level (ISA-L: 1-3 -> 1, 4-6 -> 2,\n"
@@ -157,6 +158,8 @@ static int parse_compress(const char *s, ferry_compress *out)
         *out = FERRY_COMPRESS_ZSTD;
     else if (strcmp(s, "none") == 0)
         *out = FERRY_COMPRESS_NONE;
+    else if (strcmp(s, "snappy") == 0)
+        *out = FERRY_COMPRESS_SNAPPY;
     else
         return -1;
     return 0;
@@ -170,6 +173,8 @@ static int parse_format(const char *s, ferry_format *out)
         *out = FERRY_FORMAT_TSV;
     else if (strcmp(s, "jsonl") == 0 || strcmp(s, "ndjson") == 0)
         *out = FERRY_FORMAT_JSONL;
+    else if (strcmp(s, "parquet") == 0)
+        *out = FERRY_FORMAT_PARQUET;
     else
         return -1;
     return 0;
@@ -315,7 +320,7 @@ int cmd_copy(int argc, char **argv)
             break;
         case OPT_FORMAT:
             if (parse_format(optarg, &o.format) != 0)
-                return cli_usage("copy", "unknown format '%s' (csv, tsv, jsonl)", optarg);
+                return cli_usage("copy", "unknown format '%s' (csv, tsv, jsonl, parquet)", optarg);
             break;
         case OPT_COMPRESS:
             if (parse_compress(optarg, &o.dst_compress) != 0)

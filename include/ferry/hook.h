@@ -17,6 +17,7 @@
 #include "ferry/conn.h"
 #include "ferry/error.h"
 #include "ferry/stream.h"
+#include "ferry/typed.h"
 #include "ferry/export.h"
 
 #ifdef __cplusplus
@@ -30,14 +31,16 @@ typedef enum ferry_format {
     FERRY_FORMAT_CSV,
     FERRY_FORMAT_TSV,
     FERRY_FORMAT_JSONL,
-    FERRY_FORMAT_RAW        /* bytes as they are (only between file-like endpoints) */
+    FERRY_FORMAT_RAW,       /* bytes as they are (only between file-like endpoints) */
+    FERRY_FORMAT_PARQUET    /* Apache Parquet: written from a typed source (open_typed_source) */
 } ferry_format;
 
 typedef enum ferry_compress {
     FERRY_COMPRESS_AUTO = 0, /* ".gz" in the name means gzip */
     FERRY_COMPRESS_NONE,
     FERRY_COMPRESS_GZIP,
-    FERRY_COMPRESS_ZSTD      /* ".zst" in the name (libzstd) */
+    FERRY_COMPRESS_ZSTD,     /* ".zst" in the name (libzstd) */
+    FERRY_COMPRESS_SNAPPY    /* Parquet pages only (libsnappy): never a whole file */
 } ferry_compress;
 
 typedef enum ferry_spool {
@@ -317,6 +320,11 @@ struct ferry_hook {
      * (read-ahead rings, sink buffers).  NULL: nothing worth counting. */
     size_t (*memory)(const ferry_endpoint *ep, int is_sink, const ferry_copy_options *o, size_t *parts,
                      size_t *min_part);
+    /* Typed rows (ferry/typed.h): the endpoint's rows as column batches with
+     * their logical types, for format writers that keep types (Parquet).
+     * *out owned by the caller (ops->free).  NULL: the system gives bytes only. */
+    ferry_status (*open_typed_source)(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                      ferry_typed_source **out, ferry_error *err);
 };
 
 /* Begins every hook table's initialiser (see Versioning above). */
