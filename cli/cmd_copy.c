@@ -69,6 +69,8 @@ static const char copy_help[] =
     "  --signed-payload        S3: always sign the payload hash (default over http)\n"
     "  --max-memory SIZE       bound on all transfer buffers: parts in flight, part size and\n"
     "                          compression shrink to fit, else exit 2 (default: no bound)\n"
+    "  --row-group-size SIZE   parquet: compressed bytes of a row group, buffered while it\n"
+    "                          is built (default 32M)\n"
     "  --resume FILE           keep an interrupted S3 multipart upload and its state in FILE;\n"
     "                          a later run with the same FILE continues it\n"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
@@ -84,7 +86,7 @@ enum {
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
-    OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME
+    OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME, OPT_ROW_GROUP_SIZE
 };
 
 static int dry_run;
@@ -128,6 +130,7 @@ static const struct option copy_options[] = {
     {"signed-payload", no_argument, NULL, OPT_SIGNED},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"resume", required_argument, NULL, OPT_RESUME},
+    {"row-group-size", required_argument, NULL, OPT_ROW_GROUP_SIZE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -444,6 +447,12 @@ int cmd_copy(int argc, char **argv)
             o.max_memory = (size_t)v;
             break;
         case OPT_RESUME: o.resume_file = optarg; break;
+        case OPT_ROW_GROUP_SIZE:
+            v = cli_parse_size(optarg);
+            if (v < 64 * 1024)
+                return cli_usage("copy", "bad --row-group-size '%s' (at least 64K)", optarg);
+            o.parquet_row_group_size = (size_t)v;
+            break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(copy_help, stdout);

@@ -71,6 +71,12 @@ void ferry_tc_bool(ferry_tc *tc, int16_t id, int v)
     field_header(tc, id, v ? FERRY_TC_TRUE : FERRY_TC_FALSE);
 }
 
+void ferry_tc_byte_field(ferry_tc *tc, int16_t id, int8_t v)
+{
+    field_header(tc, id, FERRY_TC_BYTE);
+    byte(tc, (unsigned char)v);
+}
+
 void ferry_tc_binary(ferry_tc *tc, int16_t id, const void *p, size_t n)
 {
     field_header(tc, id, FERRY_TC_BINARY);

@@ -37,6 +37,7 @@ uint64_t ferry_tc_zigzag(int64_t v);
 void ferry_tc_i32(ferry_tc *tc, int16_t id, int32_t v);
 void ferry_tc_i64(ferry_tc *tc, int16_t id, int64_t v);
 void ferry_tc_bool(ferry_tc *tc, int16_t id, int v);
+void ferry_tc_byte_field(ferry_tc *tc, int16_t id, int8_t v);
 void ferry_tc_binary(ferry_tc *tc, int16_t id, const void *p, size_t n);
 void ferry_tc_string(ferry_tc *tc, int16_t id, const char *s);
 /* A struct field: begin, its fields, end. */

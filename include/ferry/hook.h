@@ -140,6 +140,9 @@ typedef struct ferry_copy_options {
      * (then only the process-wide token and the thread's current one apply).
      * Requesting it aborts this copy with FERRY_ERR_INTERRUPTED and no other. */
     ferry_cancel_token *cancel;
+    /* Parquet (issue 15): compressed bytes a row group holds while it is built
+     * (--row-group-size); 0 = 32 MiB. */
+    size_t parquet_row_group_size;
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 
