@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     ferry_tcolumn cols[8];
     unsigned oids[8];
-    char names[8][4];
+    char names[8][24];
     for (size_t i = 0; i < n; i++) {
         size_t t = data[1 + i] % N_TYPES;
         int cast = 0;

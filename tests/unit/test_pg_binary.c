@@ -72,7 +72,7 @@ typedef struct schema_holder {
     ferry_pg_bin_schema s;
     ferry_tcolumn cols[16];
     unsigned oids[16];
-    char names[16][8];
+    char names[16][24];
 } schema_holder;
 
 static void make_schema(schema_holder *h, const unsigned *oids, const int *mods, size_t n)
