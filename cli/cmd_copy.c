@@ -21,9 +21,10 @@ static const char copy_help[] =
     "                          DEST is an error, exit 6, and nothing is written)\n"
     "  --query SQL             SQL source: run this query (SOURCE is CONN:)\n"
     "  --query-file FILE       SQL source: read the query from FILE\n"
-    "  --format FMT            csv|tsv|jsonl (default: from DEST's name, else SOURCE's, else csv)\n"
+    "  --format FMT            csv|tsv|jsonl|parquet (default: from DEST's name, else\n"
+    "                          SOURCE's, else csv); parquet from a postgres table or query\n"
     "  --compress MODE         gzip|zstd|none for DEST (default: from DEST's extension,\n"
-    "                          .gz or .zst)\n"
+    "                          .gz or .zst); parquet pages: snappy (default)|zstd|gzip|none\n"
     "  --decompress MODE       gzip|zstd|none for SOURCE (default: from SOURCE's extension,\n"
     "                          .gz or .zst)\n"
     "  --compress-level N      1-9 (default 6): gzip's level (ISA-L: 1-3 -> 1, 4-6 -> 2,\n"
@@ -79,6 +80,8 @@ static const char copy_help[] =
     "  --signed-payload        S3: always sign the payload hash (default over http)\n"
     "  --max-memory SIZE       bound on all transfer buffers: parts in flight, part size and\n"
     "                          compression shrink to fit, else exit 2 (default: no bound)\n"
+    "  --row-group-size SIZE   parquet: compressed bytes of a row group, buffered while it\n"
+    "                          is built (default 32M)\n"
     "  --resume FILE           keep an interrupted S3 multipart upload and its state in FILE;\n"
     "                          a later run with the same FILE continues it\n"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
@@ -103,7 +106,8 @@ enum {
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
     OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME,
     OPT_STATS, OPT_PROGRESS,
-    OPT_INCLUDE, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING /* issue 14 (cmd_sync.c) */
+    OPT_INCLUDE, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING, /* issue 14 (cmd_sync.c) */
+    OPT_ROW_GROUP_SIZE
 };
 
 static int dry_run;
@@ -156,6 +160,7 @@ static const struct option copy_options[] = {
     {"min-age", required_argument, NULL, OPT_MIN_AGE},
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
     {"ignore-existing", no_argument, NULL, OPT_IGNORE_EXISTING},
+    {"row-group-size", required_argument, NULL, OPT_ROW_GROUP_SIZE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -186,6 +191,8 @@ static int parse_compress(const char *s, ferry_compress *out)
         *out = FERRY_COMPRESS_ZSTD;
     else if (strcmp(s, "none") == 0)
         *out = FERRY_COMPRESS_NONE;
+    else if (strcmp(s, "snappy") == 0)
+        *out = FERRY_COMPRESS_SNAPPY;
     else
         return -1;
     return 0;
@@ -199,6 +206,8 @@ static int parse_format(const char *s, ferry_format *out)
         *out = FERRY_FORMAT_TSV;
     else if (strcmp(s, "jsonl") == 0 || strcmp(s, "ndjson") == 0)
         *out = FERRY_FORMAT_JSONL;
+    else if (strcmp(s, "parquet") == 0)
+        *out = FERRY_FORMAT_PARQUET;
     else
         return -1;
     return 0;
@@ -371,7 +380,7 @@ int cmd_copy(int argc, char **argv)
             break;
         case OPT_FORMAT:
             if (parse_format(optarg, &o.format) != 0)
-                return cli_usage("copy", "unknown format '%s' (csv, tsv, jsonl)", optarg);
+                return cli_usage("copy", "unknown format '%s' (csv, tsv, jsonl, parquet)", optarg);
             break;
         case OPT_COMPRESS:
             if (parse_compress(optarg, &o.dst_compress) != 0)
@@ -501,6 +510,12 @@ int cmd_copy(int argc, char **argv)
                 return cli_usage("copy", "bad --stats '%s' (a duration: 30s, 1m, 0.5s; 0 = off)", optarg);
             break;
         case OPT_PROGRESS: force_progress = 1; break;
+        case OPT_ROW_GROUP_SIZE:
+            v = cli_parse_size(optarg);
+            if (v < 64 * 1024)
+                return cli_usage("copy", "bad --row-group-size '%s' (at least 64K)", optarg);
+            o.parquet_row_group_size = (size_t)v;
+            break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(copy_help, stdout);

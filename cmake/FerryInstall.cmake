@@ -47,13 +47,13 @@ install(FILES ${FERRY_COMPLETION_DIR}/_ferry DESTINATION ${CMAKE_INSTALL_DATADIR
 # (-lpgcommon, -lnghttp2, ...), which would break the common static link
 # (libferry.a with the system's shared libraries); the public headers need no
 # flags of theirs.
-set(FERRY_PC_MODULES libpq libcurl zlib libcrypto expat jansson libssh2 libmariadb libzstd)
+set(FERRY_PC_MODULES libpq libcurl zlib libcrypto expat jansson libssh2 libmariadb libzstd snappy)
 pkg_check_modules(FERRY_PC_DEPS QUIET ${FERRY_PC_MODULES})
 if(FERRY_PC_DEPS_FOUND)
   set(FERRY_PC_LIBS_PRIVATE ${FERRY_PC_DEPS_LDFLAGS})
   list(REMOVE_DUPLICATES FERRY_PC_LIBS_PRIVATE)
 else()
-  set(FERRY_PC_LIBS_PRIVATE -lpq -lcurl -lz -lcrypto -lexpat -ljansson -lssh2 -lmariadb -lzstd)
+  set(FERRY_PC_LIBS_PRIVATE -lpq -lcurl -lz -lcrypto -lexpat -ljansson -lssh2 -lmariadb -lzstd -lsnappy)
 endif()
 if(ISAL_LIBRARY AND ISAL_INCLUDE_DIR)
   list(APPEND FERRY_PC_LIBS_PRIVATE -lisal)

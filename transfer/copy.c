@@ -17,6 +17,8 @@
 #include "transfer/budget.h"
 #include "transfer/dest_text.h"
 #include "transfer/fault.h"
+#include "transfer/format_check.h"
+#include "transfer/parquet.h"
 #include "transfer/move.h"
 #include "transfer/options.h"
 #include "transfer/parallel.h"
@@ -92,6 +94,9 @@ static ferry_status copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, con
     o.format = resolve_format(src, dst, &o);
     if (sum)
         memset(sum, 0, sizeof *sum);
+    ferry_status fst = ferry_format_check(src, dst, o.format, &o, err); /* a name never lies */
+    if (fst != FERRY_OK)
+        return fst;
     ferry_status bst = ferry_budget_apply(src, dst, &o, err); /* --max-memory (transfer/budget.c) */
     if (bst != FERRY_OK)
         return bst;
@@ -110,6 +115,9 @@ static ferry_status copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, con
     if (o.resume_file && ferry_parallel_wanted(src, &o))
         return ferry_error_set(err, FERRY_ERR_USAGE,
                                "--resume continues a single-stream copy, not --parallel/--split-output/--partition");
+
+    if (o.format == FERRY_FORMAT_PARQUET && (src->hook->flags & FERRY_HOOK_SQL))
+        return ferry_parquet_copy(src, dst, &o, sum, err); /* typed rows (transfer/parquet_copy.c) */
 
     if (ferry_parallel_wanted(src, &o)) /* --parallel/--split-output/--partition (transfer/parallel.c) */
         return ferry_parallel_copy(src, dst, &o, sum, err);

@@ -25,6 +25,7 @@
 #include "ferry/transfer.h"
 #include "parallel.h"
 #include "transfer/dest_text.h"
+#include "transfer/format_check.h"
 #include "transfer/options.h"
 
 static const char *format_name(ferry_format f)
@@ -34,6 +35,7 @@ static const char *format_name(ferry_format f)
     case FERRY_FORMAT_TSV: return "tsv";
     case FERRY_FORMAT_JSONL: return "jsonl";
     case FERRY_FORMAT_RAW: return "raw";
+    case FERRY_FORMAT_PARQUET: return "parquet";
     case FERRY_FORMAT_AUTO: break;
     }
     return "as is";
@@ -301,6 +303,13 @@ static ferry_status describe(const char *src_text, const char *dst_text_in, cons
     snprintf(buf + n, cap - n, "format:      %s\nfilter:      %s\nspool:       %s\n",
              f == FERRY_FORMAT_AUTO ? "csv (default)" : format_name(f), filter,
              o && o->spool == FERRY_SPOOL_DISK ? "temp file in $TMPDIR" : "none (streaming)");
+    if (o && ferry_format_check(src, dst, f == FERRY_FORMAT_AUTO ? FERRY_FORMAT_CSV : f, o, err) != FERRY_OK) {
+        n = strlen(buf);
+        snprintf(buf + n, cap - n, "refused:     %s (exit 2)\n", err ? err->msg : "");
+        ferry_endpoint_free(src);
+        ferry_endpoint_free(dst);
+        return FERRY_ERR_USAGE;
+    }
     if (o && o->query) {
         n = strlen(buf);
         char q[512];

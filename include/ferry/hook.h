@@ -17,6 +17,7 @@
 #include "ferry/conn.h"
 #include "ferry/error.h"
 #include "ferry/stream.h"
+#include "ferry/typed.h"
 #include "ferry/export.h"
 
 #ifdef __cplusplus
@@ -30,14 +31,16 @@ typedef enum ferry_format {
     FERRY_FORMAT_CSV,
     FERRY_FORMAT_TSV,
     FERRY_FORMAT_JSONL,
-    FERRY_FORMAT_RAW        /* bytes as they are (only between file-like endpoints) */
+    FERRY_FORMAT_RAW,       /* bytes as they are (only between file-like endpoints) */
+    FERRY_FORMAT_PARQUET    /* Apache Parquet: written from a typed source (open_typed_source) */
 } ferry_format;
 
 typedef enum ferry_compress {
     FERRY_COMPRESS_AUTO = 0, /* ".gz" in the name means gzip */
     FERRY_COMPRESS_NONE,
     FERRY_COMPRESS_GZIP,
-    FERRY_COMPRESS_ZSTD      /* ".zst" in the name (libzstd) */
+    FERRY_COMPRESS_ZSTD,     /* ".zst" in the name (libzstd) */
+    FERRY_COMPRESS_SNAPPY    /* Parquet pages only (libsnappy): never a whole file */
 } ferry_compress;
 
 typedef enum ferry_spool {
@@ -149,6 +152,9 @@ typedef struct ferry_copy_options {
     int ignore_existing;        /* multi-file copies: skip files present at the destination
                                    (--ignore-existing) instead of failing them with
                                    FERRY_ERR_EXISTS; a single ferry_copy still fails */
+    /* Parquet (issue 15): compressed bytes a row group holds while it is built
+     * (--row-group-size); 0 = 32 MiB. */
+    size_t parquet_row_group_size;
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 
@@ -334,6 +340,11 @@ struct ferry_hook {
      * (issue 14, transfer/sync.c).  NULL: the system keeps a time of its own
      * (S3's LastModified is the upload's time). */
     ferry_status (*set_mtime)(const ferry_endpoint *ep, int64_t mtime, ferry_error *err);
+    /* Typed rows (ferry/typed.h): the endpoint's rows as column batches with
+     * their logical types, for format writers that keep types (Parquet).
+     * *out owned by the caller (ops->free).  NULL: the system gives bytes only. */
+    ferry_status (*open_typed_source)(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                      ferry_typed_source **out, ferry_error *err);
 };
 
 /* Begins every hook table's initialiser (see Versioning above). */

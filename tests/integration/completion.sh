@@ -101,7 +101,7 @@ for c in $cmds; do
 done
 
 # -- option values
-offers_only "copy --format " csv tsv jsonl
+offers_only "copy --format " csv tsv jsonl parquet
 offers_only "--log-level " error warn info debug
 offers_only "copy a b --log-level d" debug
 offers "copy --compress " gzip zstd none
