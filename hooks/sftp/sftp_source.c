@@ -79,7 +79,16 @@ static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *g
             return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_SFTP_SYSTEM, s->conn_id,
                                     "read '%s': interrupted by signal %d", f->path, ferry_cancel_signal());
         }
-        ssize_t rc = libssh2_sftp_read(f->h, (char *)p + *got, cap - *got);
+        /* libssh2 asks the server for up to 4x the room it is given: ask for
+         * what the file has left (+1 to see its end), not a whole buffer of
+         * requests answered "end of file" */
+        size_t ask = cap - *got;
+        if (f->base.size >= 0) {
+            int64_t left = f->base.size - f->total - (int64_t)*got;
+            if (left >= 0 && (uint64_t)left < ask)
+                ask = (size_t)left + 1;
+        }
+        ssize_t rc = libssh2_sftp_read(f->h, (char *)p + *got, ask);
         if (rc > 0) {
             *got += (size_t)rc;
             since = ferry_now_monotonic();
