@@ -165,6 +165,27 @@ int ferry_sftp_identity(const ferry_conn *conn, unsigned char out[32]);
 size_t ferry_sftp_pool_idle(void);
 void ferry_sftp_pool_drain(void);
 
+/* ---- sftp_flush.c: fsync of a large upload's temp file along the way -- */
+
+/* The sink starts the flusher once FERRY_SFTP_FLUSH_START bytes were
+ * acknowledged; it then fsyncs every FERRY_SFTP_FLUSH_EVERY more. */
+#define FERRY_SFTP_FLUSH_START ((uint64_t)64 * 1024 * 1024)
+#define FERRY_SFTP_FLUSH_EVERY ((uint64_t)64 * 1024 * 1024)
+
+typedef struct ferry_sftp_flusher ferry_sftp_flusher;
+
+/* A thread that, over a cached session of its own, fsyncs path at once and
+ * then each time the acknowledged bytes grew by FERRY_SFTP_FLUSH_EVERY.
+ * conn is borrowed until ferry_sftp_flusher_stop.  NULL when it cannot
+ * start (the upload goes on without it). */
+ferry_sftp_flusher *ferry_sftp_flusher_start(const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                             const char *path, uint64_t acked);
+/* The sink's acknowledged bytes so far; NULL f is fine. */
+void ferry_sftp_flusher_progress(ferry_sftp_flusher *f, uint64_t acked);
+/* Stop and free f (NULL is fine), letting a flush in flight finish unless
+ * abandon; returns how many flushes it made. */
+int ferry_sftp_flusher_stop(ferry_sftp_flusher *f, int abandon);
+
 /* ---- sftp_calls.c: blocking-style wrappers over the non-blocking API ---
  * Each waits (cancellably, bounded by s->timeout) while libssh2 says EAGAIN
  * and on failure fills err as ferry_sftp_error does, e.g.

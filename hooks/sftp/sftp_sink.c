@@ -9,6 +9,9 @@
  *           least 1 MiB at a time (libssh2 pipelines only within one call);
  *           between calls at least 1 MiB stays in flight, so the pipeline
  *           never drains until commit.
+ *           From FERRY_SFTP_FLUSH_START bytes on, a thread with a session of
+ *           its own fsyncs the temp file along the way (sftp_flush.c), so the
+ *           server's disk writes while the data still arrives.
  *   commit  every byte acknowledged, fsync (fsync@openssh.com, when the
  *           server has it), mode
  *           0644, close, then publish:
@@ -58,6 +61,8 @@ typedef struct sftp_sink {
     size_t start, used;             /* unacknowledged bytes: buf[start, start + used) */
     uint64_t acked;                 /* bytes the server acknowledged (the offset of buf[start]) */
     int resumed;                    /* the connection was replaced once already */
+    ferry_sftp_flusher *flusher;    /* owned; NULL until FERRY_SFTP_FLUSH_START bytes */
+    int no_flusher;                 /* it could not start: do not try again */
     int done;                       /* committed or aborted */
 } sftp_sink;
 
@@ -115,6 +120,12 @@ static ferry_status push(sftp_sink *k, ferry_error *err)
             k->start += (size_t)rc;
             k->used -= (size_t)rc;
             k->acked += (uint64_t)rc;
+            if (k->flusher) {
+                ferry_sftp_flusher_progress(k->flusher, k->acked);
+            } else if (k->acked >= FERRY_SFTP_FLUSH_START && !k->no_flusher && k->conn && k->temp) {
+                k->flusher = ferry_sftp_flusher_start(k->conn, &k->opts, k->temp, k->acked);
+                k->no_flusher = !k->flusher;
+            }
             if (k->used == 0)
                 k->start = 0;
             return FERRY_OK;
@@ -358,6 +369,12 @@ static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
     ferry_status st;
     for (;;) {
         st = drain(k, 0, err);
+        if (st == FERRY_OK && k->flusher) {
+            int n = ferry_sftp_flusher_stop(k->flusher, 0);
+            k->flusher = NULL;
+            ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM "(%s): '%s' was flushed %d time%s on the way", k->s->conn_id,
+                      k->temp, n, n == 1 ? "" : "s");
+        }
         if (st == FERRY_OK)
             st = sync_temp(k, err);
         if (st == FERRY_OK)
@@ -411,6 +428,8 @@ static void sink_abort(ferry_writer *w)
         return;
     k->done = 1;
     k->start = k->used = 0;
+    ferry_sftp_flusher_stop(k->flusher, 1);    /* before the temp file goes */
+    k->flusher = NULL;
     if (!k->s) {
         if (k->temp)
             remove_temp_fresh(k);
@@ -439,6 +458,7 @@ static void sink_free(ferry_writer *w)
     if (!k)
         return;
     sink_abort(w);
+    ferry_sftp_flusher_stop(k->flusher, 1);
     ferry_sftp_release(k->s);
     ferry_conn_free(k->conn);
     free(k->target);
