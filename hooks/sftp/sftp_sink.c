@@ -84,7 +84,9 @@ static int resume(sftp_sink *k, int reopen, ferry_status st, const ferry_error *
     ferry_error again;
     ferry_error_clear(&again);
     int reused = 0;
-    ferry_status rst = ferry_sftp_acquire(k->conn, &k->opts, &k->s, &reused, &again);
+    ferry_sftp_connect_opts opts = k->opts;
+    opts.max_attempts = 2;     /* a server that is gone is not waited for */
+    ferry_status rst = ferry_sftp_acquire(k->conn, &opts, &k->s, &reused, &again);
     if (rst == FERRY_OK && reopen) {
         rst = ferry_sftp_open(k->s, k->temp, LIBSSH2_FXF_WRITE, 0, LIBSSH2_SFTP_OPENFILE, &k->h, &again);
         if (rst == FERRY_OK)

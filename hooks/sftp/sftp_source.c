@@ -56,7 +56,9 @@ static int resume_at(sftp_source *f, uint64_t off, ferry_status st, const ferry_
     ferry_error again;
     ferry_error_clear(&again);
     int reused = 0;
-    ferry_status rst = ferry_sftp_acquire(f->conn, &f->opts, &f->s, &reused, &again);
+    ferry_sftp_connect_opts opts = f->opts;
+    opts.max_attempts = 2;     /* a server that is gone is not waited for */
+    ferry_status rst = ferry_sftp_acquire(f->conn, &opts, &f->s, &reused, &again);
     if (rst == FERRY_OK)
         rst = ferry_sftp_open(f->s, f->path, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, &f->h, &again);
     if (rst != FERRY_OK) {

@@ -438,23 +438,28 @@ if [ -n "$PORT2" ] && /usr/sbin/sshd -t -f sshd2_config 2> sshd2.log; then
     || fail "read_sessions=3: connections killed mid-read -> non-zero (got $code)" "$(cat par2.err)"
   wait "$reader" 2>/dev/null; rm -f par2.fifo
 
-  # the connection drops mid-upload, the server stays up: the temp file is
-  # removed over a new connection
-  ( head -c $((6 * 1024 * 1024)) /dev/urandom; exec sleep 60 ) > slow.fifo &
+  # the connection drops mid-upload, the server stays up: the sink connects
+  # again, opens its temp file again and goes on at the last acknowledged
+  # offset (hooks/sftp/sftp_sink.c); the upload completes, byte-identical
+  head -c $((6 * 1024 * 1024)) /dev/urandom > drop.src
+  ( cat drop.src; exec sleep 60 ) > slow.fifo &
   producer=$!
-  timeout -k 5 120 "$FERRY" copy - "sftp2:$RD/dropped.bin" -q < slow.fifo 2> drop.err &
+  timeout -k 5 120 "$FERRY" --log-level debug copy - "sftp2:$RD/dropped.bin" -q < slow.fifo 2> drop.err &
   pid=$!
   if wait_temp dropped.bin "$RHOME"; then
     kill -9 $(descendants "$SSHD2_PID") 2>/dev/null
-    kill "$producer" 2>/dev/null   # end of input: ferry goes on, finds the connection gone
+    kill "$producer" 2>/dev/null   # end of input once the 6 MiB are through
     wait "$pid"; code=$?
-    [ "$code" != 0 ] && ok "connection killed mid-upload -> non-zero ($code)" || fail "connection killed mid-upload -> non-zero" "$(cat drop.err)"
-    check "  ... no file at the final name" test ! -e "$RHOME/dropped.bin"
-    check "  ... temp file removed over a new connection" no_temp_in "$RHOME"
+    [ "$code" = 0 ] && ok "connection killed mid-upload: resumed over a new connection (exit 0)" \
+      || fail "connection killed mid-upload: resumed over a new connection (got $code)" "$(grep -v 'debug: .*connected' drop.err | tail -5)"
+    check "  ... the file at the final name is byte-identical" cmp drop.src "$RHOME/dropped.bin"
+    out_has_file() { grep -q -- "$2" "$1" && ok "$3" || fail "$3" "$(tail -5 "$1")"; }
+    out_has_file drop.err "over a new connection" "  ... the log says it went on over a new connection"
+    check "  ... no temp file left" no_temp_in "$RHOME"
   else
     fail "drop: the upload never started" "$(cat drop.err)"; kill "$pid" "$producer" 2>/dev/null; wait "$pid"
   fi
-  wait "$producer" 2>/dev/null
+  wait "$producer" 2>/dev/null; rm -f drop.src "$RHOME/dropped.bin"
 
   # sshd itself killed mid-upload
   ( head -c $((6 * 1024 * 1024)) /dev/urandom; exec sleep 60 ) > slow.fifo &
