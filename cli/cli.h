@@ -46,6 +46,13 @@ char *cli_read_text_file(const char *path, ferry_error *err);
 /* Append a JSON string literal (escaped) to out. */
 void cli_json_string(FILE *out, const char *s);
 
+/* copy --stats (cli/stats.c): start counting now, one line every `every`
+ * seconds (0 = off); progress_line_on: the TTY progress line shares stderr. */
+void cli_stats_start(double every, int progress_line_on);
+int cli_stats_on(void);
+/* From the transfer's progress callback (any thread): print a line when due. */
+void cli_stats_progress(int64_t bytes, int64_t rows, int64_t total, double seconds);
+
 int cmd_copy(int argc, char **argv);
 int cmd_conn(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
@@ -58,5 +65,28 @@ int cmd_mkdir(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 /* `ferry manifest DEST` (cmd_manifest.c). */
 int cmd_manifest(int argc, char **argv);
+/* `ferry completion bash|zsh` (cmd_completion.c). */
+int cmd_completion(int argc, char **argv);
+/* Run the command argv[0] (as `ferry ARGV...` after the global options). */
+int cli_dispatch(int argc, char **argv);
+/* `ferry sync SOURCE DEST` (cmd_sync.c). */
+int cmd_sync(int argc, char **argv);
+
+/* --include/--exclude rules in the order given, as ferry_copy_options.filter_rules
+ * wants them ("+ GLOB" / "- GLOB", owned: cli_rules_free). */
+#define CLI_MAX_RULES 256
+typedef struct cli_rules {
+    const char *v[CLI_MAX_RULES];
+    size_t n;
+} cli_rules;
+/* 0, or the usage error's exit code (printed). */
+int cli_rules_add(cli_rules *r, int include, const char *glob, const char *verb);
+void cli_rules_free(cli_rules *r);
+/* --min-age / --max-age D into *out seconds: 0, or the usage error's code. */
+int cli_parse_age(const char *verb, const char *opt, const char *text, double *out);
+/* Run ferry_sync (flags FERRY_SYNC_*) printing one line or JSON record per
+ * file and the counts; returns the exit code.  Used by sync and by copy of
+ * many files with a selection. */
+int cli_run_sync(const char *src, const char *dst, const ferry_copy_options *o, unsigned flags);
 
 #endif

@@ -79,9 +79,9 @@ static int conn_get(const char *id)
         ferry_error_oom(&err, NULL, NULL, NULL);
         return cli_fail(&err);
     }
-    /* belt and braces: scrub registered secrets once more before printing */
-    size_t n = strlen(json) + 1;
-    ferry_scrub(json, n);
+    /* masked by field and each value as free text (core/mask.h); the JSON
+     * text as a whole is not scrubbed again: a secret matching across its
+     * syntax could cut it apart */
     puts(json);
     free(json);
     return 0;

@@ -21,9 +21,10 @@ static const char copy_help[] =
     "                          DEST is an error, exit 6, and nothing is written)\n"
     "  --query SQL             SQL source: run this query (SOURCE is CONN:)\n"
     "  --query-file FILE       SQL source: read the query from FILE\n"
-    "  --format FMT            csv|tsv|jsonl (default: from DEST's name, else SOURCE's, else csv)\n"
+    "  --format FMT            csv|tsv|jsonl|parquet (default: from DEST's name, else\n"
+    "                          SOURCE's, else csv); parquet from a postgres table or query\n"
     "  --compress MODE         gzip|zstd|none for DEST (default: from DEST's extension,\n"
-    "                          .gz or .zst)\n"
+    "                          .gz or .zst); parquet pages: snappy (default)|zstd|gzip|none\n"
     "  --decompress MODE       gzip|zstd|none for SOURCE (default: from SOURCE's extension,\n"
     "                          .gz or .zst)\n"
     "  --compress-level N      1-9 (default 6): gzip's level (ISA-L: 1-3 -> 1, 4-6 -> 2,\n"
@@ -41,12 +42,23 @@ static const char copy_help[] =
     "  --timeout D             no progress for this long is a failure (default 300s;\n"
     "                          D: seconds, or 90s, 5m, 1.5h, 1d)\n"
     "  --dry-run               print the resolved endpoints (secrets masked), the filter and\n"
-    "                          whether DEST would be created, replaced or refused; touch nothing\n"
+    "                          whether DEST would be created, replaced or refused; touch nothing.\n"
+    "                          Probes that SOURCE exists and DEST can be reached (credentials,\n"
+    "                          connection; --retries applies) and exits with the code the copy\n"
+    "                          would fail with; says what it did not check\n"
     "  --create                SQL sink: create a missing table from the source's columns\n"
     "  --null-string TEXT      csv/tsv text for SQL NULL (default: empty unquoted field)\n"
     "  --recursive             SOURCE is a directory/prefix: copy the whole tree\n"
     "  --move                  delete each source file after its destination committed\n"
     "                          and the sizes match\n"
+    "  --include GLOB          many files: take only those matching GLOB (repeatable)\n"
+    "  --exclude GLOB          many files: leave those matching GLOB (repeatable); rules\n"
+    "                          apply in order, the first match decides, any --include\n"
+    "                          excludes the rest (rclone's globs; see ferry sync --help)\n"
+    "  --min-age D             many files: leave those modified less than D ago\n"
+    "  --max-age D             many files: leave those modified more than D ago\n"
+    "  --ignore-existing       leave files DEST already has (a re-run copies only the new\n"
+    "                          ones and exits 0; one file: exit 0 when DEST exists)\n"
     "  --method M              HTTP: request method (default GET for a source, PUT for a sink)\n"
     "  --data TEXT             HTTP source: request body\n"
     "  --data-file FILE        HTTP source: request body from FILE\n"
@@ -68,6 +80,8 @@ static const char copy_help[] =
     "  --signed-payload        S3: always sign the payload hash (default over http)\n"
     "  --max-memory SIZE       bound on all transfer buffers: parts in flight, part size and\n"
     "                          compression shrink to fit, else exit 2 (default: no bound)\n"
+    "  --row-group-size SIZE   parquet: compressed bytes of a row group, buffered while it\n"
+    "                          is built (default 32M)\n"
     "  --resume FILE           keep an interrupted S3 multipart upload and its state in FILE;\n"
     "                          a later run with the same FILE continues it\n"
     "  --transfers N           many files: files in flight at once (default 8, at most 64);\n"
@@ -78,6 +92,13 @@ static const char copy_help[] =
     "                          ('..', '', '/abs') is a warning, not a failed file (exit 7)\n"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
     "                          DEST is stdout); many files: one JSON record per file\n"
+    "  --stats D               one line every D on stderr: bytes, rows, rate, elapsed and\n"
+    "                          the ETA when the size is known (a JSON object per line under\n"
+    "                          --log-format json); D: 30s, 1m, 0.5s; 0 = off (default: every\n"
+    "                          30s when stderr is not a terminal and --log-level is info or\n"
+    "                          debug, unless -q; otherwise off)\n"
+    "  --progress              the terminal's progress line even when stderr is not a\n"
+    "                          terminal (default: only on a terminal, without -q/--json)\n"
     "  -q, --quiet             no summary line\n"
     "\n"
     "A SOURCE with a glob in its last component ('partner:/out/*.csv'), ending in\n"
@@ -91,10 +112,15 @@ enum {
     OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
     OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME,
-    OPT_TRANSFERS, OPT_FAIL_FAST, OPT_SKIP_UNSAFE
+    OPT_TRANSFERS, OPT_FAIL_FAST, OPT_SKIP_UNSAFE,
+    OPT_STATS, OPT_PROGRESS,
+    OPT_INCLUDE, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING, /* issue 14 (cmd_sync.c) */
+    OPT_ROW_GROUP_SIZE
 };
 
 static int dry_run;
+static double stats_every = -1; /* --stats: seconds; -1 = not given (the default rule) */
+static int force_progress;      /* --progress */
 
 #define MAX_HTTP_HEADERS 64
 
@@ -138,6 +164,14 @@ static const struct option copy_options[] = {
     {"transfers", required_argument, NULL, OPT_TRANSFERS},
     {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
     {"skip-unsafe-names", no_argument, NULL, OPT_SKIP_UNSAFE},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"include", required_argument, NULL, OPT_INCLUDE},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"min-age", required_argument, NULL, OPT_MIN_AGE},
+    {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"ignore-existing", no_argument, NULL, OPT_IGNORE_EXISTING},
+    {"row-group-size", required_argument, NULL, OPT_ROW_GROUP_SIZE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -168,6 +202,8 @@ static int parse_compress(const char *s, ferry_compress *out)
         *out = FERRY_COMPRESS_ZSTD;
     else if (strcmp(s, "none") == 0)
         *out = FERRY_COMPRESS_NONE;
+    else if (strcmp(s, "snappy") == 0)
+        *out = FERRY_COMPRESS_SNAPPY;
     else
         return -1;
     return 0;
@@ -181,6 +217,8 @@ static int parse_format(const char *s, ferry_format *out)
         *out = FERRY_FORMAT_TSV;
     else if (strcmp(s, "jsonl") == 0 || strcmp(s, "ndjson") == 0)
         *out = FERRY_FORMAT_JSONL;
+    else if (strcmp(s, "parquet") == 0)
+        *out = FERRY_FORMAT_PARQUET;
     else
         return -1;
     return 0;
@@ -197,9 +235,10 @@ static void human_bytes(double b, char *out, size_t cap)
     snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", b, units[u]);
 }
 
-static void progress_line(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud)
+static int line_on; /* the progress line (a TTY, or --progress) */
+
+static void progress_line(int64_t bytes, int64_t rows, int64_t total, double seconds)
 {
-    (void)ud;
     char done[32], rate[32];
     human_bytes((double)bytes, done, sizeof done);
     human_bytes(seconds > 0 ? (double)bytes / seconds : 0, rate, sizeof rate);
@@ -211,6 +250,15 @@ static void progress_line(int64_t bytes, int64_t rows, int64_t total, double sec
         fprintf(stderr, "  %3.0f%%  ETA %.0fs", 100.0 * (double)bytes / (double)total, eta > 0 ? eta : 0);
     }
     fflush(stderr);
+}
+
+/* The transfer's progress callback: the progress line and/or --stats. */
+static void on_progress(int64_t bytes, int64_t rows, int64_t total, double seconds, void *ud)
+{
+    (void)ud;
+    if (line_on)
+        progress_line(bytes, rows, total, seconds);
+    cli_stats_progress(bytes, rows, total, seconds);
 }
 
 /* The summary: bytes written and read, rows, time, and both rates labelled
@@ -315,11 +363,28 @@ int cmd_copy(int argc, char **argv)
     size_t n_headers = 0;
     ferry_error err;
     ferry_error_clear(&err);
-    int c;
+    static cli_rules rules; /* --include/--exclude, in order (live until exit) */
+    int c, rc;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", copy_options, NULL)) != -1) {
         int64_t v;
         switch (c) {
+        case OPT_INCLUDE:
+        case OPT_EXCLUDE:
+            if ((rc = cli_rules_add(&rules, c == OPT_INCLUDE, optarg, "copy")) != 0)
+                return rc;
+            o.filter_rules = rules.v;
+            o.n_filter_rules = rules.n;
+            break;
+        case OPT_MIN_AGE:
+            if ((rc = cli_parse_age("copy", "--min-age", optarg, &o.min_age)) != 0)
+                return rc;
+            break;
+        case OPT_MAX_AGE:
+            if ((rc = cli_parse_age("copy", "--max-age", optarg, &o.max_age)) != 0)
+                return rc;
+            break;
+        case OPT_IGNORE_EXISTING: o.ignore_existing = 1; break;
         case OPT_REPLACE: o.replace = 1; break;
         case OPT_QUERY: o.query = optarg; break;
         case OPT_QUERY_FILE:
@@ -331,7 +396,7 @@ int cmd_copy(int argc, char **argv)
             break;
         case OPT_FORMAT:
             if (parse_format(optarg, &o.format) != 0)
-                return cli_usage("copy", "unknown format '%s' (csv, tsv, jsonl)", optarg);
+                return cli_usage("copy", "unknown format '%s' (csv, tsv, jsonl, parquet)", optarg);
             break;
         case OPT_COMPRESS:
             if (parse_compress(optarg, &o.dst_compress) != 0)
@@ -463,6 +528,18 @@ int cmd_copy(int argc, char **argv)
             break;
         case OPT_FAIL_FAST: o.fail_fast = 1; break;
         case OPT_SKIP_UNSAFE: o.skip_unsafe_names = 1; break;
+        case OPT_STATS:
+            stats_every = cli_parse_duration(optarg);
+            if (stats_every < 0)
+                return cli_usage("copy", "bad --stats '%s' (a duration: 30s, 1m, 0.5s; 0 = off)", optarg);
+            break;
+        case OPT_PROGRESS: force_progress = 1; break;
+        case OPT_ROW_GROUP_SIZE:
+            v = cli_parse_size(optarg);
+            if (v < 64 * 1024)
+                return cli_usage("copy", "bad --row-group-size '%s' (at least 64K)", optarg);
+            o.parquet_row_group_size = (size_t)v;
+            break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(copy_help, stdout);
@@ -492,7 +569,8 @@ int cmd_copy(int argc, char **argv)
         return code;
     }
     const char *src = src_x, *dst = dst_x;
-    int rc = run_copy(src, dst, &o);
+    rc = run_copy(src, dst, &o);
+    cli_rules_free(&rules);
     free(src_x);
     free(dst_x);
     free(query_x);
@@ -505,26 +583,63 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
     ferry_copy_options o = *op;
     ferry_error err;
     ferry_error_clear(&err);
-    if (!cli.quiet && !cli.json && isatty(STDERR_FILENO))
-        o.progress = progress_line;
+    int tty = isatty(STDERR_FILENO);
+    line_on = force_progress || (!cli.quiet && !cli.json && tty);
+    /* --stats D; else every 30 s into a log (not a terminal) at info or debug */
+    double every = stats_every >= 0                                           ? stats_every
+                   : !tty && !cli.quiet && cli.log_level >= FERRY_LOG_INFO ? 30
+                                                                             : 0;
+    cli_stats_start(every, line_on && tty);
+    if (line_on || cli_stats_on())
+        o.progress = on_progress;
 
-    if (dry_run && !ferry_copy_is_many(src, &o)) {
+    /* issue 14: a selection of many files runs through ferry_sync (cmd_sync.c) */
+    int many = ferry_copy_is_many(src, &o);
+    if (many && (o.n_filter_rules || o.min_age > 0 || o.max_age > 0 || o.ignore_existing))
+        return cli_run_sync(src, dst, &o, dry_run ? FERRY_SYNC_DRY_RUN : 0);
+    if (!many && (o.n_filter_rules || o.min_age > 0 || o.max_age > 0))
+        return cli_usage("copy", "--include, --exclude, --min-age and --max-age select among many files (a glob, "
+                                 "a directory or prefix ending in '/', or --recursive)");
+    if (o.ignore_existing)
+        o.replace = 0; /* one file: an existing DEST is left alone, below */
+    if (dry_run && !many) {
         static char plan[65536];
         ferry_status dst_st = ferry_copy_describe(src, dst, &o, plan, sizeof plan, &err);
         fputs(plan, stdout);
+        if (dst_st == FERRY_ERR_EXISTS && o.ignore_existing) {
+            printf("--ignore-existing: DEST exists, so nothing would be copied (exit 0)\n");
+            return 0;
+        }
         return dst_st == FERRY_OK ? 0 : cli_fail(&err);
     }
     if (dry_run) {
-        /* many files: list what would be copied */
+        /* many files: list what would be copied, then probe DEST */
         printf("would copy every file matching %s into %s:\n", src, dst);
-        return cmd_ls_print(src, o.recursive);
+        int rc = cmd_ls_print(src, o.recursive);
+        if (rc != 0)
+            return rc;
+        static char plan[8192];
+        plan[0] = '\0';
+        ferry_status dst_st = ferry_copy_describe_destination(dst, &o, plan, sizeof plan, &err);
+        fputs(plan, stdout);
+        return dst_st == FERRY_OK ? 0 : cli_fail(&err);
     }
     if (ferry_copy_is_many(src, &o))
         return copy_many(src, dst, &o);
     ferry_summary sum;
     ferry_status st = ferry_copy(src, dst, &o, &sum, &err);
-    if (o.progress)
+    if (line_on)
         fputs("\r\033[K", stderr);
+    if (st == FERRY_ERR_EXISTS && o.ignore_existing) {
+        char shown[1024];
+        snprintf(shown, sizeof shown, "%s", dst);
+        ferry_scrub(shown, sizeof shown);
+        if (!cli.quiet && !cli.json)
+            fprintf(stderr, "ferry: skipped %s: the destination exists (--ignore-existing)\n", shown);
+        if (cli.json)
+            printf("{\"ok\":true,\"skipped\":true,\"reason\":\"the destination exists (--ignore-existing)\"}\n");
+        return 0;
+    }
     if (st != FERRY_OK) {
         if (err.status == FERRY_OK)
             err.status = st;

@@ -157,6 +157,8 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  copy SOURCE DEST     stream data from SOURCE to DEST (ferry copy --help)\n"
+    "  sync SOURCE DEST     copy what is missing or changed from a directory/prefix to\n"
+    "                       another (--delete, --include/--exclude, --dry-run)\n"
     "  exec CONN: SQL       run SQL on a connection, print the last statement's rows as CSV\n"
     "  ls ENDPOINT          list keys / files (--recursive, --long, --json)\n"
     "  manifest DEST        after copy --partition K/N on every machine: check all parts,\n"
@@ -169,6 +171,7 @@ static const char usage_text[] =
     "  conn get ID          show a connection, secrets masked\n"
     "  conn test ID         connect and authenticate, report what was verified\n"
     "  version              print the version of ferry and of the linked libraries\n"
+    "  completion bash|zsh  print the shell completion script (ferry completion --help)\n"
     "\n"
     "Endpoints:  -  (stdin/stdout)   PATH | file://PATH   s3://BUCKET/KEY\n"
     "            CONN_ID:PATH (e.g. warehouse:public.orders, partner:/out/a.csv)\n"
@@ -472,6 +475,10 @@ static int dispatch(int argc, char **argv)
         return cmd_wait(argc, argv);
     if (strcmp(verb, "manifest") == 0)
         return cmd_manifest(argc, argv);
+    if (strcmp(verb, "completion") == 0)
+        return cmd_completion(argc, argv);
+    if (strcmp(verb, "sync") == 0)
+        return cmd_sync(argc, argv);
     if (strcmp(verb, "version") == 0) {
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             fputs("usage: ferry version\n  print the version of ferry and of the linked libraries\n", stdout);
@@ -497,6 +504,11 @@ static int dispatch(int argc, char **argv)
         return dispatch(n, sub);
     }
     return cli_usage(NULL, "unknown command '%s'", verb);
+}
+
+int cli_dispatch(int argc, char **argv)
+{
+    return dispatch(argc, argv);
 }
 
 int main(int argc, char **argv)

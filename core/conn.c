@@ -28,9 +28,11 @@
  *  - Airflow 2.3+ "type://proto://host": the host becomes "proto://host", but
  *    for http connections proto becomes the schema and the host stays bare.
  *
- * Every password, secret-named extra (also inside nested JSON extras) and the
- * raw, still percent-encoded form of each is registered with ferry_secret_add
- * as soon as it is parsed.  An aws login is an access key id, which Airflow
+ * Every password, secret-named extra (also inside nested JSON extras), private
+ * key and the raw, still percent-encoded form of each is registered with
+ * ferry_secret_add as soon as it is parsed; the id, type, host, login, schema
+ * and extra names are registered as public words (core/mask.h: free text
+ * keeps them readable).  An aws login is an access key id, which Airflow
  * does not treat as a secret: it is not registered.  Nothing here prints.
  */
 #include <errno.h>
@@ -45,6 +47,7 @@
 #include <jansson.h>
 
 #include "core/encode.h"
+#include "core/mask.h"
 #include "core/util.h"
 #include "ferry/conn.h"
 #include "ferry/log.h"
@@ -298,14 +301,7 @@ int ferry_conn_extra_bool(const ferry_conn *c, const char *key, int dflt)
 
 int ferry_conn_is_secret_key(const char *key)
 {
-    static const char *const words[] = {"secret",      "token",      "password", "passphrase",
-                                        "private_key", "access_key", "api_key",  "authorization"};
-    if (!key)
-        return 0;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcasestr(key, words[i]))
-            return 1;
-    return 0;
+    return ferry_mask_secret_name(key);
 }
 
 /* ------------------------------------------------------------------ */
@@ -321,26 +317,8 @@ static void register_secret_range(const char *s, size_t n)
     }
 }
 
-/* Register the strings under a secret-named key anywhere in v. */
-static void register_json_secrets(json_t *v, int under_secret_key)
-{
-    if (json_is_string(v)) {
-        if (under_secret_key)
-            ferry_secret_add(json_string_value(v));
-    } else if (json_is_object(v)) {
-        const char *key;
-        json_t *member;
-        json_object_foreach(v, key, member)
-            register_json_secrets(member, under_secret_key || ferry_conn_is_secret_key(key));
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *item;
-        json_array_foreach(v, i, item)
-            register_json_secrets(item, under_secret_key);
-    }
-}
-
-/* An extra holding JSON text (a non-string JSON extra) may hide secrets inside. */
+/* An extra holding JSON text (a non-string JSON extra) may hide secrets
+ * inside; its member names are public words. */
 static void register_nested_secrets(const char *text, int under_secret_key)
 {
     if (text[0] != '{' && text[0] != '[')
@@ -348,22 +326,30 @@ static void register_nested_secrets(const char *text, int under_secret_key)
     json_t *j = json_loads(text, 0, NULL);
     if (!j)
         return;
-    register_json_secrets(j, under_secret_key);
+    ferry_mask_note_json(j, under_secret_key);
     json_decref(j);
 }
 
-/* The password and every secret extra; never the login, not even an aws one
- * (an access key id is not a secret by Airflow's rules). */
+/* The password, every secret extra and every private key are secrets; never
+ * the login, not even an aws one (an access key id is not a secret by
+ * Airflow's rules).  The id, type, host, login, schema and extra names are
+ * public words: free text keeps them readable (core/mask.h). */
 static void register_conn_secrets(const ferry_conn *c)
 {
     if (c->password)
         ferry_secret_add(c->password);
     for (size_t i = 0; i < c->n_extra; i++) {
         int secret = ferry_conn_is_secret_key(c->extra[i].key);
-        if (secret)
+        if (secret || ferry_mask_secret_value(c->extra[i].value))
             ferry_secret_add(c->extra[i].value);
+        ferry_mask_add_public(c->extra[i].key);
         register_nested_secrets(c->extra[i].value, secret);
     }
+    ferry_mask_add_public(c->id);
+    ferry_mask_add_public(c->type);
+    ferry_mask_add_public(c->host);
+    ferry_mask_add_public(c->login);
+    ferry_mask_add_public(c->schema);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1447,32 +1433,61 @@ static json_t *json_string_lossy(const char *s)
     return j;
 }
 
-/* json_string_lossy of s with every registered secret masked.  Masking each
+/* json_string_lossy of s masked as free text (core/mask.h).  Masking each
  * string before it is encoded keeps the JSON valid: masking the encoded text
  * could match across a '", "' and cut the syntax apart. */
 static json_t *json_string_scrubbed(const char *s)
 {
-    char *copy = strdup(s);
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(3 * n); /* a masked byte alone becomes "***" */
     if (!copy)
         return NULL;
-    ferry_scrub(copy, strlen(copy) + 1);
+    memcpy(copy, s, n);
+    ferry_scrub(copy, 3 * n);
     json_t *j = json_string_lossy(copy);
     free(copy);
     return j;
 }
 
-/* Set obj[name] = value when value is not NULL; nonzero on failure. */
-static int set_string_member(json_t *obj, const char *name, const char *value)
+/* Set obj[name] = value (masked as free text) when value is not NULL; names
+ * are ferry's or the user's field names, shown as they are.  Nonzero on
+ * failure. */
+static int set_member(json_t *obj, const char *name, const char *value, int masked)
 {
     if (!value)
         return 0;
-    json_t *s = json_string_scrubbed(value);
-    json_t *key = json_string_scrubbed(name);
+    json_t *s = masked ? json_string_lossy(value) : json_string_scrubbed(value);
+    json_t *key = json_string_lossy(name);
     int rc = (s && key) ? json_object_set_new(obj, json_string_value(key), s) : -1;
     if (rc != 0 && !key)
         json_decref(s);
     json_decref(key);
     return rc;
+}
+
+static int set_string_member(json_t *obj, const char *name, const char *value)
+{
+    return set_member(obj, name, value, 0);
+}
+
+/* One extra's value as shown: "***" for a secret name or a private key; JSON
+ * text masked by field (headers named Authorization, X-Api-Key, ...);
+ * anything else as free text (*masked = 0: still to do).  Caller frees. */
+static char *masked_extra_value(const ferry_kv *kv, int *masked)
+{
+    *masked = 1;
+    if (ferry_conn_is_secret_key(kv->key) || ferry_mask_secret_value(kv->value))
+        return strdup(FERRY_MASK);
+    if (kv->value[0] == '{' || kv->value[0] == '[') {
+        json_t *j = json_loads(kv->value, 0, NULL);
+        if (j) {
+            char *text = json_dumps(ferry_mask_json(j, 0), JSON_COMPACT | JSON_ENCODE_ANY);
+            json_decref(j);
+            return text;
+        }
+    }
+    *masked = 0;
+    return strdup(kv->value);
 }
 
 static json_t *masked_extras(const ferry_conn *c)
@@ -1481,11 +1496,14 @@ static json_t *masked_extras(const ferry_conn *c)
     if (!extra)
         return NULL;
     for (size_t i = 0; i < c->n_extra; i++) {
-        const char *v = ferry_conn_is_secret_key(c->extra[i].key) ? "***" : c->extra[i].value;
-        if (set_string_member(extra, c->extra[i].key, v) != 0) {
+        int masked = 0;
+        char *v = masked_extra_value(&c->extra[i], &masked);
+        if (!v || set_member(extra, c->extra[i].key, v, masked) != 0) {
+            free(v);
             json_decref(extra);
             return NULL;
         }
+        free(v);
     }
     return extra;
 }
@@ -1500,7 +1518,7 @@ char *ferry_conn_to_json_masked(const ferry_conn *c)
     int failed = set_string_member(o, "conn_id", c->id) |
                  set_string_member(o, "conn_type", c->type) |
                  set_string_member(o, "host", c->host) | set_string_member(o, "login", c->login) |
-                 set_string_member(o, "password", c->password ? "***" : NULL) |
+                 set_string_member(o, "password", c->password ? FERRY_MASK : NULL) |
                  set_string_member(o, "schema", c->schema);
     if (c->port > 0)
         failed |= json_object_set_new(o, "port", json_integer(c->port));
@@ -1508,8 +1526,9 @@ char *ferry_conn_to_json_masked(const ferry_conn *c)
         json_t *extra = masked_extras(c);
         failed |= extra ? json_object_set_new(o, "extra", extra) : -1;
     }
-    /* every string was scrubbed on its way in (set_string_member), which also
-     * masks secrets nested in non-secret extras (registered at parse time) */
+    /* secret fields are "***" by field; every other string was masked as
+     * free text on its way in (set_string_member), which also masks secrets
+     * registered elsewhere (a token repeated in a non-secret extra) */
     char *text = failed ? NULL : json_dumps(o, JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;

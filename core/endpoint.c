@@ -44,6 +44,8 @@ static ferry_format format_from_name(const char *name)
         return FERRY_FORMAT_TSV;
     if (has_suffix(base, ".jsonl") || has_suffix(base, ".ndjson"))
         return FERRY_FORMAT_JSONL;
+    if (has_suffix(base, ".parquet"))
+        return FERRY_FORMAT_PARQUET;
     return FERRY_FORMAT_AUTO;
 }
 

@@ -18,11 +18,37 @@
 #include "ferry/log.h"
 #include "core/util.h"
 #include "ferry/retry.h"
+#include "core/retry_scope.h"
 #include "ferry/stream.h"
+
+/* core/retry_scope.h: the attempts every budget of this thread counts (0 =
+ * as asked), and how many budgets it started */
+static _Thread_local int scope_attempts;
+static _Thread_local unsigned budgets_started;
+
+int ferry_retry_scope_enter(int attempts)
+{
+    int previous = scope_attempts;
+    scope_attempts = attempts > 0 ? attempts : 0;
+    return previous;
+}
+
+void ferry_retry_scope_leave(int previous)
+{
+    scope_attempts = previous;
+}
+
+unsigned ferry_retry_budgets_started(void)
+{
+    return budgets_started;
+}
 
 void ferry_retry_init(ferry_retry *r, int max_attempts)
 {
     memset(r, 0, sizeof *r);
+    budgets_started++;
+    if (scope_attempts > 0)
+        max_attempts = scope_attempts;
     r->max_attempts = max_attempts > 0 ? max_attempts : 5;
     r->base_delay = 0.2;
     r->max_delay = 20.0;

@@ -418,6 +418,16 @@ static ferry_status local_mkdir(const ferry_endpoint *ep, int parents, ferry_err
     return FERRY_OK;
 }
 
+/* set_mtime: the file's modification time (its access time is left alone). */
+static ferry_status local_set_mtime(const ferry_endpoint *ep, int64_t mtime, ferry_error *err)
+{
+    struct timespec t[2] = {{0, UTIME_OMIT}, {(time_t)mtime, 0}};
+    if (utimensat(AT_FDCWD, ep->path, t, 0) != 0)
+        return ferry_error_set(err, errno_status(errno), SYSTEM ": cannot set the time of '%s': %s", ep->path,
+                               strerror(errno));
+    return FERRY_OK;
+}
+
 const ferry_hook ferry_hook_local = {
     FERRY_HOOK_INIT,
     .name = "file",
@@ -428,6 +438,7 @@ const ferry_hook ferry_hook_local = {
     .list = local_list,
     .remove = local_remove,
     .mkdir = local_mkdir,
+    .set_mtime = local_set_mtime,
 };
 
 /* ---------------------------------------------------------------- stdin / stdout */

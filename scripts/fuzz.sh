@@ -58,7 +58,7 @@ cmp -s "$OUT/include/ferry/version.h.new" "$OUT/include/ferry/version.h" 2>/dev/
   mv "$OUT/include/ferry/version.h.new" "$OUT/include/ferry/version.h"
 rm -f "$OUT/include/ferry/version.h.new"
 PKG_CFLAGS=$(pkg-config --cflags jansson libcurl libssh2 libmariadb zlib expat)
-LIBS="$(pkg-config --libs jansson libcurl libssh2 libmariadb zlib expat libzstd) -lpq -lcrypto -lpthread -lm"
+LIBS="$(pkg-config --libs jansson libcurl libssh2 libmariadb zlib expat libzstd snappy) -lpq -lcrypto -lpthread -lm"
 BASE_CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
              -Iinclude "-I$OUT/include" -I. -I/usr/include/postgresql $PKG_CFLAGS)
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)

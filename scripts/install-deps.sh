@@ -17,7 +17,9 @@
 # afterwards only if this script created it.
 #
 # The SigV4-verifying S3 test server (npm @20minutes/s3rver@4.0.4) is installed
-# into $FERRY_SVC_DIR/npm/s3v4 (default /tmp/ferry-svc/npm/s3v4), never globally.
+# into $FERRY_SVC_DIR/npm/s3v4 (default /tmp/ferry-svc/npm/s3v4), never globally;
+# DuckDB (npm @duckdb/node-api, the independent Parquet reader of
+# tests/integration/parquet.sh) into $FERRY_SVC_DIR/npm/duckdb.
 #
 # Env: FERRY_SVC_DIR (/tmp/ferry-svc), APT_TIMEOUT (1800 s), NPM_TIMEOUT (600 s).
 # Prints one summary line on stdout; logs go to $FERRY_SVC_DIR/install-*.log.
@@ -31,6 +33,8 @@ FERRY_SVC_DIR=${FERRY_SVC_DIR:-/tmp/ferry-svc}
 NPM_DIR=$FERRY_SVC_DIR/npm
 S3V4_PKG=@20minutes/s3rver
 S3V4_VER=4.0.4
+DUCKDB_PKG=@duckdb/node-api
+DUCKDB_VER=1.5.6-r.1   # tests/integration/parquet.sh pins the same
 APT_TIMEOUT=${APT_TIMEOUT:-1800}
 NPM_TIMEOUT=${NPM_TIMEOUT:-600}
 
@@ -41,7 +45,7 @@ mapfile -t BUILD_PKGS < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$BU
 TEST_PKGS=(postgresql mariadb-server mariadb-client openssh-server openssh-client nginx-light
            awscli curl openssl procps iproute2 python3
            ceph-mon ceph-mgr ceph-osd radosgw ceph-common valgrind time python3-psycopg2 python3-boto3 zstd gzip
-           rclone)   # rclone: bench/many_files.sh and bench/sftp_s3.sh compare with it
+           rclone zsh file)   # rclone: bench/many_files.sh and bench/sftp_s3.sh compare with it; zsh: completion.sh parses the zsh completion; file: cpack's dpkg-shlibdeps
 
 build_only=0
 for a in "$@"; do
@@ -115,6 +119,19 @@ if [ $build_only = 0 ]; then
     fi
     [ -f "$d/node_modules/$S3V4_PKG/lib/cli.js" ] || die "npm install did not produce $S3V4_PKG/lib/cli.js"
     summary+=("npm $S3V4_PKG@$S3V4_VER")
+  fi
+  d=$NPM_DIR/duckdb
+  if ! grep -q "\"version\": \"$DUCKDB_VER\"" "$d/node_modules/$DUCKDB_PKG/package.json" 2>/dev/null; then
+    echo "install-deps: npm install $DUCKDB_PKG@$DUCKDB_VER into $d" >&2
+    mkdir -p "$d"
+    printf '{"name":"ferry-test-duckdb","private":true,"dependencies":{"%s":"%s"}}\n' \
+      "$DUCKDB_PKG" "$DUCKDB_VER" > "$d/package.json"
+    if ! (cd "$d" && timeout -k 10 "$NPM_TIMEOUT" npm install --no-audit --no-fund \
+            --loglevel=error </dev/null >"$FERRY_SVC_DIR/install-npm-duckdb.log" 2>&1); then
+      tail -n 25 "$FERRY_SVC_DIR/install-npm-duckdb.log" >&2
+      die "npm install $DUCKDB_PKG@$DUCKDB_VER failed (log: $FERRY_SVC_DIR/install-npm-duckdb.log)"
+    fi
+    summary+=("npm $DUCKDB_PKG@$DUCKDB_VER")
   fi
 fi
 

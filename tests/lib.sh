@@ -10,6 +10,9 @@ FERRY_SVC_ENV=${FERRY_SVC_ENV:-/tmp/ferry-svc/env}
 T_PASS=0
 T_FAIL=0
 T_SKIP=0
+# no test reaches the EC2 metadata address (169.254.169.254): the S3
+# credential chain's last source stays off unless a test turns it on
+export AWS_EC2_METADATA_DISABLED=true
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-it.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 

@@ -15,7 +15,10 @@
 #include "ferry/log.h"
 #include "ferry/transfer.h"
 #include "transfer/budget.h"
+#include "transfer/dest_text.h"
 #include "transfer/fault.h"
+#include "transfer/format_check.h"
+#include "transfer/parquet.h"
 #include "transfer/move.h"
 #include "transfer/options.h"
 #include "transfer/parallel.h"
@@ -91,6 +94,9 @@ static ferry_status copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, con
     o.format = resolve_format(src, dst, &o);
     if (sum)
         memset(sum, 0, sizeof *sum);
+    ferry_status fst = ferry_format_check(src, dst, o.format, &o, err); /* a name never lies */
+    if (fst != FERRY_OK)
+        return fst;
     ferry_status bst = ferry_budget_apply(src, dst, &o, err); /* --max-memory (transfer/budget.c) */
     if (bst != FERRY_OK)
         return bst;
@@ -109,6 +115,9 @@ static ferry_status copy_endpoints(ferry_endpoint *src, ferry_endpoint *dst, con
     if (o.resume_file && ferry_parallel_wanted(src, &o))
         return ferry_error_set(err, FERRY_ERR_USAGE,
                                "--resume continues a single-stream copy, not --parallel/--split-output/--partition");
+
+    if (o.format == FERRY_FORMAT_PARQUET && (src->hook->flags & FERRY_HOOK_SQL))
+        return ferry_parquet_copy(src, dst, &o, sum, err); /* typed rows (transfer/parquet_copy.c) */
 
     if (ferry_parallel_wanted(src, &o)) /* --parallel/--split-output/--partition (transfer/parallel.c) */
         return ferry_parallel_copy(src, dst, &o, sum, err);
@@ -199,8 +208,9 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* "dir/" or an existing local directory as destination: append the source's file name. */
-static char *destination_text(const ferry_endpoint *src, const char *dst)
+/* "dir/" or an existing local directory as destination: append the source's
+ * file name (transfer/dest_text.h: --dry-run names the same destination). */
+char *ferry_copy_destination_text(const ferry_endpoint *src, const char *dst)
 {
     size_t n = strlen(dst);
     int dir = n > 0 && dst[n - 1] == '/';
@@ -264,7 +274,7 @@ static ferry_status copy_texts(const char *src_text, const char *dst_text, const
         return st;
     /* a ranged copy's DEST is a prefix/directory as given (transfer/parallel.c) */
     char *dst_final = o && (o->split_output || o->partition_count > 0) ? strdup(dst_text)
-                                                                       : destination_text(src, dst_text);
+                                                                       : ferry_copy_destination_text(src, dst_text);
     if (!dst_final) {
         ferry_endpoint_free(src);
         return ferry_error_oom(err, NULL, NULL, NULL);

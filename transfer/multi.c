@@ -21,6 +21,7 @@
 #include "transfer/move.h"
 #include "transfer/multi.h"
 #include "transfer/options.h"
+#include "transfer/sync.h"
 
 static int has_glob(const char *s)
 {
@@ -159,6 +160,8 @@ struct ferry_multi_plan {
     void *ud;
     ferry_multi_admit_fn admit;
     void *admit_ud;
+    ferry_multi_committed_fn committed;
+    void *committed_ud;
     /* results, under mu */
     pthread_mutex_t mu;
     int n_ok, n_failed, n_skipped;
@@ -232,6 +235,12 @@ void ferry_multi_plan_set_admit(ferry_multi_plan *p, ferry_multi_admit_fn admit,
 {
     p->admit = admit;
     p->admit_ud = ud;
+}
+
+void ferry_multi_plan_set_committed(ferry_multi_plan *p, ferry_multi_committed_fn committed, void *ud)
+{
+    p->committed = committed;
+    p->committed_ud = ud;
 }
 
 int ferry_multi_name_safe(const char *name, const char **why)
@@ -349,6 +358,10 @@ static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e, wo
         if (p->file_max_memory)
             fo.max_memory = p->file_max_memory;
         st = ferry_copy(s, d, &fo, &sum, &one);
+        /* issue 14 seam (b): the copy committed; e.g. the destination gets
+         * the source's mtime (sync), on this worker, before the result is told */
+        if (st == FERRY_OK && p->committed)
+            p->committed(p->committed_ud, d, e, &fo);
         if (st == FERRY_ERR_USAGE && p->file_max_memory && strstr(one.msg, "--max-memory"))
             ferry_error_prefix(&one, "--max-memory %zuM is shared by %d transfers, %zuM each",
                                p->o.max_memory >> 20, p->transfers, p->file_max_memory >> 20);
@@ -378,6 +391,7 @@ typedef struct run {
     queued *ring;
     size_t cap, head, count;
     int closed;             /* the lister is done: workers drain and leave */
+    size_t seen;            /* files listed (admitted or not) */
     size_t listed;          /* files admitted */
 } run;
 
@@ -434,8 +448,13 @@ static ferry_status enqueue(const ferry_entry *e, void *ud, ferry_error *err)
         if (ferry_multi_name_safe(e->name, &why))
             return FERRY_OK;
     }
+    r->seen++;  /* the lister's thread only */
     if (r->p->admit) {
+        /* issue 14 seam (a): under the plan's lock, so what admit reports
+         * (sync's SKIP events) is serialised with the workers' results */
+        pthread_mutex_lock(&r->p->mu);
         int a = r->p->admit(r->p->admit_ud, e, err);
+        pthread_mutex_unlock(&r->p->mu);
         if (a == 0)
             return FERRY_OK;
         if (a != 1)
@@ -544,17 +563,35 @@ ferry_status ferry_multi_run(ferry_multi_plan *p, int *n_ok, int *n_failed, ferr
             *err = p->first_err;
         return p->first;
     }
-    if (r.listed == 0 && p->n_skipped == 0)
+    if (r.seen == 0)
         return ferry_error_set(err, FERRY_ERR_NOT_FOUND, "%s matches no files", p->src);
     return FERRY_OK;
 }
 
-/* ferry_copy_many with o taken and its cancel token current. */
-static ferry_status copy_many(const char *src, const char *dst, const ferry_copy_options *o, ferry_file_result_fn fn,
-                              void *ud, int *n_ok, int *n_failed, ferry_error *err)
+/* The selector (transfer/sync.h) as the plan's seams. */
+static int select_admit(void *ud, const ferry_entry *e, ferry_error *err)
 {
+    (void)err;
+    return ferry_select_entry(ud, e->name, e->is_dir ? -1 : e->size, e->mtime) ? 1 : 0;
+}
+
+static void select_committed(void *ud, const char *dst, const ferry_multi_entry *e, const ferry_copy_options *o)
+{
+    ferry_select_copied(ud, dst, e->mtime, o);
+}
+
+/* ferry_copy_many with o taken and its cancel token current; sel (may be
+ * NULL) selects the files (transfer/sync.h). */
+ferry_status ferry_copy_many_select(const char *src, const char *dst, const ferry_copy_options *o, ferry_select *sel,
+                                    ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed, ferry_error *err)
+{
+    *n_ok = *n_failed = 0;
     ferry_multi_plan *p = NULL;
     ferry_status st = ferry_multi_plan_new(src, dst, o, fn, ud, &p, err);
+    if (st == FERRY_OK && sel) {
+        ferry_multi_plan_set_admit(p, select_admit, sel);
+        ferry_multi_plan_set_committed(p, select_committed, sel);
+    }
     if (st == FERRY_OK)
         st = ferry_multi_run(p, n_ok, n_failed, err);
     ferry_multi_plan_free(p);
@@ -570,7 +607,12 @@ ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_
     if (st != FERRY_OK)
         return st;
     ferry_cancel_token *prev = ferry_cancel_enter(&o);
-    st = copy_many(src, dst, &o, fn, ud, n_ok, n_failed, err);
+    ferry_select *sel = NULL; /* issue 14: --include/--exclude/--min-age/--ignore-existing */
+    if (ferry_select_wanted(&o))
+        st = ferry_select_new(src, dst, &o, 0, NULL, NULL, &sel, err);
+    if (st == FERRY_OK)
+        st = ferry_copy_many_select(src, dst, &o, sel, fn, ud, n_ok, n_failed, err);
+    ferry_select_free(sel);
     ferry_cancel_adopt(prev);
     return st;
 }

@@ -38,8 +38,19 @@ ferry_status ferry_multi_plan_new(const char *src, const char *dst, const ferry_
                                   ferry_file_result_fn fn, void *ud, ferry_multi_plan **out, ferry_error *err);
 void ferry_multi_plan_free(ferry_multi_plan *p);
 
-/* Only files admit says 1 for are copied (NULL: every file). */
+/* Only files admit says 1 for are copied (NULL: every file).  admit runs
+ * on the lister's thread under the plan's lock (serialised with fn), for
+ * every listed file; a file it leaves out still counts as listed (no
+ * "matches no files"). */
 void ferry_multi_plan_set_admit(ferry_multi_plan *p, ferry_multi_admit_fn admit, void *ud);
+
+/* Called by the worker that copied e to dst, after the copy committed and
+ * before its result goes to fn (sync: the destination gets the source's
+ * mtime through the hook's set_mtime slot).  Runs on any worker, several at
+ * once: it must be thread-safe.  o is the file's options. */
+typedef void (*ferry_multi_committed_fn)(void *ud, const char *dst, const ferry_multi_entry *e,
+                                         const ferry_copy_options *o);
+void ferry_multi_plan_set_committed(ferry_multi_plan *p, ferry_multi_committed_fn committed, void *ud);
 
 /* Copy one listed file: check its name maps to a safe destination name
  * (else a failed file, FERRY_ERR_DATA, or a warning with

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ferry/log.h"
+#include "pg_binary.h"
 #include "pg_internal.h"
 
 typedef struct pg_source {
@@ -33,13 +34,15 @@ typedef struct pg_source {
     ferry_column *columns;  /* owned: base.columns, or NULL when not described */
     char **col_strings;     /* owned: every column's name and native type (2 per column) */
     size_t n_columns;
+    ferry_pg_bin_schema bin;/* owned: the typed columns of a binary COPY (FERRY_FORMAT_PARQUET) */
 } pg_source;
 
 /* ---- building the COPY statement --------------------------------------- */
 
 static int format_is_supported(ferry_format f)
 {
-    return f == FERRY_FORMAT_CSV || f == FERRY_FORMAT_TSV || f == FERRY_FORMAT_JSONL;
+    return f == FERRY_FORMAT_CSV || f == FERRY_FORMAT_TSV || f == FERRY_FORMAT_JSONL ||
+           f == FERRY_FORMAT_PARQUET; /* typed rows: COPY binary, read by pg_binary.c */
 }
 
 /* What COPY reads: the table itself ("s"."t", fastest) or "(query)".  The
@@ -407,6 +410,7 @@ static void source_free(ferry_source *s)
     PQfinish(src->pg);
     PQfreemem(src->row);
     free_columns(src);
+    ferry_pg_bin_schema_free(&src->bin);
     free(src->prefix);
     free(src->conn_id);
     free(src);
@@ -418,6 +422,12 @@ static const ferry_source_ops pg_source_ops = {
     .finish = source_finish,
     .free = source_free,
 };
+
+const ferry_pg_bin_schema *ferry_pg_source_bin_schema(const ferry_source *s)
+{
+    const pg_source *src = (const pg_source *)s;
+    return s && s->ops == &pg_source_ops && src->bin.n > 0 ? &src->bin : NULL;
+}
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -465,12 +475,16 @@ static ferry_status prepare_copy(pg_source *src, const ferry_pg_table *table, co
     target = copy_target(table_sql, query);
     select_sql = select_statement(table_sql, query);
     null_opt = ferry_pg_null_option(src->pg, o->null_string);
-    if (target && select_sql && null_opt)
-        *sql = copy_out_sql(target, select_sql, fmt, header, null_opt, PQserverVersion(src->pg));
-    if (!*sql)
-        st = ferry_error_oom(err, FERRY_PG_SYSTEM, src->conn_id, NULL);
-    if (st == FERRY_OK)
-        st = describe_columns(src, select_sql, err);
+    if (fmt == FERRY_FORMAT_PARQUET && select_sql) {
+        st = ferry_pg_bin_prepare(src->pg, src->conn_id, select_sql, sql, &src->bin, err);
+    } else {
+        if (target && select_sql && null_opt)
+            *sql = copy_out_sql(target, select_sql, fmt, header, null_opt, PQserverVersion(src->pg));
+        if (!*sql)
+            st = ferry_error_oom(err, FERRY_PG_SYSTEM, src->conn_id, NULL);
+        if (st == FERRY_OK)
+            st = describe_columns(src, select_sql, err);
+    }
     if (st == FERRY_OK && fmt == FERRY_FORMAT_TSV && header && PQserverVersion(src->pg) < 150000)
         st = make_text_header(src, select_sql, err);
     free(table_sql);
@@ -510,7 +524,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
         src->base.size = -1;
         src->base.rows = 0;
         src->timeout = o->timeout;
-        src->header_lines = fmt != FERRY_FORMAT_JSONL && o->header ? 1 : 0;
+        src->header_lines = fmt != FERRY_FORMAT_JSONL && fmt != FERRY_FORMAT_PARQUET && o->header ? 1 : 0;
         src->conn_id = strdup(id ? id : "");
         st = ferry_pg_connect_retry(ep->conn, src->conn_id, o->max_retries, &src->pg, err);
     }

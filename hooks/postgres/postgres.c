@@ -5,6 +5,7 @@
  * pg_source.c, pg_sink.c and pg_ops.c; docs/hooks/postgres.md describes the
  * behaviour.
  */
+#include "pg_binary.h"
 #include "pg_internal.h"
 
 static const char *const postgres_conn_types[] = {"postgres", NULL};
@@ -24,4 +25,5 @@ const ferry_hook ferry_hook_postgres = {
     .test = ferry_pg_test,
     .open_range_sources = ferry_pg_open_range_sources,
     .split_default = "ctid page ranges",
+    .open_typed_source = ferry_pg_open_typed_source,
 };

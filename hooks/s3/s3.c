@@ -332,6 +332,11 @@ static ferry_status s3_test(const ferry_conn *conn, char *info, size_t cap, ferr
                      c->cfg.endpoint, c->cfg.region, bucket, c->cfg.cred_source);
         ferry_s3_xfer_release(&x);
     }
+    if (st != FERRY_OK) {
+        /* which identity was refused: the credential source (never a secret) */
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (credentials from %s)", c->cfg.cred_source);
+    }
     ferry_s3_client_free(c);
     return st;
 }

@@ -3,11 +3,12 @@
  * an Airflow "aws" connection, the AWS environment variables and the shared
  * files, in the order boto3 (and so Airflow) applies them.
  *
- *   credentials  connection login/password (+ extra aws_session_token)
- *                -> extras aws_access_key_id / aws_secret_access_key
- *                -> AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
- *                   (skipped when the connection names a profile_name, as boto3 does)
- *                -> [profile] of ~/.aws/credentials, then of ~/.aws/config
+ *   credentials  the provider chain of s3_creds.c (keys, web identity, profiles
+ *                with roles / SSO / credential_process, container, IMDSv2),
+ *                then the extra role_arn; renewed before expiry
+ *   STS          extra sts_endpoint_url -> service_config.sts.endpoint_url
+ *                -> AWS_ENDPOINT_URL_STS -> profile sts.endpoint_url
+ *                -> the S3 endpoint_url -> https://sts.<region>.amazonaws.com
  *   profile      extra profile_name -> AWS_PROFILE -> AWS_DEFAULT_PROFILE -> "default"
  *   region       extra region_name -> AWS_REGION -> AWS_DEFAULT_REGION
  *                -> profile region -> us-east-1
@@ -28,6 +29,7 @@
 #include <strings.h>
 
 #include "ferry/log.h"
+#include "hooks/s3/s3_creds.h"
 #include "hooks/s3/s3_internal.h"
 
 const char *ferry_s3_conn_id(const ferry_conn *conn)
@@ -113,68 +115,50 @@ static ferry_status oom(ferry_error *err)
     return ferry_error_oom(err, "s3", NULL, NULL);
 }
 
-static ferry_status load_credentials(const ferry_conn *conn, const files *f, int profile_explicit,
-                                     ferry_s3_config *cfg, ferry_error *err)
+/* Every extra the S3 hook reads (Airflow's aws connection extras and
+ * ferry's own); any other is named in a warning, once per client. */
+static const char *const known_extras[] = {
+    "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region_name", "profile_name",
+    "role_arn", "assume_role_method", "assume_role_kwargs", "assume_role_with_web_identity_token_file",
+    "endpoint_url", "sts_endpoint_url", "service_config", "config_kwargs", "addressing_style", "verify",
+    "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name", NULL,
+};
+
+static void warn_unknown_extras(const ferry_conn *conn, const char *conn_id)
 {
-    const char *id = cfg->conn_id;
-    if (conn && conn->login && *conn->login && conn->password && *conn->password) {
-        cfg->access_key = strdup(conn->login);
-        cfg->secret_key = strdup(conn->password);
-        cfg->session_token = ferry_s3_strdup(extra(conn, "aws_session_token"));
-        (void)!asprintf(&cfg->cred_source, "connection %s", id);
-    } else if (extra(conn, "aws_access_key_id") && extra(conn, "aws_secret_access_key")) {
-        cfg->access_key = strdup(extra(conn, "aws_access_key_id"));
-        cfg->secret_key = strdup(extra(conn, "aws_secret_access_key"));
-        cfg->session_token = ferry_s3_strdup(extra(conn, "aws_session_token"));
-        (void)!asprintf(&cfg->cred_source, "connection %s (extras)", id);
-    } else if (!profile_explicit && env_get("AWS_ACCESS_KEY_ID") && env_get("AWS_SECRET_ACCESS_KEY")) {
-        cfg->access_key = strdup(env_get("AWS_ACCESS_KEY_ID"));
-        cfg->secret_key = strdup(env_get("AWS_SECRET_ACCESS_KEY"));
-        const char *tok = env_get("AWS_SESSION_TOKEN");
-        cfg->session_token = ferry_s3_strdup(tok ? tok : env_get("AWS_SECURITY_TOKEN"));
-        cfg->cred_source = strdup("environment");
-    } else {
-        char *ak = ferry_s3_profile_get(f->cred_path, f->cred_section, "aws_access_key_id");
-        char *sk = ferry_s3_profile_get(f->cred_path, f->cred_section, "aws_secret_access_key");
-        const char *where = "credentials file";
-        if (ak && sk) {
-            cfg->session_token = ferry_s3_profile_get(f->cred_path, f->cred_section, "aws_session_token");
-        } else {
-            free(ak);
-            if (sk)
-                explicit_bzero(sk, strlen(sk));
-            free(sk);
-            ak = profile_config(f, "aws_access_key_id");
-            sk = profile_config(f, "aws_secret_access_key");
-            where = "config file";
-            if (ak && sk)
-                cfg->session_token = profile_config(f, "aws_session_token");
-        }
-        if (!ak || !sk) {
-            free(ak);
-            if (sk)
-                explicit_bzero(sk, strlen(sk));
-            free(sk);
-            return ferry_error_hook(
-                err, FERRY_ERR_CONFIG, "s3", id,
-                "no AWS credentials: set login/password on the %s, AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, or profile '%s' in %s",
-                conn ? "connection" : "aws connection (aws_default)", cfg->profile,
-                f->cred_path ? f->cred_path : "~/.aws/credentials");
-        }
-        cfg->access_key = ak;
-        cfg->secret_key = sk;
-        (void)!asprintf(&cfg->cred_source, "profile %s (%s)", cfg->profile, where);
+    if (!conn)
+        return;
+    for (size_t i = 0; i < conn->n_extra; i++) {
+        int known = 0;
+        for (const char *const *k = known_extras; *k && !known; k++)
+            known = strcmp(*k, conn->extra[i].key) == 0;
+        if (!known)
+            ferry_log(FERRY_LOG_WARN, "s3(%s): ignoring extra '%s' (not used by the s3 hook)", conn_id,
+                      conn->extra[i].key);
     }
-    if (!cfg->access_key || !cfg->secret_key || !cfg->cred_source)
+}
+
+static ferry_status load_credentials(const ferry_conn *conn, const files *f, int profile_explicit,
+                                     char *sts_url, ferry_s3_config *cfg, ferry_error *err)
+{
+    ferry_s3_creds_ctx ctx = {
+        .conn = conn, .conn_id = cfg->conn_id, .profile = cfg->profile, .profile_explicit = profile_explicit,
+        .cred_path = f->cred_path, .config_path = f->config_path, .region = cfg->region, .sts_url = sts_url,
+        .verify = cfg->verify, .ca_bundle = cfg->ca_bundle, .connect_timeout = cfg->connect_timeout,
+    };
+    ferry_status st = ferry_s3_creds_resolve(&ctx, &cfg->creds, &cfg->cred_source, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_s3_credset *s = NULL;
+    st = ferry_s3_creds_get(cfg->creds, 0, &s, err);
+    if (st != FERRY_OK)
+        return st;
+    cfg->access_key = strdup(s->access_key);
+    cfg->secret_key = strdup(s->secret_key);
+    cfg->session_token = ferry_s3_strdup(s->session_token);
+    ferry_s3_creds_put(cfg->creds, s);
+    if (!cfg->access_key || !cfg->secret_key)
         return oom(err);
-    if (cfg->session_token && !*cfg->session_token) {
-        free(cfg->session_token);
-        cfg->session_token = NULL;
-    }
-    ferry_secret_add(cfg->secret_key);
-    if (cfg->session_token)
-        ferry_secret_add(cfg->session_token);
     return FERRY_OK;
 }
 
@@ -270,7 +254,7 @@ ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, 
     files f;
     memset(&f, 0, sizeof f);
     ferry_status st = FERRY_OK;
-    char *endpoint = NULL, *style = NULL, *verify = NULL, *s = NULL;
+    char *endpoint = NULL, *style = NULL, *verify = NULL, *s = NULL, *sts_url = NULL;
 
     cfg->conn_id = strdup(ferry_s3_conn_id(conn));
     const char *prof = extra(conn, "profile_name");
@@ -297,10 +281,6 @@ ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, 
         st = oom(err);
         goto out;
     }
-
-    st = load_credentials(conn, &f, profile_explicit, cfg, err);
-    if (st != FERRY_OK)
-        goto out;
 
     cfg->region = first_of(conn, &f, "region_name", NULL, NULL, NULL, "AWS_REGION",
                            "AWS_DEFAULT_REGION", "region", NULL);
@@ -385,9 +365,21 @@ ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, 
         cfg->read_timeout = v;
     }
     cfg->unsigned_payload = conn ? ferry_conn_extra_bool(conn, "unsigned_payload", 0) == 1 : 0;
-    if (!cfg->region)
+    if (!cfg->region) {
         st = oom(err);
+        goto out;
+    }
+    warn_unknown_extras(conn, cfg->conn_id);
+    /* STS: extra sts_endpoint_url -> service_config.sts.endpoint_url -> AWS_ENDPOINT_URL_STS
+     * -> profile sts.endpoint_url -> the S3 endpoint_url (radosgw, MinIO serve STS there)
+     * -> https://sts.<region>.amazonaws.com */
+    sts_url = first_of(conn, &f, "sts_endpoint_url", "service_config", "sts", "endpoint_url",
+                       "AWS_ENDPOINT_URL_STS", NULL, "sts.endpoint_url", NULL);
+    if (!sts_url && cfg->custom_endpoint)
+        sts_url = ferry_s3_strdup(cfg->endpoint);
+    st = load_credentials(conn, &f, profile_explicit, sts_url, cfg, err);
 out:
+    free(sts_url);
     free(endpoint);
     free(style);
     free(verify);
@@ -412,6 +404,7 @@ static void free_secret(char **p)
 
 void ferry_s3_config_release(ferry_s3_config *cfg)
 {
+    ferry_s3_creds_free(cfg->creds);
     free(cfg->conn_id);
     free(cfg->access_key);
     free_secret(&cfg->secret_key);

@@ -134,6 +134,9 @@ typedef struct ferry_s3_config {
     long connect_timeout;   /* seconds */
     double read_timeout;    /* seconds without progress; 0 = from the copy options */
     int unsigned_payload;   /* x-amz-content-sha256: UNSIGNED-PAYLOAD for bodies */
+    struct ferry_s3_creds *creds; /* owned: the provider chain (s3_creds.h); access_key..session_token
+                                     above are its first set, for presigning and messages; requests
+                                     sign with a fresh snapshot of it */
 } ferry_s3_config;
 
 /* Build the configuration of conn (borrowed; may be NULL = environment and

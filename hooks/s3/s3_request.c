@@ -22,6 +22,7 @@
 
 #include "ferry/log.h"
 #include "ferry/stream.h"
+#include "hooks/s3/s3_creds.h"
 #include "hooks/s3/s3_internal.h"
 
 #define S3_RESP_LIMIT (16 * S3_MIB)   /* largest collected body (listings are streamed) */
@@ -338,6 +339,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     ferry_sigv4_signed sig;
     memset(&sig, 0, sizeof sig);
     const ferry_s3_config *cfg = &c->cfg;
+    ferry_s3_credset *snap = NULL;
 
     if (ferry_s3_config_target(cfg, r->bucket, r->key, &host, &path) != FERRY_OK) {
         st = ferry_error_oom(err, "s3", NULL, NULL);
@@ -358,7 +360,12 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
             payload_hash = hash;
     }
 
-    ferry_sigv4_credentials creds = {cfg->access_key, cfg->secret_key, cfg->session_token};
+    /* a snapshot of the current credentials, renewed first when they are
+     * about to expire (shared by every thread of this client) */
+    st = ferry_s3_creds_get(cfg->creds, r->cleanup, &snap, err);
+    if (st != FERRY_OK)
+        goto out;
+    ferry_sigv4_credentials creds = {snap->access_key, snap->secret_key, snap->session_token};
     ferry_sigv4_request sreq;
     memset(&sreq, 0, sizeof sreq);
     sreq.method = r->method;
@@ -395,8 +402,8 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     rc |= add_header(x, "Host", host.data);
     rc |= add_header(x, "x-amz-date", sig.amz_date);
     rc |= add_header(x, "x-amz-content-sha256", payload_hash);
-    if (cfg->session_token)
-        rc |= add_header(x, "x-amz-security-token", cfg->session_token);
+    if (snap->session_token)
+        rc |= add_header(x, "x-amz-security-token", snap->session_token);
     for (size_t i = 0; i < r->nheaders; i++)
         rc |= add_header(x, r->headers[i].name, r->headers[i].value);
     rc |= add_header(x, "Authorization", sig.authorization);
@@ -467,6 +474,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     x->active = 1;
     x->t_start = ferry_now_monotonic();
 out:
+    ferry_s3_creds_put(cfg->creds, snap);
     ferry_sigv4_signed_free(&sig);
     ferry_buf_release(&host);
     ferry_buf_release(&path);

@@ -47,4 +47,5 @@ const ferry_hook ferry_hook_sftp = {
     .exec = NULL,
     .test = ferry_sftp_op_test,
     .memory = sftp_memory,
+    .set_mtime = ferry_sftp_op_set_mtime,
 };

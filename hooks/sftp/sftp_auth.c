@@ -19,9 +19,6 @@
 #include "ferry/log.h"
 #include "hooks/sftp/sftp_internal.h"
 
-#define RSA_HINT                                                                                               \
-    " (libssh2 1.10 signs with RSA only as ssh-rsa/SHA-1, which OpenSSH 8.8 and later refuse unless "         \
-    "PubkeyAcceptedAlgorithms allows ssh-rsa: use an ed25519 or ecdsa key)"
 
 typedef enum auth_kind { AUTH_KEY_FILE, AUTH_KEY_MEMORY, AUTH_PASSWORD, AUTH_KBD, AUTH_AGENT } auth_kind;
 
@@ -114,40 +111,141 @@ static ferry_status run(ferry_sftp_session *s, const auth_call *a, int *rc, ferr
     return st;
 }
 
-/* Is this private key text an RSA key?  PEM says so in its header; the
- * OpenSSH format names the type inside the base64 body, near the start. */
-static int key_text_is_rsa(const char *text)
+/* ---- RSA keys and libssh2 before 1.11 ----------------------------------
+ * libssh2 1.10 signs with an RSA key only as "ssh-rsa" (SHA-1), which
+ * OpenSSH 8.8 and later refuse by default; 1.11 adds rsa-sha2-256/512.  When
+ * an RSA key is refused, the message says so.  Whether a key is RSA is read
+ * from the key itself (its PEM header, the type inside an OpenSSH or PKCS#8
+ * body, else the public key file next to it), never from libssh2's text. */
+
+typedef enum key_kind { KEY_UNKNOWN, KEY_RSA, KEY_OTHER } key_kind;
+
+static uint32_t be32(const unsigned char *p)
 {
-    if (strstr(text, "BEGIN RSA PRIVATE KEY"))
-        return 1;
-    const char *b = strstr(text, "BEGIN OPENSSH PRIVATE KEY-----");
-    if (!b)
-        return 0;
-    b += 30;
-    char b64[400];
-    size_t n = 0;
-    for (; *b && *b != '-' && n + 1 < sizeof b64; b++)
-        if (*b != '\n' && *b != '\r' && *b != ' ')
-            b64[n++] = *b;
-    n -= n % 4;
-    unsigned char raw[300];
-    long len = ferry_base64_decode(b64, n, raw, sizeof raw);
-    for (long i = 0; i + 7 <= len; i++)
-        if (memcmp(raw + i, "ssh-rsa", 7) == 0)
-            return 1;
-    return 0;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int key_file_is_rsa(const char *path)
+/* The base64 body after the "-----BEGIN ...-----" line at begin, decoded
+ * into raw (its first bytes only).  Returns the number of bytes, or -1. */
+static long pem_body(const char *begin, unsigned char *raw, size_t cap)
 {
-    char text[2048];
+    const char *b = strstr(begin + 11, "-----");
+    if (!b)
+        return -1;
+    b += 5;
+    char b64[4 * 150 + 4];
+    size_t n = 0;
+    for (; *b && *b != '-' && n + 1 < sizeof b64 && n < cap / 3 * 4; b++) {
+        if (*b == ':') { /* a "Proc-Type:" header line: skip it */
+            while (*b && *b != '\n')
+                b++;
+            n = 0;
+            if (!*b)
+                break;
+        } else if (*b != '\n' && *b != '\r' && *b != ' ' && *b != '\t') {
+            b64[n++] = *b;
+        }
+    }
+    n -= n % 4;
+    return ferry_base64_decode(b64, n, raw, cap);
+}
+
+/* "openssh-key-v1\0", cipher, kdf, kdf options, number of keys, then the
+ * first public key, which starts with its type string. */
+static key_kind openssh_kind(const unsigned char *raw, long len)
+{
+    size_t p = 15, n = len > 0 ? (size_t)len : 0;
+    if (n < p || memcmp(raw, "openssh-key-v1", 15) != 0)
+        return KEY_UNKNOWN;
+    for (int i = 0; i < 3; i++) {
+        if (p + 4 > n || be32(raw + p) > n - p - 4)
+            return KEY_UNKNOWN;
+        p += 4 + be32(raw + p);
+    }
+    p += 4 + 4; /* number of keys, the public key's length */
+    if (p + 4 > n || be32(raw + p) > n - p - 4)
+        return KEY_UNKNOWN;
+    return be32(raw + p) == 7 && memcmp(raw + p + 4, "ssh-rsa", 7) == 0 ? KEY_RSA : KEY_OTHER;
+}
+
+/* PKCS#8 PrivateKeyInfo: the algorithm OID comes within the first bytes. */
+static key_kind pkcs8_kind(const unsigned char *raw, long len)
+{
+    static const unsigned char rsa_oid[] = {0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01};
+    for (long i = 0; i + (long)sizeof rsa_oid <= len && i < 32; i++)
+        if (memcmp(raw + i, rsa_oid, sizeof rsa_oid) == 0)
+            return KEY_RSA;
+    return len > 0 ? KEY_OTHER : KEY_UNKNOWN;
+}
+
+/* The kind of a private key from its text. */
+static key_kind key_text_kind(const char *text)
+{
+    const char *b = strstr(text, "-----BEGIN ");
+    if (!b)
+        return KEY_UNKNOWN;
+    unsigned char raw[400];
+    if (strncmp(b, "-----BEGIN RSA PRIVATE KEY-----", 31) == 0)
+        return KEY_RSA;
+    if (strncmp(b, "-----BEGIN OPENSSH PRIVATE KEY-----", 35) == 0)
+        return openssh_kind(raw, pem_body(b, raw, sizeof raw));
+    if (strncmp(b, "-----BEGIN PRIVATE KEY-----", 27) == 0)
+        return pkcs8_kind(raw, pem_body(b, raw, sizeof raw));
+    if (strncmp(b, "-----BEGIN EC PRIVATE KEY-----", 30) == 0 ||
+        strncmp(b, "-----BEGIN DSA PRIVATE KEY-----", 31) == 0)
+        return KEY_OTHER;
+    return KEY_UNKNOWN; /* e.g. an encrypted PKCS#8 key: the type is encrypted too */
+}
+
+/* The kind of a private key file; when its text cannot tell (an encrypted
+ * PKCS#8 key), the public key next to it ("PATH.pub", as ssh-keygen writes). */
+static key_kind key_file_kind(const char *path)
+{
+    char text[4096];
+    key_kind kind = KEY_UNKNOWN;
     FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    size_t n = fread(text, 1, sizeof text - 1, f);
+    if (f) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        kind = key_text_kind(text);
+    }
+    if (kind != KEY_UNKNOWN)
+        return kind;
+    char pub[1100];
+    if ((size_t)snprintf(pub, sizeof pub, "%s.pub", path) >= sizeof pub || !(f = fopen(pub, "re")))
+        return KEY_UNKNOWN;
+    size_t n = fread(text, 1, 16, f);
     fclose(f);
     text[n] = '\0';
-    return key_text_is_rsa(text);
+    return strncmp(text, "ssh-rsa ", 8) == 0 ? KEY_RSA : KEY_OTHER;
+}
+
+/* An agent identity's public key blob: its type string first. */
+static key_kind blob_kind(const unsigned char *blob, size_t len)
+{
+    if (!blob || len < 11)
+        return KEY_UNKNOWN;
+    return be32(blob) == 7 && memcmp(blob + 4, "ssh-rsa", 7) == 0 ? KEY_RSA : KEY_OTHER;
+}
+
+#define RSA_HINT_MAX 400
+
+/* What to add to "key ... was refused by the server" for a key of this kind,
+ * written in hint (RSA_HINT_MAX): "" unless an RSA key was refused and this
+ * libssh2 signs only with ssh-rsa. */
+static const char *rsa_hint(key_kind kind, int rc, char *hint)
+{
+    hint[0] = '\0';
+    if (kind != KEY_RSA || (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED && rc != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED) ||
+        libssh2_version(0x010B00) != NULL) /* 1.11 signs with rsa-sha2-256/512 */
+        return hint;
+    snprintf(hint, RSA_HINT_MAX,
+                 " (an RSA key: libssh2 %s signs with RSA keys only as ssh-rsa/SHA-1, which OpenSSH 8.8 and later "
+                 "refuse by default; use an ed25519 or ECDSA key, or let the server accept ssh-rsa with "
+                 "'PubkeyAcceptedAlgorithms +ssh-rsa' in sshd_config)",
+                 libssh2_version(0) ? libssh2_version(0) : LIBSSH2_VERSION);
+    return hint;
 }
 
 static const char *why_key_failed(int rc)
@@ -226,6 +324,7 @@ static ferry_status try_agent(ferry_sftp_session *s, auth_log *log, int *ok, fer
     } else {
         struct libssh2_agent_publickey *id = NULL, *prev = NULL;
         int n = 0;
+        char hint[RSA_HINT_MAX] = "", one[RSA_HINT_MAX];
         while (!*ok && st == FERRY_OK && libssh2_agent_get_identity(agent, &id, prev) == 0) {
             auth_call a = {.kind = AUTH_AGENT, .agent = agent, .identity = id};
             int rc = 0;
@@ -234,12 +333,16 @@ static ferry_status try_agent(ferry_sftp_session *s, auth_log *log, int *ok, fer
                 *ok = 1;
                 snprintf(s->auth_method, sizeof s->auth_method, "ssh-agent key %.100s",
                          id->comment ? id->comment : "");
+            } else if (st == FERRY_OK && !hint[0] && rsa_hint(blob_kind(id->blob, id->blob_len), rc, one)[0]) {
+                memcpy(hint, one, sizeof hint);
             }
             prev = id;
             n++;
         }
-        if (!*ok && st == FERRY_OK)
-            note(log, n ? "ssh-agent: %d key(s) refused" : "ssh-agent: no keys", n);
+        if (!*ok && st == FERRY_OK && n)
+            note(log, "ssh-agent: %d key(s) refused%s", n, hint);
+        else if (!*ok && st == FERRY_OK)
+            note(log, "ssh-agent: no keys");
         libssh2_agent_disconnect(agent);
     }
     libssh2_agent_free(agent);
@@ -268,8 +371,8 @@ static ferry_status try_key_file(ferry_sftp_session *s, const char *path, const 
         *ok = 1;
         snprintf(s->auth_method, sizeof s->auth_method, "key %.140s", path);
     } else {
-        int hint = rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
-        note(log, "key '%s' %s%s", path, why_key_failed(rc), hint && key_file_is_rsa(path) ? RSA_HINT : "");
+        char hint[RSA_HINT_MAX];
+        note(log, "key '%s' %s%s", path, why_key_failed(rc), rsa_hint(key_file_kind(path), rc, hint));
     }
     return FERRY_OK;
 }
@@ -319,9 +422,8 @@ ferry_status ferry_sftp_authenticate(ferry_sftp_session *s, const ferry_conn *co
                 ok = 1;
                 snprintf(s->auth_method, sizeof s->auth_method, "private_key extra");
             } else if (st == FERRY_OK) {
-                int hint = rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
-                note(&log, "private_key extra %s%s", why_key_failed(rc),
-                     hint && key_text_is_rsa(key_data) ? RSA_HINT : "");
+                char hint[RSA_HINT_MAX];
+                note(&log, "private_key extra %s%s", why_key_failed(rc), rsa_hint(key_text_kind(key_data), rc, hint));
             }
         } else {
             note(&log, "private_key: the server does not accept keys");

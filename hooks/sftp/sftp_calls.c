@@ -133,6 +133,7 @@ void ferry_sftp_drop_handle(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h)
 {
     if (!h)
         return;
+    s->broken = 1;  /* never cached again */
     if (s->fd >= 0)
         shutdown(s->fd, SHUT_RDWR);
     for (int i = 0; i < 100 && libssh2_sftp_close_handle(h) == LIBSSH2_ERROR_EAGAIN; i++)

@@ -76,6 +76,11 @@ typedef struct ferry_sftp_session {
     int pin_mismatch;           /* the key did not match the host_key pin */
     char hostkey_check[1200];   /* how the key was accepted, for `conn test` */
     char auth_method[160];      /* which method authenticated, for `conn test` */
+    /* the session cache (sftp_pool.c): */
+    unsigned char ident[32];    /* SHA-256 of the connection's identity */
+    int keyed;                  /* ident is set: release may keep the session */
+    atomic_int in_use;          /* 1 between acquire and release */
+    struct ferry_sftp_session *pool_next; /* the idle list, under the pool's lock */
 } ferry_sftp_session;
 
 /* Options of a connection attempt, taken from a copy's options (or defaults). */
@@ -131,6 +136,56 @@ ferry_status ferry_sftp_error_context(const char *conn_id, ferry_error *err, con
  * the failure was not an SFTP status. */
 unsigned long ferry_sftp_last_fx(ferry_sftp_session *s, int rc);
 
+/* ---- sftp_pool.c: sessions kept open between files -------------------
+ * See the top of sftp_pool.c.  FERRY_SFTP_POOL_MAX idle sessions at most
+ * (all connections together); a session released beyond that is closed. */
+#define FERRY_SFTP_POOL_MAX 16
+
+/* A session for conn: an idle one of the same identity from the cache
+ * (*reused = 1) or a new connection (ferry_sftp_connect; opts->cleanup
+ * always connects anew).  *out is the caller's until ferry_sftp_release. */
+ferry_status ferry_sftp_acquire(const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                ferry_sftp_session **out, int *reused, ferry_error *err);
+
+/* Give s back (it must hold no open handle): kept idle for the next acquire
+ * of its connection when it came from ferry_sftp_acquire and is healthy,
+ * else disconnected.  NULL is fine. */
+void ferry_sftp_release(ferry_sftp_session *s);
+
+/* After a failure st on *s: nonzero when *s came from the cache (reused)
+ * and the failure says its connection is gone (broken, transient, not
+ * interrupted).  *s is then disconnected and set to NULL, and the caller
+ * acquires again and repeats the operation once. */
+int ferry_sftp_stale(ferry_sftp_session **s, int reused, ferry_status st, const ferry_error *err);
+
+/* The identity digest of conn (what the cache is keyed by); 0 or -1. */
+int ferry_sftp_identity(const ferry_conn *conn, unsigned char out[32]);
+
+/* Idle sessions in the cache; close them all (also run at exit). */
+size_t ferry_sftp_pool_idle(void);
+void ferry_sftp_pool_drain(void);
+
+/* ---- sftp_flush.c: fsync of a large upload's temp file along the way -- */
+
+/* The sink starts the flusher once FERRY_SFTP_FLUSH_START bytes were
+ * acknowledged; it then fsyncs every FERRY_SFTP_FLUSH_EVERY more. */
+#define FERRY_SFTP_FLUSH_START ((uint64_t)64 * 1024 * 1024)
+#define FERRY_SFTP_FLUSH_EVERY ((uint64_t)64 * 1024 * 1024)
+
+typedef struct ferry_sftp_flusher ferry_sftp_flusher;
+
+/* A thread that, over a cached session of its own, fsyncs path at once and
+ * then each time the acknowledged bytes grew by FERRY_SFTP_FLUSH_EVERY.
+ * conn is borrowed until ferry_sftp_flusher_stop.  NULL when it cannot
+ * start (the upload goes on without it). */
+ferry_sftp_flusher *ferry_sftp_flusher_start(const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                             const char *path, uint64_t acked);
+/* The sink's acknowledged bytes so far; NULL f is fine. */
+void ferry_sftp_flusher_progress(ferry_sftp_flusher *f, uint64_t acked);
+/* Stop and free f (NULL is fine), letting a flush in flight finish unless
+ * abandon; returns how many flushes it made. */
+int ferry_sftp_flusher_stop(ferry_sftp_flusher *f, int abandon);
+
 /* ---- sftp_calls.c: blocking-style wrappers over the non-blocking API ---
  * Each waits (cancellably, bounded by s->timeout) while libssh2 says EAGAIN
  * and on failure fills err as ferry_sftp_error does, e.g.
@@ -153,7 +208,8 @@ ferry_status ferry_sftp_realpath(ferry_sftp_session *s, const char *path, char *
 ferry_status ferry_sftp_open(ferry_sftp_session *s, const char *path, unsigned long flags, long mode, int type,
                              LIBSSH2_SFTP_HANDLE **h, ferry_error *err);
 /* Free h of a broken session without waiting: the socket is shut down first
- * (nothing more goes out on it), then libssh2 releases the handle. */
+ * (nothing more goes out on it, s is marked broken), then libssh2 releases
+ * the handle. */
 void ferry_sftp_drop_handle(ferry_sftp_session *s, LIBSSH2_SFTP_HANDLE *h);
 
 /* Close h (NULL is fine); reports a failed close (the server's last chance
@@ -172,6 +228,7 @@ ferry_status ferry_sftp_op_list(const ferry_endpoint *ep, int recursive, ferry_e
                                 ferry_error *err);
 ferry_status ferry_sftp_op_remove(const ferry_endpoint *ep, ferry_error *err);
 ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_error *err);
+ferry_status ferry_sftp_op_set_mtime(const ferry_endpoint *ep, int64_t mtime, ferry_error *err);
 ferry_status ferry_sftp_op_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err);
 
 /* ---- sftp_readahead.c: a large file read ahead in threads (1+ sessions) */

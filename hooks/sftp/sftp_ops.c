@@ -1,8 +1,11 @@
 /*
  * hooks/sftp/sftp_ops.c - the SFTP hook's operations besides moving data:
  * stat, list (a glob in the last component, recursion, names relative to
- * the listed directory), remove, mkdir (-p), and the connection test.
- * Each opens its own connection and closes it before returning.
+ * the listed directory), remove, mkdir (-p), set_mtime, and the connection
+ * test.
+ * Each takes a session from the cache (sftp_pool.c) and gives it back
+ * before returning; a request that finds a cached session dead is repeated
+ * once over a new connection (a listing only when it reported nothing yet).
  *
  * Listing rules, so multi-file copies and --move can rely on them:
  *  - a glob (* ? [) is allowed in the last path component only and matches
@@ -31,11 +34,11 @@
 #define LIST_MAX_DEPTH 64
 #define NAME_MAX_LEN 4096
 
-static ferry_status op_connect(const ferry_conn *conn, ferry_sftp_session **s, ferry_error *err)
+static ferry_status op_connect(const ferry_conn *conn, ferry_sftp_session **s, int *reused, ferry_error *err)
 {
     ferry_sftp_connect_opts opts;
     ferry_sftp_opts_from(NULL, &opts);
-    return ferry_sftp_connect(conn, &opts, s, err);
+    return ferry_sftp_acquire(conn, &opts, s, reused, err);
 }
 
 static int attrs_is_dir(const LIBSSH2_SFTP_ATTRIBUTES *a)
@@ -64,13 +67,17 @@ ferry_status ferry_sftp_op_stat(const ferry_endpoint *ep, ferry_entry *out, ferr
     if (!path)
         return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_sftp_session *s = NULL;
-    ferry_status st = op_connect(ep->conn, &s, err);
+    int reused = 0;
+    ferry_status st;
     LIBSSH2_SFTP_ATTRIBUTES attrs;
-    if (st == FERRY_OK)
-        st = ferry_sftp_stat(s, path, 1, &attrs, err);
+    do {
+        st = op_connect(ep->conn, &s, &reused, err);
+        if (st == FERRY_OK)
+            st = ferry_sftp_stat(s, path, 1, &attrs, err);
+    } while (ferry_sftp_stale(&s, reused, st, err));
     if (st == FERRY_OK)
         fill_entry(out, ep->path, &attrs);  /* name borrowed from the endpoint */
-    ferry_sftp_disconnect(s);
+    ferry_sftp_release(s);
     free(path);
     return st;
 }
@@ -199,6 +206,7 @@ typedef struct lister {
     int recursive;
     ferry_entry_fn fn;
     void *ud;
+    size_t reported;        /* entries given to fn */
 } lister;
 
 static ferry_status list_dir(lister *l, const char *dir, const char *rel, int depth, ferry_error *err)
@@ -245,6 +253,7 @@ static ferry_status list_dir(lister *l, const char *dir, const char *rel, int de
         } else if (!l->pattern || fnmatch(l->pattern, it->name, FNM_PERIOD) == 0) {
             ferry_entry e;
             fill_entry(&e, name, &attrs);
+            l->reported++;
             st = l->fn(&e, l->ud, err);
         }
         free(full);
@@ -274,24 +283,30 @@ ferry_status ferry_sftp_op_list(const ferry_endpoint *ep, int recursive, ferry_e
             st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, conn_id,
                                   "'%s': a glob is only allowed in the last path component", ep->path);
     }
-    lister l = {NULL, pattern, recursive, fn, ud};
-    if (st == FERRY_OK)
-        st = op_connect(ep->conn, &l.s, err);
-    if (st == FERRY_OK && pattern) {
-        st = list_dir(&l, dir, "", 0, err);
-    } else if (st == FERRY_OK) {
-        LIBSSH2_SFTP_ATTRIBUTES attrs;
-        st = ferry_sftp_stat(l.s, path, 1, &attrs, err);
-        if (st == FERRY_OK && attrs_is_dir(&attrs)) {
-            st = list_dir(&l, path, "", 0, err);
+    lister l = {NULL, pattern, recursive, fn, ud, 0};
+    int reused = 0;
+    ferry_status st0 = st;
+    do {
+        st = st0;
+        if (st == FERRY_OK)
+            st = op_connect(ep->conn, &l.s, &reused, err);
+        if (st == FERRY_OK && pattern) {
+            st = list_dir(&l, dir, "", 0, err);
         } else if (st == FERRY_OK) {
-            const char *slash = strrchr(path, '/');
-            ferry_entry e;
-            fill_entry(&e, slash ? slash + 1 : path, &attrs);
-            st = fn(&e, ud, err);
+            LIBSSH2_SFTP_ATTRIBUTES attrs;
+            st = ferry_sftp_stat(l.s, path, 1, &attrs, err);
+            if (st == FERRY_OK && attrs_is_dir(&attrs)) {
+                st = list_dir(&l, path, "", 0, err);
+            } else if (st == FERRY_OK) {
+                const char *slash = strrchr(path, '/');
+                ferry_entry e;
+                fill_entry(&e, slash ? slash + 1 : path, &attrs);
+                l.reported++;
+                st = fn(&e, ud, err);
+            }
         }
-    }
-    ferry_sftp_disconnect(l.s);
+    } while (l.reported == 0 && ferry_sftp_stale(&l.s, reused, st, err));
+    ferry_sftp_release(l.s);
     free(path);
     free(dir);
     free(pattern);
@@ -306,13 +321,18 @@ ferry_status ferry_sftp_op_remove(const ferry_endpoint *ep, ferry_error *err)
     if (!path)
         return ferry_error_oom(err, NULL, NULL, NULL);
     ferry_sftp_session *s = NULL;
-    ferry_status st = op_connect(ep->conn, &s, err);
-    LIBSSH2_SFTP_ATTRIBUTES attrs;
-    if (st == FERRY_OK)
-        st = ferry_sftp_stat(s, path, 0, &attrs, err);
-    if (st == FERRY_OK)
-        st = attrs_is_dir(&attrs) ? ferry_sftp_rmdir(s, path, err) : ferry_sftp_unlink(s, path, err);
-    ferry_sftp_disconnect(s);
+    int reused = 0;
+    ferry_status st;
+    do {
+        LIBSSH2_SFTP_ATTRIBUTES attrs;
+        st = op_connect(ep->conn, &s, &reused, err);
+        if (st == FERRY_OK)
+            st = ferry_sftp_stat(s, path, 0, &attrs, err);
+        /* a dead session fails at the stat, before anything was asked to change */
+        if (st == FERRY_OK)
+            st = attrs_is_dir(&attrs) ? ferry_sftp_rmdir(s, path, err) : ferry_sftp_unlink(s, path, err);
+    } while (ferry_sftp_stale(&s, reused, st, err));
+    ferry_sftp_release(s);
     free(path);
     return st;
 }
@@ -353,7 +373,10 @@ ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_er
     while (n > 1 && path[n - 1] == '/')
         path[--n] = '\0';
     ferry_sftp_session *s = NULL;
-    ferry_status st = op_connect(ep->conn, &s, err);
+    int reused = 0;
+    ferry_status st;
+again:
+    st = op_connect(ep->conn, &s, &reused, err);
     if (st == FERRY_OK && !parents) {
         st = mkdir_one(s, path, 0, err);
     } else if (st == FERRY_OK) {
@@ -382,7 +405,46 @@ ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_er
             path[i] = saved;
         }
     }
-    ferry_sftp_disconnect(s);
+    /* a cached session found dead: mkdir -p is idempotent; a plain mkdir
+     * whose request did reach the server says "exists" the second time */
+    if (ferry_sftp_stale(&s, reused, st, err))
+        goto again;
+    ferry_sftp_release(s);
+    free(path);
+    return st;
+}
+
+/* ---------------------------------------------------------------- set_mtime */
+
+/* SETSTAT with the access and modification times (SFTP v3 sets both at
+ * once; both get mtime), after a sync copied the file (issue 14). */
+ferry_status ferry_sftp_op_set_mtime(const ferry_endpoint *ep, int64_t mtime, ferry_error *err)
+{
+    char *path = ferry_sftp_path(ep->path);
+    if (!path)
+        return ferry_error_oom(err, NULL, NULL, NULL);
+    ferry_sftp_session *s = NULL;
+    int reused = 0;
+    ferry_status st;
+    LIBSSH2_SFTP_ATTRIBUTES attrs;
+    memset(&attrs, 0, sizeof attrs);
+    attrs.flags = LIBSSH2_SFTP_ATTR_ACMODTIME;
+    attrs.atime = attrs.mtime = (unsigned long)mtime;
+    do { /* SETSTAT is idempotent: repeated over a new connection when the cached one died */
+        st = op_connect(ep->conn, &s, &reused, err);
+        double since = ferry_now_monotonic();
+        while (st == FERRY_OK) {
+            s->last_fx = 0;
+            int rc = libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_SETSTAT, &attrs);
+            if (rc >= 0)
+                break;
+            if (rc != LIBSSH2_ERROR_EAGAIN)
+                st = ferry_sftp_error(s, rc, err, "setstat '%s'", path);
+            else
+                st = ferry_sftp_wait(s, since, "setstat", err);
+        }
+    } while (ferry_sftp_stale(&s, reused, st, err));
+    ferry_sftp_release(s);
     free(path);
     return st;
 }
@@ -391,8 +453,11 @@ ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_er
 
 ferry_status ferry_sftp_op_test(const ferry_conn *conn, char *info, size_t cap, ferry_error *err)
 {
+    /* a test makes a connection of its own, never a cached one */
     ferry_sftp_session *s = NULL;
-    ferry_status st = op_connect(conn, &s, err);
+    ferry_sftp_connect_opts opts;
+    ferry_sftp_opts_from(NULL, &opts);
+    ferry_status st = ferry_sftp_connect(conn, &opts, &s, err);
     char home[1024] = "";
     if (st == FERRY_OK)
         st = ferry_sftp_realpath(s, ".", home, sizeof home, err);

@@ -26,7 +26,8 @@
  * 64 MiB of RSS; longer links want the read_block_kib extra raised).
  *
  * The first failure of any worker fails the source; SIGINT/SIGTERM and
- * free() stop every worker within one poll interval (200 ms).
+ * free() stop every worker within one poll interval (200 ms).  Sessions come
+ * from the cache (sftp_pool.c) and go back to it when the source is freed.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -130,9 +131,13 @@ static int worker_connect(worker *w)
     ferry_error_clear(&err);
     ferry_sftp_connect_opts opts = p->opts;
     opts.max_attempts = 1;
-    ferry_status st = ferry_sftp_connect(p->conn, &opts, &w->s, &err);
-    if (st == FERRY_OK)
-        st = ferry_sftp_open(w->s, p->path, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, &w->h, &err);
+    int reused = 0;
+    ferry_status st;
+    do {
+        st = ferry_sftp_acquire(p->conn, &opts, &w->s, &reused, &err);
+        if (st == FERRY_OK)
+            st = ferry_sftp_open(w->s, p->path, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, &w->h, &err);
+    } while (ferry_sftp_stale(&w->s, reused, st, &err));
     if (st != FERRY_OK) {
         if (!ferry_cancelled() && !atomic_load(&p->stop))
             ferry_log(FERRY_LOG_WARN, "%s; reading '%s' with one session less", err.msg, p->path);
@@ -267,7 +272,7 @@ static void par_free(ferry_source *src)
         } else if (w->s && w->h) {
             ferry_sftp_drop_handle(w->s, w->h);
         }
-        ferry_sftp_disconnect(w->s);
+        ferry_sftp_release(w->s);  /* back to the cache when healthy */
     }
     for (size_t i = 0; p->slots && i < p->n_slots; i++)
         free(p->slots[i].data);

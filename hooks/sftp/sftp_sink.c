@@ -9,6 +9,9 @@
  *           least 1 MiB at a time (libssh2 pipelines only within one call);
  *           between calls at least 1 MiB stays in flight, so the pipeline
  *           never drains until commit.
+ *           From FERRY_SFTP_FLUSH_START bytes on, a thread with a session of
+ *           its own fsyncs the temp file along the way (sftp_flush.c), so the
+ *           server's disk writes while the data still arrives.
  *   commit  every byte acknowledged, fsync (fsync@openssh.com, when the
  *           server has it), mode
  *           0644, close, then publish:
@@ -24,6 +27,14 @@
  *   abort   close and remove the temp file (idempotent).  When the session
  *           cannot be trusted any more (interrupted half-way through a call,
  *           connection lost), a fresh connection removes it.
+ *
+ * The session comes from the cache (sftp_pool.c) and goes back to it when
+ * the sink is freed.  A cached session found dead at open is replaced and
+ * the open repeated.  A connection lost later (while writing, or in commit
+ * before the temp file is renamed) is replaced once: the temp file is opened
+ * again over a new connection and writing goes on at the last offset the
+ * server acknowledged (everything after it is still in the buffer), so a
+ * killed sshd child costs a reconnect, not the file.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +47,7 @@
 
 typedef struct sftp_sink {
     ferry_writer base;
-    ferry_sftp_session *s;          /* owned */
+    ferry_sftp_session *s;          /* owned (from ferry_sftp_acquire) */
     ferry_conn *conn;               /* owned copy: to clean up over a new connection */
     ferry_sftp_connect_opts opts;
     LIBSSH2_SFTP_HANDLE *h;         /* owned; NULL once closed */
@@ -44,11 +55,49 @@ typedef struct sftp_sink {
     char *dir;                      /* owned */
     char *name;                     /* owned: last component of target */
     char *temp;                     /* owned; NULL once published or removed */
+    char *lost_temp;                /* owned: a temp name whose creation the connection died in */
     int replace;
     unsigned char *buf;             /* owned staging buffer of FERRY_SFTP_SINK_BUF */
     size_t start, used;             /* unacknowledged bytes: buf[start, start + used) */
+    uint64_t acked;                 /* bytes the server acknowledged (the offset of buf[start]) */
+    int resumed;                    /* the connection was replaced once already */
+    ferry_sftp_flusher *flusher;    /* owned; NULL until FERRY_SFTP_FLUSH_START bytes */
+    int no_flusher;                 /* it could not start: do not try again */
     int done;                       /* committed or aborted */
 } sftp_sink;
+
+/* After a lost connection (st, err): a new session, the temp file opened
+ * again (reopen) at the acknowledged offset.  Once per sink; 1 when the
+ * caller may go on, 0 when st stands. */
+static int resume(sftp_sink *k, int reopen, ferry_status st, const ferry_error *err)
+{
+    if (k->resumed || !k->conn || !k->s || !k->s->broken || !k->temp || st == FERRY_ERR_INTERRUPTED ||
+        st == FERRY_ERR_TIMEOUT || !err->transient || ferry_cancelled())
+        return 0;
+    k->resumed = 1;
+    ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM "(%s): %s; going on with '%s' at %llu bytes over a new connection",
+              k->s->conn_id, err->msg, k->temp, (unsigned long long)k->acked);
+    ferry_sftp_drop_handle(k->s, k->h);
+    k->h = NULL;
+    ferry_sftp_disconnect(k->s);
+    k->s = NULL;
+    ferry_error again;
+    ferry_error_clear(&again);
+    int reused = 0;
+    ferry_sftp_connect_opts opts = k->opts;
+    opts.max_attempts = 2;     /* a server that is gone is not waited for */
+    ferry_status rst = ferry_sftp_acquire(k->conn, &opts, &k->s, &reused, &again);
+    if (rst == FERRY_OK && reopen) {
+        rst = ferry_sftp_open(k->s, k->temp, LIBSSH2_FXF_WRITE, 0, LIBSSH2_SFTP_OPENFILE, &k->h, &again);
+        if (rst == FERRY_OK)
+            libssh2_sftp_seek64(k->h, k->acked);
+    }
+    if (rst != FERRY_OK) {
+        ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM ": reconnecting failed: %s", again.msg);
+        return 0;
+    }
+    return 1;
+}
 
 /* ---------------------------------------------------------------- writing */
 
@@ -72,6 +121,13 @@ static ferry_status push(sftp_sink *k, ferry_error *err)
         if (rc > 0) {
             k->start += (size_t)rc;
             k->used -= (size_t)rc;
+            k->acked += (uint64_t)rc;
+            if (k->flusher) {
+                ferry_sftp_flusher_progress(k->flusher, k->acked);
+            } else if (k->acked >= FERRY_SFTP_FLUSH_START && !k->no_flusher && k->conn && k->temp) {
+                k->flusher = ferry_sftp_flusher_start(k->conn, &k->opts, k->temp, k->acked);
+                k->no_flusher = !k->flusher;
+            }
             if (k->used == 0)
                 k->start = 0;
             return FERRY_OK;
@@ -83,7 +139,11 @@ static ferry_status push(sftp_sink *k, ferry_error *err)
             continue;
         }
         s->broken = 1; /* outstanding write requests: the handle is unusable */
-        return ferry_sftp_error(s, (int)rc, err, "write '%s'", k->temp);
+        ferry_status st = ferry_sftp_error(s, (int)rc, err, "write '%s'", k->temp);
+        if (!resume(k, 1, st, err))
+            return st;
+        s = k->s;
+        since = ferry_now_monotonic();
     }
 }
 
@@ -213,6 +273,19 @@ static void remove_temp(sftp_sink *k)
 static ferry_status publish_new(sftp_sink *k, ferry_error *err)
 {
     ferry_status st = ferry_sftp_rename(k->s, k->temp, k->target, err);
+    if (st != FERRY_OK && resume(k, 0, st, err)) {
+        /* lost with the rename in flight: done if the temp file is gone and
+         * the target holds our bytes, else rename again */
+        LIBSSH2_SFTP_ATTRIBUTES attrs;
+        ferry_error probe;
+        ferry_error_clear(&probe);
+        if (ferry_sftp_stat(k->s, k->temp, 0, &attrs, &probe) == FERRY_ERR_NOT_FOUND &&
+            ferry_sftp_stat(k->s, k->target, 0, &attrs, &probe) == FERRY_OK && (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
+            attrs.filesize == k->acked)
+            st = FERRY_OK;
+        else
+            st = ferry_sftp_rename(k->s, k->temp, k->target, err);
+    }
     if (st == FERRY_OK) {
         free(k->temp);
         k->temp = NULL;
@@ -295,16 +368,28 @@ static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
     sftp_sink *k = (sftp_sink *)w;
     if (k->done || !k->h)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, FERRY_SFTP_SYSTEM ": commit after commit or abort");
-    ferry_status st = drain(k, 0, err);
-    if (st == FERRY_OK)
-        st = sync_temp(k, err);
-    if (st == FERRY_OK)
-        st = chmod_temp(k, err);
-    if (st != FERRY_OK)
-        return st;
-    LIBSSH2_SFTP_HANDLE *h = k->h;
-    k->h = NULL;
-    st = ferry_sftp_close_handle(k->s, h, k->temp, err);
+    ferry_status st;
+    for (;;) {
+        st = drain(k, 0, err);
+        if (st == FERRY_OK && k->flusher) {
+            int n = ferry_sftp_flusher_stop(k->flusher, 0);
+            k->flusher = NULL;
+            ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM "(%s): '%s' was flushed %d time%s on the way", k->s->conn_id,
+                      k->temp, n, n == 1 ? "" : "s");
+        }
+        if (st == FERRY_OK)
+            st = sync_temp(k, err);
+        if (st == FERRY_OK)
+            st = chmod_temp(k, err);
+        if (st == FERRY_OK) {
+            LIBSSH2_SFTP_HANDLE *h = k->h;
+            k->h = NULL;
+            st = ferry_sftp_close_handle(k->s, h, k->temp, err);
+        }
+        /* the connection lost before the rename: the same again over a new one */
+        if (st == FERRY_OK || !resume(k, 1, st, err))
+            break;
+    }
     if (st != FERRY_OK)
         return st;
     st = k->replace ? publish_replace(k, err) : publish_new(k, err);
@@ -345,6 +430,8 @@ static void sink_abort(ferry_writer *w)
         return;
     k->done = 1;
     k->start = k->used = 0;
+    ferry_sftp_flusher_stop(k->flusher, 1);    /* before the temp file goes */
+    k->flusher = NULL;
     if (!k->s) {
         if (k->temp)
             remove_temp_fresh(k);
@@ -373,12 +460,14 @@ static void sink_free(ferry_writer *w)
     if (!k)
         return;
     sink_abort(w);
-    ferry_sftp_disconnect(k->s);
+    ferry_sftp_flusher_stop(k->flusher, 1);
+    ferry_sftp_release(k->s);
     ferry_conn_free(k->conn);
     free(k->target);
     free(k->dir);
     free(k->name);
     free(k->temp);
+    free(k->lost_temp);
     free(k->buf);
     free(k);
 }
@@ -423,7 +512,12 @@ static ferry_status create_temp(sftp_sink *k, ferry_error *err)
     ferry_status st = ferry_sftp_open(k->s, k->temp, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL |
                                       LIBSSH2_FXF_TRUNC, TEMP_MODE, LIBSSH2_SFTP_OPENFILE, &k->h, err);
     if (st != FERRY_OK) {
-        free(k->temp);   /* not created: nothing to remove */
+        if (k->s->broken) {
+            free(k->lost_temp);     /* may exist: removed after reconnecting */
+            k->lost_temp = k->temp;
+        } else {
+            free(k->temp);          /* not created: nothing to remove */
+        }
         k->temp = NULL;
         ferry_sftp_error_context(k->s->conn_id, err, "cannot create a temp file in '%s'", k->dir);
     }
@@ -451,12 +545,26 @@ ferry_status ferry_sftp_open_sink(const ferry_endpoint *ep, const ferry_copy_opt
              strcmp(k->name, "..") == 0)
         st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, ferry_endpoint_conn_id(ep),
                               "'%s' names a directory, not a file", ep->path);
-    if (st == FERRY_OK)
-        st = ferry_sftp_connect(ep->conn, &k->opts, &k->s, err);
-    if (st == FERRY_OK)
-        st = check_target(k, err);
-    if (st == FERRY_OK)
-        st = create_temp(k, err);
+    if (st == FERRY_OK) {
+        int reused = 0;
+        ferry_status st0 = st;
+        do {
+            st = st0;
+            if (!k->s)
+                st = ferry_sftp_acquire(ep->conn, &k->opts, &k->s, &reused, err);
+            if (st == FERRY_OK && k->lost_temp) {
+                /* its creation was in flight when the last connection died */
+                ferry_error ignored;
+                ferry_sftp_unlink(k->s, k->lost_temp, &ignored);
+                free(k->lost_temp);
+                k->lost_temp = NULL;
+            }
+            if (st == FERRY_OK)
+                st = check_target(k, err);
+            if (st == FERRY_OK)
+                st = create_temp(k, err);
+        } while (ferry_sftp_stale(&k->s, reused, st, err));
+    }
     if (st != FERRY_OK) {
         sink_free(&k->base);
         return st;

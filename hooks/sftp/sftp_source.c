@@ -13,6 +13,11 @@
  * session, or for FERRY_SFTP_PAR_MIN bytes or more read_sessions sessions
  * (default FERRY_SFTP_READ_SESSIONS_DEFAULT).  read_sessions=0 reads in the
  * caller's thread, as for small files.
+ *
+ * The session comes from the cache (sftp_pool.c) and goes back to it when
+ * the source is freed.  A cached session found dead at open is replaced and
+ * the open repeated; a connection lost in the middle of a read is replaced
+ * once and the read goes on from the same offset over a new handle.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +27,10 @@
 
 typedef struct sftp_source {
     ferry_source base;
-    ferry_sftp_session *s;      /* owned */
+    ferry_sftp_session *s;      /* owned (from ferry_sftp_acquire) */
+    ferry_conn *conn;           /* owned copy: to reconnect after a lost connection */
+    ferry_sftp_connect_opts opts;
+    int resumed;                /* the connection was replaced once already */
     LIBSSH2_SFTP_HANDLE *h;     /* owned; NULL once closed */
     char *path;                 /* owned */
     unsigned char *buf;         /* owned; FERRY_SFTP_IO_MIN bytes, only for small reads */
@@ -30,6 +38,36 @@ typedef struct sftp_source {
     int eof;
     int64_t total;              /* bytes read from the server */
 } sftp_source;
+
+/* After a lost connection: a new session, the file opened again and its
+ * position set to off.  Once per source. */
+static int resume_at(sftp_source *f, uint64_t off, ferry_status st, const ferry_error *err)
+{
+    if (f->resumed || !f->conn || !f->s->broken || st == FERRY_ERR_INTERRUPTED || st == FERRY_ERR_TIMEOUT ||
+        !err->transient || ferry_cancelled())
+        return 0;
+    f->resumed = 1;
+    ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM "(%s): %s; reading '%s' on from %llu over a new connection",
+              f->s->conn_id, err->msg, f->path, (unsigned long long)off);
+    ferry_sftp_drop_handle(f->s, f->h);
+    f->h = NULL;
+    ferry_sftp_disconnect(f->s);
+    f->s = NULL;
+    ferry_error again;
+    ferry_error_clear(&again);
+    int reused = 0;
+    ferry_sftp_connect_opts opts = f->opts;
+    opts.max_attempts = 2;     /* a server that is gone is not waited for */
+    ferry_status rst = ferry_sftp_acquire(f->conn, &opts, &f->s, &reused, &again);
+    if (rst == FERRY_OK)
+        rst = ferry_sftp_open(f->s, f->path, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, &f->h, &again);
+    if (rst != FERRY_OK) {
+        ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM ": reconnecting failed: %s", again.msg);
+        return 0;
+    }
+    libssh2_sftp_seek64(f->h, off);
+    return 1;
+}
 
 /* Read into p until cap bytes or end of file. */
 static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *got, ferry_error *err)
@@ -43,7 +81,16 @@ static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *g
             return ferry_error_hook(err, FERRY_ERR_INTERRUPTED, FERRY_SFTP_SYSTEM, s->conn_id,
                                     "read '%s': interrupted by signal %d", f->path, ferry_cancel_signal());
         }
-        ssize_t rc = libssh2_sftp_read(f->h, (char *)p + *got, cap - *got);
+        /* libssh2 asks the server for up to 4x the room it is given: ask for
+         * what the file has left (+1 to see its end), not a whole buffer of
+         * requests answered "end of file" */
+        size_t ask = cap - *got;
+        if (f->base.size >= 0) {
+            int64_t left = f->base.size - f->total - (int64_t)*got;
+            if (left >= 0 && (uint64_t)left < ask)
+                ask = (size_t)left + 1;
+        }
+        ssize_t rc = libssh2_sftp_read(f->h, (char *)p + *got, ask);
         if (rc > 0) {
             *got += (size_t)rc;
             since = ferry_now_monotonic();
@@ -55,7 +102,11 @@ static ferry_status fill(sftp_source *f, unsigned char *p, size_t cap, size_t *g
             if (st != FERRY_OK)
                 return st;
         } else {
-            return ferry_sftp_error(s, (int)rc, err, "read '%s'", f->path);
+            ferry_status st = ferry_sftp_error(s, (int)rc, err, "read '%s'", f->path);
+            if (!f->s || !resume_at(f, (uint64_t)f->total + *got, st, err))
+                return st;
+            s = f->s;
+            since = ferry_now_monotonic();
         }
     }
     f->total += (int64_t)*got;
@@ -114,7 +165,8 @@ static void source_free(ferry_source *src)
     } else if (f->h && f->s) {
         ferry_sftp_drop_handle(f->s, f->h);
     }
-    ferry_sftp_disconnect(f->s);
+    ferry_sftp_release(f->s);
+    ferry_conn_free(f->conn);
     free(f->path);
     free(f->buf);
     free(f);
@@ -184,18 +236,27 @@ ferry_status ferry_sftp_open_source(const ferry_endpoint *ep, const ferry_copy_o
     f->base.size = -1;
     f->base.rows = -1;
     f->path = ferry_sftp_path(ep->path);
-    if (!f->path) {
+    f->conn = ferry_sftp_conn_clone(ep->conn);
+    if (!f->path || !f->conn) {
         source_free(&f->base);
         return ferry_error_oom(err, NULL, NULL, NULL);
     }
-    ferry_sftp_connect_opts opts;
-    ferry_sftp_opts_from(o, &opts);
-    ferry_status st = ferry_sftp_connect(ep->conn, &opts, &f->s, err);
-    if (st == FERRY_OK)
-        st = ferry_sftp_open(f->s, f->path, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, &f->h, err);
+    ferry_sftp_opts_from(o, &f->opts);
+    ferry_sftp_connect_opts opts = f->opts;
+    ferry_status st;
     LIBSSH2_SFTP_ATTRIBUTES attrs;
-    if (st == FERRY_OK)
-        st = fstat_handle(f, &attrs, err);
+    int reused = 0;
+    do {
+        st = ferry_sftp_acquire(ep->conn, &opts, &f->s, &reused, err);
+        if (st == FERRY_OK)
+            st = ferry_sftp_open(f->s, f->path, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, &f->h, err);
+        if (st == FERRY_OK)
+            st = fstat_handle(f, &attrs, err);
+        if (st != FERRY_OK && f->h && f->s && f->s->broken) {
+            ferry_sftp_drop_handle(f->s, f->h);
+            f->h = NULL;
+        }
+    } while (ferry_sftp_stale(&f->s, reused, st, err));
     if (st == FERRY_OK && (attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISDIR(attrs.permissions))
         st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, f->s->conn_id,
                               "'%s' is a directory (copy files with a glob such as '%s/*')", f->path, f->path);

@@ -77,9 +77,10 @@ FERRY_API const char *ferry_conn_extra(const ferry_conn *c, const char *key);
 /* Extra as a boolean: "true"/"1"/"yes"/"on" → 1, "false"/"0"/"no"/"off" → 0, else dflt. */
 FERRY_API int ferry_conn_extra_bool(const ferry_conn *c, const char *key, int dflt);
 
-/* Nonzero when an extra of this name holds a secret (name contains secret,
- * token, password, passphrase, private_key, access_key, api_key or authorization;
- * case-insensitive). */
+/* Nonzero when an extra of this name holds a secret: ignoring case, '-', '_',
+ * '.' and spaces, the name contains secret, token, password, passwd,
+ * passphrase, apikey, privatekey, credential, authorization, cookie,
+ * accesskey or customerkey ("X-Api-Key", "Set-Cookie", "sse_customer_key"). */
 FERRY_API int ferry_conn_is_secret_key(const char *key);
 
 /* The connection as Airflow JSON with secrets shown as "***" (caller frees). */

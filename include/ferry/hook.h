@@ -17,6 +17,7 @@
 #include "ferry/conn.h"
 #include "ferry/error.h"
 #include "ferry/stream.h"
+#include "ferry/typed.h"
 #include "ferry/export.h"
 
 #ifdef __cplusplus
@@ -30,14 +31,16 @@ typedef enum ferry_format {
     FERRY_FORMAT_CSV,
     FERRY_FORMAT_TSV,
     FERRY_FORMAT_JSONL,
-    FERRY_FORMAT_RAW        /* bytes as they are (only between file-like endpoints) */
+    FERRY_FORMAT_RAW,       /* bytes as they are (only between file-like endpoints) */
+    FERRY_FORMAT_PARQUET    /* Apache Parquet: written from a typed source (open_typed_source) */
 } ferry_format;
 
 typedef enum ferry_compress {
     FERRY_COMPRESS_AUTO = 0, /* ".gz" in the name means gzip */
     FERRY_COMPRESS_NONE,
     FERRY_COMPRESS_GZIP,
-    FERRY_COMPRESS_ZSTD      /* ".zst" in the name (libzstd) */
+    FERRY_COMPRESS_ZSTD,     /* ".zst" in the name (libzstd) */
+    FERRY_COMPRESS_SNAPPY    /* Parquet pages only (libsnappy): never a whole file */
 } ferry_compress;
 
 typedef enum ferry_spool {
@@ -148,6 +151,21 @@ typedef struct ferry_copy_options {
                                    a sink may then take a one-request path (S3 PutObject)
                                    and size its buffers to it; more data than that still
                                    works, the slow way */
+    /* Which files a multi-file copy or a sync takes (issue 14, transfer/filter.c).
+     * filter_rules: rclone's rules, each "+ GLOB" (--include) or "- GLOB"
+     * (--exclude), tried in this order on the name relative to the listed
+     * directory, the first match deciding; any include rule ends the list with
+     * an implied "- **".  Borrowed; n_filter_rules of them. */
+    const char *const *filter_rules;
+    size_t n_filter_rules;
+    double min_age;             /* seconds: skip files modified more recently (--min-age); 0 = off */
+    double max_age;             /* seconds: skip files modified longer ago (--max-age); 0 = off */
+    int ignore_existing;        /* multi-file copies: skip files present at the destination
+                                   (--ignore-existing) instead of failing them with
+                                   FERRY_ERR_EXISTS; a single ferry_copy still fails */
+    /* Parquet (issue 15): compressed bytes a row group holds while it is built
+     * (--row-group-size); 0 = 32 MiB. */
+    size_t parquet_row_group_size;
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 
@@ -219,7 +237,7 @@ typedef struct ferry_exec_options {
  * Capability flags (ferry_hook.flags): what a system is, for the shared code
  * that would otherwise ask for it by name.  What a system can do that needs
  * code of its own is a slot instead (non-NULL = can): open_range_sources,
- * open_ranged_sink, server_copy, remove_batch, memory.
+ * open_ranged_sink, server_copy, remove_batch, memory, set_mtime.
  */
 #define FERRY_HOOK_SQL        (1u << 0) /* tables and queries: the path names a table ("" with
                                            o->query); rows, so no compression or format is read
@@ -328,6 +346,16 @@ struct ferry_hook {
      * (read-ahead rings, sink buffers).  NULL: nothing worth counting. */
     size_t (*memory)(const ferry_endpoint *ep, int is_sink, const ferry_copy_options *o, size_t *parts,
                      size_t *min_part);
+    /* Set the modification time (unix seconds) of the file ep names, after a
+     * copy committed it, so a later sync finds source and destination equal
+     * (issue 14, transfer/sync.c).  NULL: the system keeps a time of its own
+     * (S3's LastModified is the upload's time). */
+    ferry_status (*set_mtime)(const ferry_endpoint *ep, int64_t mtime, ferry_error *err);
+    /* Typed rows (ferry/typed.h): the endpoint's rows as column batches with
+     * their logical types, for format writers that keep types (Parquet).
+     * *out owned by the caller (ops->free).  NULL: the system gives bytes only. */
+    ferry_status (*open_typed_source)(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                      ferry_typed_source **out, ferry_error *err);
 };
 
 /* Begins every hook table's initialiser (see Versioning above). */

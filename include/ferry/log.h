@@ -3,9 +3,14 @@
  *
  * libferry never prints and never exits.  It reports through the callback set
  * with ferry_log_set; without one, messages are dropped.  Every message and
- * every error text is scrubbed: each string registered with ferry_secret_add
- * (and its percent-encoded form) is replaced by "***" before it leaves the
- * library.  Connection parsing registers passwords and secret extras itself.
+ * every error text is scrubbed before it leaves the library: a URI's password
+ * and NAME=VALUE with a secret NAME become "***", and so does each string
+ * registered with ferry_secret_add (and its percent-encoded form) where it
+ * occurs - except inside a word written in a field that is not secret (a
+ * connection's login, host, schema, type, id, field names) and, for secrets
+ * under 16 bytes, where it is glued to a letter, digit or '_' (the rule in
+ * full: docs/connections.md, "Secrets").  Connection parsing registers
+ * passwords, secret extras and the public words itself.
  */
 #ifndef FERRY_LOG_H
 #define FERRY_LOG_H
@@ -35,9 +40,11 @@ FERRY_API int ferry_log_enabled(ferry_log_level level);
 /* Register a secret (copied). Strings shorter than 3 bytes are ignored, as
  * masking them would garble ordinary text. Thread-safe. */
 FERRY_API void ferry_secret_add(const char *secret);
-/* Forget every registered secret (tests). */
+/* Forget every registered secret and public word (tests). */
 FERRY_API void ferry_secret_clear(void);
-/* Replace every registered secret in buf (NUL-terminated, capacity cap) by "***". */
+/* Mask buf (NUL-terminated, capacity cap) by the rules above: each secret
+ * becomes "***" (a masked value of 1-2 bytes makes the text longer; it is
+ * cut at cap - 1). */
 FERRY_API void ferry_scrub(char *buf, size_t cap);
 
 #ifdef __cplusplus

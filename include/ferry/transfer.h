@@ -46,19 +46,83 @@ typedef void (*ferry_file_result_fn)(const char *src, const char *dst, ferry_sta
  * directory or prefix: each file keeps its name relative to the listed
  * directory.  Files are independent: a failed one does not undo the good ones.
  * With o->move each source is deleted only after its destination committed and
- * the sizes match.  Returns FERRY_OK when every file was copied, else the status
+ * the sizes match.  o's selection (filter_rules, min_age, max_age,
+ * ignore_existing) leaves files out silently (ferry_sync reports them).
+ * Returns FERRY_OK when every file was copied, else the status
  * of the first failure (err holds its message); *n_ok and *n_failed count files. */
 FERRY_API ferry_status ferry_copy_many(const char *src, const char *dst, const ferry_copy_options *o,
                                        ferry_file_result_fn fn, void *ud, int *n_ok, int *n_failed,
                                        ferry_error *err);
 
+/* Sync and filtered copies (issue 14, transfer/sync.c).  What happened to
+ * one file (or, with FERRY_SYNC_DRY_RUN, what would): strings and pointers
+ * are borrowed for the call. */
+typedef enum ferry_sync_action {
+    FERRY_SYNC_COPY = 0,    /* copied (or would be); status says whether it worked */
+    FERRY_SYNC_SKIP,        /* left alone: reason says why (unchanged, filtered, exists) */
+    FERRY_SYNC_DELETE       /* removed from the destination (--delete), absent from the source */
+} ferry_sync_action;
+
+typedef struct ferry_sync_event {
+    ferry_sync_action action;
+    const char *name;           /* relative to SRC / DST */
+    const char *src;            /* the source endpoint text; NULL for DELETE */
+    const char *dst;            /* the destination endpoint text */
+    const char *reason;         /* why: "missing at the destination", "size differs", … ;
+                                   NULL for a COPY that ran (then sum and status tell) */
+    int dry_run;                /* nothing was done */
+    ferry_status status;        /* of the copy or removal; FERRY_OK for skips and dry runs */
+    const ferry_error *err;     /* NULL unless status != FERRY_OK */
+    const ferry_summary *sum;   /* a COPY that ran: its bytes and time; else NULL */
+} ferry_sync_event;
+
+typedef void (*ferry_sync_fn)(const ferry_sync_event *ev, void *ud);
+
+typedef struct ferry_sync_counts {
+    int64_t copied;             /* files copied (dry run: that would be) */
+    int64_t skipped;
+    int64_t deleted;            /* dry run: that would be */
+    int64_t failed;             /* copies and removals that failed */
+    int64_t bytes;              /* bytes written by the copies */
+} ferry_sync_counts;
+
+#define FERRY_SYNC_COMPARE  1u  /* sync: copy only files missing at DST or differing (size, then
+                                   mtime); without it every selected file is copied (copy) */
+#define FERRY_SYNC_DELETE   2u  /* also remove DST files absent from SRC (and not excluded by a
+                                   rule), once every copy succeeded */
+#define FERRY_SYNC_DRY_RUN  4u  /* list both sides, decide, report; copy and remove nothing */
+
+/* Copy the files SRC names (a directory or prefix; with FERRY_SYNC_COMPARE
+ * its whole tree, else as ferry_copy_many takes it) into the directory or
+ * prefix DST, taking o's selection (filter_rules, min_age, max_age,
+ * ignore_existing).  With FERRY_SYNC_COMPARE DST is listed first and a file
+ * is copied (replacing) only when it is missing there, differs in size, or
+ * differs in mtime: where DST keeps mtimes (its hook has set_mtime: local,
+ * SFTP) any difference, elsewhere (S3) a source newer than the object's
+ * LastModified; every copied file gets the source's mtime where DST keeps
+ * it.  fn (may be NULL) gets one event per file; counts (may be NULL) the
+ * totals.  Returns FERRY_OK when nothing failed, else the first failure's
+ * status (err holds its message).  An empty SRC is FERRY_ERR_NOT_FOUND and
+ * deletes nothing. */
+FERRY_API ferry_status ferry_sync(const char *src, const char *dst, const ferry_copy_options *o, unsigned flags,
+                                  ferry_sync_fn fn, void *ud, ferry_sync_counts *counts, ferry_error *err);
+
 /* --dry-run: describe what ferry_copy would do (endpoints with secrets masked,
  * hooks, formats, compression filter, whether the destination exists and
- * would be replaced or refused) into buf, touching nothing but a stat of the
- * destination. Returns the status the copy would fail with before reading
- * (FERRY_ERR_EXISTS, a parse error …) or FERRY_OK. */
+ * would be replaced or refused) into buf, touching nothing: it probes the
+ * source (stat, or its connection's test) and the destination (stat) with
+ * o->max_retries attempts.  Returns the status the copy would fail with
+ * before moving data (a parse error, no credentials, unreachable, no source,
+ * FERRY_ERR_EXISTS …) or FERRY_OK; buf ends with what was not checked. */
 FERRY_API ferry_status ferry_copy_describe(const char *src, const char *dst, const ferry_copy_options *o, char *buf,
                                            size_t cap, ferry_error *err);
+/* --dry-run of a multi-file copy (ferry_copy_is_many): probe the destination
+ * directory or prefix dst as ferry_copy_describe probes a destination (its
+ * connection, credentials, reachability, o->max_retries attempts) and append
+ * the result and what was not checked to buf.  Returns the status every
+ * file's copy would fail with, or FERRY_OK. */
+FERRY_API ferry_status ferry_copy_describe_destination(const char *dst, const ferry_copy_options *o, char *buf,
+                                                       size_t cap, ferry_error *err);
 
 /* Filters (writers that pass data on to next). Caller owns the result and
  * frees it with w->ops->free after commit or abort. next is borrowed. */

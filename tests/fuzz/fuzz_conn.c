@@ -8,9 +8,13 @@
  *
  * Invariants, besides no crash / leak / UB:
  *  - success: a type is set, the masked JSON (ferry_conn_to_json_masked) is
- *    valid JSON and none of its string values nor extra names contains the
- *    password or a secret-named extra's value when that secret is >= 3
- *    bytes (shorter ones are not masked, by design: see ferry_secret_add);
+ *    valid JSON, the password and every secret-named extra show "***", and
+ *    no string value holds the password or a secret extra's value (>= 3
+ *    bytes; shorter ones are masked by field only, by design) except where
+ *    core/mask.h's free-text rule keeps it: inside a word the user wrote in
+ *    a field that is not secret (id, type, host, login, schema, names), or
+ *    glued to a letter, digit or '_' (secrets under 16 bytes).  Member names
+ *    are the user's words and shown as written;
  *  - failure: a status and a message; the message never quotes the
  *    password-looking part of the input (URI: between the first ':' of the
  *    authority and its last '@'; JSON: the "password" member).  To tell a
@@ -213,19 +217,111 @@ static void check_failure_message(int which, const char *text, const ferry_error
 
 /* ---- success ------------------------------------------------------------- */
 
-/* Nonzero when secret occurs in a string value anywhere in v, or in a key
- * below the top level (the top-level keys are Airflow's fixed field names:
- * "extra" holding a 3-byte secret "tra" is structure, not a leak). */
-static int json_holds(json_t *v, const char *secret, int top)
+/* The words the user wrote in fields that are not secret (core/mask.h): the
+ * id, type, host, login, schema, the extra names and the member names inside
+ * extras that hold JSON.  Free text keeps them readable, also where a secret
+ * is part of one. */
+typedef struct words {
+    const char *v[256];
+    size_t n;
+    json_t *parsed[64]; /* owned: extras parsed for their member names */
+    size_t n_parsed;
+} words;
+
+static void add_word(words *w, const char *s)
+{
+    if (s && w->n < sizeof w->v / sizeof w->v[0])
+        w->v[w->n++] = s;
+}
+
+static void add_json_names(words *w, json_t *v)
+{
+    const char *key;
+    json_t *member;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, member) {
+            add_word(w, key);
+            add_json_names(w, member);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, member)
+            add_json_names(w, member);
+    }
+}
+
+static void collect_words(const ferry_conn *c, words *w)
+{
+    w->n = w->n_parsed = 0;
+    add_word(w, c->id);
+    add_word(w, c->type);
+    add_word(w, c->host);
+    add_word(w, c->login);
+    add_word(w, c->schema);
+    for (size_t i = 0; i < c->n_extra; i++) {
+        add_word(w, c->extra[i].key);
+        json_t *j = json_loads(c->extra[i].value, JSON_DECODE_ANY, NULL);
+        if (j && w->n_parsed < sizeof w->parsed / sizeof w->parsed[0]) {
+            w->parsed[w->n_parsed++] = j;
+            add_json_names(w, j);
+        } else {
+            json_decref(j);
+        }
+    }
+}
+
+static void free_words(words *w)
+{
+    for (size_t i = 0; i < w->n_parsed; i++)
+        json_decref(w->parsed[i]);
+}
+
+static int word_byte(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+           ch >= 0x80;
+}
+
+/* Is the occurrence t[at, at+n) of secret one that free text keeps (core/mask.h):
+ * glued to a letter, digit or '_' (secrets under 16 bytes), or inside an
+ * occurrence of a public word? */
+static int kept_occurrence(const char *t, size_t tn, size_t at, const char *secret, size_t n, const words *w)
+{
+    if (n < 16 && ((word_byte((unsigned char)secret[0]) && at > 0 && word_byte((unsigned char)t[at - 1])) ||
+                   (word_byte((unsigned char)secret[n - 1]) && at + n < tn && word_byte((unsigned char)t[at + n]))))
+        return 1;
+    for (size_t i = 0; i < w->n; i++) {
+        size_t wl = strlen(w->v[i]);
+        for (const char *k = fz_find(w->v[i], wl, secret, n); k;
+             k = fz_find(k + 1, wl - (size_t)(k + 1 - w->v[i]), secret, n)) {
+            size_t off = (size_t)(k - w->v[i]);
+            if (off <= at && at - off + wl <= tn && memcmp(t + at - off, w->v[i], wl) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Nonzero when secret occurs in a string value anywhere in v other than
+ * where free text keeps it.  Member names are the user's words, shown as
+ * written (a secret inside one is no leak of the secret's field). */
+static int json_holds(json_t *v, const char *secret, const words *w)
 {
     size_t n = strlen(secret);
-    if (json_is_string(v))
-        return fz_find(json_string_value(v), json_string_length(v), secret, n) != NULL;
+    if (json_is_string(v)) {
+        const char *t = json_string_value(v);
+        size_t tn = json_string_length(v);
+        for (const char *hit = fz_find(t, tn, secret, n); hit;
+             hit = fz_find(hit + 1, tn - (size_t)(hit + 1 - t), secret, n))
+            if (!kept_occurrence(t, tn, (size_t)(hit - t), secret, n, w))
+                return 1;
+        return 0;
+    }
     if (json_is_object(v)) {
         const char *key;
         json_t *member;
         json_object_foreach(v, key, member)
-            if ((!top && fz_find(key, strlen(key), secret, n)) || json_holds(member, secret, 0))
+            if (json_holds(member, secret, w))
                 return 1;
     }
     return 0;
@@ -242,16 +338,34 @@ static void check_success(const ferry_conn *c)
     json_error_t jerr;
     json_t *j = json_loads(masked, 0, &jerr);
     FUZZ_CHECK(j != NULL, "masked JSON does not parse (%s): %s", jerr.text, masked);
-    /* The secrets are in no string of it.  (The raw text may still show a
-     * password that is also JSON punctuation or the port's digits, e.g. ": "
-     * or "5432": that is structure, not a copy of the secret.) */
+    /* The secret fields show "***"; the secrets are in no string of it but
+     * where free text keeps them (core/mask.h).  (The raw text may still show
+     * a password that is also JSON punctuation or the port's digits, e.g.
+     * ": " or "5432": that is structure, not a copy of the secret.) */
+    words w;
+    collect_words(c, &w);
+    if (c->password)
+        FUZZ_CHECK(json_is_string(json_object_get(j, "password")) &&
+                       strcmp(json_string_value(json_object_get(j, "password")), "***") == 0,
+                   "the password field is not \"***\": %s", masked);
     if (checkable_secret(c->password))
-        FUZZ_CHECK(!json_holds(j, c->password, 1), "masked JSON holds the password '%s': %s",
+        FUZZ_CHECK(!json_holds(j, c->password, &w), "masked JSON holds the password '%s': %s",
                    c->password, masked);
-    for (size_t i = 0; i < c->n_extra; i++)
-        if (ferry_conn_is_secret_key(c->extra[i].key) && checkable_secret(c->extra[i].value))
-            FUZZ_CHECK(!json_holds(j, c->extra[i].value, 1),
+    json_t *extra = json_object_get(j, "extra");
+    for (size_t i = 0; i < c->n_extra; i++) {
+        if (!ferry_conn_is_secret_key(c->extra[i].key))
+            continue;
+        json_t *shown = json_object_get(extra, c->extra[i].key);
+        /* a repeated name shows its last value; a name that is not UTF-8 is
+         * shown with U+FFFD */
+        if (shown && plain_utf8((const unsigned char *)c->extra[i].key))
+            FUZZ_CHECK(json_is_string(shown) && strcmp(json_string_value(shown), "***") == 0,
+                       "the secret extra %s is not \"***\": %s", c->extra[i].key, masked);
+        if (checkable_secret(c->extra[i].value))
+            FUZZ_CHECK(!json_holds(j, c->extra[i].value, &w),
                        "masked JSON holds the secret extra %s: %s", c->extra[i].key, masked);
+    }
+    free_words(&w);
     json_decref(j);
     /* lookups on what was parsed */
     for (size_t i = 0; i < c->n_extra; i++) {

@@ -16,7 +16,7 @@
 #   MON_V1_PORT (56789), OSD_STORE (memstore|bluestore), MEMSTORE_BYTES (8 GiB),
 #   BLUESTORE_BYTES, CEPH_MGR (0|1), CEPH_S3_ACCESS_KEY / CEPH_S3_SECRET_KEY,
 #   CEPH_S3_BUCKET (etl-bucket)
-# All daemons bind 127.0.0.1 (mon 53300/56789, osd/mgr 56800-56899, rgw 57480).
+# All daemons bind 127.0.0.1 (mon 53300/56789, osd/mgr 56800-56899, rgw 57480, rgw with STS 57481).
 # No cephx (auth none): the cluster is reachable from 127.0.0.1 only; S3 auth is
 # fully enforced by radosgw.
 #
@@ -31,6 +31,7 @@ cd /
 
 CEPH_DIR=${CEPH_DIR:-/tmp/ferry-svc/ceph}
 RGW_PORT=${RGW_PORT:-57480}
+RGW_STS_PORT=${RGW_STS_PORT:-57481}   # the second radosgw, with STS
 MON_V2_PORT=${MON_V2_PORT:-53300}
 MON_V1_PORT=${MON_V1_PORT:-56789}
 OSD_STORE=${OSD_STORE:-memstore}
@@ -167,8 +168,19 @@ rgw_gc_obj_min_wait = 0
 rgw_gc_processor_period = 15
 rgw_gc_processor_max_time = 15
 rgw_keystone_url =
-# STS (AssumeRole, AssumeRoleWithWebIdentity) on the S3 endpoint, for the
-# credential-chain tests: a 16-character key and STS auth on
+
+[client.rgw.sts]
+# a second radosgw of the same cluster (same users, buckets, roles) that also
+# serves STS (AssumeRole, AssumeRoleWithWebIdentity), for the credential-chain
+# tests.  STS is kept off the main endpoint: with rgw_s3_auth_use_sts a request
+# signed with a wrong secret is answered AccessDenied, not SignatureDoesNotMatch
+# as AWS (and radosgw without STS) answers it
+ms_mon_client_mode = crc
+rgw_frontends = beast endpoint=127.0.0.1:$RGW_STS_PORT
+rgw_dns_name = 127.0.0.1
+rgw_thread_pool_size = 16
+rgw_enable_usage_log = false
+rgw_keystone_url =
 rgw_sts_key = ferryStsTestKey1
 rgw_s3_auth_use_sts = true
 EOF
@@ -197,6 +209,7 @@ bootstrap() {
 }
 
 rgw_answers() { curl -sf -m 5 -o /dev/null "http://127.0.0.1:$RGW_PORT/"; }
+rgw_sts_answers() { curl -sf -m 5 -o /dev/null "http://127.0.0.1:$RGW_STS_PORT/"; }
 
 # sign with curl (a correct SigV4 signer given an explicit x-amz-content-sha256)
 s3_curl() { # METHOD PATH   (HEAD via -I: 'curl -X HEAD' would wait for a body)
@@ -238,6 +251,12 @@ start_daemons() {
       || die "radosgw did not start"
   fi
   wait_for 120 rgw_answers || die "radosgw not answering on 127.0.0.1:$RGW_PORT within 120 s"
+  if ! ours "$(pid_file client.rgw.sts)" radosgw >/dev/null; then
+    mkdir -p "$CEPH_DIR/rgw.sts"
+    timeout -k 5 60 radosgw -c "$CONF" -n client.rgw.sts </dev/null >>"$CEPH_DIR/log/daemon-start.log" 2>&1 \
+      || die "radosgw (sts) did not start"
+  fi
+  wait_for 120 rgw_sts_answers || die "radosgw (sts) not answering on 127.0.0.1:$RGW_STS_PORT within 120 s"
   if [ ! -e "$CEPH_DIR/rgw.a/.user" ]; then
     timeout -k 5 60 radosgw-admin -c "$CONF" -n client.rgw.a user create --uid=etl --display-name="ETL test" \
       --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" </dev/null >"$CEPH_DIR/log/user-create.log" 2>&1 \
@@ -278,6 +297,7 @@ CEPH_S3_SECRET_KEY='$S3_SECRET_KEY'
 CEPH_S3_REGION=$S3_REGION
 CEPH_S3_BUCKET=$S3_BUCKET
 CEPH_S3_ROLE_ARN=arn:aws:iam:::role/etlwriter
+CEPH_S3_STS_ENDPOINT='http://127.0.0.1:$RGW_STS_PORT'
 CEPH_CONF='$CONF'
 EOF
   mv "$CEPH_DIR/env.tmp" "$CEPH_DIR/env"
@@ -285,7 +305,7 @@ EOF
 
 all_up() {
   ours "$(pid_file mon.a)" ceph-mon >/dev/null && ours "$(pid_file osd.0)" ceph-osd >/dev/null &&
-  ours "$(pid_file client.rgw.a)" radosgw >/dev/null &&
+  ours "$(pid_file client.rgw.a)" radosgw >/dev/null && ours "$(pid_file client.rgw.sts)" radosgw >/dev/null &&
   { [ "$CEPH_MGR" != 1 ] || ours "$(pid_file mgr.x)" ceph-mgr >/dev/null; } && rgw_answers
 }
 
@@ -338,6 +358,7 @@ stop_one() {
 
 cmd_down() {
   [ -e "$CEPH_DIR/fsid" ] || return 0
+  stop_one client.rgw.sts radosgw 30 || true
   stop_one client.rgw.a radosgw 30 || true
   # the OSD may need a while: a memstore OSD writes all its objects to osd.0/
   # only a clean stop of a running OSD leaves a usable memstore image behind
@@ -349,7 +370,7 @@ cmd_down() {
 
 cmd_status() {
   local n b p
-  for n in mon.a:ceph-mon mgr.x:ceph-mgr osd.0:ceph-osd client.rgw.a:radosgw; do
+  for n in mon.a:ceph-mon mgr.x:ceph-mgr osd.0:ceph-osd client.rgw.a:radosgw client.rgw.sts:radosgw; do
     b=${n#*:}; n=${n%%:*}
     if p=$(ours "$(pid_file "$n")" "$b"); then
       echo "$n up pid=$p rss_kb=$(awk '/^VmRSS/{print $2}' /proc/"$p"/status)"

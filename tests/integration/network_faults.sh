@@ -7,8 +7,9 @@
 #   * takes the link down for 2 s mid-transfer, then up again   -> must succeed
 #     (TCP retransmits over the gap; S3 parts that fail are retried);
 #   * resets every connection mid-stream (the proxy: RST both sides)
-#     -> S3 retries the part / resumes the download and succeeds; Postgres and
-#     SFTP streams cannot resume: a clean exit 8 with nothing published;
+#     -> S3 retries the part / resumes the download and succeeds; SFTP
+#     reconnects once and goes on at its offset (else a clean 8); Postgres
+#     streams cannot resume: a clean exit 8 with nothing published;
 #   * takes the link down for good mid-transfer (--timeout 4 --retries 2)
 #     -> a clean failure within a bound (exit 10: no progress; 4 when not even
 #     a connection could be made), no hang;
@@ -170,8 +171,12 @@ check "   ... no multipart upload left" test "$(uploads)" = 0
 after_mib 6 reset_all
 nsf copy src.bin "partner:$RD/reset.bin" -q
 wait_bg
-want "reset mid-stream: local -> SFTP upload (exit 8, cannot resume)" 8
-check "   ... no file, no temp file on the server" bash -c "[ ! -e '$RHOME/reset.bin' ] && ! ls -A '$RHOME' | grep -q ferry-tmp"
+# the sink replaces a lost connection once and goes on at the acknowledged
+# offset of its temp file (hooks/sftp/sftp_sink.c): complete, else a clean 8
+want "reset mid-stream: local -> SFTP upload (resumed: 0, else a clean 8)" 0 8
+if [ "$code" = 0 ]; then check "   ... byte for byte, no temp file" bash -c "cmp src.bin '$RHOME/reset.bin' && ! ls -A '$RHOME' | grep -q ferry-tmp"
+else check "   ... no file, no temp file on the server" bash -c "[ ! -e '$RHOME/reset.bin' ] && ! ls -A '$RHOME' | grep -q ferry-tmp"; fi
+rm -f "$RHOME/reset.bin"
 cp src.bin "$RHOME/src.bin"; chown "$SFTP_USER" "$RHOME/src.bin"
 after_mib 6 reset_all
 nsf copy "partner:$RD/src.bin" reset_sftp_dl.bin -q

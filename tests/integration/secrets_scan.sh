@@ -12,7 +12,9 @@
 # Every byte on stdout and stderr is kept; each secret is then searched in
 # all of it raw, percent-encoded (upper and lower case hex), JSON-escaped
 # and, for basic-auth passwords, as the base64 "user:password" of the
-# Authorization header: zero hits, each checked.
+# Authorization header: zero hits, each checked.  Temporary credentials too:
+# an STS session of the harness's role (session token, secret key), a web
+# identity token and a container authorization token.
 # Runs as root (it plants a public key for the SFTP key user and takes it out
 # again).  Every client call runs under `timeout`.
 . "$(dirname "$0")/../lib.sh"
@@ -65,6 +67,7 @@ WRONG_TOKEN="WrongToken-$R"
 WRONG_BASIC="WrongBasic-$R-pw"
 WRONG_PGPASSWORD="WrongPgEnv-$R"
 HEADER_TOKEN="HdrToken-$R-xyz"
+API_KEY="ApiKey-$R-hdr"
 MAL=(MalUriPort-$R MalJson-$R MalMyHost-$R MalSftpPort-$R "MalPct%ZZ-$R" MalS3Url-$R MalType-$R
      MalInlinePg-$R MalInlineMy-$R MalInlineHttp-$R MalInlineSftp-$R MalFile-$R)
 NUMERIC_PW=987654321987$$
@@ -88,6 +91,7 @@ SECRETS=(
   "wrong basic password|$WRONG_BASIC|$HTTP_BASIC_USER"
   "wrong PGPASSWORD|$WRONG_PGPASSWORD|"
   "token in a --header / headers extra|$HEADER_TOKEN|"
+  "X-Api-Key in a headers extra|$API_KEY|"
   "numeric JSON password|$NUMERIC_PW|"
 )
 [ "$MYSQL_PASSWORD" = "$PG_PASSWORD" ] || SECRETS+=("MariaDB etl password (env file)|$MYSQL_PASSWORD|")
@@ -113,6 +117,12 @@ export AIRFLOW_CONN_HTTP_BASIC="http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PA
 export AIRFLOW_CONN_NGINX_AUTH="http://$HTTP_BASIC_USER:$(urlenc "$HTTP_BASIC_PASSWORD")@${HTTP_BASE_URL#http://}"
 export AIRFLOW_CONN_HTTP_TOKEN="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"token\":$(jstr "$HTTP_BEARER_TOKEN")}}"
 export AIRFLOW_CONN_HTTP_HDR="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"headers\":{\"Authorization\":\"Bearer $HEADER_TOKEN\"}}}"
+# masking by field (issue 17): a password equal to the login, the type and the
+# database; a password that is part of an extra's name; an X-Api-Key header
+export AIRFLOW_CONN_PGSAME='postgres://postgres:postgres@localhost:5432/postgres'
+export AIRFLOW_CONN_PGSAMEDEAD="postgres://postgres:postgres@127.0.0.1:1/postgres?connect_timeout=3"
+export AIRFLOW_CONN_AWS_SECRETWORD="{\"conn_type\":\"aws\",\"login\":\"AKIDEXAMPLE\",\"password\":\"secret\",\"extra\":{\"aws_secret_access_key\":\"zz$R\",\"region_name\":\"us-east-1\"}}"
+export AIRFLOW_CONN_HTTP_APIKEY="{\"conn_type\":\"http\",\"host\":\"127.0.0.1\",\"port\":$ECHO_PORT,\"extra\":{\"headers\":{\"X-Api-Key\":\"$API_KEY\",\"Accept\":\"text/csv\"}}}"
 # wrong secrets
 export AIRFLOW_CONN_BADPG="postgresql://$PG_USER:$(urlenc "$WRONG_PG")@127.0.0.1:$PG_PORT/$PG_DATABASE"
 export AIRFLOW_CONN_BADPG_SPECIAL="postgresql://$PG_USER:$(urlenc "$WRONG_PG_SPECIAL")@127.0.0.1:$PG_PORT/$PG_DATABASE"
@@ -185,6 +195,26 @@ for id in warehouse pgsuper pg_json mydb myroot aws_default aws_lower aws_json s
           deadpg deadmy deads3 deadsftp deadhttp; do
   run "conn get $id" 0 D conn get "$id"
 done
+# masking by field: each conn get checked member by member
+# last_out [err]: the stdout (or stderr) file of the last run
+last_out() { printf '%s/%03d.%s' "$OUT" "$N" "${1:-out}"; }
+# json_is FILE PY_EXPR: the JSON in FILE (as j) makes PY_EXPR true
+json_is() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; }
+run "conn get pgsame (password = login = type = database)" 0 D conn get pgsame
+check "conn get pgsame: conn_type, login and schema readable, password ***" json_is "$(last_out)" \
+  'j["conn_type"] == "postgres" and j["login"] == "postgres" and j["schema"] == "postgres" and j["password"] == "***" and j["host"] == "localhost"'
+run "copy from pgsamedead (password = login, nobody listening)" 4 D copy pgsamedead:public.t - --retries 1
+check "its error names the system and the connection: postgres(pgsamedead)" grep -q "error: .*postgres(pgsamedead): " "$(last_out err)"
+absent() { ! grep -qF -- "$1" "$2"; }
+check "... and masks nothing of it" absent "***(" "$(last_out err)"
+run "conn get aws_secretword (password 'secret', extra aws_secret_access_key)" 0 D conn get aws_secretword
+check "conn get aws_secretword: the extra's name intact, its value and the password ***" json_is "$(last_out)" \
+  'j["extra"] == {"aws_secret_access_key": "***", "region_name": "us-east-1"} and j["password"] == "***" and j["login"] == "AKIDEXAMPLE"'
+run "conn get http_apikey (headers extra with X-Api-Key)" 0 D conn get http_apikey
+check "conn get http_apikey: X-Api-Key is ***, Accept readable" json_is "$(last_out)" \
+  'json.loads(j["extra"]["headers"]) == {"X-Api-Key": "***", "Accept": "text/csv"}'
+run "conn list --json with them" 0 J conn list --json
+run "http X-Api-Key header extra (the echo lands in a file)" 0 D copy http_apikey:/echo got8.json --json
 for id in mal1 mal2 mal3 mal4 mal5 mal6 mal7 mal8; do
   run "conn get $id (malformed)" any D conn get "$id"
   run "conn test $id (malformed)" any J conn test "$id"
@@ -278,10 +308,48 @@ run "conn test file_bad (malformed, connections file)" any env FERRY_CONNECTIONS
 run "usage error with a password in an argument" any D copy "postgresql://$PG_USER:${MAL[7]}@127.0.0.1/$PG_DATABASE#t"
 run "unknown option next to a password" any D copy --no-such-option "postgresql://$PG_USER:${MAL[7]}@127.0.0.1/$PG_DATABASE#t" x.csv
 
+# temporary credentials: a real STS session of the harness's role (its secret
+# key and session token, from the environment and from extras), a web
+# identity token and a container authorization token
+WEBID_TOKEN="WebIdTok-$R-jwt.x.y"
+CTR_TOKEN="CtrTok-$R-abc"
+SECRETS+=("web identity token|$WEBID_TOKEN|" "container authorization token|$CTR_TOKEN|")
+printf '%s' "$WEBID_TOKEN" > webid.jwt
+if [ -n "${CEPH_S3_ROLE_ARN:-}" ]; then
+  # STS is served by the harness's second radosgw (CEPH_S3_STS_ENDPOINT), same cluster
+  S3Q_MAIN=$S3Q
+  S3Q="region_name=$CEPH_S3_REGION&endpoint_url=$(urlenc "${CEPH_S3_STS_ENDPOINT:?}")"
+  CEPH_S3_ENDPOINT=$CEPH_S3_STS_ENDPOINT awsx sts assume-role --role-arn "$CEPH_S3_ROLE_ARN" --role-session-name "sec-$R" --query Credentials --output json > sts.json 2>/dev/null
+  read -r TAK TSK TST < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])' sts.json 2>/dev/null)
+  if [ -n "${TST:-}" ]; then
+    SECRETS+=("STS session token (role)|$TST|" "STS secret key (role)|$TSK|")
+    export AIRFLOW_CONN_STS_ENV="aws://?$S3Q"
+    export AIRFLOW_CONN_STS_EXTRA="aws://?$S3Q&aws_access_key_id=$TAK&aws_secret_access_key=$(urlenc "$TSK")&aws_session_token=$(urlenc "$TST")"
+    export AIRFLOW_CONN_STS_ROLE="aws://$CEPH_S3_ACCESS_KEY:$(urlenc "$CEPH_S3_SECRET_KEY")@?$S3Q&role_arn=$(urlenc "$CEPH_S3_ROLE_ARN")&bucket_name=$CEPH_S3_BUCKET"
+    run "role session from the environment -> s3" 0 env AWS_ACCESS_KEY_ID="$TAK" AWS_SECRET_ACCESS_KEY="$TSK" AWS_SESSION_TOKEN="$TST" \
+      "$FERRY" --log-level debug copy data.csv "sts_env:$CEPH_S3_BUCKET/role-ok/$P-sts.csv" --replace
+    run "role session from extras -> stdout (json log)" 0 J copy "sts_extra:$CEPH_S3_BUCKET/role-ok/$P-sts.csv" -
+    run "conn get sts_extra" 0 D conn get sts_extra
+    run "conn test sts_role (role_arn, json log)" 0 J conn test sts_role
+    run "role session refused outside role-ok/" 4 D copy data.csv "sts_extra:$CEPH_S3_BUCKET/$P/sts-denied.csv"
+    run "rm the role's object (renewing at every request)" 0 env FERRY_S3_REFRESH_WINDOW=100000 \
+      "$FERRY" --log-level debug rm "sts_role:$CEPH_S3_BUCKET/role-ok/$P-sts.csv"
+  else
+    fail "aws sts assume-role gave no session (the STS runs did not happen)"
+  fi
+  S3Q=$S3Q_MAIN
+fi
+export AIRFLOW_CONN_NOKEYS="aws://?$S3Q"
+run "web identity token refused by STS" any env AWS_ROLE_ARN="${CEPH_S3_ROLE_ARN:-arn:aws:iam:::role/x}" \
+  AWS_WEB_IDENTITY_TOKEN_FILE="$WORK/webid.jwt" "$FERRY" --log-level debug copy data.csv "nokeys:$CEPH_S3_BUCKET/$P/w.csv"
+run "container token, endpoint closed" 3 env AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:1/creds \
+  AWS_CONTAINER_AUTHORIZATION_TOKEN="$CTR_TOKEN" "$FERRY" --log-level debug --log-format json copy data.csv "nokeys:$CEPH_S3_BUCKET/$P/c.csv"
+
 # ---------------------------------------------------------------- the scan
 total=$(cat "$OUT"/*.out "$OUT"/*.err | wc -c)
 check "$N commands ran, $total bytes of output collected" test "$total" -gt 10000
-grep -q "Bearer $HEADER_TOKEN" got6.json 2>/dev/null && grep -q "Bearer $HEADER_TOKEN" got7.json 2>/dev/null && ok "the headers reached the echo server (its reply is data, kept out of the scan)" ||
+grep -q "Bearer $HEADER_TOKEN" got6.json 2>/dev/null && grep -q "Bearer $HEADER_TOKEN" got7.json 2>/dev/null &&
+  grep -q -- "$API_KEY" got8.json 2>/dev/null && ok "the headers reached the echo server (its reply is data, kept out of the scan)" ||
   fail "the headers reached the echo server"
 grep -q 'authenticated": true' "$OUT"/*.out && ok "the authenticated runs did authenticate" || fail "the authenticated runs did authenticate"
 bad=$(for f in "$OUT"/*.rc; do rc=$(cat "$f"); case $rc in 0|[2-9]|10) ;; *) echo "$(cat "${f%.rc}.name"): exit $rc";; esac; done)

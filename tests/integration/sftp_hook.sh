@@ -6,6 +6,8 @@
 # (unknown, changed, revoked, hashed, pinned, disabled), every authentication method, --replace and its absence, permission denied,
 # missing paths, SIGTERM mid-upload, a connection dropped and a server killed
 # mid-upload (on a private sshd started here), listings, multi-file copies,
+# 200 small files both ways over one cached session (and an sshd child killed
+# mid-batch), the session cache's threads (test_sftp_pool),
 # the hook's slots through test_sftp_live, and secrets never printed.
 # Runs as root (it plants files in the SFTP user's home to check the hook
 # against the server's view).  Every client call runs under `timeout`.
@@ -301,6 +303,61 @@ check "glob copy sftp -> local dir (one line per file)" bash -c "mkdir -p multi 
 check "--move from sftp deletes each source after its copy" bash -c "mkdir -p moved && timeout 60 '$FERRY' copy 'sftp_it:$RD/ls/*.csv' moved/ --move -q && [ ! -e '$RHOME/ls/a.csv' ] && [ ! -e '$RHOME/ls/b.csv' ] && cmp moved/a.csv multi/a.csv"
 check "--recursive local tree -> sftp (mkdir -p on the way)" bash -c "mkdir -p tree/x/y && echo deep > tree/x/y/z.csv && echo top > tree/top.csv && timeout 60 '$FERRY' copy tree 'sftp_it:$RD/tree' --recursive -q && cmp '$RHOME/tree/x/y/z.csv' tree/x/y/z.csv"
 
+# ---------------------------------------------------------------- many files over one cached session
+# 200 small files (names with spaces, unicode, glob characters, a subdirectory)
+# both ways: byte-identical, and ONE SSH handshake for each batch (the session
+# cache, hooks/sftp/sftp_pool.c; "connected to" is logged once per handshake)
+python3 - many <<'PYEOF'
+import os, random, sys
+root = sys.argv[1]; os.makedirs(os.path.join(root, "sub dir"), exist_ok=True)
+kinds = ["file {} .csv", "ünï cødé {}.txt", "glob [{}] *?.bin", "sub dir/déjà vu {}.dat"]
+for i in range(200):
+    with open(os.path.join(root, kinds[i % 4].format(i)), "wb") as f:
+        f.write(os.urandom(random.randint(0, 24000)))
+PYEOF
+handshakes() { grep -c "): connected to " "$1"; }
+check "200 files local -> sftp: byte-identical" bash -c \
+  "timeout 120 '$FERRY' --log-level debug copy many 'sftp_it:$RD/many' --recursive -q 2> many_up.log && diff -r many '$RHOME/many'"
+check "  ... over one SSH handshake (got $(handshakes many_up.log))" test "$(handshakes many_up.log)" = 1
+check "200 files sftp -> local: byte-identical" bash -c \
+  "timeout 120 '$FERRY' --log-level debug copy 'sftp_it:$RD/many/' many_back/ --recursive -q 2> many_down.log && diff -r many many_back"
+check "  ... over one SSH handshake (got $(handshakes many_down.log))" test "$(handshakes many_down.log)" = 1
+rm -rf many_back
+if [ -x "$BUILD_DIR/test_sftp_pool" ]; then
+  timeout 120 "$BUILD_DIR/test_sftp_pool" > pool.out 2>&1
+  if [ $? = 0 ] && grep -q ' 0 failed' pool.out && ! grep -q skipped pool.out; then ok "test_sftp_pool: $(tail -1 pool.out)"
+  else fail "test_sftp_pool" "$(tail -15 pool.out)"; fi
+else
+  fail "test_sftp_pool not built in $BUILD_DIR"
+fi
+
+# the sshd child serving the batch's session killed mid-batch: the session is
+# replaced, the file it was on goes on (or is repeated), the batch completes
+# and nothing is left behind.  Only that child is killed: found by the
+# connection's source port, it serves nobody else.
+SSHD_MAIN=$(cat "$SFD/sshd.pid" 2>/dev/null)
+timeout -k 5 120 "$FERRY" --log-level debug copy many "sftp_it:$RD/kb" --recursive -q 2> kb.log &
+kbt=$!
+kbf=; for _ in $(seq 50); do kbf=$(ps -o pid= --ppid "$kbt" | tr -d ' '); [ -n "$kbf" ] && break; sleep 0.02; done
+for _ in $(seq 400); do [ "$(find "$RHOME/kb" -type f 2>/dev/null | wc -l)" -ge 40 ] && break; sleep 0.02; done
+lport=$(ss -Htnp state established "( dport = :$SFTP_PORT )" 2>/dev/null | grep "pid=$kbf," | awk '{print $3}' | sed 's/.*://' | head -1)
+victims=
+[ -n "$lport" ] && victims=$(ss -Htnp state established "( sport = :$SFTP_PORT and dport = :$lport )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | grep -vx "${SSHD_MAIN:-none}")
+if [ -n "$victims" ] && kill -0 "$kbf" 2>/dev/null; then
+  kill -9 $victims
+  wait "$kbt"; code=$?
+  [ "$code" = 0 ] && ok "sshd child killed mid-batch: the batch completes (exit 0)" \
+    || fail "sshd child killed mid-batch: the batch completes (got $code)" "$(grep -v debug: kb.log | tail -5)"
+  check "  ... all 200 files byte-identical" diff -r many "$RHOME/kb"
+  check "  ... no temp file left" bash -c "! find '$RHOME/kb' -name '.*.ferry-*' | grep -q ."
+  check "  ... the session was replaced (a second handshake)" test "$(handshakes kb.log)" -ge 2
+else
+  fail "sshd child mid-batch: no connection or child found (port '$lport', ferry pid '$kbf')" "$(tail -3 kb.log)"
+  wait "$kbt"
+fi
+check "shared sshd still up after the child was killed" bash -c "kill -0 '$SSHD_MAIN' && timeout 30 '$FERRY' conn test sftp_it"
+rm -rf "$RHOME/kb" "$RHOME/many"
+
 # ---------------------------------------------------------------- the hook's slots (stat, list, mkdir, remove, races)
 if [ -x "$BUILD_DIR/test_sftp_live" ]; then
   timeout 300 "$BUILD_DIR/test_sftp_live" > live.out 2>&1
@@ -381,23 +438,28 @@ if [ -n "$PORT2" ] && /usr/sbin/sshd -t -f sshd2_config 2> sshd2.log; then
     || fail "read_sessions=3: connections killed mid-read -> non-zero (got $code)" "$(cat par2.err)"
   wait "$reader" 2>/dev/null; rm -f par2.fifo
 
-  # the connection drops mid-upload, the server stays up: the temp file is
-  # removed over a new connection
-  ( head -c $((6 * 1024 * 1024)) /dev/urandom; exec sleep 60 ) > slow.fifo &
+  # the connection drops mid-upload, the server stays up: the sink connects
+  # again, opens its temp file again and goes on at the last acknowledged
+  # offset (hooks/sftp/sftp_sink.c); the upload completes, byte-identical
+  head -c $((6 * 1024 * 1024)) /dev/urandom > drop.src
+  ( cat drop.src; exec sleep 60 ) > slow.fifo &
   producer=$!
-  timeout -k 5 120 "$FERRY" copy - "sftp2:$RD/dropped.bin" -q < slow.fifo 2> drop.err &
+  timeout -k 5 120 "$FERRY" --log-level debug copy - "sftp2:$RD/dropped.bin" -q < slow.fifo 2> drop.err &
   pid=$!
   if wait_temp dropped.bin "$RHOME"; then
     kill -9 $(descendants "$SSHD2_PID") 2>/dev/null
-    kill "$producer" 2>/dev/null   # end of input: ferry goes on, finds the connection gone
+    kill "$producer" 2>/dev/null   # end of input once the 6 MiB are through
     wait "$pid"; code=$?
-    [ "$code" != 0 ] && ok "connection killed mid-upload -> non-zero ($code)" || fail "connection killed mid-upload -> non-zero" "$(cat drop.err)"
-    check "  ... no file at the final name" test ! -e "$RHOME/dropped.bin"
-    check "  ... temp file removed over a new connection" no_temp_in "$RHOME"
+    [ "$code" = 0 ] && ok "connection killed mid-upload: resumed over a new connection (exit 0)" \
+      || fail "connection killed mid-upload: resumed over a new connection (got $code)" "$(grep -v 'debug: .*connected' drop.err | tail -5)"
+    check "  ... the file at the final name is byte-identical" cmp drop.src "$RHOME/dropped.bin"
+    out_has_file() { grep -q -- "$2" "$1" && ok "$3" || fail "$3" "$(tail -5 "$1")"; }
+    out_has_file drop.err "over a new connection" "  ... the log says it went on over a new connection"
+    check "  ... no temp file left" no_temp_in "$RHOME"
   else
     fail "drop: the upload never started" "$(cat drop.err)"; kill "$pid" "$producer" 2>/dev/null; wait "$pid"
   fi
-  wait "$producer" 2>/dev/null
+  wait "$producer" 2>/dev/null; rm -f drop.src "$RHOME/dropped.bin"
 
   # sshd itself killed mid-upload
   ( head -c $((6 * 1024 * 1024)) /dev/urandom; exec sleep 60 ) > slow.fifo &

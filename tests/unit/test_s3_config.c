@@ -24,6 +24,7 @@ static void clean_env(void)
                                  "AWS_ENDPOINT_URL_S3", "AWS_CA_BUNDLE", NULL};
     for (int i = 0; vars[i]; i++)
         unsetenv(vars[i]);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);   /* never 169.254.169.254 from a test */
     setenv("AWS_SHARED_CREDENTIALS_FILE", cred_path, 1);
     setenv("AWS_CONFIG_FILE", config_path, 1);
 }

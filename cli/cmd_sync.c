@@ -1,0 +1,303 @@
+/*
+ * cmd_sync.c - `ferry sync SOURCE DEST [options]`, and the output of every
+ * run through ferry_sync: sync itself and the multi-file copies that select
+ * files (--include/--exclude/--min-age/--max-age/--ignore-existing, which
+ * cmd_copy.c hands here).  One line per file on stdout (or one JSON record),
+ * the counts on stderr (or a closing JSON record).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char sync_help[] =
+    "usage: ferry sync SOURCE DEST [options]\n"
+    "\n"
+    "Makes the directory or prefix DEST hold what SOURCE holds (the whole tree):\n"
+    "copies each file missing at DEST or differing from it, and leaves the rest.\n"
+    "A file differs when its size does, or its modification time: on local and SFTP\n"
+    "destinations (which get the source's time with each copy) any difference, on S3\n"
+    "a source newer than the object. Each file is replaced atomically.\n"
+    "\n"
+    "  --delete                also delete DEST files absent from SOURCE (not those a\n"
+    "                          rule excludes), after every copy succeeded\n"
+    "  --include GLOB          take only files matching GLOB (repeatable)\n"
+    "  --exclude GLOB          leave files matching GLOB (repeatable)\n"
+    "                          Rules apply in the order given, the first match decides;\n"
+    "                          any --include excludes what no rule matched. GLOB: '*' within\n"
+    "                          a directory, '**' across, '?', '[a-z]', '{a,b}'; a leading '/'\n"
+    "                          matches from SOURCE's top, else at any depth (rclone's rules)\n"
+    "  --min-age D             leave files modified less than D ago (still being written;\n"
+    "                          D: seconds, or 90s, 5m, 1.5h, 1d)\n"
+    "  --max-age D             leave files modified more than D ago\n"
+    "  --ignore-existing       leave every file DEST has, changed or not\n"
+    "  --dry-run               list what would be deleted, copied and skipped (with the\n"
+    "                          reason), one line each, and the counts; change nothing\n"
+    "  --s3-conn ID            connection for s3:// endpoints (default aws_default)\n"
+    "  --retries N             attempts in all for a transient failure (default 5)\n"
+    "  --timeout D             no progress for this long is a failure (default 300s)\n"
+    "  --transfers N           files in flight at once (default 8, at most 64)\n"
+    "  --max-memory SIZE       bound on all transfer buffers, shared by the files in flight\n"
+    "                          (each gets its Nth; default: no bound)\n"
+    "  --json                  one JSON record per file, then one with the counts\n"
+    "  -q, --quiet             only failures\n"
+    "\n"
+    "Exit code: 0 when every copy and deletion succeeded, else the first failure's;\n"
+    "an empty SOURCE is 5 and deletes nothing.\n";
+
+enum {
+    OPT_INCLUDE = 256, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING, OPT_DELETE, OPT_DRY_RUN,
+    OPT_S3_CONN, OPT_RETRIES, OPT_TIMEOUT, OPT_MAX_MEMORY, OPT_JSON,
+    OPT_TRANSFERS
+};
+
+static const struct option sync_options[] = {
+    {"include", required_argument, NULL, OPT_INCLUDE},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"min-age", required_argument, NULL, OPT_MIN_AGE},
+    {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"ignore-existing", no_argument, NULL, OPT_IGNORE_EXISTING},
+    {"delete", no_argument, NULL, OPT_DELETE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"s3-conn", required_argument, NULL, OPT_S3_CONN},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"transfers", required_argument, NULL, OPT_TRANSFERS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* ---------------------------------------------------------------- shared with copy */
+
+int cli_rules_add(cli_rules *r, int include, const char *glob, const char *verb)
+{
+    if (r->n == CLI_MAX_RULES)
+        return cli_usage(verb, "at most %d --include/--exclude rules", CLI_MAX_RULES);
+    size_t n = strlen(glob);
+    char *rule = malloc(n + 3);
+    if (!rule)
+        return cli_usage(verb, "out of memory");
+    rule[0] = include ? '+' : '-';
+    rule[1] = ' ';
+    memcpy(rule + 2, glob, n + 1);
+    r->v[r->n++] = rule;
+    return 0;
+}
+
+void cli_rules_free(cli_rules *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free((char *)r->v[i]);
+    r->n = 0;
+}
+
+int cli_parse_age(const char *verb, const char *opt, const char *text, double *out)
+{
+    double d = cli_parse_duration(text);
+    if (d < 0)
+        return cli_usage(verb, "bad %s '%s' (a duration: 600, 90s, 30m, 1.5h, 1d)", opt, text);
+    *out = d;
+    return 0;
+}
+
+typedef struct out_ctx {
+    unsigned flags;
+    int is_sync;
+} out_ctx;
+
+static const char *const action_names[] = {"copy", "skip", "delete"};
+
+static void print_event(const ferry_sync_event *ev, void *ud)
+{
+    (void)ud;
+    char s[1024] = "", d[1024] = "";
+    if (ev->src)
+        snprintf(s, sizeof s, "%s", ev->src);
+    if (ev->dst)
+        snprintf(d, sizeof d, "%s", ev->dst);
+    ferry_scrub(s, sizeof s);
+    ferry_scrub(d, sizeof d);
+    if (cli.json) {
+        fprintf(stdout, "{\"action\":\"%s\",\"ok\":%s,\"dry_run\":%s,\"name\":", action_names[ev->action],
+                ev->status == FERRY_OK ? "true" : "false", ev->dry_run ? "true" : "false");
+        cli_json_string(stdout, ev->name);
+        if (ev->src) {
+            fputs(",\"source\":", stdout);
+            cli_json_string(stdout, s);
+        }
+        fputs(",\"destination\":", stdout);
+        cli_json_string(stdout, d);
+        if (ev->reason) {
+            fputs(",\"reason\":", stdout);
+            cli_json_string(stdout, ev->reason);
+        }
+        if (ev->sum)
+            fprintf(stdout, ",\"bytes_read\":%lld,\"bytes_written\":%lld,\"seconds\":%.3f",
+                    (long long)ev->sum->bytes_read, (long long)ev->sum->bytes_written, ev->sum->seconds);
+        if (ev->status != FERRY_OK) {
+            fprintf(stdout, ",\"exit_code\":%d,\"error\":", (int)ev->status);
+            cli_json_string(stdout, ev->err ? ev->err->msg : ferry_status_name(ev->status));
+        }
+        fputs("}\n", stdout);
+        fflush(stdout);
+        return;
+    }
+    if (ev->status != FERRY_OK) {
+        if (ev->action == FERRY_SYNC_DELETE)
+            printf("FAIL  delete %s: %s\n", d, ev->err ? ev->err->msg : ferry_status_name(ev->status));
+        else
+            printf("FAIL  %s -> %s: %s\n", s, d, ev->err ? ev->err->msg : ferry_status_name(ev->status));
+    } else if (ev->dry_run) {
+        if (!cli.quiet)
+            printf("%-6s %s (%s)\n", action_names[ev->action], ev->name, ev->reason ? ev->reason : "");
+    } else if (ev->action == FERRY_SYNC_COPY) {
+        if (!cli.quiet)
+            printf("ok    %s -> %s (%lld bytes, %.2f s)\n", s, d, ev->sum ? (long long)ev->sum->bytes_written : 0LL,
+                   ev->sum ? ev->sum->seconds : 0.0);
+    } else if (ev->action == FERRY_SYNC_DELETE) {
+        if (!cli.quiet)
+            printf("del   %s\n", d);
+    } else if (!cli.quiet && cli.log_level >= FERRY_LOG_INFO) {
+        printf("skip  %s (%s)\n", ev->name, ev->reason ? ev->reason : "");
+    }
+    fflush(stdout);
+}
+
+int cli_run_sync(const char *src, const char *dst, const ferry_copy_options *o, unsigned flags)
+{
+    ferry_error err;
+    ferry_error_clear(&err);
+    ferry_sync_counts c;
+    double t0 = now_seconds();
+    ferry_status st = ferry_sync(src, dst, o, flags, print_event, NULL, &c, &err);
+    double secs = now_seconds() - t0;
+    if (st == FERRY_ERR_IO && cli_stdout_reader_gone())
+        return 0;
+    int dry = (flags & FERRY_SYNC_DRY_RUN) != 0;
+    int is_sync = (flags & FERRY_SYNC_COMPARE) != 0;
+    int per_file = c.copied + c.failed + c.skipped + c.deleted > 0;
+    if (cli.json) {
+        fprintf(stdout,
+                "{\"ok\":%s,\"command\":\"%s\",\"dry_run\":%s,\"copied\":%lld,\"skipped\":%lld,\"deleted\":%lld,"
+                "\"failed\":%lld,\"bytes_written\":%lld,\"seconds\":%.3f",
+                st == FERRY_OK ? "true" : "false", is_sync ? "sync" : "copy", dry ? "true" : "false",
+                (long long)c.copied, (long long)c.skipped, (long long)c.deleted, (long long)c.failed,
+                (long long)c.bytes, secs);
+        if (st != FERRY_OK) {
+            fprintf(stdout, ",\"exit_code\":%d,\"error\":", (int)st);
+            cli_json_string(stdout, err.msg[0] ? err.msg : ferry_status_name(st));
+        }
+        fputs("}\n", stdout);
+        fflush(stdout);
+        return st == FERRY_OK ? 0 : (int)st;
+    }
+    if (st != FERRY_OK && !per_file)
+        return cli_fail(&err);
+    if (!cli.quiet) {
+        if (dry)
+            fprintf(stderr, "ferry: dry run: %lld to copy, %lld to skip, %lld to delete; nothing changed\n",
+                    (long long)c.copied, (long long)c.skipped, (long long)c.deleted);
+        else if (is_sync)
+            fprintf(stderr, "ferry: sync: %lld copied, %lld skipped, %lld deleted, %lld failed (%lld bytes, %.2f s)\n",
+                    (long long)c.copied, (long long)c.skipped, (long long)c.deleted, (long long)c.failed,
+                    (long long)c.bytes, secs);
+        else
+            fprintf(stderr, "ferry: %lld files copied, %lld skipped, %lld failed\n", (long long)c.copied,
+                    (long long)c.skipped, (long long)c.failed);
+    }
+    if (st != FERRY_OK && c.failed == 0)
+        return cli_fail(&err); /* after the per-file lines: a failure of no one file (a listing, a signal) */
+    return st == FERRY_OK ? 0 : (int)st;
+}
+
+/* ---------------------------------------------------------------- ferry sync */
+
+int cmd_sync(int argc, char **argv)
+{
+    ferry_copy_options o;
+    ferry_copy_options_init(&o);
+    cli_rules rules;
+    rules.n = 0;
+    unsigned flags = FERRY_SYNC_COMPARE;
+    int c, rc = 0;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "qh", sync_options, NULL)) != -1) {
+        long v;
+        switch (c) {
+        case OPT_INCLUDE: rc = cli_rules_add(&rules, 1, optarg, "sync"); break;
+        case OPT_EXCLUDE: rc = cli_rules_add(&rules, 0, optarg, "sync"); break;
+        case OPT_MIN_AGE: rc = cli_parse_age("sync", "--min-age", optarg, &o.min_age); break;
+        case OPT_MAX_AGE: rc = cli_parse_age("sync", "--max-age", optarg, &o.max_age); break;
+        case OPT_IGNORE_EXISTING: o.ignore_existing = 1; break;
+        case OPT_DELETE: flags |= FERRY_SYNC_DELETE; break;
+        case OPT_DRY_RUN: flags |= FERRY_SYNC_DRY_RUN; break;
+        case OPT_S3_CONN: o.s3_conn = optarg; break;
+        case OPT_RETRIES:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 100)
+                rc = cli_usage("sync", "--retries counts attempts in all, the first included: 1 to 100");
+            else
+                o.max_retries = (int)v;
+            break;
+        case OPT_TIMEOUT: {
+            double d = cli_parse_duration(optarg);
+            if (d <= 0)
+                rc = cli_usage("sync", "bad --timeout '%s' (a duration above 0: 300, 90s, 5m, 1.5h, 1d)", optarg);
+            o.timeout = d;
+            break;
+        }
+        case OPT_MAX_MEMORY: {
+            int64_t m = cli_parse_size(optarg);
+            if (m < 1024 * 1024)
+                rc = cli_usage("sync", "bad --max-memory '%s' (at least 1M)", optarg);
+            o.max_memory = (size_t)m;
+            break;
+        }
+        case OPT_TRANSFERS:
+            v = cli_parse_long(optarg);
+            if (v < 1 || v > 64)
+                rc = cli_usage("sync", "--transfers takes 1 to 64");
+            else
+                o.transfers = (int)v;
+            break;
+        case OPT_JSON: cli.json = 1; break;
+        case 'q': cli.quiet = 1; break;
+        case 'h':
+            fputs(sync_help, stdout);
+            cli_rules_free(&rules);
+            return 0;
+        default:
+            rc = cli_usage("sync", "bad option");
+        }
+    }
+    if (rc == 0 && argc - optind != 2)
+        rc = cli_usage("sync", "needs SOURCE and DEST");
+    if (rc != 0) {
+        cli_rules_free(&rules);
+        return rc;
+    }
+    o.filter_rules = rules.v;
+    o.n_filter_rules = rules.n;
+    int code = 0;
+    char *src = cli_expand(argv[optind], FERRY_TEMPLATE_TEXT, &code);
+    char *dst = src ? cli_expand(argv[optind + 1], FERRY_TEMPLATE_TEXT, &code) : NULL;
+    if (src && dst)
+        code = cli_run_sync(src, dst, &o, flags);
+    free(src);
+    free(dst);
+    cli_rules_free(&rules);
+    return code;
+}
