@@ -81,7 +81,7 @@ check "   ... no out.csv from any of them" test ! -e out.csv
 bad "--null-string with a comma (csv)" 2 "null-string may not hold" F copy small.csv out.csv --null-string "a,b"
 bad "--null-string with a quote (csv)" 2 "null-string may not hold" F copy small.csv out.csv --null-string 'a"b'
 bad "--null-string with a line end (csv)" 2 "null-string may not hold" F copy small.csv out.csv --null-string $'a\nb'
-bad "--null-string with a tab (tsv)" 2 "null-string may not hold a tab" F copy small.csv out.tsv --null-string $'a\tb'
+bad "--null-string with a tab (tsv)" 2 "null-string may not hold a tab" F copy warehouse: --query "SELECT 1" out.tsv --null-string $'a\tb'
 bad "--null-string with a CR (tsv)" 2 "null-string may not hold" F copy warehouse: --query "SELECT 1" out.tsv --null-string $'\r'
 check "   ... nothing written" bash -c "[ ! -e out.csv ] && [ ! -e out.tsv ]"
 
