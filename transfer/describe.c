@@ -308,6 +308,7 @@ static ferry_status describe(const char *src_text, const char *dst_text_in, cons
         snprintf(buf + n, cap - n, "refused:     %s (exit 2)\n", err ? err->msg : "");
         ferry_endpoint_free(src);
         ferry_endpoint_free(dst);
+        free(dst_owned);
         return FERRY_ERR_USAGE;
     }
     if (o && o->query) {
