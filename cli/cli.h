@@ -41,6 +41,12 @@ int64_t cli_parse_size(const char *s);
 double cli_parse_duration(const char *s);
 /* Parse a whole non-negative number; -1 on error. */
 long cli_parse_long(const char *s);
+/* The transfer options copy and sync share, parsed and checked the same way
+ * for both: 0 with *out set, or the usage error's exit code (printed). */
+int cli_opt_retries(const char *verb, const char *arg, int *out);      /* --retries N: attempts, 1..100 */
+int cli_opt_timeout(const char *verb, const char *arg, double *out);   /* --timeout D: a duration > 0 */
+int cli_opt_max_memory(const char *verb, const char *arg, size_t *out);/* --max-memory SIZE: at least 1M */
+int cli_opt_transfers(const char *verb, const char *arg, int *out);    /* --transfers N: 1..64 */
 /* Read a whole (small) file such as --query-file into a malloc'd string. */
 char *cli_read_text_file(const char *path, ferry_error *err);
 /* Append a JSON string literal (escaped) to out. */

@@ -441,19 +441,13 @@ int cmd_copy(int argc, char **argv)
             o.s3_concurrency = (int)v;
             break;
         case OPT_RETRIES:
-            v = cli_parse_long(optarg);
-            if (v < 1 || v > 100)
-                return cli_usage("copy", "--retries counts attempts in all, the first included: 1 to 100 "
-                                         "(1 = no retry; got '%s')", optarg);
-            o.max_retries = (int)v;
+            if ((rc = cli_opt_retries("copy", optarg, &o.max_retries)) != 0)
+                return rc;
             break;
-        case OPT_TIMEOUT: {
-            double d = cli_parse_duration(optarg);
-            if (d <= 0)
-                return cli_usage("copy", "bad --timeout '%s' (a duration above 0: 300, 90s, 5m, 1.5h, 1d)", optarg);
-            o.timeout = d;
+        case OPT_TIMEOUT:
+            if ((rc = cli_opt_timeout("copy", optarg, &o.timeout)) != 0)
+                return rc;
             break;
-        }
         case OPT_JSON: cli.json = 1; break;
         case OPT_CREATE: o.create_table = 1; break;
         case OPT_DRY_RUN: dry_run = 1; break;
@@ -514,17 +508,13 @@ int cmd_copy(int argc, char **argv)
         case OPT_UNSIGNED: o.s3_unsigned_payload = 1; break;
         case OPT_SIGNED: o.s3_unsigned_payload = 0; break;
         case OPT_MAX_MEMORY:
-            v = cli_parse_size(optarg);
-            if (v < 1024 * 1024)
-                return cli_usage("copy", "bad --max-memory '%s' (at least 1M)", optarg);
-            o.max_memory = (size_t)v;
+            if ((rc = cli_opt_max_memory("copy", optarg, &o.max_memory)) != 0)
+                return rc;
             break;
         case OPT_RESUME: o.resume_file = optarg; break;
         case OPT_TRANSFERS:
-            v = cli_parse_long(optarg);
-            if (v < 1 || v > 64)
-                return cli_usage("copy", "--transfers takes 1 to 64");
-            o.transfers = (int)v;
+            if ((rc = cli_opt_transfers("copy", optarg, &o.transfers)) != 0)
+                return rc;
             break;
         case OPT_FAIL_FAST: o.fail_fast = 1; break;
         case OPT_SKIP_UNSAFE: o.skip_unsafe_names = 1; break;

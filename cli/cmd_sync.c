@@ -235,7 +235,6 @@ int cmd_sync(int argc, char **argv)
     int c, rc = 0;
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "qh", sync_options, NULL)) != -1) {
-        long v;
         switch (c) {
         case OPT_INCLUDE: rc = cli_rules_add(&rules, 1, optarg, "sync"); break;
         case OPT_EXCLUDE: rc = cli_rules_add(&rules, 0, optarg, "sync"); break;
@@ -245,34 +244,10 @@ int cmd_sync(int argc, char **argv)
         case OPT_DELETE: flags |= FERRY_SYNC_DELETE; break;
         case OPT_DRY_RUN: flags |= FERRY_SYNC_DRY_RUN; break;
         case OPT_S3_CONN: o.s3_conn = optarg; break;
-        case OPT_RETRIES:
-            v = cli_parse_long(optarg);
-            if (v < 1 || v > 100)
-                rc = cli_usage("sync", "--retries counts attempts in all, the first included: 1 to 100");
-            else
-                o.max_retries = (int)v;
-            break;
-        case OPT_TIMEOUT: {
-            double d = cli_parse_duration(optarg);
-            if (d <= 0)
-                rc = cli_usage("sync", "bad --timeout '%s' (a duration above 0: 300, 90s, 5m, 1.5h, 1d)", optarg);
-            o.timeout = d;
-            break;
-        }
-        case OPT_MAX_MEMORY: {
-            int64_t m = cli_parse_size(optarg);
-            if (m < 1024 * 1024)
-                rc = cli_usage("sync", "bad --max-memory '%s' (at least 1M)", optarg);
-            o.max_memory = (size_t)m;
-            break;
-        }
-        case OPT_TRANSFERS:
-            v = cli_parse_long(optarg);
-            if (v < 1 || v > 64)
-                rc = cli_usage("sync", "--transfers takes 1 to 64");
-            else
-                o.transfers = (int)v;
-            break;
+        case OPT_RETRIES: rc = cli_opt_retries("sync", optarg, &o.max_retries); break;
+        case OPT_TIMEOUT: rc = cli_opt_timeout("sync", optarg, &o.timeout); break;
+        case OPT_MAX_MEMORY: rc = cli_opt_max_memory("sync", optarg, &o.max_memory); break;
+        case OPT_TRANSFERS: rc = cli_opt_transfers("sync", optarg, &o.transfers); break;
         case OPT_JSON: cli.json = 1; break;
         case 'q': cli.quiet = 1; break;
         case 'h':

@@ -391,6 +391,43 @@ long cli_parse_long(const char *s)
     return v;
 }
 
+int cli_opt_retries(const char *verb, const char *arg, int *out)
+{
+    long v = cli_parse_long(arg);
+    if (v < 1 || v > 100)
+        return cli_usage(verb, "--retries counts attempts in all, the first included: 1 to 100 (1 = no retry; got '%s')",
+                         arg);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_opt_timeout(const char *verb, const char *arg, double *out)
+{
+    double d = cli_parse_duration(arg);
+    if (d <= 0)
+        return cli_usage(verb, "bad --timeout '%s' (a duration above 0: 300, 90s, 5m, 1.5h, 1d)", arg);
+    *out = d;
+    return 0;
+}
+
+int cli_opt_max_memory(const char *verb, const char *arg, size_t *out)
+{
+    int64_t v = cli_parse_size(arg);
+    if (v < 1024 * 1024)
+        return cli_usage(verb, "bad --max-memory '%s' (at least 1M)", arg);
+    *out = (size_t)v;
+    return 0;
+}
+
+int cli_opt_transfers(const char *verb, const char *arg, int *out)
+{
+    long v = cli_parse_long(arg);
+    if (v < 1 || v > 64)
+        return cli_usage(verb, "--transfers takes 1 to 64");
+    *out = (int)v;
+    return 0;
+}
+
 char *cli_read_text_file(const char *path, ferry_error *err)
 {
     FILE *f = fopen(path, "rb");
