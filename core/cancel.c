@@ -9,10 +9,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "core/thread.h"
+#include "core/util.h"
 #include "ferry/cancel.h"
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "cancellation needs a lock-free atomic int");
@@ -125,4 +127,23 @@ int ferry_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*f
     if (rc != 0)
         free(ts);
     return rc;
+}
+
+int ferry_cond_init_monotonic(pthread_cond_t *c)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(c, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
+void ferry_cond_wait_for(pthread_cond_t *c, pthread_mutex_t *mu, double seconds)
+{
+    struct timespec ts;
+    ferry_monotonic_deadline(&ts, seconds);
+    pthread_cond_timedwait(c, mu, &ts);
 }

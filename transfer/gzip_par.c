@@ -197,14 +197,7 @@ static ferry_status drain_head(par_gzip *g, int wait, int *wrote, ferry_error *e
             pthread_mutex_unlock(&g->mu);
             return FERRY_OK;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&g->done, &g->mu, &ts);
+        ferry_cond_wait_for(&g->done, &g->mu, 0.1);
     }
     if (g->in_flight == 0) {
         pthread_mutex_unlock(&g->mu);
@@ -383,7 +376,7 @@ ferry_status ferry_gzip_par_writer_new(ferry_writer *next, int level, int thread
         return ferry_error_oom(err, NULL, NULL, NULL);
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->work, NULL);
-    pthread_cond_init(&g->done, NULL);
+    ferry_cond_init_monotonic(&g->done);
     g->base.ops = &par_ops;
     g->base.next = next;
     g->base.rows = -1;

@@ -398,14 +398,7 @@ typedef struct run {
 /* Wait on c for at most 200 ms: cancellation is polled between waits. */
 static void timed_wait(pthread_cond_t *c, pthread_mutex_t *mu)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 200 * 1000 * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(c, mu, &ts);
+    ferry_cond_wait_for(c, mu, 0.2);
 }
 
 static void *worker_main(void *arg)
@@ -508,8 +501,8 @@ ferry_status ferry_multi_run(ferry_multi_plan *p, int *n_ok, int *n_failed, ferr
         return ferry_error_oom(err, NULL, NULL, NULL);
     }
     pthread_mutex_init(&r.mu, NULL);
-    pthread_cond_init(&r.not_empty, NULL);
-    pthread_cond_init(&r.not_full, NULL);
+    ferry_cond_init_monotonic(&r.not_empty);
+    ferry_cond_init_monotonic(&r.not_full);
     int started = 0;
     for (; started < p->transfers; started++)
         if (ferry_thread_create(&threads[started], NULL, worker_main, &r) != 0)
