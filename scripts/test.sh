@@ -6,10 +6,13 @@
 # on every path.  Exits non-zero on any failure.
 #   FERRY_SKIP_ASAN=1      skip the sanitizer pass (local iterations)
 #   FERRY_KEEP_SERVICES=1  leave the servers running afterwards
+#   FERRY_TEST_JOBS=N      tests run at once (default 2; tests that restart a
+#                          server are RUN_SERIAL in CMakeLists.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
+TEST_JOBS=${FERRY_TEST_JOBS:-2}
 
 bash scripts/install-deps.sh
 
@@ -31,7 +34,7 @@ bash tests/harness/services.sh up
 
 export FERRY_REQUIRE_SERVICES=1   # live unit tests fail (not skip) without their server
 echo "== ctest (release build)"
-ctest --test-dir build --output-on-failure --timeout 1500
+ctest --test-dir build --output-on-failure --timeout 1500 -j"$TEST_JOBS"
 
 if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then
   echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
@@ -39,6 +42,6 @@ if [ "${FERRY_SKIP_ASAN:-0}" != 1 ]; then
   cmake --build build-asan -j"$JOBS"
   echo "== ctest (sanitizer build)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --timeout 2400
+    ctest --test-dir build-asan --output-on-failure --timeout 2400 -j"$TEST_JOBS"
 fi
 echo "== all tests passed"

@@ -67,7 +67,14 @@ t_start=$(now_ms)
 log() { local d=$(( $(now_ms) - t_start )); printf '[services %3d.%02ds] %s\n' $((d / 1000)) $((d % 1000 / 10)) "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 # fail NAME LOGFILE MSG: a service did not start -> show the end of its log, exit 1
-fail() { log "ERROR: $1: $3"; if [ -s "$2" ]; then echo "---- tail $2" >&2; tail -n 25 "$2" >&2; echo "----" >&2; fi; exit 1; }
+fail() {
+  log "ERROR: $1: $3"
+  if [ -s "$2" ]; then echo "---- tail $2" >&2; tail -n 25 "$2" >&2; echo "----" >&2; fi
+  # who holds the harness's ports (listening or as a client's local port)
+  echo "---- sockets on harness ports" >&2
+  ss -Htanp 2>/dev/null | grep -E ":($PG_PORT|$MY_PORT|$S3V4_PORT|$RGW_PORT|$SFTP_PORT|$HTTP_PORT|$HTTPS_PORT|$ECHO_PORT|$S3TLS_PORT) " | head -20 >&2
+  exit 1
+}
 
 pid_of() { [ -s "$1" ] && head -n1 "$1" | tr -dc '0-9'; }
 # running PID: alive and not a zombie (our daemons are re-parented to PID 1, which
@@ -599,9 +606,25 @@ cmd_status() {
   return $rc
 }
 
+# The harness's fixed ports lie inside Linux's ephemeral range (32768-60999):
+# a client socket (e.g. radosgw's connection to its OSD) can be handed one of
+# them as its local port before the server that owns it starts, and that
+# server then fails with EADDRINUSE (seen: s3v4 on 54570 taken by radosgw).
+# Reserving them keeps the kernel from giving them out; the reservation is
+# per network namespace, only affects automatic port choice, and is left in
+# place by `down` (harmless; `sysctl net.ipv4.ip_local_reserved_ports` shows it).
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur want
+  want="$PG_PORT,$MY_PORT,$S3V4_PORT,$RGW_PORT,$((RGW_PORT + 1)),$SFTP_PORT,$HTTP_PORT,$HTTPS_PORT,$ECHO_PORT,$S3TLS_PORT,53300,56789,56800-56899"
+  if [ ! -w "$f" ]; then log "note: $f is not writable: harness ports are not reserved"; return 0; fi
+  cur=$(cat "$f")
+  echo "${cur:+$cur,}$want" > "$f" 2>/dev/null || log "note: could not reserve the harness ports in $f"
+}
+
 cmd_up() {
   [ "$(id -u)" = 0 ] || die "must run as root"
   lock
+  reserve_ports
   if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     local out
     out=$("$REPO_DIR/scripts/install-deps.sh" </dev/null 9>&-) || die "scripts/install-deps.sh failed"

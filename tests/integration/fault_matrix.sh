@@ -318,7 +318,7 @@ fpid=$!
 pid=
 for _ in $(seq 1 100); do
   pid=$(psql_super -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'ferry' AND usename = '$PG_USER'
-                       AND query LIKE 'COPY (%pg_sleep(CASE WHEN id%' AND state = 'active' LIMIT 1")
+                       AND query LIKE 'COPY (%pg_sleep(CASE WHEN id%' AND query LIKE '%${T}_src%' AND state = 'active' LIMIT 1")
   [ -n "$pid" ] && break; sleep 0.1
 done
 sleep 3
