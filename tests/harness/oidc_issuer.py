@@ -16,7 +16,8 @@ exactly those two documents, over HTTPS with the harness's certificate when
       ThumbprintList), the port to F, and serves
         GET /.well-known/openid-configuration  {"issuer", "jwks_uri", ...}
         GET /jwks.json                          {"keys": [{kty, kid, n, e, x5c}]}
-      every request is logged to stderr as "oidc_issuer: GET PATH"
+      every request is logged to stderr as "oidc_issuer: GET PATH"; with
+      --sub S --token ... it mints those tokens (as mint) before writing F
   oidc_issuer.py mint --dir D --sub S --token FILE:AUD[:TTL[:KEY]] ...
       writes to each FILE an RS256 JWT with iss (D/issuer), sub S, aud AUD,
       iat, exp = now+TTL (default 3600; negative: an expired token), signed
@@ -43,15 +44,16 @@ def openssl(*args, data=None):
 
 
 def make_keys(d):
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", os.path.join(d, "sign.key"),
+            "-subj", "/CN=ferry test OIDC signer", "-days", "2", "-out", os.path.join(d, "sign.crt"))
     # the key radosgw does not know only has to differ: 1024 bits is quicker to make
-    for name, bits in (("sign", "2048"), ("other", "1024")):
-        openssl("genrsa", "-out", os.path.join(d, name + ".key"), bits)
-    openssl("req", "-x509", "-new", "-key", os.path.join(d, "sign.key"), "-subj", "/CN=ferry test OIDC signer",
-            "-days", "2", "-out", os.path.join(d, "sign.crt"))
+    openssl("genrsa", "-out", os.path.join(d, "other.key"), "1024")
 
 
 def jwks(d):
-    der = openssl("x509", "-in", os.path.join(d, "sign.crt"), "-outform", "DER")
+    with open(os.path.join(d, "sign.crt")) as f:
+        pem = f.read()
+    der = base64.b64decode("".join(pem.split("-----BEGIN CERTIFICATE-----")[1].split("-----END")[0].split()))
     mod = openssl("x509", "-in", os.path.join(d, "sign.crt"), "-noout", "-modulus").decode()
     n = bytes.fromhex(mod.strip().split("=", 1)[1])
     kid = hashlib.sha256(der).hexdigest()[:16]
@@ -82,6 +84,8 @@ def serve(a):
     for name, text in (("issuer", iss), ("thumbprint", thumb), ("kid", kid)):
         with open(os.path.join(a.dir, name), "w") as f:
             f.write(text + "\n")
+    if a.token:
+        mint(a)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
@@ -136,6 +140,8 @@ def main():
     s.add_argument("--port-file", required=True)
     s.add_argument("--tls-cert")
     s.add_argument("--tls-key")
+    s.add_argument("--sub", help="with --token: tokens minted once the issuer is set up")
+    s.add_argument("--token", action="append", help="FILE:AUD[:TTL[:KEY]], as mint")
     m = sub.add_parser("mint")
     m.add_argument("--dir", required=True)
     m.add_argument("--sub", required=True)

@@ -90,7 +90,11 @@ iam "Action=ListOpenIDConnectProviders" > /dev/null || ! grep -q AccessDenied ia
 # ---- 1. the issuer, the provider and the role -----------------------------------------
 TLSARGS=()
 [ "$SCHEME" = https ] && TLSARGS=(--tls-cert "$TLSD/server.crt" --tls-key "$TLSD/server.key")
-python3 "$ISSUER" serve --dir "$WORK/oidc" --port-file "$WORK/oidc.port" "${TLSARGS[@]}" 2> "$WORK/issuer.log" &
+# (the tokens: one radosgw must take, one signed by a key not in the JWKS, an
+# expired one and one for another audience)
+python3 "$ISSUER" serve --dir "$WORK/oidc" --port-file "$WORK/oidc.port" "${TLSARGS[@]}" --sub "$SUB" \
+  --token "$WORK/token.jwt:$AUD" --token "$WORK/token-otherkey.jwt:$AUD:3600:other" \
+  --token "$WORK/token-expired.jwt:$AUD:-120" --token "$WORK/token-otheraud.jwt:someone-else-$R" 2> "$WORK/issuer.log" &
 ISSUER_PID=$!
 PROVIDER_ARN= ROLE_MADE=
 cleanup() {
@@ -106,6 +110,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export AIRFLOW_CONN_BASE="aws://$CEPH_S3_ACCESS_KEY:$(enc "$CEPH_S3_SECRET_KEY")@?region_name=$REGION&endpoint_url=$(enc "$EP")"
+printf 'id,name\n1,alpha\n2,beta\n' > small.csv
+head -c 12582912 /dev/urandom > r12.bin
 for _ in $(seq 300); do [ -s oidc.port ] && break; sleep 0.1; done   # makes two RSA keys first
 PORT=$(cat oidc.port 2>/dev/null)
 [ -n "$PORT" ] || { fail "the OIDC issuer did not start" "$(cat issuer.log)"; finish; }
@@ -131,11 +137,6 @@ else
   fail "IAM CreateRole" "$(cat role.xml)"; finish
 fi
 
-python3 "$ISSUER" mint --dir "$WORK/oidc" --sub "$SUB" --token "token.jwt:$AUD" --token "token-otherkey.jwt:$AUD:3600:other" \
-  --token "token-expired.jwt:$AUD:-120" --token "token-otheraud.jwt:someone-else-$R" ||
-  { fail "minting the tokens"; finish; }
-printf 'id,name\n1,alpha\n2,beta\n' > small.csv
-head -c 12582912 /dev/urandom > r12.bin
 # read back through the role: the objects belong to the web identity's shadow
 # user on radosgw, which the bucket owner may list and delete but not read
 obj_sha() { TOKEN=token.jwt irsa cat "plain:$B/$1" | sha256sum | cut -d' ' -f1; }
