@@ -807,10 +807,19 @@ ferry_status ferry_s3_creds_resolve(const ferry_s3_creds_ctx *ctx, ferry_s3_cred
             if (st == FERRY_OK && !(top = node_new(K_ASSUME, ctx, "assume role %s (base: %s)", role, base->name)))
                 st = ferry_error_oom(err, "s3", NULL, NULL);
         } else if (strcmp(method, "assume_role_with_web_identity") == 0) {
+            /* Airflow wants assume_role_with_web_identity_federation "file"
+             * for a token file ("google" fetches a Google ID token, which
+             * ferry does not do); ferry takes the file without it too */
+            const char *fed = extra(conn, "assume_role_with_web_identity_federation");
             const char *wif = extra(conn, "assume_role_with_web_identity_token_file");
             if (!wif)
                 wif = env_get("AWS_WEB_IDENTITY_TOKEN_FILE");
-            if (!wif)
+            if (fed && strcmp(fed, "file") != 0)
+                st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", ctx->conn_id,
+                                      "assume_role_with_web_identity_federation '%s' is not supported (file: "
+                                      "the token file of assume_role_with_web_identity_token_file or "
+                                      "AWS_WEB_IDENTITY_TOKEN_FILE)", fed);
+            else if (!wif)
                 st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", ctx->conn_id,
                                       "assume_role_with_web_identity needs extra "
                                       "assume_role_with_web_identity_token_file or AWS_WEB_IDENTITY_TOKEN_FILE");

@@ -15,7 +15,8 @@
 # Env knobs: CEPH_DIR (/tmp/ferry-svc/ceph), RGW_PORT (57480), MON_V2_PORT (53300),
 #   MON_V1_PORT (56789), OSD_STORE (memstore|bluestore), MEMSTORE_BYTES (8 GiB),
 #   BLUESTORE_BYTES, CEPH_MGR (0|1), CEPH_S3_ACCESS_KEY / CEPH_S3_SECRET_KEY,
-#   CEPH_S3_BUCKET (etl-bucket)
+#   CEPH_S3_BUCKET (etl-bucket), RGW_STS_TRUST_CA (a CA the STS radosgw trusts
+#   for fetching OIDC issuers' JWKS, see start_rgw_sts)
 # All daemons bind 127.0.0.1 (mon 53300/56789, osd/mgr 56800-56899, rgw 57480, rgw with STS 57481).
 # No cephx (auth none): the cluster is reachable from 127.0.0.1 only; S3 auth is
 # fully enforced by radosgw.
@@ -208,6 +209,40 @@ bootstrap() {
   echo "$fsid" > "$CEPH_DIR/fsid"
 }
 
+# The STS radosgw validates web identity tokens by fetching the issuer's
+# /.well-known/openid-configuration and JWKS with libcurl, verifying TLS against
+# the system CA bundle only (/etc/ssl/certs/ca-certificates.crt; radosgw 16 has
+# no CA option for it).  The harness's OIDC issuer (tests/harness/oidc_issuer.py)
+# uses the harness's certificate, so this radosgw runs in a private mount
+# namespace where that file is the system bundle + the harness CA
+# ($RGW_STS_TRUST_CA): the host's trust store is not touched.  Without
+# unshare/mount (no CAP_SYS_ADMIN) it starts as before and
+# tests/integration/s3_web_identity.sh is skipped, saying why.
+start_rgw_sts() {
+  local run=(radosgw -c "$CONF" -n client.rgw.sts) sys=/etc/ssl/certs/ca-certificates.crt
+  local bundle=$CEPH_DIR/rgw.sts/ca-bundle.crt
+  if [ -n "${RGW_STS_TRUST_CA:-}" ] && [ -s "$RGW_STS_TRUST_CA" ] && [ -s "$sys" ] &&
+     cat "$sys" "$RGW_STS_TRUST_CA" > "$bundle" &&
+     timeout -k 5 10 unshare --mount --propagation private sh -c 'mount --bind "$1" "$2"' sh "$bundle" "$sys" \
+       </dev/null >/dev/null 2>&1; then
+    timeout -k 5 60 unshare --mount --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' \
+      sh "$bundle" "$sys" "${run[@]}" </dev/null >>"$CEPH_DIR/log/daemon-start.log" 2>&1
+  else
+    log "radosgw (sts) runs without the harness CA in its trust store (RGW_STS_TRUST_CA unset or no unshare): web identity tests skip"
+    timeout -k 5 60 "${run[@]}" </dev/null >>"$CEPH_DIR/log/daemon-start.log" 2>&1
+  fi
+}
+
+# the etl user may manage roles (STS AssumeRole) and OpenID Connect providers
+# (IAM CreateOpenIDConnectProvider, for AssumeRoleWithWebIdentity); runs at
+# every `up`: caps are user metadata, no daemon restart needed
+ensure_caps() {
+  [ -e "$CEPH_DIR/rgw.a/.caps-oidc" ] && return 0
+  timeout -k 5 60 radosgw-admin -c "$CONF" -n client.rgw.a caps add --uid=etl --caps="roles=*;oidc-provider=*" \
+    </dev/null >>"$CEPH_DIR/log/role-create.log" 2>&1 || die "radosgw-admin caps add (oidc-provider) failed"
+  touch "$CEPH_DIR/rgw.a/.caps-oidc"
+}
+
 rgw_answers() { curl -sf -m 5 -o /dev/null "http://127.0.0.1:$RGW_PORT/"; }
 rgw_sts_answers() { curl -sf -m 5 -o /dev/null "http://127.0.0.1:$RGW_STS_PORT/"; }
 
@@ -253,8 +288,7 @@ start_daemons() {
   wait_for 120 rgw_answers || die "radosgw not answering on 127.0.0.1:$RGW_PORT within 120 s"
   if ! ours "$(pid_file client.rgw.sts)" radosgw >/dev/null; then
     mkdir -p "$CEPH_DIR/rgw.sts"
-    timeout -k 5 60 radosgw -c "$CONF" -n client.rgw.sts </dev/null >>"$CEPH_DIR/log/daemon-start.log" 2>&1 \
-      || die "radosgw (sts) did not start"
+    start_rgw_sts || die "radosgw (sts) did not start"
   fi
   wait_for 120 rgw_sts_answers || die "radosgw (sts) not answering on 127.0.0.1:$RGW_STS_PORT within 120 s"
   if [ ! -e "$CEPH_DIR/rgw.a/.user" ]; then
@@ -332,6 +366,7 @@ cmd_up() {
     start_daemons
   fi
   ensure_bucket
+  ensure_caps
   write_env
   cmd_status
 }

@@ -33,6 +33,12 @@ SSO portal:
   --fail-after N    answer 500 to credential documents after N of them were served
   --count-file F    write the number of credential documents served to F
   --container-token T, --sso-token T, --web-token T
+  --record F        append every STS request (its form and Authorization
+                    header) to F as a JSON line
+STS AssumeRole (radosgw 16 takes ExternalId and Tags without using them, so
+the test checks what ferry sends instead):
+  POST /sts/ form Action=AssumeRole&... SigV4-signed for service sts
+      -> AssumeRoleResponse with --creds; 403 when not signed for sts
 """
 import argparse
 import calendar
@@ -101,8 +107,13 @@ class Handler(BaseHTTPRequestHandler):
                         "</Error><RequestId>r1</RequestId></ErrorResponse>" % (ecode, msg), "text/xml")
         if urlparse(self.path).path != "/sts/":
             return self.answer(404, "not found")
+        if args.record:
+            with open(args.record, "a") as fh:
+                fh.write(json.dumps({"form": f, "authorization": self.headers.get("Authorization", "")}) + "\n")
+        if f.get("Action") == "AssumeRole" and f.get("Version") == "2011-06-15":
+            return self.assume_role(f, error)
         if f.get("Action") != "AssumeRoleWithWebIdentity" or f.get("Version") != "2011-06-15":
-            return error(400, "InvalidAction", "only AssumeRoleWithWebIdentity, Version 2011-06-15")
+            return error(400, "InvalidAction", "only AssumeRole(WithWebIdentity), Version 2011-06-15")
         if "Authorization" in self.headers:
             return error(400, "InvalidParameterValue", "AssumeRoleWithWebIdentity is not signed")
         if not f.get("RoleArn") or not f.get("RoleSessionName"):
@@ -122,6 +133,22 @@ class Handler(BaseHTTPRequestHandler):
                     "<SubjectFromWebIdentityToken>system:serviceaccount:etl:ferry</SubjectFromWebIdentityToken>"
                     "<AssumedRoleUser><Arn>%s/%s</Arn></AssumedRoleUser></AssumeRoleWithWebIdentityResult>"
                     "</AssumeRoleWithWebIdentityResponse>"
+                    % (c["AccessKeyId"], c["SecretAccessKey"], c.get("Token", ""), c["Expiration"],
+                       f["RoleArn"], f["RoleSessionName"]), "text/xml")
+
+    def assume_role(self, f, error):
+        # the request as recorded (--record) is what the test checks; this
+        # answers a SigV4-signed (service sts) AssumeRole with --creds
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("AWS4-HMAC-SHA256 Credential=") or "/sts/aws4_request" not in auth:
+            return error(403, "IncompleteSignature", "AssumeRole must be SigV4-signed for service sts")
+        if not f.get("RoleArn") or not f.get("RoleSessionName"):
+            return error(400, "MissingParameter", "RoleArn and RoleSessionName are required")
+        c = load_creds()
+        self.answer(200, "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>%s</AccessKeyId>"
+                    "<SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken>"
+                    "<Expiration>%s</Expiration></Credentials><AssumedRoleUser><Arn>%s/%s</Arn></AssumedRoleUser>"
+                    "</AssumeRoleResult></AssumeRoleResponse>"
                     % (c["AccessKeyId"], c["SecretAccessKey"], c.get("Token", ""), c["Expiration"],
                        f["RoleArn"], f["RoleSessionName"]), "text/xml")
 
@@ -184,6 +211,7 @@ def main():
     p.add_argument("--container-token", default="")
     p.add_argument("--sso-token", default="")
     p.add_argument("--web-token", default="")
+    p.add_argument("--record")
     args = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True

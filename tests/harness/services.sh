@@ -259,7 +259,8 @@ EOF
 my_down() { stop_pid "$MYD/run/mysqld.pid" "$MY_RE" mariadb TERM; }
 
 # ---------------------------------------------------------------- S3: Ceph radosgw (main)
-ceph_env() { env CEPH_DIR="$CEPHD" RGW_PORT="$RGW_PORT" CEPH_MGR="$CEPH_MGR" CEPH_S3_BUCKET="$S3_BUCKET" "$@"; }
+ceph_env() { env CEPH_DIR="$CEPHD" RGW_PORT="$RGW_PORT" CEPH_MGR="$CEPH_MGR" CEPH_S3_BUCKET="$S3_BUCKET" \
+                 RGW_STS_TRUST_CA="$TLSD/ca.crt" "$@"; }
 ceph_up() {
   if ceph_env "$HARNESS_DIR/ceph_rgw.sh" up >"$SVC_DIR/ceph-up.log" 2>&1 </dev/null 9>&-; then
     log "ceph rgw: up ($(grep -c ' up pid' "$SVC_DIR/ceph-up.log") daemons; $(grep -o 'already running\|starting daemons of the existing cluster\|bootstrap new cluster\|not shut down cleanly.*' "$SVC_DIR/ceph-up.log" | head -1 || true))"

@@ -18,8 +18,10 @@
 #      are an STS triple of the role, so real objects are written); a refresh
 #      that fails mid-upload: exit 4, the multipart upload aborted
 #   6. web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, and Airflow's
-#      assume_role_with_web_identity) against the harness's STS endpoint
-#      (radosgw 16 would need an OIDC provider with JWKS over https)
+#      assume_role_with_web_identity) against the harness's STS endpoint (the
+#      request path; radosgw itself with an OIDC issuer: s3_web_identity.sh);
+#      the AssumeRole request as sent (ExternalId, Tags, DurationSeconds), which
+#      radosgw 16 accepts without using ExternalId and Tags
 #   7. a slow and a missing IMDS / container endpoint: no hang, the chain
 #      moves on, "no AWS credentials found (tried: ...)" exit 3
 #   8. an unknown extra is a warning naming it
@@ -187,7 +189,8 @@ start_srv() {   # start_srv NAME ARGS...: the harness endpoint; sets PORT
 if [ ! -s creds.json ]; then
   fail "aws sts assume-role (witness) gave no credentials"
 else
-  start_srv imds --container-token "Bearer ctok-$R" --sso-token "ssotok-$R" --web-token "wit-$R" --count-file "$WORK/imds.count"
+  start_srv imds --container-token "Bearer ctok-$R" --sso-token "ssotok-$R" --web-token "wit-$R" --count-file "$WORK/imds.count" \
+    --record "$WORK/sts.rec"
   IP=$PORT
   export AIRFLOW_CONN_PLAIN="aws://?region_name=$REGION&endpoint_url=$EP"
   imds() { env -u AWS_EC2_METADATA_DISABLED AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$IP" "$@"; }
@@ -258,6 +261,31 @@ EOF
   export AIRFLOW_CONN_WIT="aws://?region_name=$REGION&endpoint_url=$EP&role_arn=$RA&assume_role_method=assume_role_with_web_identity&assume_role_with_web_identity_token_file=$(urlenc "$WORK/wit")&sts_endpoint_url=$(urlenc "http://127.0.0.1:$IP/sts/")"
   expect_code "Airflow assume_role_with_web_identity: written" 0 fr copy small.csv "wit:$B/$P/wit3.csv"
   REFUSED+=("$P/wit2.csv" "$P/c2.csv" "$P/c3.csv")
+
+  # ---- 6b. the AssumeRole request as sent: radosgw 16 takes ExternalId and Tags but
+  # does not use them (no sts:ExternalId condition key, no session tags), so section 2
+  # cannot show they arrive; the harness endpoint records the form instead
+  export AIRFLOW_CONN_ROLEREC="aws://$KEYS@?region_name=$REGION&endpoint_url=$EP&role_arn=$RA&assume_role_kwargs=$KW&sts_endpoint_url=$(urlenc "http://127.0.0.1:$IP/sts/")"
+  expect_code "assume_role_kwargs through the recording STS endpoint: written" 0 fr copy small.csv "rolerec:$B/$P/rec.csv"
+  if python3 - "$WORK/sts.rec" "$ROLE" "$CEPH_S3_ACCESS_KEY" "$REGION" > rec.out 2>&1 <<'PY'
+import json, sys
+rec, role, akid, region = sys.argv[1:]
+reqs = [json.loads(l) for l in open(rec)]
+ar = [r for r in reqs if r["form"].get("Action") == "AssumeRole"]
+assert ar, "no AssumeRole request recorded (%d requests)" % len(reqs)
+f, auth = ar[-1]["form"], ar[-1]["authorization"]
+want = {"Version": "2011-06-15", "RoleArn": role, "RoleSessionName": "ferry-it-session", "ExternalId": "ferry-ext-42",
+        "DurationSeconds": "900", "Tags.member.1.Key": "team", "Tags.member.1.Value": "etl"}
+bad = {k: (f.get(k), v) for k, v in want.items() if f.get(k) != v}
+assert not bad, "form fields (got, want): %r" % bad
+assert auth.startswith("AWS4-HMAC-SHA256 Credential=%s/" % akid) and auth.split(",")[0].endswith("/%s/sts/aws4_request" % region), auth[:120]
+w = [r for r in reqs if r["form"].get("Action") == "AssumeRoleWithWebIdentity"]
+assert w and all(r["authorization"] == "" for r in w), "AssumeRoleWithWebIdentity must be unsigned"
+print("AssumeRole form: " + " ".join("%s=%s" % (k, f[k]) for k in sorted(want)))
+PY
+  then ok "AssumeRole request: ExternalId, DurationSeconds, RoleSessionName and Tags in the form, SigV4 for sts; web identity unsigned"
+    sed 's/^/     /' rec.out
+  else fail "AssumeRole request as recorded" "$(cat rec.out)"; fi
 fi
 
 # ---- 7. slow and missing endpoints: bounded, the chain moves on ------------------------------

@@ -325,6 +325,18 @@ static void test_profile_roles(void)
     CHECK_INTEQ(load("aws://?role_arn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx&assume_role_kwargs=%5B1%5D", &cfg, &err),
                 FERRY_ERR_CONFIG);
     CHECK(strstr(err.msg, "assume_role_kwargs") != NULL);
+    /* Airflow's web identity federation: "file" is ferry's way, "google" is refused */
+    CHECK_INTEQ(load("aws://?role_arn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx&assume_role_method=assume_role_with_web_identity"
+                     "&assume_role_with_web_identity_federation=google",
+                     &cfg, &err),
+                FERRY_ERR_CONFIG);
+    CHECK(strstr(err.msg, "assume_role_with_web_identity_federation 'google' is not supported") != NULL);
+    unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    CHECK_INTEQ(load("aws://?role_arn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx&assume_role_method=assume_role_with_web_identity"
+                     "&assume_role_with_web_identity_federation=file",
+                     &cfg, &err),
+                FERRY_ERR_CONFIG);
+    CHECK(strstr(err.msg, "assume_role_with_web_identity_token_file or AWS_WEB_IDENTITY_TOKEN_FILE") != NULL);
     /* role_arn is never ignored: with STS unreachable the load fails (4), it does not sign as the keys */
     CHECK_INTEQ(load("aws://?role_arn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx&endpoint_url=http%3A%2F%2F127.0.0.1%3A9", &cfg,
                      &err), FERRY_ERR_CONNECT);
