@@ -11,6 +11,7 @@
 
 #include "ferry/s3.h"
 #include "hooks/s3/s3_internal.h"
+#include "hooks/s3/s3_ssec.h"
 
 /* Everything an API call needs: the parsed endpoint, bucket/key, a client. */
 typedef struct api_target {
@@ -181,7 +182,12 @@ ferry_status ferry_s3_copy(const char *src, const char *dst, const ferry_copy_op
         target_release(&s);
         return st;
     }
-    if (strcmp(s.c->cfg.endpoint, d.c->cfg.endpoint) != 0)
+    /* the source object is read with the key its own side has (s3_ssec.h) */
+    ferry_s3_ssec_for_reading(s.c->ssec);
+    st = ferry_s3_ssec_take_source(&d.c->ssec, s.c->ssec, err);
+    if (st != FERRY_OK)
+        ;
+    else if (strcmp(s.c->cfg.endpoint, d.c->cfg.endpoint) != 0)
         st = ferry_error_set(err, FERRY_ERR_USAGE,
                              "s3: server-side copy needs both objects on one endpoint (%s, %s)",
                              s.c->cfg.endpoint, d.c->cfg.endpoint);
