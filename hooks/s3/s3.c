@@ -279,7 +279,16 @@ static ferry_status s3_server_copy(const ferry_endpoint *src, const ferry_endpoi
         return st;
     ferry_log(FERRY_LOG_INFO, "copy: server-side CopyObject %s -> %s", src->text, dst->text);
     *copied = 1;
-    st = ferry_s3_copy(src->text, dst->text, o, err);
+    int refused = 0;
+    st = ferry_s3_copy_ssec(src->text, dst->text, o, &refused, err);
+    if (refused) {
+        /* 501 to a copy with SSE-C keys (radosgw 16): nothing was created; stream it */
+        ferry_log(FERRY_LOG_INFO, "copy: the server does not implement server-side copies with SSE-C "
+                                  "keys; copying through ferry");
+        ferry_error_clear(err);
+        *copied = 0;
+        return FERRY_OK;
+    }
     if (st == FERRY_OK)
         *bytes = e.size;
     return st;

@@ -173,6 +173,14 @@ ferry_status ferry_s3_abort_upload(const char *endpoint, const char *upload_id,
 ferry_status ferry_s3_copy(const char *src, const char *dst, const ferry_copy_options *o,
                            ferry_error *err)
 {
+    int refused = 0;
+    return ferry_s3_copy_ssec(src, dst, o, &refused, err);
+}
+
+ferry_status ferry_s3_copy_ssec(const char *src, const char *dst, const ferry_copy_options *o, int *refused,
+                                ferry_error *err)
+{
+    *refused = 0;
     api_target s, d;
     ferry_status st = target_open(src, o, 1, 1, &s, err);
     if (st != FERRY_OK)
@@ -194,6 +202,7 @@ ferry_status ferry_s3_copy(const char *src, const char *dst, const ferry_copy_op
     else
         st = ferry_s3_copy_object(d.c, s.bucket, s.key, d.bucket, d.key, o && o->replace,
                                   (uint64_t)S3_MAX_PART_SIZE, 512 * S3_MIB, err);
+    *refused = st != FERRY_OK && d.c && d.c->ssec && d.c->ssec->copy_refused;
     target_release(&s);
     target_release(&d);
     return st;

@@ -224,10 +224,18 @@ size_t ferry_s3_ssec_headers(const ferry_s3_ssec *s, const char *op, const ferry
     return m;
 }
 
-ferry_status ferry_s3_ssec_explain(const ferry_s3_ssec *s, const char *op, long http_status, const char *code,
+ferry_status ferry_s3_ssec_explain(ferry_s3_ssec *s, const char *op, long http_status, const char *code,
                                    ferry_status st, char *detail, size_t cap)
 {
     unsigned what = ferry_s3_ssec_ops(op);
+    if ((what & FERRY_S3_SSEC_SOURCE) && http_status == 501 && s && (s->object.set || s->source.set)) {
+        s->copy_refused = 1;
+        size_t len = strlen(detail);
+        if (len < cap)
+            snprintf(detail + len, cap - len, " (this server does not implement server-side copies with "
+                                              "SSE-C keys)");
+        return st;
+    }
     if (!(what & FERRY_S3_SSEC_OBJECT) || (http_status != 400 && http_status != 403))
         return st;
     /* only reads name a key problem: a write with a key cannot mismatch */

@@ -50,6 +50,8 @@ typedef struct ferry_s3_ssec_key {
 typedef struct ferry_s3_ssec {
     ferry_s3_ssec_key object; /* x-amz-server-side-encryption-customer-* */
     ferry_s3_ssec_key source; /* x-amz-copy-source-server-side-encryption-customer-* */
+    int copy_refused;         /* the server answered 501 NotImplemented to a copy with SSE-C
+                                 (radosgw 16): ferry_s3_copy_ssec's caller copies through ferry */
 } ferry_s3_ssec;
 
 /* The header values of a 32-byte key. */
@@ -101,7 +103,13 @@ unsigned ferry_s3_ssec_ops(const char *op);
  * and a hint appended to detail ("the object is encrypted with SSE-C: an
  * SSE-C key is needed (--sse-c-key FILE or the extra sse_customer_key)" /
  * "the SSE-C key does not match the object's").  Otherwise st unchanged. */
-ferry_status ferry_s3_ssec_explain(const ferry_s3_ssec *s, const char *op, long http_status, const char *code,
+ferry_status ferry_s3_ssec_explain(ferry_s3_ssec *s, const char *op, long http_status, const char *code,
                                    ferry_status st, char *detail, size_t cap);
+
+/* ferry_s3_copy (s3_api.c) that also says (*refused) whether the server
+ * refused the copy because it does not implement SSE-C copies (501): nothing
+ * was created then, and the hook's server_copy lets ferry stream it. */
+ferry_status ferry_s3_copy_ssec(const char *src, const char *dst, const ferry_copy_options *o, int *refused,
+                                ferry_error *err);
 
 #endif
