@@ -84,6 +84,11 @@ static const char copy_help[] =
     "                          is built (default 32M)\n"
     "  --resume FILE           keep an interrupted S3 multipart upload and its state in FILE;\n"
     "                          a later run with the same FILE continues it\n"
+    "  --sse-c-key FILE        S3 SSE-C: the customer key in FILE (32 raw bytes or 44\n"
+    "                          characters of base64) encrypts what is written to S3 and\n"
+    "                          decrypts what is read from it\n"
+    "  --sse-c-copy-source-key FILE  S3 SSE-C key of the S3 SOURCE when it differs from\n"
+    "                          --sse-c-key ('none': SOURCE is not SSE-C encrypted)\n"
     "  --transfers N           many files: files in flight at once (default 8, at most 64);\n"
     "                          --max-memory is shared among them (each gets its Nth)\n"
     "  --fail-fast             many files: start no new file after the first failure (the\n"
@@ -115,7 +120,8 @@ enum {
     OPT_TRANSFERS, OPT_FAIL_FAST, OPT_SKIP_UNSAFE,
     OPT_STATS, OPT_PROGRESS,
     OPT_INCLUDE, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING, /* issue 14 (cmd_sync.c) */
-    OPT_ROW_GROUP_SIZE
+    OPT_ROW_GROUP_SIZE,
+    OPT_SSE_C_KEY, OPT_SSE_C_COPY_SOURCE_KEY /* issue 16: SSE-C (hooks/s3/s3_ssec.c) */
 };
 
 static int dry_run;
@@ -172,6 +178,8 @@ static const struct option copy_options[] = {
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
     {"ignore-existing", no_argument, NULL, OPT_IGNORE_EXISTING},
     {"row-group-size", required_argument, NULL, OPT_ROW_GROUP_SIZE},
+    {"sse-c-key", required_argument, NULL, OPT_SSE_C_KEY},
+    {"sse-c-copy-source-key", required_argument, NULL, OPT_SSE_C_COPY_SOURCE_KEY},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -512,6 +520,8 @@ int cmd_copy(int argc, char **argv)
                 return rc;
             break;
         case OPT_RESUME: o.resume_file = optarg; break;
+        case OPT_SSE_C_KEY: o.s3_sse_c_key_file = optarg; break;
+        case OPT_SSE_C_COPY_SOURCE_KEY: o.s3_sse_c_copy_source_key_file = optarg; break;
         case OPT_TRANSFERS:
             if ((rc = cli_opt_transfers("copy", optarg, &o.transfers)) != 0)
                 return rc;
@@ -650,17 +660,26 @@ static int run_copy(const char *src, const char *dst, ferry_copy_options *op)
  * `--decompress=MODE`; a bare --decompress (or -d) decompresses by the name's
  * extension (.gz, .zst), as it always did. */
 static const char cat_help[] =
-    "usage: ferry cat ENDPOINT [--decompress [gzip|zstd|none]]\n"
+    "usage: ferry cat ENDPOINT [--decompress [gzip|zstd|none]] [--sse-c-key FILE]\n"
     "Writes ENDPOINT to stdout as stored; --decompress MODE decompresses it (a bare\n"
-    "--decompress or -d: by the name's extension, .gz or .zst).\n";
+    "--decompress or -d: by the name's extension, .gz or .zst); --sse-c-key FILE reads\n"
+    "an S3 object encrypted with that SSE-C customer key.\n";
 
 int cmd_cat(int argc, char **argv)
 {
     const char *target = NULL;
     ferry_compress decompress = FERRY_COMPRESS_NONE;
     ferry_compress mode;
+    const char *sse_c_key = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--decompress=", 13) == 0) {
+        if (strcmp(argv[i], "--sse-c-key") == 0 || strncmp(argv[i], "--sse-c-key=", 12) == 0) {
+            if (argv[i][11] == '=')
+                sse_c_key = argv[i] + 12;
+            else if (i + 1 < argc)
+                sse_c_key = argv[++i];
+            else
+                return cli_usage("cat", "--sse-c-key needs a FILE");
+        } else if (strncmp(argv[i], "--decompress=", 13) == 0) {
             if (parse_compress(argv[i] + 13, &decompress) != 0)
                 return cli_usage("cat", "unknown compression '%s' (gzip, zstd, none)", argv[i] + 13);
         } else if (strcmp(argv[i], "--decompress") == 0 || strcmp(argv[i], "-d") == 0) {
@@ -687,6 +706,7 @@ int cmd_cat(int argc, char **argv)
     ferry_copy_options o;
     ferry_copy_options_init(&o);
     o.src_compress = decompress;
+    o.s3_sse_c_key_file = sse_c_key;
     ferry_summary sum;
     ferry_error err;
     ferry_error_clear(&err);

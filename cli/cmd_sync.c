@@ -49,6 +49,9 @@ static const char sync_help[] =
     "  --transfers N           files in flight at once (default 8, at most 64)\n"
     "  --max-memory SIZE       bound on all transfer buffers, shared by the files in flight\n"
     "                          (each gets its Nth; default: no bound)\n"
+    "  --sse-c-key FILE        S3 SSE-C customer key (32 raw bytes or 44 characters of\n"
+    "                          base64) of the objects written and read (see ferry copy)\n"
+    "  --sse-c-copy-source-key FILE  S3 SSE-C key of an S3 SOURCE when it differs\n"
     "  --json                  one JSON record per file, then one with the counts\n"
     "  -q, --quiet             only failures\n"
     "\n"
@@ -58,7 +61,8 @@ static const char sync_help[] =
 enum {
     OPT_INCLUDE = 256, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING, OPT_DELETE, OPT_DRY_RUN,
     OPT_S3_CONN, OPT_RETRIES, OPT_TIMEOUT, OPT_MAX_MEMORY, OPT_JSON,
-    OPT_TRANSFERS
+    OPT_TRANSFERS,
+    OPT_SSE_C_KEY, OPT_SSE_C_COPY_SOURCE_KEY /* issue 16: SSE-C */
 };
 
 static const struct option sync_options[] = {
@@ -75,6 +79,8 @@ static const struct option sync_options[] = {
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"transfers", required_argument, NULL, OPT_TRANSFERS},
     {"json", no_argument, NULL, OPT_JSON},
+    {"sse-c-key", required_argument, NULL, OPT_SSE_C_KEY},
+    {"sse-c-copy-source-key", required_argument, NULL, OPT_SSE_C_COPY_SOURCE_KEY},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -249,6 +255,8 @@ int cmd_sync(int argc, char **argv)
         case OPT_MAX_MEMORY: rc = cli_opt_max_memory("sync", optarg, &o.max_memory); break;
         case OPT_TRANSFERS: rc = cli_opt_transfers("sync", optarg, &o.transfers); break;
         case OPT_JSON: cli.json = 1; break;
+        case OPT_SSE_C_KEY: o.s3_sse_c_key_file = optarg; break;
+        case OPT_SSE_C_COPY_SOURCE_KEY: o.s3_sse_c_copy_source_key_file = optarg; break;
         case 'q': cli.quiet = 1; break;
         case 'h':
             fputs(sync_help, stdout);

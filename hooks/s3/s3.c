@@ -23,8 +23,12 @@
 #include "ferry/log.h"
 #include "ferry/s3.h"
 #include "hooks/s3/s3_internal.h"
+#include "hooks/s3/s3_ssec.h"
 
-static ferry_status s3_stat(const ferry_endpoint *ep, ferry_entry *out, ferry_error *err)
+/* stat with the copy options' SSE-C keys (o may be NULL: the connection's);
+ * the object is HEADed as a copy's source (s3_ssec.h). */
+static ferry_status stat_with(const ferry_endpoint *ep, const ferry_copy_options *o, ferry_entry *out,
+                              ferry_error *err)
 {
     const char *id = ferry_s3_conn_id(ep->conn);
     char *bucket = NULL, *key = NULL;
@@ -34,9 +38,11 @@ static ferry_status s3_stat(const ferry_endpoint *ep, ferry_entry *out, ferry_er
     memset(out, 0, sizeof *out);
     ferry_status st = ferry_s3_split_path(ep->path, id, &bucket, &key, err);
     if (st == FERRY_OK)
-        st = ferry_s3_client_new(ep->conn, NULL, &c, err);
-    if (st == FERRY_OK)
+        st = ferry_s3_client_new(ep->conn, o, &c, err);
+    if (st == FERRY_OK) {
+        ferry_s3_ssec_for_reading(c->ssec);
         st = ferry_s3_xfer_init(&x, err);
+    }
     if (st != FERRY_OK)
         goto out;
     int exists = 0;
@@ -65,6 +71,11 @@ out:
     free(bucket);
     free(key);
     return st;
+}
+
+static ferry_status s3_stat(const ferry_endpoint *ep, ferry_entry *out, ferry_error *err)
+{
+    return stat_with(ep, NULL, out, err);
 }
 
 typedef struct list_ctx {
@@ -263,12 +274,21 @@ static ferry_status s3_server_copy(const ferry_endpoint *src, const ferry_endpoi
     if (dst->hook != &ferry_hook_s3 || strcmp(ferry_endpoint_conn_id(src), ferry_endpoint_conn_id(dst)) != 0)
         return FERRY_OK;
     ferry_entry e;
-    ferry_status st = s3_stat(src, &e, err);
+    ferry_status st = stat_with(src, o, &e, err);
     if (st != FERRY_OK)
         return st;
     ferry_log(FERRY_LOG_INFO, "copy: server-side CopyObject %s -> %s", src->text, dst->text);
     *copied = 1;
-    st = ferry_s3_copy(src->text, dst->text, o, err);
+    int refused = 0;
+    st = ferry_s3_copy_ssec(src->text, dst->text, o, &refused, err);
+    if (refused) {
+        /* 501 to a copy with SSE-C keys (radosgw 16): nothing was created; stream it */
+        ferry_log(FERRY_LOG_INFO, "copy: the server does not implement server-side copies with SSE-C "
+                                  "keys; copying through ferry");
+        ferry_error_clear(err);
+        *copied = 0;
+        return FERRY_OK;
+    }
     if (st == FERRY_OK)
         *bytes = e.size;
     return st;

@@ -11,6 +11,7 @@
 
 #include "ferry/s3.h"
 #include "hooks/s3/s3_internal.h"
+#include "hooks/s3/s3_ssec.h"
 
 /* Everything an API call needs: the parsed endpoint, bucket/key, a client. */
 typedef struct api_target {
@@ -172,6 +173,14 @@ ferry_status ferry_s3_abort_upload(const char *endpoint, const char *upload_id,
 ferry_status ferry_s3_copy(const char *src, const char *dst, const ferry_copy_options *o,
                            ferry_error *err)
 {
+    int refused = 0;
+    return ferry_s3_copy_ssec(src, dst, o, &refused, err);
+}
+
+ferry_status ferry_s3_copy_ssec(const char *src, const char *dst, const ferry_copy_options *o, int *refused,
+                                ferry_error *err)
+{
+    *refused = 0;
     api_target s, d;
     ferry_status st = target_open(src, o, 1, 1, &s, err);
     if (st != FERRY_OK)
@@ -181,13 +190,19 @@ ferry_status ferry_s3_copy(const char *src, const char *dst, const ferry_copy_op
         target_release(&s);
         return st;
     }
-    if (strcmp(s.c->cfg.endpoint, d.c->cfg.endpoint) != 0)
+    /* the source object is read with the key its own side has (s3_ssec.h) */
+    ferry_s3_ssec_for_reading(s.c->ssec);
+    st = ferry_s3_ssec_take_source(&d.c->ssec, s.c->ssec, err);
+    if (st != FERRY_OK)
+        ;
+    else if (strcmp(s.c->cfg.endpoint, d.c->cfg.endpoint) != 0)
         st = ferry_error_set(err, FERRY_ERR_USAGE,
                              "s3: server-side copy needs both objects on one endpoint (%s, %s)",
                              s.c->cfg.endpoint, d.c->cfg.endpoint);
     else
         st = ferry_s3_copy_object(d.c, s.bucket, s.key, d.bucket, d.key, o && o->replace,
                                   (uint64_t)S3_MAX_PART_SIZE, 512 * S3_MIB, err);
+    *refused = st != FERRY_OK && d.c && d.c->ssec && d.c->ssec->copy_refused;
     target_release(&s);
     target_release(&d);
     return st;

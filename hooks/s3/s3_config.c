@@ -122,7 +122,9 @@ static const char *const known_extras[] = {
     "role_arn", "assume_role_method", "assume_role_kwargs", "assume_role_with_web_identity_token_file",
     "assume_role_with_web_identity_federation",
     "endpoint_url", "sts_endpoint_url", "service_config", "config_kwargs", "addressing_style", "verify",
-    "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name", NULL,
+    "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name",
+    "sse_customer_key", "sse_c_key_file", /* SSE-C: s3_ssec.c */
+    NULL,
 };
 
 static void warn_unknown_extras(const ferry_conn *conn, const char *conn_id)

@@ -276,6 +276,7 @@ typedef struct ferry_s3_client {
     int attached;           /* easy handles added to multi and not yet removed */
     int max_attempts;       /* tries per request, including the first */
     double timeout;         /* seconds without progress before a request fails */
+    struct ferry_s3_ssec *ssec; /* owned: SSE-C keys (s3_ssec.h), NULL = none */
 } ferry_s3_client;
 
 /* conn borrowed (may be NULL), o may be NULL (defaults). */

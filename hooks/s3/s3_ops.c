@@ -11,6 +11,7 @@
 
 #include "ferry/log.h"
 #include "hooks/s3/s3_internal.h"
+#include "hooks/s3/s3_ssec.h"
 
 ferry_status ferry_s3_head_object(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
                                   int *exists, ferry_error *err)
@@ -231,7 +232,9 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
     char src_etag[128] = "";
     int exists = 0;
 
+    ferry_s3_ssec_swap(c->ssec);   /* the source is HEADed with its own SSE-C key */
     st = ferry_s3_head_object(c, &x, src_bucket, src_key, &exists, err);
+    ferry_s3_ssec_swap(c->ssec);
     if (st != FERRY_OK)
         goto out;
     if (!exists) {

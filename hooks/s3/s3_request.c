@@ -24,6 +24,7 @@
 #include "ferry/stream.h"
 #include "hooks/s3/s3_creds.h"
 #include "hooks/s3/s3_internal.h"
+#include "hooks/s3/s3_ssec.h"
 
 #define S3_RESP_LIMIT (16 * S3_MIB)   /* largest collected body (listings are streamed) */
 #define S3_ERRBODY_KEEP (64 * 1024)   /* of an error body, this much is kept */
@@ -51,6 +52,11 @@ ferry_status ferry_s3_client_new(const ferry_conn *conn, const ferry_copy_option
     c->timeout = o && o->timeout > 0 ? o->timeout : S3_DEFAULT_TIMEOUT;
     if (c->cfg.read_timeout > 0 && c->cfg.read_timeout < c->timeout)
         c->timeout = c->cfg.read_timeout;
+    st = ferry_s3_ssec_load(conn, c->cfg.conn_id, o, &c->ssec, err);
+    if (st != FERRY_OK) {
+        ferry_s3_client_free(c);
+        return st;
+    }
     *out = c;
     return FERRY_OK;
 }
@@ -61,6 +67,7 @@ void ferry_s3_client_free(ferry_s3_client *c)
         return;
     ferry_curl_multi_give(c->multi, __atomic_load_n(&c->attached, __ATOMIC_RELAXED));
     ferry_s3_config_release(&c->cfg);
+    ferry_s3_ssec_free(c->ssec);
     free(c);
 }
 
@@ -373,8 +380,11 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     sreq.path = path.data;
     sreq.query = r->query;
     sreq.nquery = r->nquery;
-    sreq.headers = r->headers;
-    sreq.nheaders = r->nheaders;
+    /* the request's headers + the SSE-C ones its operation takes (s3_ssec.c) */
+    ferry_sigv4_kv hdrs[S3_MAX_HEADERS + FERRY_S3_SSEC_MAX_HEADERS];
+    size_t nhdrs = ferry_s3_ssec_headers(c->ssec, r->op, r->headers, r->nheaders, hdrs);
+    sreq.headers = hdrs;
+    sreq.nheaders = nhdrs;
     sreq.payload_hash = payload_hash;
     sreq.region = cfg->region;
     sreq.service = "s3";
@@ -404,8 +414,8 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     rc |= add_header(x, "x-amz-content-sha256", payload_hash);
     if (snap->session_token)
         rc |= add_header(x, "x-amz-security-token", snap->session_token);
-    for (size_t i = 0; i < r->nheaders; i++)
-        rc |= add_header(x, r->headers[i].name, r->headers[i].value);
+    for (size_t i = 0; i < nhdrs; i++)
+        rc |= add_header(x, hdrs[i].name, hdrs[i].value);
     rc |= add_header(x, "Authorization", sig.authorization);
     struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");
     if (n)
@@ -536,6 +546,7 @@ ferry_status ferry_s3_xfer_finish(ferry_s3_xfer *x, ferry_error *err)
     ferry_status st = ferry_s3_error_status(code, x->s3_code, &transient);
     char detail[800];
     ferry_s3_error_detail(code, x->resp.data, x->resp.len, &doc, detail, sizeof detail);
+    st = ferry_s3_ssec_explain(c->ssec, r->op, code, x->s3_code, st, detail, sizeof detail);
     ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, detail);
     if (transient)
         ferry_error_transient(err);

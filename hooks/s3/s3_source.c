@@ -19,6 +19,7 @@
 #include "ferry/log.h"
 #include "ferry/stream.h"
 #include "hooks/s3/s3_internal.h"
+#include "hooks/s3/s3_ssec.h"
 
 #define OVERFLOW_CAP (64 * 1024)
 
@@ -379,6 +380,8 @@ ferry_status ferry_s3_open_source(const ferry_endpoint *ep, const ferry_copy_opt
                               s->bucket);
     if (st == FERRY_OK)
         st = ferry_s3_client_new(ep->conn, o, &s->c, err);
+    if (st == FERRY_OK)
+        ferry_s3_ssec_for_reading(s->c->ssec);   /* a copy's source: its SSE-C key */
     if (st == FERRY_OK)
         st = ferry_s3_xfer_init(&s->x, err);
     if (st == FERRY_OK) {

@@ -166,6 +166,13 @@ typedef struct ferry_copy_options {
     /* Parquet (issue 15): compressed bytes a row group holds while it is built
      * (--row-group-size); 0 = 32 MiB. */
     size_t parquet_row_group_size;
+    /* S3 SSE-C (issue 16, hooks/s3/s3_ssec.h): files holding a customer key
+     * (exactly 32 raw bytes, or 44 characters of base64 of 32 bytes): the key
+     * of the S3 objects written and read (--sse-c-key), and of a copy's S3
+     * source (--sse-c-copy-source-key; "none" = the source is not SSE-C;
+     * NULL = the same key).  Borrowed; NULL = the connection's extras. */
+    const char *s3_sse_c_key_file;
+    const char *s3_sse_c_copy_source_key_file;
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 

@@ -169,6 +169,10 @@ rgw_gc_obj_min_wait = 0
 rgw_gc_processor_period = 15
 rgw_gc_processor_max_time = 15
 rgw_keystone_url =
+# SSE-C keys are taken only over a secure channel: the harness's TLS endpoint is
+# nginx in front of this plain-http frontend, which says so with X-Forwarded-Proto
+# (services.sh, s3tls); trust it (tests/integration/s3_ssec.sh)
+rgw_trust_forwarded_https = true
 
 [client.rgw.sts]
 # a second radosgw of the same cluster (same users, buckets, roles) that also

@@ -464,6 +464,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Host \$http_host;
       proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-Proto https;
       proxy_request_buffering off;
       proxy_buffering off;
       proxy_read_timeout 600s;
