@@ -5,6 +5,8 @@
  *   s3_util.c     time parsing, percent-decoding, bucket names, "bucket/key"
  *   s3_profile.c  ~/.aws/credentials and ~/.aws/config reader
  *   s3_config.c   the credentials / region / endpoint chain of a connection
+ *   s3_addressing.c  host and path of a request (regions, dualstack, FIPS, accelerate)
+ *   s3_region.c   bucket regions learned from redirects, kept for the run
  *   s3_errmap.c   HTTP status + S3 error Code -> ferry_status, message text
  *   s3_xml.c      expat parsers of S3 responses, XML escaping of requests
  *   ferry_s3_request.c  the client (one curl multi) and one signed request with retries
