@@ -15,7 +15,7 @@
  * bucket is in flight (the probe), other threads' requests on that bucket
  * wait for its answer - at most FERRY_S3_REGION_WAIT seconds, after which
  * they go ahead with the connection's region (correct, only perhaps a
- * redirect more) - so N transfers starting together are redirected once,
+ * redirect more; a cancelled transfer goes ahead at once) - so N transfers starting together are redirected once,
  * not N times.  The probe's own thread never waits (a client with several
  * requests in flight on one thread).  Entries are never freed before exit
  * (a run touches few buckets); at most REGION_ENTRIES are kept.
@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "core/thread.h"
+#include "ferry/cancel.h"
 #include "ferry/log.h"
 #include "hooks/s3/s3_internal.h"
 
@@ -91,8 +92,8 @@ void ferry_s3_region_begin(const char *scope, const char *bucket, const char *df
         double until = ferry_now_monotonic() + FERRY_S3_REGION_WAIT;
         while (e->state == R_PROBING && !pthread_equal(e->owner, pthread_self())) {
             double left = until - ferry_now_monotonic();
-            if (left <= 0)
-                break;
+            if (left <= 0 || ferry_cancelled())
+                break;                  /* go ahead; a signal is noticed by the request */
             ferry_cond_wait_for(&region_cv, &region_mu, left < 0.2 ? left : 0.2);
         }
         if (e->region[0])
