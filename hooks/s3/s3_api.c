@@ -81,8 +81,12 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
         return st;
     }
     ferry_buf host = {0}, path = {0};
-    if (ferry_s3_config_target(&cfg, t.bucket, t.key, &host, &path) != FERRY_OK) {
-        st = ferry_error_oom(err, "s3", NULL, NULL);
+    /* the bucket's region when a redirect taught it during this run */
+    char region[FERRY_S3_REGION_MAX];
+    if (!ferry_s3_region_peek(cfg.custom_endpoint ? cfg.host : "", t.bucket, region, sizeof region))
+        snprintf(region, sizeof region, "%s", cfg.region);
+    if ((st = ferry_s3_address(&cfg, region, t.bucket, t.key, &host, &path, err)) != FERRY_OK) {
+        ;
     } else {
         ferry_sigv4_credentials creds = {cfg.access_key, cfg.secret_key, cfg.session_token};
         ferry_sigv4_request req;
@@ -90,7 +94,7 @@ ferry_status ferry_s3_presign(const char *endpoint, const char *method, long exp
         req.method = method;
         req.host = host.data;
         req.path = path.data;
-        req.region = cfg.region;
+        req.region = ferry_s3_signing_region(region);
         req.service = "s3";
         req.when = time(NULL);
         st = ferry_sigv4_presign_url(&creds, &req, cfg.https ? "https" : "http", expires_seconds,

@@ -16,7 +16,12 @@
  *                -> AWS_ENDPOINT_URL_S3 -> AWS_ENDPOINT_URL
  *                -> profile s3.endpoint_url / endpoint_url -> https://s3.<region>.amazonaws.com
  *   addressing   extra addressing_style -> config_kwargs.s3.addressing_style
- *                -> profile s3.addressing_style -> path with an endpoint_url, else virtual
+ *                -> service_config.s3.addressing_style -> profile s3.addressing_style
+ *                -> path with an endpoint_url, else virtual (s3_addressing.c builds hosts)
+ *   endpoints    use_dualstack_endpoint, use_fips_endpoint, use_accelerate_endpoint,
+ *                us_east_1_regional_endpoint: extra -> config_kwargs[.s3] -> service_config.s3
+ *                -> AWS_USE_DUALSTACK_ENDPOINT / AWS_USE_FIPS_ENDPOINT /
+ *                AWS_S3_US_EAST_1_REGIONAL_ENDPOINT -> profile (s3.)key
  *   TLS          extra verify (true/false/CA path) -> extra ca_bundle -> AWS_CA_BUNDLE
  *                -> profile ca_bundle; verification is on unless verify=false
  *   timeouts     extras connect_timeout / read_timeout (or in config_kwargs)
@@ -124,6 +129,7 @@ static const char *const known_extras[] = {
     "endpoint_url", "sts_endpoint_url", "service_config", "config_kwargs", "addressing_style", "verify",
     "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name",
     "sse_customer_key", "sse_c_key_file", /* SSE-C: s3_ssec.c */
+    "use_dualstack_endpoint", "use_fips_endpoint", "use_accelerate_endpoint", "us_east_1_regional_endpoint",
     NULL,
 };
 
@@ -251,6 +257,75 @@ static char *first_of(const ferry_conn *conn, const files *f, const char *extra_
     return pick(c, 6);
 }
 
+/* A boolean endpoint setting (botocore's name): the extra, config_kwargs
+ * (top level or under s3), service_config.s3, the environment, the
+ * profile.  *out 0/1; FERRY_ERR_CONFIG for a value that is no boolean. */
+static ferry_status bool_setting(const ferry_conn *conn, const files *f, const char *name, int s3_only,
+                                 const char *env, ferry_s3_config *cfg, int *out, ferry_error *err)
+{
+    char *prof_key = NULL;
+    if (asprintf(&prof_key, "s3.%s", name) < 0)
+        return oom(err);
+    char *c[7] = {
+        ferry_s3_strdup(extra(conn, name)),
+        s3_only ? NULL : json_extra(conn, "config_kwargs", name, NULL),
+        json_extra(conn, "config_kwargs", "s3", name),
+        json_extra(conn, "service_config", "s3", name),
+        ferry_s3_strdup(env ? env_get(env) : NULL),
+        profile_config(f, prof_key),
+        s3_only ? NULL : profile_config(f, name),
+    };
+    free(prof_key);
+    char *v = pick(c, 7);
+    *out = 0;
+    ferry_status st = FERRY_OK;
+    if (v) {
+        if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+            *out = 1;
+        else if (strcasecmp(v, "false") && strcmp(v, "0") && strcasecmp(v, "no") && strcasecmp(v, "off"))
+            st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id, "%s '%s' is not true or false",
+                                  name, v);
+    }
+    free(v);
+    return st;
+}
+
+/* The endpoint variants: dualstack, FIPS, accelerate and the us-east-1
+ * global endpoint.  dualstack and FIPS only apply to AWS's own endpoints
+ * (botocore ignores them with an endpoint_url). */
+static ferry_status load_endpoint_variants(const ferry_conn *conn, const files *f, ferry_s3_config *cfg,
+                                           ferry_error *err)
+{
+    ferry_status st = bool_setting(conn, f, "use_dualstack_endpoint", 0, "AWS_USE_DUALSTACK_ENDPOINT", cfg,
+                                   &cfg->dualstack, err);
+    if (st == FERRY_OK)
+        st = bool_setting(conn, f, "use_fips_endpoint", 0, "AWS_USE_FIPS_ENDPOINT", cfg, &cfg->fips, err);
+    if (st == FERRY_OK)
+        st = bool_setting(conn, f, "use_accelerate_endpoint", 1, NULL, cfg, &cfg->accelerate, err);
+    if (st != FERRY_OK)
+        return st;
+    if (cfg->custom_endpoint)
+        cfg->dualstack = cfg->fips = 0;
+    char *c[6] = {
+        ferry_s3_strdup(extra(conn, "us_east_1_regional_endpoint")),
+        json_extra(conn, "config_kwargs", "s3", "us_east_1_regional_endpoint"),
+        json_extra(conn, "service_config", "s3", "us_east_1_regional_endpoint"),
+        ferry_s3_strdup(env_get("AWS_S3_US_EAST_1_REGIONAL_ENDPOINT")),
+        profile_config(f, "s3_us_east_1_regional_endpoint"),
+        profile_config(f, "s3.us_east_1_regional_endpoint"),
+    };
+    char *v = pick(c, 6);
+    if (v && strcasecmp(v, "regional") == 0)
+        cfg->us_east_1_regional = 1;
+    else if (v && strcasecmp(v, "legacy") != 0)
+        st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
+                              "us_east_1_regional_endpoint '%s' is not legacy or regional", v);
+    free(v);
+    if (st == FERRY_OK)
+        st = ferry_s3_addressing_check(cfg, err);
+    return st;
+}
+
 ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, ferry_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -316,13 +391,22 @@ ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, 
             goto out;
     }
 
-    style = first_of(conn, &f, "addressing_style", "config_kwargs", "s3", "addressing_style",
-                     NULL, NULL, "s3.addressing_style", NULL);
-    if (style && strcasecmp(style, "path") == 0)
+    {
+        char *c[4] = {
+            ferry_s3_strdup(extra(conn, "addressing_style")),
+            json_extra(conn, "config_kwargs", "s3", "addressing_style"),
+            json_extra(conn, "service_config", "s3", "addressing_style"),
+            profile_config(&f, "s3.addressing_style"),
+        };
+        style = pick(c, 4);
+    }
+    if (style && strcasecmp(style, "path") == 0) {
         cfg->virtual_host = 0;
-    else if (style && strcasecmp(style, "virtual") == 0)
+        cfg->style = FERRY_S3_STYLE_PATH;
+    } else if (style && strcasecmp(style, "virtual") == 0) {
         cfg->virtual_host = 1;
-    else if (style && strcasecmp(style, "auto") != 0) {
+        cfg->style = FERRY_S3_STYLE_VIRTUAL;
+    } else if (style && strcasecmp(style, "auto") != 0) {
         st = ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", cfg->conn_id,
                               "addressing_style '%s' is not path, virtual or auto", style);
         goto out;
@@ -372,6 +456,9 @@ ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, 
         st = oom(err);
         goto out;
     }
+    st = load_endpoint_variants(conn, &f, cfg, err);
+    if (st != FERRY_OK)
+        goto out;
     warn_unknown_extras(conn, cfg->conn_id);
     /* STS: extra sts_endpoint_url -> service_config.sts.endpoint_url -> AWS_ENDPOINT_URL_STS
      * -> profile sts.endpoint_url -> the S3 endpoint_url (radosgw, MinIO serve STS there)

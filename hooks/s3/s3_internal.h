@@ -5,6 +5,8 @@
  *   s3_util.c     time parsing, percent-decoding, bucket names, "bucket/key"
  *   s3_profile.c  ~/.aws/credentials and ~/.aws/config reader
  *   s3_config.c   the credentials / region / endpoint chain of a connection
+ *   s3_addressing.c  host and path of a request (regions, dualstack, FIPS, accelerate)
+ *   s3_region.c   bucket regions learned from redirects, kept for the run
  *   s3_errmap.c   HTTP status + S3 error Code -> ferry_status, message text
  *   s3_xml.c      expat parsers of S3 responses, XML escaping of requests
  *   ferry_s3_request.c  the client (one curl multi) and one signed request with retries
@@ -129,6 +131,11 @@ typedef struct ferry_s3_config {
     char *base_path;        /* "" or "/prefix" (no trailing '/') */
     int custom_endpoint;    /* an endpoint_url was configured (not AWS itself) */
     int virtual_host;       /* addressing style virtual (else path) */
+    int style;              /* FERRY_S3_STYLE_*: as configured (s3_addressing.c) */
+    int dualstack;          /* use_dualstack_endpoint (AWS endpoints only) */
+    int fips;               /* use_fips_endpoint (AWS endpoints only) */
+    int accelerate;         /* use_accelerate_endpoint */
+    int us_east_1_regional; /* us_east_1_regional_endpoint=regional: no legacy global endpoint */
     int verify;             /* TLS peer and host verification */
     char *ca_bundle;        /* NULL = system default */
     long connect_timeout;   /* seconds */
@@ -145,9 +152,64 @@ typedef struct ferry_s3_config {
 ferry_status ferry_s3_config_load(const ferry_conn *conn, ferry_s3_config *cfg, ferry_error *err);
 void ferry_s3_config_release(ferry_s3_config *cfg);
 /* Host header value and raw (unencoded) path of a request on bucket/key with
- * cfg's addressing: bucket NULL = service ("/"), key NULL or "" = the bucket. */
+ * cfg's own host and virtual_host flag: bucket NULL = service ("/"), key NULL
+ * or "" = the bucket.  Requests use ferry_s3_address (regions, AWS hosts). */
 ferry_status ferry_s3_config_target(const ferry_s3_config *cfg, const char *bucket, const char *key,
                                     ferry_buf *host, ferry_buf *path);
+
+struct ferry_s3_error_doc;
+
+/* ---- s3_addressing.c ------------------------------------------------------- */
+
+enum { FERRY_S3_STYLE_AUTO = 0, FERRY_S3_STYLE_PATH = 1, FERRY_S3_STYLE_VIRTUAL = 2 };
+
+/* Host and raw path of a request on bucket/key signed for region (NULL =
+ * cfg->region): AWS hosts are built from the region (legacy global endpoint
+ * for us-east-1, dualstack, FIPS, accelerate), a custom endpoint is kept.
+ * FERRY_ERR_USAGE when the bucket cannot be addressed as configured
+ * (accelerate needs a DNS-label bucket). */
+ferry_status ferry_s3_address(const ferry_s3_config *cfg, const char *region, const char *bucket,
+                              const char *key, ferry_buf *host, ferry_buf *path, ferry_error *err);
+/* FERRY_ERR_USAGE for settings that cannot be combined (accelerate with a
+ * custom endpoint, FIPS, path style or a region outside aws). */
+ferry_status ferry_s3_addressing_check(const ferry_s3_config *cfg, ferry_error *err);
+/* "amazonaws.com" or "amazonaws.com.cn"; the region a request is signed
+ * for ("aws-global" signs as us-east-1). */
+const char *ferry_s3_dns_suffix(const char *region);
+const char *ferry_s3_signing_region(const char *region);
+
+/* ---- s3_region.c ----------------------------------------------------------- */
+
+/* The region of each bucket as learned during the run, shared by every
+ * client and thread of the process.  scope: the custom endpoint's host, or
+ * "" for AWS.  While the first request on a bucket of unknown region is on
+ * its way (the probe), other threads' first requests on it wait for its
+ * answer (at most FERRY_S3_REGION_WAIT seconds), so a redirect is followed
+ * once per bucket and run, not once per thread. */
+#define FERRY_S3_REGION_WAIT 10.0
+#define FERRY_S3_REGION_MAX 64
+/* The region to sign a request on bucket with: the learned one, else dflt.
+ * *probe set to 1 when the caller's request is the probe: it must end with
+ * ferry_s3_region_settle (a learned region, or NULL: none to learn). */
+void ferry_s3_region_begin(const char *scope, const char *bucket, const char *dflt, char *out,
+                           size_t cap, int *probe);
+void ferry_s3_region_settle(const char *scope, const char *bucket, const char *learned);
+/* Record a region learned from a redirect (also outside a probe). */
+void ferry_s3_region_learn(const char *scope, const char *bucket, const char *region);
+/* The learned region or NULL-free "" into out; never waits.  1 when known. */
+int ferry_s3_region_peek(const char *scope, const char *bucket, char *out, size_t cap);
+/* Forget everything (tests). */
+void ferry_s3_region_reset(void);
+/* Does this error answer say the bucket lives in another region?  status,
+ * method, the x-amz-bucket-region header ("" none) and the parsed error
+ * document; 1 with the region in out when it does (301/302/307 with the
+ * header or a <Region>/<Endpoint>, 400 AuthorizationHeaderMalformed with a
+ * <Region>, a HEAD's 301/400 with the header: HEAD answers have no body). */
+int ferry_s3_redirect_region(long status, const char *method, const char *hdr_region,
+                             const struct ferry_s3_error_doc *doc, char *out, size_t cap);
+/* The region in an S3 host name ("b.s3.eu-west-1.amazonaws.com",
+ * "s3-eu-west-1.amazonaws.com", "b.s3.amazonaws.com" = us-east-1); 1 found. */
+int ferry_s3_region_from_host(const char *host, char *out, size_t cap);
 
 /* ---- s3_errmap.c ----------------------------------------------------------- */
 
@@ -158,6 +220,7 @@ typedef struct ferry_s3_error_doc {
     char message[512];
     char request_id[128];
     char endpoint[256];     /* PermanentRedirect: where the bucket lives */
+    char region[64];        /* AuthorizationHeaderMalformed / PermanentRedirect: <Region> */
 } ferry_s3_error_doc;
 
 /* Status for an HTTP error answer: code first (may be "" when the body had no
@@ -346,6 +409,11 @@ typedef struct ferry_s3_xfer {
     char request_id[96];
     int sse_opaque;         /* SSE-KMS / SSE-C: ETag is not the MD5 */
     double t_start;
+    char region[FERRY_S3_REGION_MAX];        /* the region this request was signed for */
+    char bucket_region[FERRY_S3_REGION_MAX]; /* x-amz-bucket-region of the answer ("" none) */
+    char redirect_to[FERRY_S3_REGION_MAX];   /* set by finish: the answer named another region
+                                                for the bucket (learned; a retry re-signs) */
+    int region_probe;       /* this request is its bucket's region probe (s3_region.c) */
 } ferry_s3_xfer;
 
 ferry_status ferry_s3_xfer_init(ferry_s3_xfer *x, ferry_error *err);
@@ -363,7 +431,20 @@ ferry_status ferry_s3_xfer_finish(ferry_s3_xfer *x, ferry_error *err);
  * cancellable and ferry_cancelled(). */
 ferry_status ferry_s3_client_drive(ferry_s3_client *c, int wait_ms, int cancellable, ferry_error *err);
 
-/* One complete request with retries (ferry_retry) - blocking. */
+/* The redirects one request followed (ferry_s3_follow_redirect); zero it. */
+typedef struct ferry_s3_redirects {
+    int count;
+    char from[FERRY_S3_REGION_MAX];
+    char to[FERRY_S3_REGION_MAX];
+} ferry_s3_redirects;
+/* After a failed ferry_s3_xfer_finish: 1 = the answer named the bucket's
+ * region (now recorded) and the request should be started again at once;
+ * 0 = no redirect (err untouched); -1 = a second redirect of the same
+ * request: err rewritten naming both regions (FERRY_ERR_CONFIG). */
+int ferry_s3_follow_redirect(ferry_s3_xfer *x, ferry_s3_redirects *rd, ferry_error *err);
+
+/* One complete request with retries (ferry_retry) - blocking; a region
+ * redirect is followed once (not counted as an attempt). */
 ferry_status ferry_s3_request(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, ferry_error *err);
 
 /* "s3://bucket/key", "s3://bucket" or the endpoint, for messages. */

@@ -10,7 +10,9 @@
  * ferry_s3_client_drive makes progress; ferry_s3_xfer_finish turns the outcome into a
  * ferry_error naming the operation, the object and S3's Code/Message.
  * ferry_s3_request does all of that blocking, with retries (ferry_retry) of
- * transient failures.  The curl machinery - global init, driving the multi,
+ * transient failures.  An answer saying the bucket lives in another region
+ * (s3_region.c) is followed once: the region is recorded for the run and the
+ * request re-signed for it (ferry_s3_follow_redirect).  The curl machinery - global init, driving the multi,
  * cancellation and stall checks, the CURLcode map - is the shared engine
  * (hooks/curl/curl_engine.h); cleanup requests are not cancellable.
  */
@@ -111,8 +113,26 @@ ferry_status ferry_s3_xfer_init(ferry_s3_xfer *x, ferry_error *err)
     return FERRY_OK;
 }
 
+/* Where the region table files a client's buckets: AWS is one namespace, a
+ * custom endpoint is its own. */
+static const char *region_scope(const ferry_s3_client *c)
+{
+    return c->cfg.custom_endpoint && c->cfg.host ? c->cfg.host : "";
+}
+
+/* End x's region probe: learned = a region named by the answer, "" = an
+ * answer that named none, NULL = no answer at all. */
+static void probe_settle(ferry_s3_xfer *x, const char *learned)
+{
+    if (x->region_probe && x->client && x->req) {
+        x->region_probe = 0;
+        ferry_s3_region_settle(region_scope(x->client), x->req->bucket, learned);
+    }
+}
+
 void ferry_s3_xfer_cancel(ferry_s3_xfer *x)
 {
+    probe_settle(x, NULL);
     if (x->active && x->client) {
         curl_multi_remove_handle(x->client->multi, x->easy);
         __atomic_sub_fetch(&x->client->attached, 1, __ATOMIC_RELAXED);
@@ -219,6 +239,7 @@ static void reset_response(ferry_s3_xfer *x)
     x->last_modified = -1;
     x->request_id[0] = '\0';
     x->sse_opaque = 0;
+    x->bucket_region[0] = '\0';
 }
 
 static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
@@ -234,8 +255,15 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
         const char *sp = memchr(line, ' ', len);
         x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
     } else if (len <= 2 && (line[0] == '\r' || line[0] == '\n')) {
-        if (x->status >= 200)
+        if (x->status >= 200) {
             x->headers_done = 1;
+            /* an answer that cannot be a region redirect settles the probe
+             * now: a streaming GET's waiters need not wait for its body */
+            if (x->status != 301 && x->status != 302 && x->status != 307 && x->status != 400)
+                probe_settle(x, "");
+        }
+    } else if (header_is(line, len, "x-amz-bucket-region", &v, &vn)) {
+        copy_value(x->bucket_region, sizeof x->bucket_region, v, vn);
     } else if (header_is(line, len, "etag", &v, &vn)) {
         copy_value(x->etag, sizeof x->etag, v, vn);
     } else if (header_is(line, len, "content-length", &v, &vn)) {
@@ -330,6 +358,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     x->hdrs = NULL;
     x->client = c;
     x->req = r;
+    x->redirect_to[0] = '\0';
     x->up_off = 0;
     x->done = 0;
     x->result = CURLE_OK;
@@ -348,10 +377,13 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     const ferry_s3_config *cfg = &c->cfg;
     ferry_s3_credset *snap = NULL;
 
-    if (ferry_s3_config_target(cfg, r->bucket, r->key, &host, &path) != FERRY_OK) {
-        st = ferry_error_oom(err, "s3", NULL, NULL);
+    /* the bucket's region (learned from an earlier redirect, else the
+     * connection's); the first request on a bucket may be its probe */
+    ferry_s3_region_begin(region_scope(c), r->bucket, cfg->region, x->region, sizeof x->region,
+                          &x->region_probe);
+    st = ferry_s3_address(cfg, x->region, r->bucket, r->key, &host, &path, err);
+    if (st != FERRY_OK)
         goto out;
-    }
 
     char hash[65];
     const char *payload_hash = r->payload_hash;
@@ -386,7 +418,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     sreq.headers = hdrs;
     sreq.nheaders = nhdrs;
     sreq.payload_hash = payload_hash;
-    sreq.region = cfg->region;
+    sreq.region = ferry_s3_signing_region(x->region);
     sreq.service = "s3";
     sreq.when = time(NULL);
     sreq.flags = FERRY_SIGV4_CONTENT_SHA256;
@@ -484,6 +516,8 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     x->active = 1;
     x->t_start = ferry_now_monotonic();
 out:
+    if (st != FERRY_OK)
+        probe_settle(x, NULL);
     ferry_s3_creds_put(cfg->creds, snap);
     ferry_sigv4_signed_free(&sig);
     ferry_buf_release(&host);
@@ -508,13 +542,18 @@ ferry_status ferry_s3_xfer_finish(ferry_s3_xfer *x, ferry_error *err)
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     x->status = code;
+    int probe = x->region_probe;
+    x->region_probe = 0;                /* settled below, not by the cancel */
     ferry_s3_xfer_cancel(x);
+    x->region_probe = probe;
     char target[S3_MAX_KEY_LEN + 300];
     ferry_s3_req_target(c, r, target, sizeof target);
     if (ferry_log_enabled(FERRY_LOG_DEBUG))
         ferry_log(FERRY_LOG_DEBUG, "s3: %s %s -> %ld (%s) in %.3f s", r->method, x->url.data, code,
                   x->result == CURLE_OK ? "ok" : curl_easy_strerror(x->result),
                   ferry_now_monotonic() - x->t_start);
+    if (x->cb_failed || x->result != CURLE_OK || (code >= 200 && code < 300))
+        probe_settle(x, code > 0 && (x->cb_failed || x->result == CURLE_OK) ? "" : NULL);
     if (x->cb_failed) {
         ferry_status st = x->cb_err.status ? x->cb_err.status : FERRY_ERR_INTERNAL;
         ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target,
@@ -547,7 +586,27 @@ ferry_status ferry_s3_xfer_finish(ferry_s3_xfer *x, ferry_error *err)
     char detail[800];
     ferry_s3_error_detail(code, x->resp.data, x->resp.len, &doc, detail, sizeof detail);
     st = ferry_s3_ssec_explain(c->ssec, r->op, code, x->s3_code, st, detail, sizeof detail);
-    ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, detail);
+    char learned[FERRY_S3_REGION_MAX];
+    int moved = r->bucket && ferry_s3_redirect_region(code, r->method, x->bucket_region, &doc, learned,
+                                                      sizeof learned);
+    probe_settle(x, moved ? learned : "");
+    if (moved && strcmp(ferry_s3_signing_region(learned), ferry_s3_signing_region(x->region)) != 0) {
+        /* the bucket lives elsewhere: recorded for the run; a retry re-signs */
+        if (!probe)
+            ferry_s3_region_learn(region_scope(c), r->bucket, learned);
+        snprintf(x->redirect_to, sizeof x->redirect_to, "%s", learned);
+        ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", c->cfg.conn_id,
+                         "%s %s failed: %s (the bucket is in region %s, the request was signed for %s)",
+                         r->op, target, detail, learned, x->region);
+        ferry_error_transient(err);
+        return FERRY_ERR_CONFIG;
+    }
+    if (moved)
+        ferry_error_hook(err, st, "s3", c->cfg.conn_id,
+                         "%s %s failed: %s (the bucket is in region %s, the region the request was "
+                         "signed for: check the endpoint)", r->op, target, detail, learned);
+    else
+        ferry_error_hook(err, st, "s3", c->cfg.conn_id, "%s %s failed: %s", r->op, target, detail);
     if (transient)
         ferry_error_transient(err);
     return st;
@@ -571,10 +630,34 @@ static ferry_status wait_done(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_
     return FERRY_OK;
 }
 
+int ferry_s3_follow_redirect(ferry_s3_xfer *x, ferry_s3_redirects *rd, ferry_error *err)
+{
+    if (!x->redirect_to[0])
+        return 0;
+    const ferry_s3_req *r = x->req;
+    ferry_s3_client *c = x->client;
+    if (rd->count == 0) {
+        rd->count = 1;
+        snprintf(rd->from, sizeof rd->from, "%s", x->region);
+        snprintf(rd->to, sizeof rd->to, "%s", x->redirect_to);
+        ferry_log(FERRY_LOG_INFO, "s3(%s): bucket %s is in region %s (not %s): %s signed again for it",
+                  c->cfg.conn_id, r->bucket, x->redirect_to, x->region, r->op);
+        return 1;
+    }
+    char target[S3_MAX_KEY_LEN + 300];
+    ferry_s3_req_target(c, r, target, sizeof target);
+    ferry_error_hook(err, FERRY_ERR_CONFIG, "s3", c->cfg.conn_id,
+                     "%s %s failed: redirected twice: the bucket was said to be in region %s (request "
+                     "signed for %s), then, signed for %s, in region %s; check region_name and "
+                     "endpoint_url", r->op, target, rd->to, rd->from, x->region, x->redirect_to);
+    return -1;
+}
+
 ferry_status ferry_s3_request(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_s3_req *r, ferry_error *err)
 {
     ferry_retry rt;
     ferry_retry_init(&rt, c->max_attempts);
+    ferry_s3_redirects rd = {0};
     for (int attempt = 1;; attempt++) {
         ferry_status st;
         if (r->on_attempt) {
@@ -591,6 +674,13 @@ ferry_status ferry_s3_request(ferry_s3_client *c, ferry_s3_xfer *x, const ferry_
         st = ferry_s3_xfer_finish(x, err);
         if (st == FERRY_OK)
             return FERRY_OK;
+        int moved = ferry_s3_follow_redirect(x, &rd, err);
+        if (moved > 0) {
+            attempt--;                  /* a redirect is no failed attempt */
+            continue;
+        }
+        if (moved < 0)
+            return err->status;
         if (r->no_retry || !err->transient)
             return st;
         if (r->cleanup) {

@@ -311,6 +311,7 @@ static const ferry_source_ops src_ops = {
 static ferry_status src_start(ferry_s3_src *s, ferry_error *err)
 {
     ferry_retry_init(&s->retry, s->c->max_attempts);
+    ferry_s3_redirects rd = {0};
     for (;;) {
         setup_request(s);
         ferry_status st = ferry_s3_xfer_start(s->c, &s->x, &s->req, err);
@@ -351,6 +352,11 @@ static ferry_status src_start(ferry_s3_src *s, ferry_error *err)
             s->eof = 1;
             return FERRY_OK;
         }
+        int moved = ferry_s3_follow_redirect(&s->x, &rd, err);
+        if (moved > 0)
+            continue;                   /* the bucket's region: signed again for it */
+        if (moved < 0)
+            return err->status;
         if (!err->transient)
             return st;
         if (ferry_cancelled())

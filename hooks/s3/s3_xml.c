@@ -184,6 +184,8 @@ static int error_element(ferry_s3_error_doc *doc, const char *path, const char *
         copy_text(doc->request_id, sizeof doc->request_id, text, len);
     } else if (strcmp(leaf, "Endpoint") == 0) {
         copy_text(doc->endpoint, sizeof doc->endpoint, text, len);
+    } else if (strcmp(leaf, "Region") == 0) {
+        copy_text(doc->region, sizeof doc->region, text, len);
     }
     return 1;
 }
