@@ -64,7 +64,7 @@ done
 measure_best csv_dump "${PSQL[@]}" -c "\\copy $T TO '$PWD/dump.csv' WITH (FORMAT csv)"
 measure_best duck_convert node duck.cjs \
   "COPY (SELECT * FROM read_csv('dump.csv', header = false)) TO 'duck.parquet' (FORMAT parquet)"
-SIZE[pipeline]=$(size_of duck.parquet)
+SIZE[pipeline]=$(size_of duck.parquet) SIZE[duck_convert]=$(size_of duck.parquet)
 WALL[pipeline]=$(python3 -c "import sys; print(f'{float(sys.argv[1]) + float(sys.argv[2]):.2f}')" "${WALL[csv_dump]}" "${WALL[duck_convert]}" 2>/dev/null || echo NaN)
 RSS[pipeline]=$(( ${RSS[csv_dump]} > ${RSS[duck_convert]} ? ${RSS[csv_dump]} : ${RSS[duck_convert]} )) 2>/dev/null || RSS[pipeline]=NaN
 
