@@ -19,7 +19,9 @@
 # The SigV4-verifying S3 test server (npm @20minutes/s3rver@4.0.4) is installed
 # into $FERRY_SVC_DIR/npm/s3v4 (default /tmp/ferry-svc/npm/s3v4), never globally;
 # DuckDB (npm @duckdb/node-api, the independent Parquet reader of
-# tests/integration/parquet.sh) into $FERRY_SVC_DIR/npm/duckdb.
+# tests/integration/parquet.sh) into $FERRY_SVC_DIR/npm/duckdb, and the second
+# reader there, hyparquet + hyparquet-compressors (pure JavaScript), into
+# $FERRY_SVC_DIR/npm/hyparquet.
 #
 # Env: FERRY_SVC_DIR (/tmp/ferry-svc), APT_TIMEOUT (1800 s), NPM_TIMEOUT (600 s).
 # Prints one summary line on stdout; logs go to $FERRY_SVC_DIR/install-*.log.
@@ -35,6 +37,8 @@ S3V4_PKG=@20minutes/s3rver
 S3V4_VER=4.0.4
 DUCKDB_PKG=@duckdb/node-api
 DUCKDB_VER=1.5.6-r.1   # tests/integration/parquet.sh pins the same
+HYP_VER=1.33.0         # hyparquet; tests/integration/parquet.sh pins the same
+HYPC_VER=1.1.2         # hyparquet-compressors (snappy, zstd, gzip)
 APT_TIMEOUT=${APT_TIMEOUT:-1800}
 NPM_TIMEOUT=${NPM_TIMEOUT:-600}
 
@@ -132,6 +136,20 @@ if [ $build_only = 0 ]; then
       die "npm install $DUCKDB_PKG@$DUCKDB_VER failed (log: $FERRY_SVC_DIR/install-npm-duckdb.log)"
     fi
     summary+=("npm $DUCKDB_PKG@$DUCKDB_VER")
+  fi
+  d=$NPM_DIR/hyparquet
+  if ! grep -q "\"version\": \"$HYP_VER\"" "$d/node_modules/hyparquet/package.json" 2>/dev/null ||
+     ! grep -q "\"version\": \"$HYPC_VER\"" "$d/node_modules/hyparquet-compressors/package.json" 2>/dev/null; then
+    echo "install-deps: npm install hyparquet@$HYP_VER hyparquet-compressors@$HYPC_VER into $d" >&2
+    mkdir -p "$d"
+    printf '{"name":"ferry-test-hyparquet","private":true,"dependencies":{"hyparquet":"%s","hyparquet-compressors":"%s"}}\n' \
+      "$HYP_VER" "$HYPC_VER" > "$d/package.json"
+    if ! (cd "$d" && timeout -k 10 "$NPM_TIMEOUT" npm install --no-audit --no-fund \
+            --loglevel=error </dev/null >"$FERRY_SVC_DIR/install-npm-hyparquet.log" 2>&1); then
+      tail -n 25 "$FERRY_SVC_DIR/install-npm-hyparquet.log" >&2
+      die "npm install hyparquet@$HYP_VER failed (log: $FERRY_SVC_DIR/install-npm-hyparquet.log)"
+    fi
+    summary+=("npm hyparquet@$HYP_VER")
   fi
 fi
 

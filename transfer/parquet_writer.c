@@ -1,8 +1,9 @@
 /*
  * parquet_writer.c - ferry's own streaming Parquet writer (apache/parquet-format,
  * parquet.thrift): "PAR1", then per row group one column chunk per column,
- * each a run of data pages v1 (PLAIN values; definition levels in the
- * RLE/bit-packed hybrid, max level 1: every column is OPTIONAL), then the
+ * each an optional dictionary page and a run of data pages v1 (definition
+ * levels in the RLE/bit-packed hybrid, max level 1: every column is
+ * OPTIONAL; values RLE_DICTIONARY or PLAIN), then the
  * FileMetaData footer in the Thrift compact protocol, its length and "PAR1".
  * Pages are encoded into one reused buffer and compressed (snappy, zstd,
  * gzip or none) as they fill; a row group's chunks are buffered compressed
@@ -11,6 +12,20 @@
  * sort order (signed for integers, decimals, dates and times; unsigned
  * bytewise for strings, bytes, JSON and UUID; floats without NaN, with -0.0
  * as the min and +0.0 as the max of a zero).  Nothing is allocated per row.
+ *
+ * Dictionary encoding, as parquet-mr and Arrow do it: every column but
+ * BOOLEAN starts a column chunk dictionary-encoded.  Each distinct value
+ * (its PLAIN bytes) gets an entry in the column's dictionary, found through
+ * an open-addressing hash table; a data page holds the entry numbers as one
+ * bit-width byte and the RLE/bit-packed hybrid.  When the first page with
+ * values shows that dictionary + indices are not smaller than PLAIN (a
+ * high-cardinality column), or when an entry would take the dictionary past
+ * its limit (dict_bytes, 1 MiB), the rest of the chunk is PLAIN; pages
+ * already written keep their indices.  The dictionary page (PLAIN entries)
+ * is written before the chunk's data pages when the row group is written,
+ * which is possible because the chunk is buffered anyway.  The dictionary,
+ * the table and the index array belong to the column and are reused by every
+ * row group.
  */
 #include <math.h>
 #include <snappy-c.h>
@@ -33,9 +48,9 @@
 enum { PT_BOOLEAN = 0, PT_INT32 = 1, PT_INT64 = 2, PT_FLOAT = 4, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6, PT_FLBA = 7 };
 enum { CT_UTF8 = 0, CT_DECIMAL = 5, CT_DATE = 6, CT_TIMESTAMP_MICROS = 10, CT_UINT_8 = 11, CT_UINT_16 = 12,
        CT_UINT_32 = 13, CT_UINT_64 = 14, CT_INT_16 = 16, CT_JSON = 19, CT_NONE = -1 };
-enum { ENC_PLAIN = 0, ENC_RLE = 3 };
+enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8 };
 enum { CODEC_UNCOMPRESSED = 0, CODEC_SNAPPY = 1, CODEC_GZIP = 2, CODEC_ZSTD = 6 };
-enum { PAGE_DATA = 0 };
+enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
 enum { ORDER_SIGNED, ORDER_UNSIGNED, ORDER_FLOAT, ORDER_BOOL };
 
 #define STATS_MAX_BYTES 4096  /* longer byte-array min/max are not kept (no stats then) */
@@ -51,7 +66,10 @@ typedef struct pq_stats {
 } pq_stats;
 
 typedef struct pq_chunk_meta {
-    int64_t offset;          /* of the chunk's first page */
+    int64_t offset;          /* of the chunk's first page (the dictionary page when there is one) */
+    int64_t data_offset;     /* of its first data page */
+    int64_t dict_offset;     /* of its dictionary page; -1: none */
+    int64_t dict_pages, plain_pages; /* data pages of each encoding */
     int64_t num_values, uncompressed, compressed;
     int has, dropped;
     int64_t nulls;
@@ -75,6 +93,20 @@ typedef struct pq_col {
     ferry_buf chunk;         /* page headers and compressed pages */
     int64_t chunk_values, chunk_uncompressed;
     pq_stats stats;
+    /* the chunk's dictionary: owned, reused by every row group */
+    int dict_ok;             /* the column may be dictionary-encoded */
+    int fallback;            /* the rest of the chunk is PLAIN */
+    int checked;             /* the first page with values was weighed against PLAIN */
+    int64_t dict_pages, plain_pages;
+    int width;               /* PLAIN bytes of an entry; 0: BYTE_ARRAY (4-byte length + bytes) */
+    ferry_buf dict;          /* the entries' PLAIN bytes: the dictionary page's body */
+    uint32_t *dict_off;      /* BYTE_ARRAY: where entry i starts in dict */
+    size_t dict_n, dict_off_cap;
+    uint32_t *slots;         /* hash table: entry + 1, 0 = free; slots_cap a power of 2 */
+    size_t slots_cap;
+    uint32_t *idx;           /* the open page's entry numbers */
+    size_t idx_n, idx_cap;
+    size_t page_plain;       /* PLAIN bytes of the open page's values */
 } pq_col;
 
 typedef struct pq_row_group {
@@ -88,7 +120,7 @@ struct ferry_parquet_writer {
     ferry_writer *next;      /* borrowed */
     int codec;               /* CODEC_* */
     int level;
-    size_t row_group_bytes, page_bytes;
+    size_t row_group_bytes, page_bytes, dict_bytes;
     char *created_by;
     int64_t pos;             /* bytes written to next */
     int64_t rows, rg_rows;
@@ -192,6 +224,14 @@ int ferry_parquet_decimal_bytes(int precision)
 {
     /* the fewest bytes whose signed range holds 10^precision - 1 */
     return (int)ceil(((double)precision * 3.321928094887362 + 1.0) / 8.0);
+}
+
+int ferry_parquet_dict_bit_width(size_t n)
+{
+    int bw = 0;
+    while (bw < 32 && n > 1 && ((size_t)1 << bw) < n)
+        bw++;
+    return n == 0 ? 0 : bw ? bw : 1;
 }
 
 /* ---- types ---------------------------------------------------------------- */
@@ -563,6 +603,122 @@ static void le32(ferry_buf *b, uint32_t v)
     ferry_buf_append(b, x, 4);
 }
 
+/* ---- the dictionary -------------------------------------------------------- */
+
+static ferry_status write_out(ferry_parquet_writer *w, const void *p, size_t n, ferry_error *err);
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t x;
+        memcpy(&x, s, 8);
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t x = 0;
+    memcpy(&x, s, n);
+    h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
+/* Entry e's value bytes (without the length of a BYTE_ARRAY). */
+static const char *entry_at(const pq_col *c, uint32_t e, size_t *n)
+{
+    if (c->width) {
+        *n = (size_t)c->width;
+        return c->dict.data + (size_t)e * (size_t)c->width;
+    }
+    const unsigned char *p = (const unsigned char *)c->dict.data + c->dict_off[e];
+    *n = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+    return (const char *)p + 4;
+}
+
+static int dict_grow_table(pq_col *c)
+{
+    size_t cap = c->slots_cap ? 2 * c->slots_cap : 1024;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    for (uint32_t e = 0; e < c->dict_n; e++) {
+        size_t n;
+        const char *v = entry_at(c, e, &n);
+        size_t i = (size_t)hash_bytes(v, n) & (cap - 1);
+        while (t[i])
+            i = (i + 1) & (cap - 1);
+        t[i] = e + 1;
+    }
+    free(c->slots);
+    c->slots = t;
+    c->slots_cap = cap;
+    return 0;
+}
+
+enum { DICT_FULL = -1, DICT_OOM = -2 };
+
+/* The entry of the value v (n bytes), added when new; DICT_FULL when a new
+ * entry would take the dictionary past limit. */
+static int64_t dict_find(pq_col *c, const void *v, size_t n, size_t limit)
+{
+    if (2 * (c->dict_n + 1) > c->slots_cap && dict_grow_table(c) != 0)
+        return DICT_OOM;
+    size_t mask = c->slots_cap - 1, i = (size_t)hash_bytes(v, n) & mask;
+    for (; c->slots[i]; i = (i + 1) & mask) {
+        size_t en;
+        const char *e = entry_at(c, c->slots[i] - 1, &en);
+        if (en == n && memcmp(e, v, n) == 0)
+            return c->slots[i] - 1;
+    }
+    size_t esize = c->width ? n : 4 + n;
+    if (c->dict.len + esize > limit || c->dict_n >= INT32_MAX)
+        return DICT_FULL;
+    if (!c->width) {
+        if (c->dict_n == c->dict_off_cap) {
+            size_t cap = c->dict_off_cap ? 2 * c->dict_off_cap : 256;
+            uint32_t *o = realloc(c->dict_off, cap * sizeof *o);
+            if (!o)
+                return DICT_OOM;
+            c->dict_off = o;
+            c->dict_off_cap = cap;
+        }
+        c->dict_off[c->dict_n] = (uint32_t)c->dict.len;
+        unsigned char len[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16),
+                                (unsigned char)(n >> 24)};
+        ferry_buf_append(&c->dict, len, 4);
+    }
+    if (ferry_buf_append(&c->dict, v, n) != 0)
+        return DICT_OOM;
+    c->slots[i] = (uint32_t)++c->dict_n;
+    return (int64_t)c->dict_n - 1;
+}
+
+/* A new column chunk: an empty dictionary, memory kept. */
+static void dict_reset(pq_col *c)
+{
+    ferry_buf_reset(&c->dict);
+    c->dict_n = 0;
+    if (c->slots)
+        memset(c->slots, 0, c->slots_cap * sizeof *c->slots);
+    c->fallback = !c->dict_ok;
+    c->checked = 0;
+    c->dict_pages = c->plain_pages = 0;
+}
+
+/* The open page's indices as PLAIN values (the first page did not pay). */
+static void dict_to_plain(pq_col *c)
+{
+    for (size_t k = 0; k < c->idx_n; k++) {
+        size_t n;
+        const char *v = entry_at(c, c->idx[k], &n);
+        if (!c->width)
+            le32(&c->values, (uint32_t)n);
+        ferry_buf_append(&c->values, v, n);
+    }
+}
+
 /* The open page of c: levels and values into the body, compressed, with its
  * header appended to the chunk. */
 static ferry_status flush_page(ferry_parquet_writer *w, pq_col *c, ferry_error *err)
@@ -582,8 +738,27 @@ static ferry_status flush_page(ferry_parquet_writer *w, pq_col *c, ferry_error *
         p[2] = (unsigned char)(n >> 16);
         p[3] = (unsigned char)(n >> 24);
     }
-    ferry_buf_append(body, c->values.data ? c->values.data : "", c->values.len);
-    if (body->failed)
+    int use_dict = !c->fallback;
+    if (use_dict) {
+        size_t mark = body->len;
+        unsigned char bw = (unsigned char)ferry_parquet_dict_bit_width(c->dict_n);
+        ferry_buf_append(body, &bw, 1);
+        ferry_parquet_rle_hybrid(body, c->idx, c->idx_n, bw);
+        if (!c->checked && c->idx_n > 0) {
+            /* parquet-mr's test: a dictionary must pay on the first page */
+            c->checked = 1;
+            if (c->dict_pages == 0 && !body->failed && c->dict.len + (body->len - mark) >= c->page_plain) {
+                body->len = mark;
+                dict_to_plain(c);
+                dict_reset(c);
+                c->fallback = 1;
+                use_dict = 0;
+            }
+        }
+    }
+    if (!use_dict)
+        ferry_buf_append(body, c->values.data ? c->values.data : "", c->values.len);
+    if (body->failed || c->values.failed)
         return oom(err);
     if (body->len > INT32_MAX)
         return ferry_error_set(err, FERRY_ERR_DATA, "parquet: column %s: a page over 2 GiB", c->name);
@@ -599,7 +774,7 @@ static ferry_status flush_page(ferry_parquet_writer *w, pq_col *c, ferry_error *
     ferry_tc_i32(&tc, 3, (int32_t)w->packed.len);
     ferry_tc_struct_begin(&tc, 5); /* DataPageHeader */
     ferry_tc_i32(&tc, 1, (int32_t)c->page_values);
-    ferry_tc_i32(&tc, 2, ENC_PLAIN);
+    ferry_tc_i32(&tc, 2, use_dict ? ENC_RLE_DICTIONARY : ENC_PLAIN);
     ferry_tc_i32(&tc, 3, ENC_RLE);
     ferry_tc_i32(&tc, 4, ENC_RLE);
     ferry_buf scratch = {0};
@@ -622,7 +797,45 @@ static ferry_status flush_page(ferry_parquet_writer *w, pq_col *c, ferry_error *
     c->page_values = 0;
     c->bool_bits = 0;
     ferry_buf_reset(&c->values);
+    c->idx_n = 0;
+    c->page_plain = 0;
+    if (use_dict)
+        c->dict_pages++;
+    else
+        c->plain_pages++;
     return FERRY_OK;
+}
+
+/* The dictionary page of c (its entries, PLAIN), compressed, to next. */
+static ferry_status write_dict_page(ferry_parquet_writer *w, pq_col *c, pq_chunk_meta *m, ferry_error *err)
+{
+    ferry_buf *body = &w->body;
+    ferry_buf_reset(body);
+    if (ferry_buf_append(body, c->dict.data ? c->dict.data : "", c->dict.len) != 0)
+        return oom(err);
+    ferry_status st = compress_body(w, err);
+    if (st != FERRY_OK)
+        return st;
+    ferry_buf_reset(&w->header);
+    ferry_tc tc;
+    ferry_tc_init(&tc, &w->header);
+    ferry_tc_begin(&tc);
+    ferry_tc_i32(&tc, 1, PAGE_DICTIONARY);
+    ferry_tc_i32(&tc, 2, (int32_t)body->len);
+    ferry_tc_i32(&tc, 3, (int32_t)w->packed.len);
+    ferry_tc_struct_begin(&tc, 7); /* DictionaryPageHeader */
+    ferry_tc_i32(&tc, 1, (int32_t)c->dict_n);
+    ferry_tc_i32(&tc, 2, ENC_PLAIN);
+    ferry_tc_struct_end(&tc);
+    ferry_tc_end(&tc);
+    if (ferry_tc_failed(&tc))
+        return oom(err);
+    m->uncompressed += (int64_t)(w->header.len + body->len);
+    m->compressed += (int64_t)(w->header.len + w->packed.len);
+    st = write_out(w, w->header.data, w->header.len, err);
+    if (st == FERRY_OK)
+        st = write_out(w, w->packed.data ? w->packed.data : "", w->packed.len, err);
+    return st;
 }
 
 static ferry_status write_out(ferry_parquet_writer *w, const void *p, size_t n, ferry_error *err)
@@ -671,9 +884,19 @@ static ferry_status flush_row_group(ferry_parquet_writer *w, ferry_error *err)
         pq_col *c = &w->cols[i];
         pq_chunk_meta *m = &rg->cols[i];
         m->offset = w->pos;
+        m->dict_offset = -1;
+        if (c->dict_pages > 0) {
+            m->dict_offset = w->pos;
+            st = write_dict_page(w, c, m, err);
+            if (st != FERRY_OK)
+                return st;
+        }
+        m->data_offset = w->pos;
+        m->dict_pages = c->dict_pages;
+        m->plain_pages = c->plain_pages;
         m->num_values = c->chunk_values;
-        m->uncompressed = c->chunk_uncompressed;
-        m->compressed = (int64_t)c->chunk.len;
+        m->uncompressed += c->chunk_uncompressed;
+        m->compressed += (int64_t)c->chunk.len;
         m->has = c->stats.has;
         m->dropped = c->stats.dropped;
         m->nulls = c->stats.nulls;
@@ -696,6 +919,7 @@ static ferry_status flush_row_group(ferry_parquet_writer *w, ferry_error *err)
         ferry_buf_reset(&c->chunk);
         c->chunk_values = c->chunk_uncompressed = 0;
         stats_reset(&c->stats);
+        dict_reset(c);
     }
     w->rg_rows = 0;
     return FERRY_OK;
@@ -706,77 +930,127 @@ static ferry_status flush_row_group(ferry_parquet_writer *w, ferry_error *err)
 static size_t buffered(const ferry_parquet_writer *w)
 {
     size_t n = 0;
-    for (size_t i = 0; i < w->n_cols; i++)
-        n += w->cols[i].chunk.len + w->cols[i].values.len / 2;
+    for (size_t i = 0; i < w->n_cols; i++) {
+        const pq_col *c = &w->cols[i];
+        n += c->chunk.len + c->values.len / 2 + c->dict.len / 2 +
+             c->idx_n * (size_t)ferry_parquet_dict_bit_width(c->dict_n) / 16;
+    }
     return n;
+}
+
+/* Room for one more value in the open page's levels and indices. */
+static int page_room(pq_col *c)
+{
+    if (c->page_values == c->defs_cap) {
+        size_t cap = c->defs_cap ? 2 * c->defs_cap : 4096;
+        uint8_t *d = realloc(c->defs, cap);
+        if (!d)
+            return -1;
+        c->defs = d;
+        c->defs_cap = cap;
+    }
+    if (!c->fallback && c->idx_n == c->idx_cap) {
+        size_t cap = c->idx_cap ? 2 * c->idx_cap : 4096;
+        uint32_t *x = realloc(c->idx, cap * sizeof *x);
+        if (!x)
+            return -1;
+        c->idx = x;
+        c->idx_cap = cap;
+    }
+    return 0;
+}
+
+/* The open page is full: its values' encoded bytes reached page_bytes, or
+ * it holds as many values as a page may. */
+static int page_full(const ferry_parquet_writer *w, const pq_col *c)
+{
+    if (c->fallback)
+        return c->values.len >= w->page_bytes || c->page_values >= (1u << 20);
+    return c->idx_n * (size_t)ferry_parquet_dict_bit_width(c->dict_n) / 8 >= w->page_bytes ||
+           c->page_values >= FERRY_PARQUET_DICT_PAGE_VALUES;
 }
 
 static ferry_status put_column(ferry_parquet_writer *w, pq_col *c, const ferry_tvector *v, size_t n_rows,
                                ferry_error *err)
 {
     for (size_t r = 0; r < n_rows; r++) {
-        if (c->page_values == c->defs_cap) {
-            size_t cap = c->defs_cap ? 2 * c->defs_cap : 4096;
-            uint8_t *d = realloc(c->defs, cap);
-            if (!d)
-                return oom(err);
-            c->defs = d;
-            c->defs_cap = cap;
-        }
+        if (page_room(c) != 0)
+            return oom(err);
         if (v->nulls && v->nulls[r]) {
             c->defs[c->page_values++] = 0;
             c->page.nulls++;
         } else {
-            c->defs[c->page_values++] = 1;
+            /* the value's PLAIN bytes (a BYTE_ARRAY's without its length) */
             unsigned char b[16];
+            const void *p = b;
+            size_t n = 0;
+            int64_t x = 0;
+            double f = 0;
             switch (c->storage) {
-            case FERRY_TS_I64: {
-                int64_t x = v->i64[r];
-                stats_i64(&c->page, c->order, x);
-                if (c->ptype == PT_BOOLEAN) {
-                    if (c->bool_bits % 8 == 0) {
-                        b[0] = 0;
-                        ferry_buf_append(&c->values, b, 1);
-                    }
-                    if (x && c->values.data)
-                        c->values.data[c->values.len - 1] |= (char)(1u << (c->bool_bits % 8));
-                    c->bool_bits++;
-                } else {
-                    int nb = c->ptype == PT_INT32 ? 4 : 8;
-                    for (int k = 0; k < nb; k++)
-                        b[k] = (unsigned char)((uint64_t)x >> (8 * k));
-                    ferry_buf_append(&c->values, b, (size_t)nb);
-                }
+            case FERRY_TS_I64:
+                x = v->i64[r];
+                n = c->ptype == PT_INT32 ? 4 : 8;
+                for (size_t k = 0; k < n; k++)
+                    b[k] = (unsigned char)((uint64_t)x >> (8 * k));
                 break;
-            }
-            case FERRY_TS_F64: {
-                double x = v->f64[r];
-                stats_f64(&c->page, x);
+            case FERRY_TS_F64:
+                f = v->f64[r];
                 if (c->ptype == PT_FLOAT) {
-                    float f = (float)x;
-                    ferry_buf_append(&c->values, &f, 4);
+                    float f4 = (float)f;
+                    memcpy(b, &f4, 4);
+                    n = 4;
                 } else {
-                    ferry_buf_append(&c->values, &x, 8);
+                    memcpy(b, &f, 8);
+                    n = 8;
                 }
                 break;
-            }
-            case FERRY_TS_FIXED16: {
-                const uint8_t *x = v->fixed + 16 * r;
-                stats_fixed(&c->page, c->order, x);
-                ferry_buf_append(&c->values, x + 16 - c->type_length, (size_t)c->type_length);
+            case FERRY_TS_FIXED16:
+                p = v->fixed + 16 * r + 16 - c->type_length;
+                n = (size_t)c->type_length;
+                break;
+            case FERRY_TS_VAR:
+                p = v->data + v->off[r];
+                n = v->off[r + 1] - v->off[r];
                 break;
             }
-            case FERRY_TS_VAR: {
-                uint32_t len = v->off[r + 1] - v->off[r];
-                const char *p = v->data + v->off[r];
-                stats_bytes(&c->page, p, len);
-                le32(&c->values, len);
-                ferry_buf_append(&c->values, p, len);
-                break;
+            int64_t e = DICT_FULL;
+            if (!c->fallback) {
+                e = dict_find(c, p, n, w->dict_bytes);
+                if (e == DICT_OOM)
+                    return oom(err);
+                if (e == DICT_FULL) {
+                    /* the pages so far keep the dictionary; the rest is PLAIN */
+                    ferry_status st = flush_page(w, c, err);
+                    if (st != FERRY_OK)
+                        return st;
+                    c->fallback = 1;
+                }
             }
+            switch (c->storage) {
+            case FERRY_TS_I64: stats_i64(&c->page, c->order, x); break;
+            case FERRY_TS_F64: stats_f64(&c->page, f); break;
+            case FERRY_TS_FIXED16: stats_fixed(&c->page, c->order, v->fixed + 16 * r); break;
+            case FERRY_TS_VAR: stats_bytes(&c->page, p, n); break;
             }
+            if (e >= 0) {
+                c->idx[c->idx_n++] = (uint32_t)e;
+                c->page_plain += c->width ? n : 4 + n;
+            } else if (c->ptype == PT_BOOLEAN) {
+                if (c->bool_bits % 8 == 0) {
+                    b[0] = 0;
+                    ferry_buf_append(&c->values, b, 1);
+                }
+                if (x && c->values.data)
+                    c->values.data[c->values.len - 1] |= (char)(1u << (c->bool_bits % 8));
+                c->bool_bits++;
+            } else {
+                if (c->storage == FERRY_TS_VAR)
+                    le32(&c->values, (uint32_t)n);
+                ferry_buf_append(&c->values, p, n);
+            }
+            c->defs[c->page_values++] = 1;
         }
-        if (c->values.len >= w->page_bytes || c->page_values >= (1u << 20)) {
+        if (page_full(w, c)) {
             if (c->values.failed || c->page.bmin.failed || c->page.bmax.failed)
                 return oom(err);
             ferry_status st = flush_page(w, c, err);
@@ -835,22 +1109,36 @@ static void write_schema(ferry_tc *tc, const ferry_parquet_writer *w)
     }
 }
 
+static void encoding_stat(ferry_tc *tc, int page_type, int encoding, int64_t count)
+{
+    ferry_tc_elem_struct_begin(tc);
+    ferry_tc_i32(tc, 1, page_type);
+    ferry_tc_i32(tc, 2, encoding);
+    ferry_tc_i32(tc, 3, count > INT32_MAX ? INT32_MAX : (int32_t)count);
+    ferry_tc_struct_end(tc);
+}
+
 static void write_chunk_meta(ferry_tc *tc, const ferry_parquet_writer *w, const pq_col *c, const pq_chunk_meta *m)
 {
     ferry_tc_elem_struct_begin(tc); /* ColumnChunk */
     ferry_tc_i64(tc, 2, m->offset);
     ferry_tc_struct_begin(tc, 3);   /* ColumnMetaData */
     ferry_tc_i32(tc, 1, c->ptype);
-    ferry_tc_list_begin(tc, 2, FERRY_TC_I32, 2);
+    /* PLAIN: values or the dictionary page; RLE: the levels */
+    ferry_tc_list_begin(tc, 2, FERRY_TC_I32, m->dict_offset >= 0 ? 3 : 2);
     ferry_tc_elem_i32(tc, ENC_PLAIN);
     ferry_tc_elem_i32(tc, ENC_RLE);
+    if (m->dict_offset >= 0)
+        ferry_tc_elem_i32(tc, ENC_RLE_DICTIONARY);
     ferry_tc_list_begin(tc, 3, FERRY_TC_BINARY, 1);
     ferry_tc_elem_binary(tc, c->name, strlen(c->name));
     ferry_tc_i32(tc, 4, w->codec);
     ferry_tc_i64(tc, 5, m->num_values);
     ferry_tc_i64(tc, 6, m->uncompressed);
     ferry_tc_i64(tc, 7, m->compressed);
-    ferry_tc_i64(tc, 9, m->offset);
+    ferry_tc_i64(tc, 9, m->data_offset);
+    if (m->dict_offset >= 0)
+        ferry_tc_i64(tc, 11, m->dict_offset);
     ferry_tc_struct_begin(tc, 12);  /* Statistics */
     ferry_tc_i64(tc, 3, m->nulls);
     if (m->min && m->max) {
@@ -858,6 +1146,15 @@ static void write_chunk_meta(ferry_tc *tc, const ferry_parquet_writer *w, const 
         ferry_tc_binary(tc, 6, m->min, m->min_len);
     }
     ferry_tc_struct_end(tc);
+    /* encoding_stats: PageEncodingStats { 1: page_type, 2: encoding, 3: count } */
+    size_t kinds = (m->dict_offset >= 0) + (m->dict_pages > 0) + (m->plain_pages > 0);
+    ferry_tc_list_begin(tc, 13, FERRY_TC_STRUCT, kinds);
+    if (m->dict_offset >= 0)
+        encoding_stat(tc, PAGE_DICTIONARY, ENC_PLAIN, 1);
+    if (m->dict_pages > 0)
+        encoding_stat(tc, PAGE_DATA, ENC_RLE_DICTIONARY, m->dict_pages);
+    if (m->plain_pages > 0)
+        encoding_stat(tc, PAGE_DATA, ENC_PLAIN, m->plain_pages);
     ferry_tc_struct_end(tc);        /* ColumnMetaData */
     ferry_tc_struct_end(tc);        /* ColumnChunk */
 }
@@ -933,6 +1230,7 @@ ferry_status ferry_parquet_writer_new(const ferry_tcolumn *cols, size_t n, const
     w->level = w->codec == CODEC_ZSTD ? zstd_level(level) : level;
     w->row_group_bytes = po && po->row_group_bytes ? po->row_group_bytes : FERRY_PARQUET_ROW_GROUP_DEFAULT;
     w->page_bytes = po && po->page_bytes ? po->page_bytes : 1024 * 1024;
+    w->dict_bytes = po && po->dict_bytes ? po->dict_bytes : FERRY_PARQUET_DICT_DEFAULT;
     char made[128];
     snprintf(made, sizeof made, "ferry version %s (build %s)", FERRY_VERSION_STRING, FERRY_BUILD_ID);
     w->created_by = strdup(po && po->created_by ? po->created_by : made);
@@ -946,6 +1244,12 @@ ferry_status ferry_parquet_writer_new(const ferry_tcolumn *cols, size_t n, const
         c->utc = cols[i].utc;
         c->storage = ferry_ltype_storage(c->type, c->precision);
         physical_type(c);
+        c->dict_ok = c->ptype != PT_BOOLEAN && !(po && po->no_dictionary);
+        c->width = c->ptype == PT_INT32 || c->ptype == PT_FLOAT    ? 4
+                   : c->ptype == PT_INT64 || c->ptype == PT_DOUBLE ? 8
+                   : c->ptype == PT_FLBA                           ? c->type_length
+                                                                   : 0;
+        dict_reset(c);
         bad = !c->name;
         if (c->type == FERRY_T_DECIMAL && (c->precision < 1 || c->precision > 38 || c->scale < 0 ||
                                            c->scale > c->precision)) {
@@ -1011,6 +1315,10 @@ void ferry_parquet_writer_free(ferry_parquet_writer *w)
         ferry_buf_release(&c->page.bmax);
         ferry_buf_release(&c->stats.bmin);
         ferry_buf_release(&c->stats.bmax);
+        ferry_buf_release(&c->dict);
+        free(c->dict_off);
+        free(c->slots);
+        free(c->idx);
     }
     for (size_t g = 0; g < w->n_rgs; g++) {
         for (size_t i = 0; w->rgs[g].cols && i < w->n_cols; i++) {

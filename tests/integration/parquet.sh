@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# parquet.sh - Postgres -> Parquet (issue 15) read back by an independent
-# reader, DuckDB from npm (@duckdb/node-api, installed here into
-# $FERRY_SVC_DIR/npm/duckdb when missing, as scripts/install-deps.sh does):
+# parquet.sh - Postgres -> Parquet (issue 15) read back by two independent
+# readers, DuckDB from npm (@duckdb/node-api, installed here into
+# $FERRY_SVC_DIR/npm/duckdb when missing, as scripts/install-deps.sh does)
+# and hyparquet (npm, pure JavaScript, into $FERRY_SVC_DIR/npm/hyparquet;
+# tests/harness/hyparquet_rows.mjs prints its rows):
 # a table with every supported type, NULLs and extremes exported to a local
 # .parquet, to S3 and to SFTP; every value compared with Postgres's own
 # rendering; the Parquet schema (physical, logical and converted types) and
 # the metadata (statistics, created_by, several row groups) checked; every
 # codec; values Parquet cannot hold fail with exit 7 naming column and row and
-# leave no file.  And "a name never lies": a destination named for a format
+# leave no file; dictionary encoding (RLE_DICTIONARY with its PLAIN fallback
+# for high-cardinality columns and at the 1 MiB dictionary limit, all-null
+# columns, one row, many row groups) read back by both.  And "a name never lies": a destination named for a format
 # ferry cannot produce is refused with exit 2 before anything is written.
 . "$(dirname "$0")/../lib.sh"
+HYP_JS=$(cd "$(dirname "$0")/../harness" && pwd)/hyparquet_rows.mjs
 . "$(dirname "$0")/../s3_lib.sh"
 cd "$WORK"
 load_services_env
@@ -28,7 +33,7 @@ RD=ferry-parquet-$$
 RHOME=${SFTP_HOME:-/nonexistent}/$RD
 cleanup() {
   s3_cleanup
-  psqlx -c "DROP TABLE IF EXISTS $T, ${T}_big, ${T}_bad; DROP TYPE IF EXISTS ${T}_mood" >/dev/null 2>&1
+  psqlx -c "DROP TABLE IF EXISTS $T, ${T}_big, ${T}_bad, ${T}_dict; DROP TYPE IF EXISTS ${T}_mood" >/dev/null 2>&1
   rm -rf "$RHOME" "$WORK"
 }
 trap cleanup EXIT
@@ -54,6 +59,18 @@ const { DuckDBInstance } = require(process.env.DUCKDB_DIR + '/node_modules/@duck
 EOF
 duck() { timeout 120 node duck.cjs "$@"; }
 check "duckdb (npm) runs" duck "SELECT 42"
+# --- the second witness: hyparquet + hyparquet-compressors from npm
+HYP_VER=1.33.0 HYPC_VER=1.1.2   # scripts/install-deps.sh pins the same
+export HYPARQUET_DIR=${FERRY_SVC_DIR:-/tmp/ferry-svc}/npm/hyparquet
+if ! grep -q "\"version\": \"$HYP_VER\"" "$HYPARQUET_DIR/node_modules/hyparquet/package.json" 2>/dev/null ||
+   ! grep -q "\"version\": \"$HYPC_VER\"" "$HYPARQUET_DIR/node_modules/hyparquet-compressors/package.json" 2>/dev/null; then
+  mkdir -p "$HYPARQUET_DIR"
+  printf '{"name":"ferry-test-hyparquet","private":true,"dependencies":{"hyparquet":"%s","hyparquet-compressors":"%s"}}\n' \
+    "$HYP_VER" "$HYPC_VER" > "$HYPARQUET_DIR/package.json"
+  (cd "$HYPARQUET_DIR" && timeout -k 10 600 npm install --no-audit --no-fund --loglevel=error </dev/null) > npm.log 2>&1 ||
+    { fail "npm install hyparquet@$HYP_VER" "$(tail -5 npm.log)"; finish; }
+fi
+hyp() { timeout 120 node "$HYP_JS" "$@"; }
 
 # out_has NAME TEXT: the last expect_code's output holds TEXT
 out_has() { cp "$WORK/.out" "$WORK/.last"; check "$1" grep -qF -- "$2" "$WORK/.last"; }
@@ -115,8 +132,10 @@ duck_rows() { # FILE: DuckDB's rendering of the same
     FROM read_parquet('$1') ORDER BY id"
 }
 cat > cmp.py <<'EOF'
-# cmp.py PG DUCK COLS...: every value equal (floats as numbers, NaN = NaN)
-import json, math, sys
+# cmp.py PG READER COLS...: every value equal (floats as numbers, f4 as
+# float32, NaN = NaN); READER in the environment names the reader (duckdb)
+import json, math, os, struct, sys
+who = os.environ.get('READER', 'duckdb')
 pg = [json.loads(l) for l in open(sys.argv[1], encoding='utf-8')]
 dk = [json.loads(l) for l in open(sys.argv[2], encoding='utf-8')]
 cols = sys.argv[3:]
@@ -127,10 +146,12 @@ for r, (a, b) in enumerate(zip(pg, dk)):
         same = x == y
         if not same and x is not None and y is not None and cols[c] in ('f4', 'f8'):
             fx, fy = float(x), float(y)
+            if cols[c] == 'f4':
+                fx, fy = (struct.unpack('f', struct.pack('f', v))[0] for v in (fx, fy))
             same = fx == fy or (math.isnan(fx) and math.isnan(fy))
         if not same:
             bad += 1
-            print(f'row {r + 1} column {cols[c]}: postgres {x!r} duckdb {y!r}')
+            print(f'row {r + 1} column {cols[c]}: postgres {x!r} {who} {y!r}')
 sys.exit(1 if bad else 0)
 EOF
 
@@ -163,6 +184,15 @@ check "  n38 statistics by signed order" grep -qxF '["n38","-9999999999999999999
 check "  f4 statistics skip NaN" grep -qxF '["f4","-3.4028235e+38","3.4028235e+38","1"]' stats.txt
 check "  t statistics: empty string is the min" grep -q '^\["t","","tab' stats.txt
 check "  ts statistics before 1970" grep -qxF '["ts","1900-01-01 00:00:00.000001","9999-12-31 23:59:59.999999","1"]' stats.txt
+# hyparquet's canonical form (decimals exact, DATE in days, TIME/TIMESTAMP in microseconds, bytes in hex)
+psqlx -At -c "SELECT json_build_array(id::text, b::text, i2::text, i4::text, i8::text, f4::text, f8::text, n38::text,
+  n52::text, n18::text, nfree::text, t, vc::text, CASE WHEN bp IS NULL THEN NULL ELSE format('%s', bp) END, encode(by, 'hex'),
+  (d - date '1970-01-01')::text, (extract(epoch FROM tm) * 1000000)::numeric(20,0)::text,
+  (extract(epoch FROM ts) * 1000000)::numeric(30,0)::text, (extract(epoch FROM tz) * 1000000)::numeric(30,0)::text,
+  iv::text, u::text, j::text, jb::text, mood::text, arr::text, \"Ünïcode col\") FROM $T ORDER BY id" > pg_hy.jsonl
+hyp all.parquet > hy.jsonl 2> hy.err
+check "hyparquet reads every value as postgres renders it" env READER=hyparquet python3 cmp.py pg_hy.jsonl hy.jsonl $COLS
+[ -s hy.err ] && cat hy.err
 
 # --- S3 and SFTP: the same bytes, published atomically by their sinks
 expect_code "pg table -> s3 .parquet" 0 fr copy warehouse:public.$T "s3://$B/$P/all.parquet"
@@ -191,11 +221,94 @@ for codec in snappy zstd gzip none; do
 import json; p = open('big_pg.txt').read().strip().split('|'); d = json.loads(open('big_$codec.txt').read())
 assert [str(x) for x in p] == [str(x) for x in d], (p, d)"
 done
+hyp "big_snappy.parquet" > "big_hy_snappy.jsonl"
+check "  hyparquet's aggregates equal postgres's (snappy; zstd, gzip and none below)" python3 -c "
+import json; from decimal import Decimal
+p = open('big_pg.txt').read().strip().split('|')
+rows = [json.loads(l) for l in open('big_hy_snappy.jsonl')]
+names = [r[2] for r in rows if r[2] is not None]
+h = [len(rows), sum(int(r[0]) for r in rows), sum(Decimal(r[1]) for r in rows), len(names),
+     sum(len(n) for n in names), sum(int(r[3]) for r in rows) // 1000000]
+assert [str(x) for x in p] == [str(x) for x in h], (p, h)"
 duck "SELECT DISTINCT compression FROM parquet_metadata('big_zstd.parquet')" > zc.txt
 check "  zstd chunks say ZSTD" grep -qx '\["ZSTD"\]' zc.txt
 duck "SELECT num_row_groups FROM parquet_file_metadata('big_snappy.parquet')" > rg.txt
 check "  --row-group-size 1M gives several row groups" python3 -c "import json; assert int(json.loads(open('rg.txt').read())[0]) > 1"
 check "  snappy is smaller than none" test "$(stat -c %s big_snappy.parquet)" -lt "$(stat -c %s big_none.parquet)"
+
+# --- dictionary encoding: low and high cardinality, the 1 MiB limit, all NULL, one row, many row groups
+# lim: 400-byte values, each 4 times: the dictionary reaches 1 MiB after ~10,400 rows, the rest is PLAIN
+psqlx -c "CREATE TABLE ${T}_dict AS SELECT g AS id,
+  CASE WHEN g % 13 = 0 THEN NULL WHEN g % 13 = 1 THEN '' ELSE
+    (ARRAY['plain', 'Zoë', '李雷', '🚀 rocket', E'tab\there', 'x'])[1 + g % 6] || (g % 40) END AS low,
+  md5(g::text) AS hi, rpad('value number ' || (g / 4), 400, '.') AS lim,
+  CASE WHEN g % 3 = 0 THEN NULL ELSE g % 7 - 3 END AS small, NULL::text AS nothing,
+  ((g % 50) * 1.25)::numeric(12,2) AS amount, ('00000000-0000-0000-0000-' || lpad((g % 20)::text, 12, '0'))::uuid AS u,
+  (g % 9) / 4.0::float8 AS f8, timestamptz '2024-01-01' + (g % 100) * interval '1 hour' AS seen, g % 2 = 0 AS flag
+  FROM generate_series(1, 16000) g"
+DCOLS="id low hi lim small nothing amount u f8 seen flag"
+dict_pg() { # WHERE: postgres's rendering, in hyparquet's and duckdb's canonical form
+  psqlx -At -c "SELECT json_build_array(id::text, low, hi, lim, small::text, nothing, amount::text, u::text, f8::text,
+    (extract(epoch FROM seen) * 1000000)::numeric(30,0)::text, flag::text) FROM ${T}_dict $1 ORDER BY id"
+}
+dict_duck() { # FILE
+  duck "SELECT CAST(id AS VARCHAR), low, hi, lim, CAST(small AS VARCHAR), nothing, CAST(amount AS VARCHAR),
+    CAST(u AS VARCHAR), CAST(f8 AS VARCHAR), CAST(epoch_us(seen) AS VARCHAR), CAST(flag AS VARCHAR)
+    FROM read_parquet('$1') ORDER BY id"
+}
+dict_pg "" > dict_pg.jsonl
+expect_code "16,000 rows with repeats -> .parquet (one row group)" 0 fr copy warehouse:public.${T}_dict dict.parquet
+dict_duck dict.parquet > dict_duck.jsonl 2>&1
+check "  duckdb reads every value" python3 cmp.py dict_pg.jsonl dict_duck.jsonl $DCOLS
+hyp dict.parquet > dict_hy.jsonl 2>&1
+check "  hyparquet reads every value" env READER=hyparquet python3 cmp.py dict_pg.jsonl dict_hy.jsonl $DCOLS
+hyp --meta dict.parquet > dict_meta.jsonl 2>&1
+meta_is() { # NAME COLUMN PYTHON-EXPRESSION over m (the chunk) and cs (every chunk of the column)
+  check "$1" python3 -c "
+import json, sys
+cs = [m for m in map(json.loads, open('$HYP_META')) if m['column'] == '$2']
+m = cs[0]
+assert $3, m"
+}
+HYP_META=dict_meta.jsonl
+meta_is "  low: dictionary page first, every data page RLE_DICTIONARY" low \
+  "m['encodings'] == ['PLAIN', 'RLE', 'RLE_DICTIONARY'] and m['encoding_stats'][0] == 'DICTIONARY_PAGE/PLAIN/1' and all(s.startswith('DATA_PAGE/RLE_DICTIONARY/') for s in m['encoding_stats'][1:]) and int(m['dictionary_page_offset']) < int(m['data_page_offset'])"
+meta_is "  hi (all distinct): PLAIN, no dictionary page" hi \
+  "m['dictionary_page_offset'] is None and m['encodings'] == ['PLAIN', 'RLE'] and all(s.startswith('DATA_PAGE/PLAIN/') for s in m['encoding_stats'])"
+meta_is "  lim: dictionary pages, then PLAIN at the 1 MiB limit" lim \
+  "m['dictionary_page_offset'] is not None and any(s.startswith('DATA_PAGE/RLE_DICTIONARY/') for s in m['encoding_stats']) and any(s.startswith('DATA_PAGE/PLAIN/') for s in m['encoding_stats'])"
+meta_is "  nothing (all NULL): 16000 nulls" nothing "m['null_count'] == '16000'"
+meta_is "  flag (BOOLEAN) stays PLAIN" flag "m['dictionary_page_offset'] is None and m['encodings'] == ['PLAIN', 'RLE']"
+for col in small amount u f8 seen; do
+  meta_is "  $col: RLE_DICTIONARY" $col "'RLE_DICTIONARY' in m['encodings'] and m['dictionary_page_offset'] is not None"
+done
+duck "SELECT path_in_schema, dictionary_page_offset IS NOT NULL AND dictionary_page_offset < data_page_offset, stats_min_value, stats_max_value, stats_null_count
+  FROM parquet_metadata('dict.parquet')" > dict_stats.txt
+check "  duckdb: low's dictionary page before its data, statistics min '' max 🚀… and 1230 nulls" \
+  grep -qxF '["low",true,"","🚀 rocket9","1230"]' dict_stats.txt
+check "  duckdb: amount's statistics over the dictionary-encoded values" grep -qxF '["amount",true,"0.00","61.25","0"]' dict_stats.txt
+expect_code "the same, uncompressed" 0 fr copy warehouse:public.${T}_dict dict_none.parquet --compress none
+hyp --meta dict_none.parquet > dict_none_meta.jsonl 2>&1
+HYP_META=dict_none_meta.jsonl
+meta_is "  lim's dictionary page holds between 1 MiB - 404 bytes and 1 MiB (+ its header)" lim \
+  "1048576 - 404 <= int(m['data_page_offset']) - int(m['dictionary_page_offset']) <= 1048576 + 32"
+expect_code "many row groups (--row-group-size 64K, zstd)" 0 fr copy warehouse:public.${T}_dict dict_rg.parquet --row-group-size 64K --compress zstd
+hyp --meta dict_rg.parquet > dict_rg_meta.jsonl 2>&1
+HYP_META=dict_rg_meta.jsonl
+meta_is "  several row groups, each with its own dictionary for low" low \
+  "len(cs) > 2 and all(c['dictionary_page_offset'] is not None for c in cs)"
+dict_duck dict_rg.parquet > dict_rg_duck.jsonl 2>&1
+check "  duckdb reads every value" python3 cmp.py dict_pg.jsonl dict_rg_duck.jsonl $DCOLS
+hyp dict_rg.parquet > dict_rg_hy.jsonl 2>&1
+check "  hyparquet reads every value" env READER=hyparquet python3 cmp.py dict_pg.jsonl dict_rg_hy.jsonl $DCOLS
+for id in 13 14; do # one row: low NULL, then low ''
+  expect_code "one row (id $id) -> .parquet" 0 fr copy warehouse: --query "SELECT * FROM ${T}_dict WHERE id = $id" one_$id.parquet --compress gzip
+  dict_pg "WHERE id = $id" > one_pg.jsonl
+  dict_duck one_$id.parquet > one_duck.jsonl 2>&1
+  check "  duckdb reads it" python3 cmp.py one_pg.jsonl one_duck.jsonl $DCOLS
+  hyp one_$id.parquet > one_hy.jsonl 2>&1
+  check "  hyparquet reads it" env READER=hyparquet python3 cmp.py one_pg.jsonl one_hy.jsonl $DCOLS
+done
 
 # --- what Parquet cannot hold: exit 7 naming column and row, no file
 psqlx -c "CREATE TABLE ${T}_bad (id int, n numeric(10,2), ts timestamp); INSERT INTO ${T}_bad VALUES (1, 1, now()), (2, 'NaN', now()), (3, 2, 'infinity')"
