@@ -140,16 +140,16 @@ int ferry_my_decimal_unscaled(const char *text, size_t len, int p, int s, __int1
             }
             frac++;
         }
+        if (acc > (limit - 1 - (c - '0')) / 10)
+            return -1; /* checked before it is computed: 10^39 would overflow */
         acc = acc * 10 + (c - '0');
-        if (acc >= limit)
-            return -1;
     }
     if (!seen)
         return -1;
     for (int k = frac < 0 ? 0 : frac; k < s; k++) {
-        acc *= 10;
-        if (acc >= limit)
+        if (acc > (limit - 1) / 10)
             return -1;
+        acc *= 10;
     }
     *out = neg ? -acc : acc;
     return 0;
