@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "ferry/log.h"
@@ -587,6 +588,10 @@ ferry_status ferry_my_open_typed_source(const ferry_endpoint *ep, const ferry_co
     t->timeout = o->timeout;
     st = ferry_my_settings_from_conn(ep->conn, &t->settings, err);
     t->settings.connect_attempts = o->max_retries;
+    if (st == FERRY_OK && strncasecmp(t->settings.charset, "utf8", 4) != 0)
+        st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_MY_SYSTEM, id,
+                              "parquet strings are UTF-8: the connection's charset %s cannot be written "
+                              "(leave the extra 'charset' unset or utf8mb4)", t->settings.charset);
     if (st == FERRY_OK)
         st = ferry_my_session_open(&t->session, &t->settings, 0, err);
     if (st == FERRY_OK) {
