@@ -45,7 +45,7 @@ ferry_status ferry_format_check(const ferry_endpoint *src, const ferry_endpoint 
         if (src_sql && !FERRY_HOOK_SLOT(src->hook, open_typed_source))
             return ferry_error_set(err, FERRY_ERR_USAGE,
                                    "cannot write parquet from %s: %s gives csv, tsv or jsonl rows only "
-                                   "(parquet is written from postgres; name %s .csv, .tsv or .jsonl, or give --format)",
+                                   "(parquet is written from postgres and mysql; name %s .csv, .tsv or .jsonl, or give --format)",
                                    shown_s, src->hook->name, shown_d);
         if (src_sql && dst_sql)
             return ferry_error_set(err, FERRY_ERR_USAGE, "--format parquet is for files, not for the table %s",
@@ -61,7 +61,7 @@ ferry_status ferry_format_check(const ferry_endpoint *src, const ferry_endpoint 
         if (!src_sql && src->format != FERRY_FORMAT_PARQUET && src->format != FERRY_FORMAT_AUTO)
             return ferry_error_set(err, FERRY_ERR_USAGE,
                                    "cannot convert %s (%s) to parquet (%s): ferry writes parquet from a "
-                                   "postgres table or query; a file is copied as it is, so name the "
+                                   "postgres or mysql table or query; a file is copied as it is, so name the "
                                    "destination .%s",
                                    shown_s, ferry_format_name(src->format), shown_d,
                                    ferry_format_name(src->format));

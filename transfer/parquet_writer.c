@@ -47,7 +47,7 @@
 /* parquet.thrift enums */
 enum { PT_BOOLEAN = 0, PT_INT32 = 1, PT_INT64 = 2, PT_FLOAT = 4, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6, PT_FLBA = 7 };
 enum { CT_UTF8 = 0, CT_DECIMAL = 5, CT_DATE = 6, CT_TIMESTAMP_MICROS = 10, CT_UINT_8 = 11, CT_UINT_16 = 12,
-       CT_UINT_32 = 13, CT_UINT_64 = 14, CT_INT_16 = 16, CT_JSON = 19, CT_NONE = -1 };
+       CT_UINT_32 = 13, CT_UINT_64 = 14, CT_INT_8 = 15, CT_INT_16 = 16, CT_JSON = 19, CT_NONE = -1 };
 enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8 };
 enum { CODEC_UNCOMPRESSED = 0, CODEC_SNAPPY = 1, CODEC_GZIP = 2, CODEC_ZSTD = 6 };
 enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
@@ -242,7 +242,7 @@ static void physical_type(pq_col *c)
     c->order = ORDER_SIGNED;
     switch (c->type) {
     case FERRY_T_BOOL: c->ptype = PT_BOOLEAN; c->order = ORDER_BOOL; break;
-    case FERRY_T_INT16: case FERRY_T_INT32: case FERRY_T_DATE: c->ptype = PT_INT32; break;
+    case FERRY_T_INT8: case FERRY_T_INT16: case FERRY_T_INT32: case FERRY_T_DATE: c->ptype = PT_INT32; break;
     case FERRY_T_UINT8: case FERRY_T_UINT16: case FERRY_T_UINT32:
         c->ptype = PT_INT32; c->order = ORDER_UNSIGNED; break;
     case FERRY_T_UINT64: c->ptype = PT_INT64; c->order = ORDER_UNSIGNED; break;
@@ -272,6 +272,7 @@ static int converted_type(const pq_col *c)
     case FERRY_T_DECIMAL: return CT_DECIMAL;
     case FERRY_T_DATE: return CT_DATE;
     case FERRY_T_TIMESTAMP_US: return c->utc ? CT_TIMESTAMP_MICROS : CT_NONE;
+    case FERRY_T_INT8: return CT_INT_8;
     case FERRY_T_INT16: return CT_INT_16;
     case FERRY_T_UINT8: return CT_UINT_8;
     case FERRY_T_UINT16: return CT_UINT_16;
@@ -287,6 +288,7 @@ static void logical_type(ferry_tc *tc, const pq_col *c)
 {
     int width = 0, is_signed = 1;
     switch (c->type) {
+    case FERRY_T_INT8: width = 8; break;
     case FERRY_T_INT16: width = 16; break;
     case FERRY_T_UINT8: width = 8; is_signed = 0; break;
     case FERRY_T_UINT16: width = 16; is_signed = 0; break;

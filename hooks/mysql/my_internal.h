@@ -97,6 +97,8 @@ struct ferry_my_session {
     ferry_my_resume_fn pending;         /* the suspended non-blocking call, or NULL */
     int pending_status;                 /* what it waits for (MYSQL_WAIT_*) */
     MYSQL_RES *res;                     /* owned: the result being read, or NULL */
+    MYSQL_STMT *stmt;                   /* borrowed: the prepared statement a resume function
+                                           continues (my_typed.c), or NULL */
     /* return values of the last non-blocking call */
     int ret_int;
     MYSQL *ret_my;
@@ -219,6 +221,9 @@ typedef enum ferry_my_class {
 /* The class and the ferry_column description of a result field.  native is
  * filled with the MariaDB type name ("decimal(12,2)", "int unsigned"). */
 ferry_my_class ferry_my_field_class(const MYSQL_FIELD *f);
+/* A JSON column: MySQL's JSON type, or MariaDB's LONGTEXT described with the
+ * extended metadata format name "json" (MariaDB 10.5+). */
+int ferry_my_field_is_json(const MYSQL_FIELD *f);
 void ferry_my_field_column(const MYSQL_FIELD *f, ferry_column *col, char *native, size_t cap);
 
 /* The MariaDB column type CREATE TABLE uses for a ferry column kind. */
@@ -425,5 +430,26 @@ ferry_status ferry_my_open_range_source(const ferry_endpoint *ep, const ferry_co
 ferry_status ferry_my_open_range_sources(const ferry_endpoint *ep, const ferry_copy_options *o, int n,
                                          int first, int count, ferry_source **out, char **bounds,
                                          ferry_error *err);
+
+/* ---- my_typed.c: typed rows (ferry/typed.h) through the binary protocol --- */
+
+/* How a result field travels as a typed column: col gets the logical type
+ * (names and native_type left to the caller).  Returns 0, or -1 when ferry
+ * has no exact Parquet type for it (docs/formats.md). */
+int ferry_my_typed_column(enum enum_field_types type, unsigned flags, unsigned charsetnr,
+                          unsigned long length, unsigned decimals, int is_json, ferry_tcolumn *col);
+/* The unscaled value of DECIMAL(p, s) written as text ("-12.50"): 0, or -1
+ * when the text is malformed, does not fit p digits or has more than s
+ * fraction digits that are not zero. */
+int ferry_my_decimal_unscaled(const char *text, size_t len, int p, int s, __int128 *out);
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t ferry_my_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* my_source.c: the endpoint's statement, SELECT * FROM the table or the
+ * --query as it is; *sql owned by the caller. */
+ferry_status ferry_my_statement_for(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                    const char *id, char **sql, ferry_error *err);
+/* The hook slot (mysql.c). */
+ferry_status ferry_my_open_typed_source(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                        ferry_typed_source **out, ferry_error *err);
 
 #endif

@@ -176,8 +176,8 @@ static const ferry_source_ops my_source_ops = {
 /* ---- opening ------------------------------------------------------------- */
 
 /* The statement: SELECT * FROM the table, or the user's query as it is. */
-static ferry_status statement_for(const ferry_endpoint *ep, const ferry_copy_options *o,
-                                  const char *id, char **sql, ferry_error *err)
+ferry_status ferry_my_statement_for(const ferry_endpoint *ep, const ferry_copy_options *o,
+                                    const char *id, char **sql, ferry_error *err)
 {
     const char *path = ep->path ? ep->path : "";
     const char *q = o->query && *o->query ? o->query : NULL;
@@ -280,7 +280,7 @@ static ferry_status open_source_ex(const ferry_endpoint *ep, const ferry_copy_op
     if (range_sql && !(sql = strdup(range_sql)))
         st = ferry_error_oom(err, FERRY_MY_SYSTEM, id, NULL);
     else if (!range_sql)
-        st = statement_for(ep, o, id, &sql, err);
+        st = ferry_my_statement_for(ep, o, id, &sql, err);
     if (st != FERRY_OK)
         return st;
     my_source *src = calloc(1, sizeof *src);

@@ -34,7 +34,7 @@ static int is_string_type(enum enum_field_types t)
 
 /* MariaDB 10.5+ describes JSON columns (a LONGTEXT underneath) with the
  * extended metadata format name "json". */
-static int is_json_field(const MYSQL_FIELD *f)
+int ferry_my_field_is_json(const MYSQL_FIELD *f)
 {
     if (f->type == MYSQL_TYPE_JSON)
         return 1;
@@ -150,7 +150,7 @@ static ferry_column_kind field_kind(const MYSQL_FIELD *f)
     case MYSQL_TYPE_BIT:
         return FERRY_COL_BYTES;
     default:
-        if (is_json_field(f))
+        if (ferry_my_field_is_json(f))
             return FERRY_COL_JSON;
         if (is_string_type(f->type) && f->charsetnr == MY_BINARY_CHARSET)
             return FERRY_COL_BYTES;
@@ -178,7 +178,7 @@ void ferry_my_field_column(const MYSQL_FIELD *f, ferry_column *col, char *native
         MARIADB_CONST_STRING attr = {NULL, 0};
         if (mariadb_field_attr(&attr, f, MARIADB_FIELD_ATTR_DATA_TYPE_NAME) == 0 && attr.length > 0)
             snprintf(native, cap, "%.*s", (int)attr.length, attr.str); /* inet6, uuid, ... */
-        else if (is_json_field(f))
+        else if (ferry_my_field_is_json(f))
             snprintf(native, cap, "json");
         else
             snprintf(native, cap, "%s%s", base_type_name(f),

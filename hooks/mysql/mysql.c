@@ -3,7 +3,9 @@
  * as sources (mysql_use_result, rows encoded by ferry as CSV/TSV/JSONL),
  * tables as sinks (LOAD DATA LOCAL INFILE fed from the stream, in one
  * transaction or through a staging table swap), SQL execution and connection
- * tests.  The slots live in my_source.c, my_sink.c and my_ops.c;
+ * tests, and typed rows for Parquet (prepared statements over the binary
+ * protocol).  The slots live in my_source.c, my_sink.c, my_ops.c and
+ * my_typed.c;
  * docs/hooks/mysql.md describes the behaviour.
  */
 #include "my_internal.h"
@@ -25,4 +27,5 @@ const ferry_hook ferry_hook_mysql = {
     .test = ferry_my_test,
     .open_range_sources = ferry_my_open_range_sources,
     .split_default = "the primary key",
+    .open_typed_source = ferry_my_open_typed_source,
 };

@@ -42,7 +42,8 @@ typedef enum ferry_ltype {
     FERRY_T_INTERVAL,     /* var: the source's text form */
     FERRY_T_UUID,         /* fixed: 16 bytes */
     FERRY_T_JSON,         /* var: JSON text */
-    FERRY_T_TEXT          /* var: any other type, as the source renders it as text */
+    FERRY_T_TEXT,         /* var: any other type, as the source renders it as text */
+    FERRY_T_INT8          /* i64 (MySQL TINYINT) */
 } ferry_ltype;
 
 typedef enum ferry_tstorage {

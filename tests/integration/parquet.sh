@@ -83,7 +83,8 @@ check "  ... and no a.jsonl" test ! -e a.jsonl
 expect_code "csv -> .parquet refused" 2 fr copy a.csv a.parquet
 expect_code "csv --format parquet refused" 2 fr copy a.csv a.out --format parquet
 expect_code "--format jsonl into a .csv name refused" 2 fr copy warehouse:public.nothing_$$ x.csv --format jsonl
-expect_code "mariadb -> .parquet refused (no typed rows yet)" 2 fr copy maria:nothing_$$ x.parquet
+expect_code "mariadb missing table -> .parquet: not found (typed rows since parquet_mysql.sh)" 5 fr copy maria:nothing_$$ x.parquet
+check "  ... and no x.parquet" test ! -e x.parquet
 expect_code ".parquet -> .csv refused (no reader yet)" 2 fr copy x.parquet y.csv
 expect_code ".parquet.gz refused (pages are compressed)" 2 fr copy warehouse:public.nothing_$$ x.parquet.gz
 expect_code "--compress snappy for csv refused" 2 fr copy a.csv b.csv --compress snappy
