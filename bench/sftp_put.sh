@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # bench/sftp_put.sh [MIB] - one large file uploaded to SFTP, side by side:
 #   (a)  OpenSSH `sftp -b` (`put FILE DIR/a.N`)
-#   (b)  `ferry copy FILE partner:DIR/b.N`, its defaults (write_sessions=2:
-#        the upload striped over two sessions, hooks/sftp/sftp_stripe.c)
+#   (b)  `ferry copy FILE partner:DIR/b.N`, its defaults (write_sessions=3:
+#        the upload striped over three sessions, hooks/sftp/sftp_stripe.c)
 #   (b1) the same with write_sessions=1 (one session, as before)
-#   (b3) the same with write_sessions=3
+#   (b2) the same with write_sessions=2
 #   (c)  `rclone copyto FILE src:DIR/c.N` (when rclone is installed)
 # and, with the file put in S3 once (SFTP_PUT_S3=0 skips it):
 #   (d)  `ferry copy s3://BUCKET/KEY partner:DIR/d.N`
@@ -12,7 +12,7 @@
 # against the harness's sshd and radosgw (tests/harness/services.sh), with
 # wall seconds, MB/s, peak RSS (GNU time %M) and the ratios (> 1: ferry is
 # faster).  MIB defaults to 1024 (SFTP_PUT_MIB).  BENCH_RUNS_PUT (default 3)
-# runs of each, interleaved (a, b, b1, b3, c, d, e, a, b, ...) so all meet
+# runs of each, interleaved (a, b, b1, b2, c, d, e, a, b, ...) so all meet
 # the same load; the table shows the median wall and the highest RSS, and the
 # load average before and after.  SFTP_PUT_LEGS limits the legs (default all).
 # Each upload has its size checked and is removed right after its run.  Root
@@ -38,7 +38,7 @@ BYTES=$(stat -c %s "$FILE")
 PQ="key_file=$(enc "$SFTP_KEY")&known_hosts=$(enc "$SFTP_KNOWN_HOSTS")"
 export AIRFLOW_CONN_PARTNER="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?$PQ"
 export AIRFLOW_CONN_PARTNER1="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?$PQ&write_sessions=1"
-export AIRFLOW_CONN_PARTNER3="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?$PQ&write_sessions=3"
+export AIRFLOW_CONN_PARTNER2="sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT?$PQ&write_sessions=2"
 SFTP_OPTS=(-F none -i "$SFTP_KEY" -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes
            -o "UserKnownHostsFile=$SFTP_KNOWN_HOSTS" -P "$SFTP_PORT")
 export RCLONE_CONFIG_SRC_TYPE=sftp RCLONE_CONFIG_SRC_HOST=$SFTP_HOST RCLONE_CONFIG_SRC_PORT=$SFTP_PORT \
@@ -51,7 +51,7 @@ RCLONE=$(command -v rclone || true)
 RCL=(env -u AWS_CA_BUNDLE "$RCLONE" --config "$BENCH_DIR/rclone.conf" -q copyto)
 : > "$BENCH_DIR/rclone.conf"
 
-LEGS=${SFTP_PUT_LEGS:-"a b b1 b3 c d e"}
+LEGS=${SFTP_PUT_LEGS:-"a b b1 b2 c d e"}
 [ -z "$RCLONE" ] && LEGS=${LEGS//c/} && LEGS=${LEGS//e/}
 if [ "$S3LEGS" = 1 ] && [[ " $LEGS " == *" d "* || " $LEGS " == *" e "* ]]; then
   timeout 900 "$FERRY" copy "$FILE" "s3://$BUCKET/$KEY" -q || { echo "bench: cannot put the file in S3" >&2; exit 1; }
@@ -69,7 +69,7 @@ one_run() {
        measure "$name.$n" timeout 900 sftp -q -b "$BENCH_DIR/batch" "${SFTP_OPTS[@]}" "$SFTP_USER@$SFTP_HOST" ;;
     b) measure "$name.$n" timeout 900 "$FERRY" copy "$FILE" "partner:$dst" -q ;;
     b1) measure "$name.$n" timeout 900 "$FERRY" copy "$FILE" "partner1:$dst" -q ;;
-    b3) measure "$name.$n" timeout 900 "$FERRY" copy "$FILE" "partner3:$dst" -q ;;
+    b2) measure "$name.$n" timeout 900 "$FERRY" copy "$FILE" "partner2:$dst" -q ;;
     c) measure "$name.$n" timeout 900 "${RCL[@]}" "$FILE" "src:$dst" ;;
     d) measure "$name.$n" timeout 900 "$FERRY" copy "s3://$BUCKET/$KEY" "partner:$dst" -q ;;
     e) measure "$name.$n" timeout 900 "${RCL[@]}" "s3:$BUCKET/$KEY" "src:$dst" ;;
@@ -113,9 +113,9 @@ Wall seconds: median of $RUNS runs, interleaved; peak RSS: highest of them. MB/s
 | run | what | median s | runs s | MB/s | peak RSS MiB | ratio (> 1: ferry faster) |
 | --- | --- | ---: | --- | ---: | ---: | --- |
 $(row a '`sftp -b` (`put FILE DIR/`)' "a/b = $(ratio "$(W a)" "$(W b)")")
-$(row b '`ferry copy FILE partner:DIR/` (write_sessions=2, the default)' "1.00")
+$(row b '`ferry copy FILE partner:DIR/` (write_sessions=3, the default)' "1.00")
 $(row b1 '(b) with write_sessions=1' "a/b1 = $(ratio "$(W a)" "$(W b1)")")
-$(row b3 '(b) with write_sessions=3' "a/b3 = $(ratio "$(W a)" "$(W b3)")")
+$(row b2 '(b) with write_sessions=2' "a/b2 = $(ratio "$(W a)" "$(W b2)")")
 $(row c '`rclone copyto FILE src:DIR/`' "c/b = $(ratio "$(W c)" "$(W b)")")
 $(row d '`ferry copy s3://BUCKET/KEY partner:DIR/`' "1.00")
 $(row e '`rclone copyto s3:BUCKET/KEY src:DIR/`' "e/d = $(ratio "$(W e)" "$(W d)")")
