@@ -12,6 +12,10 @@
  *           From FERRY_SFTP_FLUSH_START bytes on, a thread with a session of
  *           its own fsyncs the temp file along the way (sftp_flush.c), so the
  *           server's disk writes while the data still arrives.
+ *           From FERRY_SFTP_STRIPE_START bytes on (write_sessions > 1),
+ *           helper sessions write whole segments of the buffer at their
+ *           offsets (sftp_stripe.c); we write a segment ourselves when none
+ *           is idle, and commit waits for all of them before the fsync.
  *   commit  every byte acknowledged, fsync (fsync@openssh.com, when the
  *           server has it), mode
  *           0644, close, then publish:
