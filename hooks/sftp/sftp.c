@@ -11,7 +11,7 @@
 #include "hooks/sftp/sftp_internal.h"
 
 /* memory slot, what --max-memory counts for SFTP (transfer/budget.c): the
- * sink's sliding buffer, and for the source's read-ahead the estimate ferry
+ * sink's sliding buffer (one more per helper session of a large upload), and for the source's read-ahead the estimate ferry
  * has always made, 2 x read_sessions x 8 MiB (1 MiB with read_sessions=0);
  * the blocks themselves are FERRY_SFTP_PAR_BLOCK(_MULTI) unless
  * read_block_kib says otherwise. */
@@ -20,13 +20,20 @@
 static size_t sftp_memory(const ferry_endpoint *ep, int is_sink, const ferry_copy_options *o, size_t *parts,
                           size_t *min_part)
 {
-    (void)o;
     (void)parts;
     (void)min_part;
     if (!ep->conn)
         return 0;
-    if (is_sink)
-        return FERRY_SFTP_SINK_BUF;
+    if (is_sink) {
+        /* the sink's buffer, and one per helper of a large upload (sftp_stripe.c) */
+        const char *w = ferry_conn_extra(ep->conn, "write_sessions");
+        long lanes = w ? strtol(w, NULL, 10) : FERRY_SFTP_WRITE_SESSIONS_DEFAULT;
+        if (lanes < 1 || (o && o->source_size >= 0 && o->source_size < FERRY_SFTP_STRIPE_MIN))
+            lanes = 1;
+        if (lanes > FERRY_SFTP_STRIPE_HELPERS_MAX + 1)
+            lanes = FERRY_SFTP_STRIPE_HELPERS_MAX + 1;
+        return (size_t)lanes * FERRY_SFTP_SINK_BUF;
+    }
     const char *v = ep->conn ? ferry_conn_extra(ep->conn, "read_sessions") : NULL;
     long n = v ? strtol(v, NULL, 10) : FERRY_SFTP_READ_SESSIONS_DEFAULT;
     return n <= 0 ? (size_t)1024 * 1024 : 2 * (size_t)n * SFTP_BUDGET_BLOCK;

@@ -186,6 +186,40 @@ void ferry_sftp_flusher_progress(ferry_sftp_flusher *f, uint64_t acked);
  * abandon; returns how many flushes it made. */
 int ferry_sftp_flusher_stop(ferry_sftp_flusher *f, int abandon);
 
+/* ---- sftp_stripe.c: one large upload written by several sessions ------
+ * See the top of sftp_stripe.c.  The sink starts helpers once
+ * FERRY_SFTP_STRIPE_START bytes were written (the source's size, when known,
+ * at least FERRY_SFTP_STRIPE_MIN); write_sessions (extra, 1 = the sink's own
+ * session only) counts the sink's session too. */
+#define FERRY_SFTP_STRIPE_START ((uint64_t)8 * 1024 * 1024)
+#define FERRY_SFTP_STRIPE_MIN ((int64_t)16 * 1024 * 1024)
+#define FERRY_SFTP_WRITE_SESSIONS_DEFAULT 3  /* bench/sftp_put.sh, docs/performance-sftp.md */
+#define FERRY_SFTP_STRIPE_HELPERS_MAX 4     /* helper sessions, all uploads of the process together */
+
+typedef struct ferry_sftp_stripes ferry_sftp_stripes;
+
+/* Up to `helpers` threads, each connecting (from the cache) and opening path
+ * for writing; conn is borrowed until ferry_sftp_stripes_stop.  NULL when
+ * none can start (the process-wide limit, no memory): the sink writes alone. */
+ferry_sftp_stripes *ferry_sftp_stripes_start(const ferry_conn *conn, const ferry_sftp_connect_opts *opts,
+                                             const char *path, int helpers);
+/* Offer the full buffer *buf (FERRY_SFTP_SINK_BUF bytes allocated; len of
+ * them to write at off) to an idle helper: 1 taken, and *buf is now that
+ * helper's empty buffer; 0 no helper idle (the caller writes it); -1 a
+ * helper failed and the upload with it (err filled). */
+int ferry_sftp_stripes_offer(ferry_sftp_stripes *st, unsigned char **buf, uint64_t off, size_t len,
+                             ferry_error *err);
+/* Wait until every segment handed out is acknowledged, then end the helpers
+ * (handles closed, sessions back to the cache); FERRY_OK or the first
+ * failure.  Call ferry_sftp_stripes_stop(st, 0) afterwards. */
+ferry_status ferry_sftp_stripes_finish(ferry_sftp_stripes *st, ferry_error *err);
+/* End the helpers (abandon: interrupt their calls, their sessions are
+ * closed) and free st; NULL is fine. */
+void ferry_sftp_stripes_stop(ferry_sftp_stripes *st, int abandon);
+/* The write_sessions extra: 1 to FERRY_SFTP_PAR_MAX_SESSIONS, default
+ * FERRY_SFTP_WRITE_SESSIONS_DEFAULT; FERRY_ERR_CONFIG otherwise. */
+ferry_status ferry_sftp_write_sessions(const ferry_conn *conn, const char *conn_id, int *out, ferry_error *err);
+
 /* ---- sftp_calls.c: blocking-style wrappers over the non-blocking API ---
  * Each waits (cancellably, bounded by s->timeout) while libssh2 says EAGAIN
  * and on failure fills err as ferry_sftp_error does, e.g.

@@ -31,7 +31,8 @@
 /* Extras this hook reads; anything else is reported once per connection. */
 static const char *const known_extras[] = {
     "key_file", "private_key", "private_key_passphrase", "known_hosts", "host_key", "no_host_key_check",
-    "conn_timeout", "timeout", "look_for_keys", "allow_agent", "read_sessions", "read_block_kib", NULL,
+    "conn_timeout", "timeout", "look_for_keys", "allow_agent", "read_sessions", "read_block_kib",
+    "write_sessions", NULL,
 };
 
 void ferry_sftp_opts_from(const ferry_copy_options *o, ferry_sftp_connect_opts *opts)
@@ -304,6 +305,12 @@ static ferry_status handshake(ferry_sftp_session *s, ferry_error *err)
         }
     }
     keep_banner(s);
+    /* what the bulk of the data costs (docs/performance-sftp.md, "Cipher") */
+    const char *cipher = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS);
+    const char *mac = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS);
+    const char *comp = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_COMP_CS);
+    ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM "(%s): %s:%d negotiated %s, %s, compression %s", s->conn_id, s->host,
+              s->port, cipher ? cipher : "?", mac ? mac : "?", comp ? comp : "?");
     return FERRY_OK;
 }
 

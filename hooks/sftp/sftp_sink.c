@@ -12,6 +12,10 @@
  *           From FERRY_SFTP_FLUSH_START bytes on, a thread with a session of
  *           its own fsyncs the temp file along the way (sftp_flush.c), so the
  *           server's disk writes while the data still arrives.
+ *           From FERRY_SFTP_STRIPE_START bytes on (write_sessions > 1),
+ *           helper sessions write whole segments of the buffer at their
+ *           offsets (sftp_stripe.c); we write a segment ourselves when none
+ *           is idle, and commit waits for all of them before the fsync.
  *   commit  every byte acknowledged, fsync (fsync@openssh.com, when the
  *           server has it), mode
  *           0644, close, then publish:
@@ -63,6 +67,12 @@ typedef struct sftp_sink {
     int resumed;                    /* the connection was replaced once already */
     ferry_sftp_flusher *flusher;    /* owned; NULL until FERRY_SFTP_FLUSH_START bytes */
     int no_flusher;                 /* it could not start: do not try again */
+    int lanes;                      /* write_sessions: sessions writing at once, ours included */
+    int64_t size_hint;              /* o->source_size: the bytes coming, -1 unknown */
+    ferry_sftp_stripes *stripes;    /* owned; non-NULL while helpers write segments
+                                       (then buf is whole segments: start 0, acked the
+                                       offset of buf[0]) */
+    int no_stripes;                 /* they could not start, or are not wanted */
     int done;                       /* committed or aborted */
 } sftp_sink;
 
@@ -101,6 +111,17 @@ static int resume(sftp_sink *k, int reopen, ferry_status st, const ferry_error *
 
 /* ---------------------------------------------------------------- writing */
 
+/* k->acked grew: tell the flusher, or start it. */
+static void progress(sftp_sink *k)
+{
+    if (k->flusher) {
+        ferry_sftp_flusher_progress(k->flusher, k->acked);
+    } else if (k->acked >= FERRY_SFTP_FLUSH_START && !k->no_flusher && k->conn && k->temp) {
+        k->flusher = ferry_sftp_flusher_start(k->conn, &k->opts, k->temp, k->acked);
+        k->no_flusher = !k->flusher;
+    }
+}
+
 /* One libssh2_sftp_write of everything not yet acknowledged (waiting while
  * it says EAGAIN), then drop what the server acknowledged from the front.
  * libssh2 may already have sent more than it returns; it recognises that
@@ -122,12 +143,7 @@ static ferry_status push(sftp_sink *k, ferry_error *err)
             k->start += (size_t)rc;
             k->used -= (size_t)rc;
             k->acked += (uint64_t)rc;
-            if (k->flusher) {
-                ferry_sftp_flusher_progress(k->flusher, k->acked);
-            } else if (k->acked >= FERRY_SFTP_FLUSH_START && !k->no_flusher && k->conn && k->temp) {
-                k->flusher = ferry_sftp_flusher_start(k->conn, &k->opts, k->temp, k->acked);
-                k->no_flusher = !k->flusher;
-            }
+            progress(k);
             if (k->used == 0)
                 k->start = 0;
             return FERRY_OK;
@@ -158,6 +174,81 @@ static ferry_status drain(sftp_sink *k, size_t keep, ferry_error *err)
     return FERRY_OK;
 }
 
+/* ---------------------------------------------------------------- striping */
+
+/* A large upload: from FERRY_SFTP_STRIPE_START bytes on, helper sessions
+ * write whole segments of the buffer (sftp_stripe.c).  Our pipeline is
+ * drained first, so buf is empty and acked is where the next segment
+ * starts. */
+static ferry_status start_stripes(sftp_sink *k, ferry_error *err)
+{
+    k->no_stripes = 1;  /* one try per sink */
+    ferry_status st = drain(k, 0, err);
+    if (st != FERRY_OK)
+        return st;
+    k->start = 0;
+    k->stripes = ferry_sftp_stripes_start(k->conn, &k->opts, k->temp, k->lanes - 1);
+    return FERRY_OK;
+}
+
+/* The buffer is a whole segment (or the last, at commit): an idle helper
+ * takes it, else we write it ourselves on our session. */
+static ferry_status stripe_flush(sftp_sink *k, ferry_error *err)
+{
+    if (k->used == 0)
+        return FERRY_OK;
+    int r = ferry_sftp_stripes_offer(k->stripes, &k->buf, k->acked, k->used, err);
+    if (r < 0)
+        return err->status;
+    if (r > 0) {
+        k->acked += k->used;
+        k->start = k->used = 0;
+        progress(k);
+        return FERRY_OK;
+    }
+    libssh2_sftp_seek64(k->h, k->acked);    /* nothing in flight on our handle */
+    return drain(k, 0, err);
+}
+
+static ferry_status stripe_write(sftp_sink *k, const unsigned char *p, size_t len, ferry_error *err)
+{
+    while (len > 0) {
+        size_t room = FERRY_SFTP_SINK_BUF - k->used;
+        size_t n = room < len ? room : len;
+        memcpy(k->buf + k->used, p, n);
+        k->used += n;
+        p += n;
+        len -= n;
+        if (k->used == FERRY_SFTP_SINK_BUF) {
+            ferry_status st = stripe_flush(k, err);
+            if (st != FERRY_OK)
+                return st;
+        }
+    }
+    return FERRY_OK;
+}
+
+/* The rest of the upload at commit: our last segment, then every helper's;
+ * the helpers end (their handles closed, sessions back to the cache). */
+static ferry_status stripes_finish(sftp_sink *k, ferry_error *err)
+{
+    ferry_status st = FERRY_OK;
+    if (k->used > 0 && !k->s->broken) {
+        libssh2_sftp_seek64(k->h, k->acked);
+        st = drain(k, 0, err);
+    }
+    ferry_error herr;
+    ferry_error_clear(&herr);
+    ferry_status hst = ferry_sftp_stripes_finish(k->stripes, &herr);
+    ferry_sftp_stripes_stop(k->stripes, hst != FERRY_OK);
+    k->stripes = NULL;
+    if (st == FERRY_OK && hst != FERRY_OK) {
+        *err = herr;
+        st = hst;
+    }
+    return st;
+}
+
 static ferry_status sink_write(ferry_writer *w, const void *data, size_t len, ferry_error *err)
 {
     sftp_sink *k = (sftp_sink *)w;
@@ -166,6 +257,13 @@ static ferry_status sink_write(ferry_writer *w, const void *data, size_t len, fe
         return ferry_error_set(err, FERRY_ERR_INTERNAL, FERRY_SFTP_SYSTEM ": write after commit or abort");
     int next;
     libssh2_keepalive_send(k->s->ssh, &next); /* only sends when the interval passed */
+    if (!k->stripes && !k->no_stripes && k->acked + k->used >= FERRY_SFTP_STRIPE_START) {
+        ferry_status st = start_stripes(k, err);
+        if (st != FERRY_OK)
+            return st;
+    }
+    if (k->stripes)
+        return stripe_write(k, p, len, err);
     while (len > 0) {
         if (k->start + k->used == FERRY_SFTP_SINK_BUF) {
             /* no room at the tail: move the unacknowledged bytes to the front */
@@ -369,6 +467,12 @@ static ferry_status sink_commit(ferry_writer *w, ferry_error *err)
     if (k->done || !k->h)
         return ferry_error_set(err, FERRY_ERR_INTERNAL, FERRY_SFTP_SYSTEM ": commit after commit or abort");
     ferry_status st;
+    if (k->stripes) {
+        st = stripes_finish(k, err);
+        if (st != FERRY_OK && !resume(k, 1, st, err))
+            return st;
+        /* lost our connection on the last segment: written again below */
+    }
     for (;;) {
         st = drain(k, 0, err);
         if (st == FERRY_OK && k->flusher) {
@@ -432,6 +536,8 @@ static void sink_abort(ferry_writer *w)
     k->start = k->used = 0;
     ferry_sftp_flusher_stop(k->flusher, 1);    /* before the temp file goes */
     k->flusher = NULL;
+    ferry_sftp_stripes_stop(k->stripes, 1);    /* likewise: no helper writes any more */
+    k->stripes = NULL;
     if (!k->s) {
         if (k->temp)
             remove_temp_fresh(k);
@@ -461,6 +567,7 @@ static void sink_free(ferry_writer *w)
         return;
     sink_abort(w);
     ferry_sftp_flusher_stop(k->flusher, 1);
+    ferry_sftp_stripes_stop(k->stripes, 1);
     ferry_sftp_release(k->s);
     ferry_conn_free(k->conn);
     free(k->target);
@@ -534,6 +641,7 @@ ferry_status ferry_sftp_open_sink(const ferry_endpoint *ep, const ferry_copy_opt
     k->base.ops = &sink_ops;
     k->base.rows = -1;
     k->replace = o && o->replace;
+    k->size_hint = o ? o->source_size : -1;
     ferry_sftp_opts_from(o, &k->opts);
     k->target = ferry_sftp_path(ep->path);
     k->buf = malloc(FERRY_SFTP_SINK_BUF);
@@ -545,6 +653,10 @@ ferry_status ferry_sftp_open_sink(const ferry_endpoint *ep, const ferry_copy_opt
              strcmp(k->name, "..") == 0)
         st = ferry_error_hook(err, FERRY_ERR_USAGE, FERRY_SFTP_SYSTEM, ferry_endpoint_conn_id(ep),
                               "'%s' names a directory, not a file", ep->path);
+    if (st == FERRY_OK)
+        st = ferry_sftp_write_sessions(ep->conn, ferry_endpoint_conn_id(ep), &k->lanes, err);
+    /* a file known to be small never waits for a second session */
+    k->no_stripes = k->lanes < 2 || (k->size_hint >= 0 && k->size_hint < FERRY_SFTP_STRIPE_MIN);
     if (st == FERRY_OK) {
         int reused = 0;
         ferry_status st0 = st;

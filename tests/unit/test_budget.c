@@ -3,7 +3,8 @@
  * nothing; a bound lowers S3 concurrency first, then the part size (never
  * below 5 MiB), then the compression block and threads, and gives
  * concurrency back when it fits; a bound below the minimum is a usage error
- * that names the minimum; the estimate counts every piece.
+ * that names the minimum; the estimate counts every piece (the SFTP sink's
+ * buffer per write session too).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,28 @@ static void test_sftp_read_ahead_counted(void)
     ferry_endpoint_free(dst);
 }
 
+/* the SFTP sink: one 4 MiB buffer per write session (3 by default, 1 for a
+ * file known to be below 16 MiB, as many as write_sessions says) */
+static void test_sftp_write_sessions_counted(void)
+{
+    ferry_endpoint *src = parse("/tmp/in.bin", 0), *dst = parse("sftp://u@127.0.0.1/big.bin", 1);
+    ferry_endpoint *dst3 = parse("sftp://u@127.0.0.1/big.bin?write_sessions=2", 1);
+    CHECK(src && dst && dst3);
+    ferry_copy_options o;
+    ferry_copy_options_init(&o);
+    ferry_budget b;
+    ferry_budget_estimate(src, dst, &o, &b);
+    CHECK_INTEQ(b.buffers, 12 * MiB);
+    ferry_budget_estimate(src, dst3, &o, &b);
+    CHECK_INTEQ(b.buffers, 8 * MiB);
+    o.source_size = 12288;   /* a small file never starts a helper */
+    ferry_budget_estimate(src, dst, &o, &b);
+    CHECK_INTEQ(b.buffers, 4 * MiB);
+    ferry_endpoint_free(src);
+    ferry_endpoint_free(dst);
+    ferry_endpoint_free(dst3);
+}
+
 int main(void)
 {
     RUN(test_default_changes_nothing);
@@ -141,5 +164,6 @@ int main(void)
     RUN(test_compression_shrinks_last);
     RUN(test_too_small_names_minimum);
     RUN(test_sftp_read_ahead_counted);
+    RUN(test_sftp_write_sessions_counted);
     return check_summary();
 }
