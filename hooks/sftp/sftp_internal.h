@@ -193,7 +193,7 @@ int ferry_sftp_flusher_stop(ferry_sftp_flusher *f, int abandon);
  * session only) counts the sink's session too. */
 #define FERRY_SFTP_STRIPE_START ((uint64_t)8 * 1024 * 1024)
 #define FERRY_SFTP_STRIPE_MIN ((int64_t)16 * 1024 * 1024)
-#define FERRY_SFTP_WRITE_SESSIONS_DEFAULT 3  /* bench/sftp_put.sh, docs/performance-sftp.md */
+#define FERRY_SFTP_WRITE_SESSIONS_DEFAULT 1  /* striping is opt-in: bench/sftp_put.sh gave mixed results on 2 loaded cores (docs/performance-sftp.md) */
 #define FERRY_SFTP_STRIPE_HELPERS_MAX 4     /* helper sessions, all uploads of the process together */
 
 typedef struct ferry_sftp_stripes ferry_sftp_stripes;
