@@ -135,22 +135,22 @@ static void test_sftp_read_ahead_counted(void)
     ferry_endpoint_free(dst);
 }
 
-/* the SFTP sink: one 4 MiB buffer per write session (3 by default, 1 for a
+/* the SFTP sink: one 4 MiB buffer per write session (1 by default, 1 for a
  * file known to be below 16 MiB, as many as write_sessions says) */
 static void test_sftp_write_sessions_counted(void)
 {
     ferry_endpoint *src = parse("/tmp/in.bin", 0), *dst = parse("sftp://u@127.0.0.1/big.bin", 1);
-    ferry_endpoint *dst3 = parse("sftp://u@127.0.0.1/big.bin?write_sessions=2", 1);
+    ferry_endpoint *dst3 = parse("sftp://u@127.0.0.1/big.bin?write_sessions=3", 1);
     CHECK(src && dst && dst3);
     ferry_copy_options o;
     ferry_copy_options_init(&o);
     ferry_budget b;
     ferry_budget_estimate(src, dst, &o, &b);
-    CHECK_INTEQ(b.buffers, 12 * MiB);
+    CHECK_INTEQ(b.buffers, 4 * MiB);
     ferry_budget_estimate(src, dst3, &o, &b);
-    CHECK_INTEQ(b.buffers, 8 * MiB);
+    CHECK_INTEQ(b.buffers, 12 * MiB);
     o.source_size = 12288;   /* a small file never starts a helper */
-    ferry_budget_estimate(src, dst, &o, &b);
+    ferry_budget_estimate(src, dst3, &o, &b);
     CHECK_INTEQ(b.buffers, 4 * MiB);
     ferry_endpoint_free(src);
     ferry_endpoint_free(dst);
