@@ -49,6 +49,7 @@ static const char sync_help[] =
     "  --transfers N           files in flight at once (default 8, at most 64)\n"
     "  --max-memory SIZE       bound on all transfer buffers, shared by the files in flight\n"
     "                          (each gets its Nth; default: no bound)\n"
+    CLI_S3_WRITE_HELP
     "  --json                  one JSON record per file, then one with the counts\n"
     "  -q, --quiet             only failures\n"
     "\n"
@@ -75,6 +76,7 @@ static const struct option sync_options[] = {
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"transfers", required_argument, NULL, OPT_TRANSFERS},
     {"json", no_argument, NULL, OPT_JSON},
+    CLI_S3_WRITE_LONGOPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -234,7 +236,10 @@ int cmd_sync(int argc, char **argv)
     unsigned flags = FERRY_SYNC_COMPARE;
     int c, rc = 0;
     optind = 1;
+    static cli_s3_write s3w; /* --metadata/--tags (live until exit) */
     while (rc == 0 && (c = getopt_long(argc, argv, "qh", sync_options, NULL)) != -1) {
+        if (cli_s3_write_opt("sync", c, optarg, &s3w, &o, &rc))
+            continue;
         switch (c) {
         case OPT_INCLUDE: rc = cli_rules_add(&rules, 1, optarg, "sync"); break;
         case OPT_EXCLUDE: rc = cli_rules_add(&rules, 0, optarg, "sync"); break;
@@ -260,6 +265,8 @@ int cmd_sync(int argc, char **argv)
     }
     if (rc == 0 && argc - optind != 2)
         rc = cli_usage("sync", "needs SOURCE and DEST");
+    if (rc == 0)
+        rc = cli_s3_write_check("sync", &o);
     if (rc != 0) {
         cli_rules_free(&rules);
         return rc;

@@ -121,7 +121,9 @@ static const char *const known_extras[] = {
     "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region_name", "profile_name",
     "role_arn", "assume_role_method", "assume_role_kwargs", "assume_role_with_web_identity_token_file",
     "endpoint_url", "sts_endpoint_url", "service_config", "config_kwargs", "addressing_style", "verify",
-    "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name", NULL,
+    "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name",
+    "extra_args", "requester_pays", /* write attributes, s3_attrs.c */
+    NULL,
 };
 
 static void warn_unknown_extras(const ferry_conn *conn, const char *conn_id)

@@ -2,7 +2,8 @@
  * hooks/s3/s3_ops.c - single S3 operations shared by the hook and the public
  * calls of include/ferry/s3.h: HeadObject/HeadBucket, AbortMultipartUpload
  * (cleanup path), CreateBucket, DeleteObjects in batches, server-side
- * CopyObject (UploadPartCopy above the multipart threshold).
+ * CopyObject (UploadPartCopy above the multipart threshold) with the write
+ * attributes of s3_attrs.h.
  */
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "ferry/log.h"
+#include "hooks/s3/s3_attrs.h"
 #include "hooks/s3/s3_internal.h"
 
 ferry_status ferry_s3_head_object(ferry_s3_client *c, ferry_s3_xfer *x, const char *bucket, const char *key,
@@ -220,18 +222,23 @@ static ferry_status copy_request(ferry_s3_client *c, ferry_s3_xfer *x, const fer
 
 ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, const char *src_key,
                                   const char *dst_bucket, const char *dst_key, int replace,
-                                  uint64_t multipart_threshold, uint64_t part_size, ferry_error *err)
+                                  const ferry_s3_put_attrs *attrs, uint64_t multipart_threshold,
+                                  uint64_t part_size, ferry_error *err)
 {
     ferry_s3_xfer x;
     ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
     char *upload_id = NULL;
-    ferry_buf src = {0}, xml = {0};
+    ferry_buf src = {0}, xml = {0}, kept = {0}, tagging = {0};
+    ferry_sigv4_kv *create_kv = NULL;
+    size_t create_n = 0;
     char src_etag[128] = "";
     int exists = 0;
 
+    x.keep_meta = &kept;   /* the source's metadata, for a multipart copy */
     st = ferry_s3_head_object(c, &x, src_bucket, src_key, &exists, err);
+    x.keep_meta = NULL;
     if (st != FERRY_OK)
         goto out;
     if (!exists) {
@@ -273,9 +280,22 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
         ferry_s3_req_header(&r, "x-amz-copy-source", src.data);
         if (src_etag[0])
             ferry_s3_req_header(&r, "x-amz-copy-source-if-match", src_etag);
+        if (attrs) {   /* metadata and tags: COPY, or REPLACE when new ones are asked */
+            r.xheaders = attrs->kv[FERRY_S3_PUT_COPY];
+            r.nxheaders = attrs->nkv[FERRY_S3_PUT_COPY];
+        }
         st = copy_request(c, &x, &r, etag, sizeof etag, err);
         goto out;
     }
+    /* a new upload: the source's metadata and tags come along only if sent again */
+    if (!(attrs && attrs->tagging)) {
+        st = ferry_s3_get_tagging(c, &x, src_bucket, src_key, &tagging, err);
+        if (st != FERRY_OK)
+            goto out;
+    }
+    st = ferry_s3_copy_create_headers(attrs, &kept, tagging.data, &create_kv, &create_n, err);
+    if (st != FERRY_OK)
+        goto out;
 
     /* UploadPartCopy: sequential server-side ranges */
     if (part_size < S3_MIN_PART_SIZE)
@@ -294,6 +314,8 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
     r.bucket = dst_bucket;
     r.key = dst_key;
     ferry_s3_req_query(&r, "uploads", NULL);
+    r.xheaders = create_kv;
+    r.nxheaders = create_n;
     st = ferry_s3_request(c, &x, &r, err);
     if (st != FERRY_OK)
         goto out;
@@ -367,6 +389,9 @@ out:
     }
     ferry_buf_release(&src);
     ferry_buf_release(&xml);
+    ferry_buf_release(&kept);
+    ferry_buf_release(&tagging);
+    free(create_kv);
     ferry_s3_xfer_release(&x);
     return st;
 }

@@ -342,6 +342,8 @@ ferry_status ferry_s3_create_upload(ferry_s3_sink *s, ferry_error *err)
     ferry_s3_req_query(&r, "uploads", NULL);
     if (s->checksum == CK_CRC32C)
         ferry_s3_req_header(&r, "x-amz-checksum-algorithm", "CRC32C");
+    r.xheaders = s->attrs.kv[FERRY_S3_PUT_OBJECT];  /* the object's attributes go on Create */
+    r.nxheaders = s->attrs.nkv[FERRY_S3_PUT_OBJECT];
     /* retried here: an attempt that failed without an answer may have
      * created an upload all the same (see s3_orphans.c) */
     r.no_retry = 1;
