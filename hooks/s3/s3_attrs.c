@@ -652,6 +652,8 @@ ferry_status ferry_s3_get_tagging(ferry_s3_client *c, ferry_s3_xfer *x, const ch
     ferry_status st = ferry_s3_request(c, x, &r, err);
     if (st != FERRY_OK)
         return st;
+    if (x->resp.len == 0)
+        return FERRY_OK;   /* radosgw 16 answers an empty body for an object without tags */
     tag_parse t = {.out = out};
     ferry_s3_xml xp;
     st = ferry_s3_xml_init(&xp, on_tag, &t, err);
@@ -703,4 +705,26 @@ ferry_status ferry_s3_copy_create_headers(const ferry_s3_put_attrs *a, const fer
     *out = kv;
     *n = k;
     return FERRY_OK;
+}
+
+void ferry_s3_put_attrs_hint(const ferry_s3_put_attrs *a, const char *s3_code, ferry_error *err)
+{
+    if (!err || err->status != FERRY_ERR_DATA || !s3_code)
+        return;
+    const char *hint = NULL;
+    char buf[256];
+    if (a->storage_class && strcmp(a->storage_class, "STANDARD") != 0 &&
+        (strcmp(s3_code, "InvalidStorageClass") == 0 || strcmp(s3_code, "InvalidArgument") == 0)) {
+        snprintf(buf, sizeof buf, " (the server may not know storage class %s: radosgw needs a placement "
+                                  "target for it)", a->storage_class);
+        hint = buf;
+    } else if ((a->sse || a->kms_key_id) && (strcmp(s3_code, "InvalidRequest") == 0 ||
+                                             strcmp(s3_code, "InvalidArgument") == 0 ||
+                                             strcmp(s3_code, "KMS.NotFoundException") == 0)) {
+        snprintf(buf, sizeof buf, " (server-side encryption %s refused: radosgw needs a KMS backend and, "
+                                  "unless rgw_crypt_require_ssl is false, TLS)", a->sse ? a->sse : "");
+        hint = buf;
+    }
+    if (hint && strlen(err->msg) + strlen(hint) < sizeof err->msg)
+        strcat(err->msg, hint);
 }

@@ -81,6 +81,10 @@ int ferry_s3_requester_pays(const ferry_copy_options *o, const ferry_conn *conn)
  * extension; anything else application/octet-stream.  Static text. */
 const char *ferry_s3_content_type_for(const char *name, const char *content_encoding);
 
+/* A write refused with S3 code s3_code (FERRY_ERR_DATA): append a hint to
+ * err when an asked attribute is the likely reason (storage class, SSE). */
+void ferry_s3_put_attrs_hint(const ferry_s3_put_attrs *a, const char *s3_code, ferry_error *err);
+
 /* Multipart server-side copies (UploadPartCopy) start a new upload, so the
  * source's metadata and tags are carried over by ferry: */
 struct ferry_s3_client;

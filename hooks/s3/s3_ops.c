@@ -381,6 +381,8 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
         upload_id = NULL;
     }
 out:
+    if (st != FERRY_OK && attrs)
+        ferry_s3_put_attrs_hint(attrs, x.s3_code, err);
     if (upload_id) {
         ferry_error e;
         if (ferry_s3_client_abort_upload(c, &x, dst_bucket, dst_key, upload_id, &e) != FERRY_OK)

@@ -84,8 +84,10 @@ ferry_status ferry_s3_put_single(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_erro
         ferry_error_hook(err, st, "s3", s->c->cfg.conn_id,
                          "PutObject s3://%s/%s failed: it already exists (use --replace to "
                          "overwrite it)", s->bucket, s->key);
-    if (st != FERRY_OK)
+    if (st != FERRY_OK) {
+        ferry_s3_put_attrs_hint(&s->attrs, s->ctl.s3_code, err);
         return ferry_s3_sink_fail(s, st, err);
+    }
     char hex[33];
     if (md5_hex[0] && ferry_s3_plain_md5_etag(s->ctl.etag, hex) && !s->ctl.sse_opaque &&
         strcmp(hex, md5_hex) != 0)

@@ -376,8 +376,10 @@ ferry_status ferry_s3_create_upload(ferry_s3_sink *s, ferry_error *err)
                       "CreateMultipartUpload of s3://%s/%s may be left behind", e.msg, s->bucket,
                       s->key);
     }
-    if (st != FERRY_OK)
+    if (st != FERRY_OK) {
+        ferry_s3_put_attrs_hint(&s->attrs, s->ctl.s3_code, err);
         return ferry_s3_sink_fail(s, st, err);
+    }
     if (!have_id) {
         char t[S3_MAX_KEY_LEN + 80], shown[160];
         ferry_s3_sink_target(s, t, sizeof t);
