@@ -296,6 +296,8 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
     st = ferry_s3_copy_create_headers(attrs, &kept, tagging.data, &create_kv, &create_n, err);
     if (st != FERRY_OK)
         goto out;
+    ferry_log(FERRY_LOG_DEBUG, "s3: multipart copy to s3://%s/%s: %zu headers on CreateMultipartUpload, "
+              "source tags '%s'", dst_bucket, dst_key, create_n, tagging.data ? tagging.data : "");
 
     /* UploadPartCopy: sequential server-side ranges */
     if (part_size < S3_MIN_PART_SIZE)

@@ -67,6 +67,8 @@ expect_code "copy: CopyObject replaces" 0 "$FERRY" copy "s3://$B/$P/one.csv" "s3
   --metadata x=1 --tags k=v --storage-class STANDARD
 FERRY_S3_COPY_THRESHOLD=1 "$FERRY" --log-level debug copy "s3://$B/$P/one.csv" "s3://$B/$P/mkeep.csv" -q 2>mkeep.log
 grep -q 'partNumber=1' mkeep.log && ok "copy: UploadPartCopy used" || fail "copy: UploadPartCopy used" "$(tail -3 mkeep.log)"
+grep -q "source tags 'env=prod%20x%26y%2Fz&team=data'" mkeep.log && ok "copy (multipart): the source's tags read and sent on Create" ||
+  fail "copy (multipart): source tags" "$(grep 'multipart copy' mkeep.log)"
 FERRY_S3_COPY_THRESHOLD=1 "$FERRY" copy "s3://$B/$P/one.csv" "s3://$B/$P/mrepl.csv" -q --content-type text/x-new
 conn_with() { printf '%s&extra_args=%s' "$(s3_conn_uri)" "$(urlenc "$1")"; }
 AIRFLOW_CONN_AWS_ATTRS=$(conn_with '{"ContentType": "text/x-conn", "Metadata": {"src": "conn"}, "Tagging": "a=1&b=x%20y", "StorageClass": "GLACIER", "ACL": "private", "Foo": 1}') \
