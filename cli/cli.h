@@ -47,6 +47,54 @@ int cli_opt_retries(const char *verb, const char *arg, int *out);      /* --retr
 int cli_opt_timeout(const char *verb, const char *arg, double *out);   /* --timeout D: a duration > 0 */
 int cli_opt_max_memory(const char *verb, const char *arg, size_t *out);/* --max-memory SIZE: at least 1M */
 int cli_opt_transfers(const char *verb, const char *arg, int *out);    /* --transfers N: 1..64 */
+/* The S3 write-attribute options of copy and sync (cli/s3_write_opts.c):
+ * the getopt entries and the --help lines, in both verbs' tables. */
+enum {
+    CLI_OPT_SSE = 1000, CLI_OPT_SSE_KMS_KEY_ID, CLI_OPT_SSE_BUCKET_KEY, CLI_OPT_STORAGE_CLASS,
+    CLI_OPT_CONTENT_TYPE, CLI_OPT_CONTENT_ENCODING, CLI_OPT_METADATA, CLI_OPT_TAGS, CLI_OPT_ACL,
+    CLI_OPT_REQUESTER_PAYS
+};
+#define CLI_S3_WRITE_LONGOPTS                                                                        \
+    {"sse", required_argument, NULL, CLI_OPT_SSE},                                                   \
+    {"sse-kms-key-id", required_argument, NULL, CLI_OPT_SSE_KMS_KEY_ID},                             \
+    {"sse-bucket-key", no_argument, NULL, CLI_OPT_SSE_BUCKET_KEY},                                   \
+    {"storage-class", required_argument, NULL, CLI_OPT_STORAGE_CLASS},                               \
+    {"content-type", required_argument, NULL, CLI_OPT_CONTENT_TYPE},                                 \
+    {"content-encoding", required_argument, NULL, CLI_OPT_CONTENT_ENCODING},                         \
+    {"metadata", required_argument, NULL, CLI_OPT_METADATA},                                         \
+    {"tags", required_argument, NULL, CLI_OPT_TAGS},                                                 \
+    {"acl", required_argument, NULL, CLI_OPT_ACL},                                                   \
+    {"requester-pays", no_argument, NULL, CLI_OPT_REQUESTER_PAYS}
+#define CLI_S3_WRITE_HELP                                                                            \
+    "  --sse AES256|aws:kms    S3 destination: server-side encryption (SSE-S3 or SSE-KMS)\n"         \
+    "  --sse-kms-key-id ID     S3: the KMS key of --sse aws:kms (default: the account's)\n"        \
+    "  --sse-bucket-key        S3: use an S3 Bucket Key for --sse aws:kms\n"                        \
+    "  --storage-class CLASS   S3: STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING,\n"       \
+    "                          GLACIER_IR, GLACIER, DEEP_ARCHIVE, REDUCED_REDUNDANCY, ...\n"        \
+    "  --content-type TYPE     S3: the object's Content-Type (default: from DEST's extension,\n"   \
+    "                          .csv text/csv, .jsonl application/x-ndjson, .gz application/gzip\n" \
+    "                          ...; else application/octet-stream)\n"                              \
+    "  --content-encoding ENC  S3: the object's Content-Encoding (gzip: a .csv.gz is then\n"       \
+    "                          text/csv)\n"                                                        \
+    "  --metadata KEY=VALUE    S3: user metadata x-amz-meta-KEY (repeatable)\n"                   \
+    "  --tags KEY=VALUE        S3: object tag (repeatable, at most 10)\n"                           \
+    "  --acl CANNED            S3: canned ACL, e.g. bucket-owner-full-control, private\n"          \
+    "  --requester-pays        S3: the requester pays (x-amz-request-payer on every request)\n"    \
+    "                          Server-side copies keep the source's metadata and tags unless\n"   \
+    "                          --metadata, --content-type, --content-encoding or --tags is given\n"
+#define CLI_MAX_S3_METADATA 64
+#define CLI_MAX_S3_TAGS 16
+typedef struct cli_s3_write {
+    const char *meta[CLI_MAX_S3_METADATA];
+    size_t nmeta;
+    const char *tags[CLI_MAX_S3_TAGS];
+    size_t ntags;
+} cli_s3_write;
+/* 1 when c is one of those options (o updated; *rc 0, or the usage error's
+ * code, printed); 0 when it is none of them. */
+int cli_s3_write_opt(const char *verb, int c, const char *arg, cli_s3_write *w, ferry_copy_options *o, int *rc);
+/* After parsing: 0, or 2 with the message naming the bad option. */
+int cli_s3_write_check(const char *verb, const ferry_copy_options *o);
 /* Read a whole (small) file such as --query-file into a malloc'd string. */
 char *cli_read_text_file(const char *path, ferry_error *err);
 /* Append a JSON string literal (escaped) to out. */

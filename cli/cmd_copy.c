@@ -90,6 +90,7 @@ static const char copy_help[] =
     "                          decrypts what is read from it\n"
     "  --sse-c-copy-source-key FILE  S3 SSE-C key of the S3 SOURCE when it differs from\n"
     "                          --sse-c-key ('none': SOURCE is not SSE-C encrypted)\n"
+    CLI_S3_WRITE_HELP
     "  --transfers N           many files: files in flight at once (default 8, at most 64);\n"
     "                          --max-memory is shared among them (each gets its Nth)\n"
     "  --fail-fast             many files: start no new file after the first failure (the\n"
@@ -181,6 +182,7 @@ static const struct option copy_options[] = {
     {"row-group-size", required_argument, NULL, OPT_ROW_GROUP_SIZE},
     {"sse-c-key", required_argument, NULL, OPT_SSE_C_KEY},
     {"sse-c-copy-source-key", required_argument, NULL, OPT_SSE_C_COPY_SOURCE_KEY},
+    CLI_S3_WRITE_LONGOPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -373,10 +375,18 @@ int cmd_copy(int argc, char **argv)
     ferry_error err;
     ferry_error_clear(&err);
     static cli_rules rules; /* --include/--exclude, in order (live until exit) */
+    static cli_s3_write s3w; /* --metadata/--tags (live until exit) */
     int c, rc;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", copy_options, NULL)) != -1) {
         int64_t v;
+        if (cli_s3_write_opt("copy", c, optarg, &s3w, &o, &rc)) {
+            if (rc) {
+                free(query_from_file);
+                return rc;
+            }
+            continue;
+        }
         switch (c) {
         case OPT_INCLUDE:
         case OPT_EXCLUDE:
@@ -554,6 +564,10 @@ int cmd_copy(int argc, char **argv)
     if (argc - optind != 2) {
         free(query_from_file);
         return cli_usage("copy", "needs SOURCE and DEST");
+    }
+    if ((rc = cli_s3_write_check("copy", &o)) != 0) {
+        free(query_from_file);
+        return rc;
     }
     int code = 0;
     char *src_x = cli_expand(argv[optind], FERRY_TEMPLATE_TEXT, &code);

@@ -52,6 +52,8 @@ static const char sync_help[] =
     "  --sse-c-key FILE        S3 SSE-C customer key (32 raw bytes or 44 characters of\n"
     "                          base64) of the objects written and read (see ferry copy)\n"
     "  --sse-c-copy-source-key FILE  S3 SSE-C key of an S3 SOURCE when it differs\n"
+    "                          from --sse-c-key ('none': SOURCE is not SSE-C encrypted)\n"
+    CLI_S3_WRITE_HELP
     "  --json                  one JSON record per file, then one with the counts\n"
     "  -q, --quiet             only failures\n"
     "\n"
@@ -81,6 +83,7 @@ static const struct option sync_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"sse-c-key", required_argument, NULL, OPT_SSE_C_KEY},
     {"sse-c-copy-source-key", required_argument, NULL, OPT_SSE_C_COPY_SOURCE_KEY},
+    CLI_S3_WRITE_LONGOPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -240,7 +243,10 @@ int cmd_sync(int argc, char **argv)
     unsigned flags = FERRY_SYNC_COMPARE;
     int c, rc = 0;
     optind = 1;
+    static cli_s3_write s3w; /* --metadata/--tags (live until exit) */
     while (rc == 0 && (c = getopt_long(argc, argv, "qh", sync_options, NULL)) != -1) {
+        if (cli_s3_write_opt("sync", c, optarg, &s3w, &o, &rc))
+            continue;
         switch (c) {
         case OPT_INCLUDE: rc = cli_rules_add(&rules, 1, optarg, "sync"); break;
         case OPT_EXCLUDE: rc = cli_rules_add(&rules, 0, optarg, "sync"); break;
@@ -268,6 +274,8 @@ int cmd_sync(int argc, char **argv)
     }
     if (rc == 0 && argc - optind != 2)
         rc = cli_usage("sync", "needs SOURCE and DEST");
+    if (rc == 0)
+        rc = cli_s3_write_check("sync", &o);
     if (rc != 0) {
         cli_rules_free(&rules);
         return rc;

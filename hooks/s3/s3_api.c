@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ferry/s3.h"
+#include "hooks/s3/s3_attrs.h"
 #include "hooks/s3/s3_internal.h"
 #include "hooks/s3/s3_ssec.h"
 
@@ -174,6 +175,20 @@ ferry_status ferry_s3_abort_upload(const char *endpoint, const char *upload_id,
     return st;
 }
 
+/* Above this size a server-side copy is multipart (UploadPartCopy): 5 GiB,
+ * CopyObject's limit; FERRY_S3_COPY_THRESHOLD=BYTES lowers it (tests). */
+static uint64_t copy_threshold(void)
+{
+    const char *v = getenv("FERRY_S3_COPY_THRESHOLD");
+    if (v && *v) {
+        char *end = NULL;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (end && *end == '\0' && n < (uint64_t)S3_MAX_PART_SIZE)
+            return (uint64_t)n;
+    }
+    return (uint64_t)S3_MAX_PART_SIZE;
+}
+
 ferry_status ferry_s3_copy(const char *src, const char *dst, const ferry_copy_options *o,
                            ferry_error *err)
 {
@@ -203,9 +218,15 @@ ferry_status ferry_s3_copy_ssec(const char *src, const char *dst, const ferry_co
         st = ferry_error_set(err, FERRY_ERR_USAGE,
                              "s3: server-side copy needs both objects on one endpoint (%s, %s)",
                              s.c->cfg.endpoint, d.c->cfg.endpoint);
-    else
-        st = ferry_s3_copy_object(d.c, s.bucket, s.key, d.bucket, d.key, o && o->replace,
-                                  (uint64_t)S3_MAX_PART_SIZE, 512 * S3_MIB, err);
+    else {
+        ferry_s3_put_attrs attrs;
+        st = ferry_s3_put_attrs_load(&attrs, o, d.ep->conn, d.key, err);
+        if (st == FERRY_OK) {
+            st = ferry_s3_copy_object(d.c, s.bucket, s.key, d.bucket, d.key, o && o->replace, &attrs,
+                                      copy_threshold(), 512 * S3_MIB, err);
+            ferry_s3_put_attrs_release(&attrs);
+        }
+    }
     *refused = st != FERRY_OK && d.c && d.c->ssec && d.c->ssec->copy_refused;
     target_release(&s);
     target_release(&d);

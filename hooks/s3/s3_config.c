@@ -130,6 +130,7 @@ static const char *const known_extras[] = {
     "ca_bundle", "connect_timeout", "read_timeout", "unsigned_payload", "checksum", "bucket_name",
     "sse_customer_key", "sse_c_key_file", /* SSE-C: s3_ssec.c */
     "use_dualstack_endpoint", "use_fips_endpoint", "use_accelerate_endpoint", "us_east_1_regional_endpoint",
+    "extra_args", "requester_pays", /* write attributes, s3_attrs.c */
     NULL,
 };
 

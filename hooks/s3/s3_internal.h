@@ -13,6 +13,7 @@
  *   s3_list.c     ListObjectsV2 / ListMultipartUploads paging
  *   ferry_s3_crc32c.c   CRC-32C (SSE4.2 when the CPU has it, else tables)
  *   s3_uploader.c the sink's slot ring and uploader thread (parts in flight)
+ *   s3_attrs.c    write attributes: SSE, storage class, content type, metadata, tags, ACL (s3_attrs.h)
  *   s3_sink.c     the multipart writer: open, write, commit, abort (s3_sink_internal.h)
  *   s3_sink_resume.c  the sink's --resume glue: resume an upload, write the state
  *   s3_parallel.c the ranged sink: n producers, one multipart upload
@@ -340,6 +341,7 @@ typedef struct ferry_s3_client {
     int max_attempts;       /* tries per request, including the first */
     double timeout;         /* seconds without progress before a request fails */
     struct ferry_s3_ssec *ssec; /* owned: SSE-C keys (s3_ssec.h), NULL = none */
+    int requester_pays;     /* x-amz-request-payer: requester on every request (s3_attrs.c) */
 } ferry_s3_client;
 
 /* conn borrowed (may be NULL), o may be NULL (defaults). */
@@ -365,6 +367,9 @@ typedef struct ferry_s3_req {
     size_t nquery;
     ferry_sigv4_kv headers[S3_MAX_HEADERS];/* signed and sent */
     size_t nheaders;
+    const ferry_sigv4_kv *xheaders; /* more headers, signed and sent after headers[]: the
+                                       write attributes (s3_attrs.h), borrowed; NULL = none */
+    size_t nxheaders;
     const void *body;
     size_t body_len;
     const char *payload_hash;  /* precomputed hex; NULL = computed (or UNSIGNED-PAYLOAD) */
@@ -408,6 +413,9 @@ typedef struct ferry_s3_xfer {
     int64_t last_modified;  /* unix seconds, -1 unknown */
     char request_id[96];
     int sse_opaque;         /* SSE-KMS / SSE-C: ETag is not the MD5 */
+    ferry_buf *keep_meta;   /* borrowed, NULL = off: the answer's Content-Type, Content-Encoding,
+                               Content-Language, Content-Disposition, Cache-Control, Expires and
+                               x-amz-meta-* as "name\0value\0" pairs (a multipart copy's source) */
     double t_start;
     char region[FERRY_S3_REGION_MAX];        /* the region this request was signed for */
     char bucket_region[FERRY_S3_REGION_MAX]; /* x-amz-bucket-region of the answer ("" none) */
@@ -562,8 +570,14 @@ ferry_status ferry_s3_open_ranged_sink(const ferry_endpoint *ep, const ferry_cop
 
 /* Server-side copy with an explicit multipart threshold and part size (tests
  * use small ones; the public call uses 5 GiB and 512 MiB). */
+struct ferry_s3_put_attrs;
+/* attrs (borrowed, may be NULL = none asked): s3_attrs.h.  CopyObject keeps
+ * the source's metadata and tags unless attrs asks new ones; the multipart
+ * way (UploadPartCopy) carries them over itself (HeadObject + GetObjectTagging
+ * of the source onto CreateMultipartUpload). */
 ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, const char *src_key,
                                   const char *dst_bucket, const char *dst_key, int replace,
-                                  uint64_t multipart_threshold, uint64_t part_size, ferry_error *err);
+                                  const struct ferry_s3_put_attrs *attrs, uint64_t multipart_threshold,
+                                  uint64_t part_size, ferry_error *err);
 
 #endif

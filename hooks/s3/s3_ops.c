@@ -2,7 +2,8 @@
  * hooks/s3/s3_ops.c - single S3 operations shared by the hook and the public
  * calls of include/ferry/s3.h: HeadObject/HeadBucket, AbortMultipartUpload
  * (cleanup path), CreateBucket, DeleteObjects in batches, server-side
- * CopyObject (UploadPartCopy above the multipart threshold).
+ * CopyObject (UploadPartCopy above the multipart threshold) with the write
+ * attributes of s3_attrs.h.
  */
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "ferry/log.h"
+#include "hooks/s3/s3_attrs.h"
 #include "hooks/s3/s3_internal.h"
 #include "hooks/s3/s3_ssec.h"
 
@@ -221,20 +223,25 @@ static ferry_status copy_request(ferry_s3_client *c, ferry_s3_xfer *x, const fer
 
 ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, const char *src_key,
                                   const char *dst_bucket, const char *dst_key, int replace,
-                                  uint64_t multipart_threshold, uint64_t part_size, ferry_error *err)
+                                  const ferry_s3_put_attrs *attrs, uint64_t multipart_threshold,
+                                  uint64_t part_size, ferry_error *err)
 {
     ferry_s3_xfer x;
     ferry_status st = ferry_s3_xfer_init(&x, err);
     if (st != FERRY_OK)
         return st;
     char *upload_id = NULL;
-    ferry_buf src = {0}, xml = {0};
+    ferry_buf src = {0}, xml = {0}, kept = {0}, tagging = {0};
+    ferry_sigv4_kv *create_kv = NULL;
+    size_t create_n = 0;
     char src_etag[128] = "";
     int exists = 0;
 
-    ferry_s3_ssec_swap(c->ssec);   /* the source is HEADed with its own SSE-C key */
+    x.keep_meta = &kept;            /* the source's metadata, for a multipart copy */
+    ferry_s3_ssec_swap(c->ssec);    /* the source is HEADed with its own SSE-C key */
     st = ferry_s3_head_object(c, &x, src_bucket, src_key, &exists, err);
     ferry_s3_ssec_swap(c->ssec);
+    x.keep_meta = NULL;
     if (st != FERRY_OK)
         goto out;
     if (!exists) {
@@ -276,9 +283,24 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
         ferry_s3_req_header(&r, "x-amz-copy-source", src.data);
         if (src_etag[0])
             ferry_s3_req_header(&r, "x-amz-copy-source-if-match", src_etag);
+        if (attrs) {   /* metadata and tags: COPY, or REPLACE when new ones are asked */
+            r.xheaders = attrs->kv[FERRY_S3_PUT_COPY];
+            r.nxheaders = attrs->nkv[FERRY_S3_PUT_COPY];
+        }
         st = copy_request(c, &x, &r, etag, sizeof etag, err);
         goto out;
     }
+    /* a new upload: the source's metadata and tags come along only if sent again */
+    if (!(attrs && attrs->tagging)) {
+        st = ferry_s3_get_tagging(c, &x, src_bucket, src_key, &tagging, err);
+        if (st != FERRY_OK)
+            goto out;
+    }
+    st = ferry_s3_copy_create_headers(attrs, &kept, tagging.data, &create_kv, &create_n, err);
+    if (st != FERRY_OK)
+        goto out;
+    ferry_log(FERRY_LOG_DEBUG, "s3: multipart copy to s3://%s/%s: %zu headers on CreateMultipartUpload, "
+              "source tags '%s'", dst_bucket, dst_key, create_n, tagging.data ? tagging.data : "");
 
     /* UploadPartCopy: sequential server-side ranges */
     if (part_size < S3_MIN_PART_SIZE)
@@ -297,6 +319,8 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
     r.bucket = dst_bucket;
     r.key = dst_key;
     ferry_s3_req_query(&r, "uploads", NULL);
+    r.xheaders = create_kv;
+    r.nxheaders = create_n;
     st = ferry_s3_request(c, &x, &r, err);
     if (st != FERRY_OK)
         goto out;
@@ -362,6 +386,8 @@ ferry_status ferry_s3_copy_object(ferry_s3_client *c, const char *src_bucket, co
         upload_id = NULL;
     }
 out:
+    if (st != FERRY_OK && attrs)
+        ferry_s3_put_attrs_hint(attrs, x.s3_code, err);
     if (upload_id) {
         ferry_error e;
         if (ferry_s3_client_abort_upload(c, &x, dst_bucket, dst_key, upload_id, &e) != FERRY_OK)
@@ -370,6 +396,9 @@ out:
     }
     ferry_buf_release(&src);
     ferry_buf_release(&xml);
+    ferry_buf_release(&kept);
+    ferry_buf_release(&tagging);
+    free(create_kv);
     ferry_s3_xfer_release(&x);
     return st;
 }

@@ -16,6 +16,7 @@
  * cancellation and stall checks, the CURLcode map - is the shared engine
  * (hooks/curl/curl_engine.h); cleanup requests are not cancellable.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "ferry/log.h"
 #include "ferry/stream.h"
+#include "hooks/s3/s3_attrs.h"
 #include "hooks/s3/s3_creds.h"
 #include "hooks/s3/s3_internal.h"
 #include "hooks/s3/s3_ssec.h"
@@ -50,6 +52,7 @@ ferry_status ferry_s3_client_new(const ferry_conn *conn, const ferry_copy_option
         ferry_s3_client_free(c);
         return ferry_error_set(err, FERRY_ERR_INTERNAL, "s3: curl_multi_init failed");
     }
+    c->requester_pays = ferry_s3_requester_pays(o, conn);
     c->max_attempts = o && o->max_retries > 0 ? o->max_retries : S3_DEFAULT_ATTEMPTS;
     c->timeout = o && o->timeout > 0 ? o->timeout : S3_DEFAULT_TIMEOUT;
     if (c->cfg.read_timeout > 0 && c->cfg.read_timeout < c->timeout)
@@ -240,6 +243,36 @@ static void reset_response(ferry_s3_xfer *x)
     x->request_id[0] = '\0';
     x->sse_opaque = 0;
     x->bucket_region[0] = '\0';
+    if (x->keep_meta)
+        ferry_buf_reset(x->keep_meta);
+}
+
+/* A header a multipart copy carries from its source to the new object. */
+static void keep_meta(ferry_s3_xfer *x, const char *line, size_t len)
+{
+    static const char *const names[] = {"content-type", "content-encoding", "content-language",
+                                        "content-disposition", "cache-control", "expires", NULL};
+    const char *colon = memchr(line, ':', len);
+    if (!colon)
+        return;
+    size_t nlen = (size_t)(colon - line);
+    int take = nlen > 11 && strncasecmp(line, "x-amz-meta-", 11) == 0;
+    for (const char *const *n = names; *n && !take; n++)
+        take = nlen == strlen(*n) && strncasecmp(line, *n, nlen) == 0;
+    const char *v;
+    size_t vn;
+    char name[256];
+    if (!take || nlen >= sizeof name)
+        return;
+    memcpy(name, line, nlen);
+    name[nlen] = '\0';
+    if (header_is(line, len, name, &v, &vn)) {
+        for (size_t i = 0; i < nlen; i++)
+            name[i] = (char)tolower((unsigned char)name[i]);
+        ferry_buf_append(x->keep_meta, name, nlen + 1);
+        ferry_buf_append(x->keep_meta, v, vn);
+        ferry_buf_append(x->keep_meta, "", 1);
+    }
 }
 
 static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
@@ -289,6 +322,8 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
     } else if (header_is(line, len, "x-amz-server-side-encryption-customer-algorithm", &v, &vn)) {
         x->sse_opaque = 1;
     }
+    if (x->keep_meta && x->status >= 200 && x->status < 300)
+        keep_meta(x, line, len);
     return len;
 }
 
@@ -376,6 +411,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     memset(&sig, 0, sizeof sig);
     const ferry_s3_config *cfg = &c->cfg;
     ferry_s3_credset *snap = NULL;
+    ferry_sigv4_kv *all = NULL;   /* headers[] + xheaders + requester pays, when any */
 
     /* the bucket's region (learned from an earlier redirect, else the
      * connection's); the first request on a bucket may be its probe */
@@ -412,10 +448,32 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     sreq.path = path.data;
     sreq.query = r->query;
     sreq.nquery = r->nquery;
-    /* the request's headers + the SSE-C ones its operation takes (s3_ssec.c) */
+    /* the request's own headers, the write attributes and requester pays
+     * (s3_attrs.c), then the SSE-C ones its operation takes (s3_ssec.c): all
+     * signed (x-amz-* must be) */
+    size_t nall = r->nheaders + r->nxheaders + (size_t)(c->requester_pays != 0);
     ferry_sigv4_kv hdrs[S3_MAX_HEADERS + FERRY_S3_SSEC_MAX_HEADERS];
-    size_t nhdrs = ferry_s3_ssec_headers(c->ssec, r->op, r->headers, r->nheaders, hdrs);
-    sreq.headers = hdrs;
+    const ferry_sigv4_kv *base = r->headers;
+    ferry_sigv4_kv *out_h = hdrs;
+    if (nall > r->nheaders) {
+        /* one block: the joined headers, then room for them + the SSE-C ones */
+        all = malloc((2 * nall + FERRY_S3_SSEC_MAX_HEADERS) * sizeof *all);
+        if (!all) {
+            st = ferry_error_oom(err, "s3", NULL, NULL);
+            goto out;
+        }
+        memcpy(all, r->headers, r->nheaders * sizeof *all);
+        if (r->nxheaders)
+            memcpy(all + r->nheaders, r->xheaders, r->nxheaders * sizeof *all);
+        if (c->requester_pays) {
+            all[nall - 1].name = "x-amz-request-payer";
+            all[nall - 1].value = "requester";
+        }
+        base = all;
+        out_h = all + nall;
+    }
+    size_t nhdrs = ferry_s3_ssec_headers(c->ssec, r->op, base, nall, out_h);
+    sreq.headers = out_h;
     sreq.nheaders = nhdrs;
     sreq.payload_hash = payload_hash;
     sreq.region = ferry_s3_signing_region(x->region);
@@ -447,7 +505,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
     if (snap->session_token)
         rc |= add_header(x, "x-amz-security-token", snap->session_token);
     for (size_t i = 0; i < nhdrs; i++)
-        rc |= add_header(x, hdrs[i].name, hdrs[i].value);
+        rc |= add_header(x, out_h[i].name, out_h[i].value);
     rc |= add_header(x, "Authorization", sig.authorization);
     struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");
     if (n)
@@ -518,6 +576,7 @@ ferry_status ferry_s3_xfer_start(ferry_s3_client *c, ferry_s3_xfer *x, const fer
 out:
     if (st != FERRY_OK)
         probe_settle(x, NULL);
+    free(all);
     ferry_s3_creds_put(cfg->creds, snap);
     ferry_sigv4_signed_free(&sig);
     ferry_buf_release(&host);

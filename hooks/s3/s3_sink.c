@@ -73,6 +73,8 @@ ferry_status ferry_s3_put_single(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_erro
     ferry_s3_checksum_header(s, &r, sl);
     if (!s->replace)
         ferry_s3_req_header(&r, "If-None-Match", "*");
+    r.xheaders = s->attrs.kv[FERRY_S3_PUT_OBJECT];
+    r.nxheaders = s->attrs.nkv[FERRY_S3_PUT_OBJECT];
     st = ferry_s3_request(s->c, &s->ctl, &r, err);
     char md5_hex[33];
     memcpy(md5_hex, sl->md5_hex, sizeof md5_hex);
@@ -82,8 +84,10 @@ ferry_status ferry_s3_put_single(ferry_s3_sink *s, ferry_s3_slot *sl, ferry_erro
         ferry_error_hook(err, st, "s3", s->c->cfg.conn_id,
                          "PutObject s3://%s/%s failed: it already exists (use --replace to "
                          "overwrite it)", s->bucket, s->key);
-    if (st != FERRY_OK)
+    if (st != FERRY_OK) {
+        ferry_s3_put_attrs_hint(&s->attrs, s->ctl.s3_code, err);
         return ferry_s3_sink_fail(s, st, err);
+    }
     char hex[33];
     if (md5_hex[0] && ferry_s3_plain_md5_etag(s->ctl.etag, hex) && !s->ctl.sse_opaque &&
         strcmp(hex, md5_hex) != 0)
@@ -453,6 +457,7 @@ void ferry_s3_sink_free(ferry_writer *w)
     free(s->upload_id);
     free(s->bucket);
     free(s->key);
+    ferry_s3_put_attrs_release(&s->attrs);
     free(s->resume_path);
     free(s->resume_tmp);
     ferry_s3_resume_release(&s->resumed);
@@ -599,6 +604,9 @@ ferry_status ferry_s3_open_sink(const ferry_endpoint *ep, const ferry_copy_optio
                               s->bucket);
         goto fail;
     }
+    st = ferry_s3_put_attrs_load(&s->attrs, o, ep->conn, s->key, err);
+    if (st != FERRY_OK)
+        goto fail;
     st = ferry_s3_client_new(ep->conn, o, &s->c, err);
     if (st != FERRY_OK)
         goto fail;

@@ -23,6 +23,7 @@
 #include <pthread.h>
 
 #include "ferry/stream.h"
+#include "hooks/s3/s3_attrs.h"
 #include "hooks/s3/s3_internal.h"
 
 /* FREE -> FILLING (producer) -> SEALED (handed off) -> HASHING -> FLIGHT
@@ -92,6 +93,7 @@ typedef struct ferry_s3_sink {
     int parts_sent;         /* parts handed off (under mu) */
     checksum_kind checksum;
     int unsigned_payload;
+    ferry_s3_put_attrs attrs;     /* owned: what PutObject / CreateMultipartUpload carry */
     /* uploader side (read by the producer only after the thread stopped) */
     char *upload_id;        /* owned; set between Create and Complete/Abort */
     int create_unanswered;  /* a Create attempt got no answer: it may have made an upload */

@@ -342,6 +342,8 @@ ferry_status ferry_s3_create_upload(ferry_s3_sink *s, ferry_error *err)
     ferry_s3_req_query(&r, "uploads", NULL);
     if (s->checksum == CK_CRC32C)
         ferry_s3_req_header(&r, "x-amz-checksum-algorithm", "CRC32C");
+    r.xheaders = s->attrs.kv[FERRY_S3_PUT_OBJECT];  /* the object's attributes go on Create */
+    r.nxheaders = s->attrs.nkv[FERRY_S3_PUT_OBJECT];
     /* retried here: an attempt that failed without an answer may have
      * created an upload all the same (see s3_orphans.c) */
     r.no_retry = 1;
@@ -374,8 +376,10 @@ ferry_status ferry_s3_create_upload(ferry_s3_sink *s, ferry_error *err)
                       "CreateMultipartUpload of s3://%s/%s may be left behind", e.msg, s->bucket,
                       s->key);
     }
-    if (st != FERRY_OK)
+    if (st != FERRY_OK) {
+        ferry_s3_put_attrs_hint(&s->attrs, s->ctl.s3_code, err);
         return ferry_s3_sink_fail(s, st, err);
+    }
     if (!have_id) {
         char t[S3_MAX_KEY_LEN + 80], shown[160];
         ferry_s3_sink_target(s, t, sizeof t);

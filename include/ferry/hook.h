@@ -173,6 +173,22 @@ typedef struct ferry_copy_options {
      * NULL = the same key).  Borrowed; NULL = the connection's extras. */
     const char *s3_sse_c_key_file;
     const char *s3_sse_c_copy_source_key_file;
+    /* S3 write attributes (issue 16, hooks/s3/s3_attrs.c): sent with PutObject,
+     * CreateMultipartUpload and server-side copies.  NULL / 0 = not asked: the
+     * connection's extra_args, else the server's default (the content type: from
+     * the destination's name).  Strings borrowed; invalid values FERRY_ERR_USAGE. */
+    const char *s3_sse;               /* "AES256" or "aws:kms" (--sse) */
+    const char *s3_sse_kms_key_id;    /* with aws:kms (--sse-kms-key-id) */
+    int s3_sse_bucket_key;            /* 1: S3 Bucket Key for SSE-KMS (--sse-bucket-key) */
+    const char *s3_storage_class;     /* STANDARD, STANDARD_IA, ... (--storage-class) */
+    const char *s3_content_type;      /* --content-type; NULL = from the name's extension */
+    const char *s3_content_encoding;  /* --content-encoding */
+    const char *const *s3_metadata;   /* "key=value" user metadata (--metadata), n_s3_metadata */
+    size_t n_s3_metadata;
+    const char *const *s3_tags;       /* "key=value" object tags (--tags), n_s3_tags */
+    size_t n_s3_tags;
+    const char *s3_acl;               /* canned ACL (--acl), e.g. bucket-owner-full-control */
+    int s3_requester_pays;            /* 1: x-amz-request-payer: requester on every request */
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 

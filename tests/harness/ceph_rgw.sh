@@ -173,6 +173,14 @@ rgw_keystone_url =
 # nginx in front of this plain-http frontend, which says so with X-Forwarded-Proto
 # (services.sh, s3tls); trust it (tests/integration/s3_ssec.sh)
 rgw_trust_forwarded_https = true
+# server-side encryption for tests/integration/s3_attributes.sh (issue 16): SSE-KMS
+# through radosgw's 'testing' KMS backend (static keys written here - test data, never
+# a production setup), and SSE requests accepted without TLS: radosgw sees the
+# harness's https endpoint (nginx) as plain http.  Radosgw 16 has no SSE-S3: it
+# accepts AES256 and stores the object unencrypted.
+rgw_crypt_s3_kms_backend = testing
+rgw_crypt_s3_kms_encryption_keys = testkey-1=81G4tLJZastz8reboDLLyFC7+x0mWVkKAJ6rTyTsHzQ= testkey-2=c8I9Fiztln8F5RGQhMkijvxEUSNamGAitLlYXAa9xn0=
+rgw_crypt_require_ssl = false
 
 [client.rgw.sts]
 # a second radosgw of the same cluster (same users, buckets, roles) that also

@@ -423,7 +423,7 @@ static void test_server_side_copy(void)
     char sk[256], dk[256];
     snprintf(sk, sizeof sk, "%s/copy-src.bin", prefix);
     snprintf(dk, sizeof dk, "%s/copy dst/parts.bin", prefix);
-    ferry_status st = ferry_s3_copy_object(c, bucket, sk, bucket, dk, 0, 1 << 20, 5 << 20, &err);
+    ferry_status st = ferry_s3_copy_object(c, bucket, sk, bucket, dk, 0, NULL, 1 << 20, 5 << 20, &err);
     if (st != FERRY_OK)
         fprintf(stderr, "  %s\n", err.msg);
     CHECK_INTEQ(st, FERRY_OK);
