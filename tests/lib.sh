@@ -31,6 +31,22 @@ expect_code() {
   if [ "$got" = "$want" ]; then ok "$name"; else fail "$name (exit $got, want $want)" "$(tail -5 "$WORK/.out")"; fi
 }
 # urlenc TEXT: TEXT percent-encoded (every reserved byte), for connection URIs
+# wait_sigint_ready PID: wait (at most 60 s) until PID, or a child of it that is
+# not `timeout`, catches SIGINT.  A job started with & in a script inherits
+# SIGINT as ignored until ferry installs its handler, so a SIGINT sent before
+# that (a slow start on a loaded machine) is lost.  Returns 1 on timeout.
+wait_sigint_ready() {
+  local p=$1 c mask _
+  for _ in $(seq 1 600); do
+    for c in "$p" $(pgrep -P "$p" 2>/dev/null); do
+      [ "$(cat /proc/"$c"/comm 2>/dev/null)" = timeout ] && continue
+      mask=$(awk '/^SigCgt:/ {print $2}' /proc/"$c"/status 2>/dev/null)
+      [ -n "$mask" ] && (( (16#$mask >> 1) & 1 )) && return 0
+    done
+    sleep 0.1
+  done
+  return 1
+}
 urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 # The servers' env file into the environment.  Without it the test is
 # skipped - a failure under FERRY_REQUIRE_SERVICES=1 (scripts/test.sh).

@@ -233,6 +233,7 @@ check "failures left nothing in the directory" bash -c "[ -z \"\$(ls -A faildir)
 # (timeout, not fy: $! must be the process that forwards the signal to ferry)
 timeout -k 5 "$TMO" "$FERRY" copy warehouse: faildir/sleep.csv --query "SELECT pg_sleep(60) AS \"sleep_$SUFFIX\"" > /dev/null 2>&1 &
 fpid=$!
+wait_sigint_ready "$fpid"
 sleep 2
 kill -INT "$fpid"
 wait "$fpid"; code=$?
@@ -315,6 +316,7 @@ before=$(checksum)
 ( head -c 60000000 got.csv; sleep 20 ) 2>/dev/null |
   timeout -k 5 "$TMO" "$FERRY" copy - "warehouse:public.$TGT" --format csv --replace -q > sigint.out 2>&1 &
 fpid=$!
+wait_sigint_ready "$fpid"
 sleep 3
 kill -INT "$fpid"
 wait "$fpid"; code=$?

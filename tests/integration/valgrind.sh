@@ -75,7 +75,14 @@ vg "failing copy: an S3 endpoint refusing connections (exit 4)" 4 copy small.csv
 N=$((N + 1)); log="$WORK/vg.$N.log"
 "${VG[@]}" --log-file="$log" "$FERRY" copy "$HTTP_ECHO_URL/delay/10" delayed.json > "$WORK/.out" 2>&1 &
 pid=$!
-sleep 4
+# valgrind catches every signal itself from its start, so "ferry is waiting for
+# the answer" is seen from its connection to the echo server; a SIGINT before
+# ferry's handler is installed would be ignored (a & job inherits it ignored)
+for _ in $(seq 1 600); do
+  ss -Htnp "dport = :${HTTP_ECHO_URL##*:}" 2>/dev/null | grep -q "pid=$pid," && break
+  sleep 0.1
+done
+sleep 2
 kill -INT "$pid"; wait "$pid"; got=$?
 lost=$(grep -aE "definitely lost: [1-9]|indirectly lost: [1-9]|ERROR SUMMARY: [1-9]" "$log" | head -3)
 [ "$got" = 130 ] && [ -z "$lost" ] && ok "SIGINT mid-download: exit 130, memcheck clean" ||
