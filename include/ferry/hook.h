@@ -166,6 +166,12 @@ typedef struct ferry_copy_options {
     /* Parquet (issue 15): compressed bytes a row group holds while it is built
      * (--row-group-size); 0 = 32 MiB. */
     size_t parquet_row_group_size;
+    /* Multi-file copies and syncs (issue 14): DEST folds case (a Windows or
+     * macOS share, FAT): two source names equal but for ASCII case are one
+     * destination name, so the second is a collision (a failed file, or a
+     * warning with skip_unsafe_names), and a sync compares names without
+     * case (--case-insensitive).  Exact collisions are found either way. */
+    int case_insensitive;
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 
