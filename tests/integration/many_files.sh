@@ -78,6 +78,10 @@ expect_code "SFTP -> S3: $((N + 2)) files (also a backslash and a leading '-'), 
   F copy "sftp_mf:$RD/tree/" "s3://$B/$P/fromsftp/" --recursive --transfers 8 -q
 mkdir -p witness2; awsx s3 cp "s3://$B/$P/fromsftp/" witness2/ --recursive --only-show-errors >/dev/null 2>&1
 if same_tree "$RHOME/tree" witness2; then ok "   ... byte-identical (aws CLI read back)"; else fail "   ... byte-identical" "$(head -5 "$WORK/.diff")"; fi
+# and back the other way: S3 -> SFTP, the same names (spaces, unicode, glob characters, '\', '-')
+expect_code "S3 -> SFTP: $((N + 2)) files, --transfers 8, exit 0" 0 \
+  F copy "s3://$B/$P/fromsftp/" "sftp_mf:$RD/back/" --recursive --transfers 8 -q
+if same_tree "$RHOME/tree" "$RHOME/back"; then ok "   ... byte-identical, no temp file left"; else fail "   ... S3 -> SFTP byte-identical" "$(head -5 "$WORK/.diff")"; fi
 expect_code "SFTP -> local: the backslash and '-' names, exit 0" 0 \
   F copy "sftp_mf:$RD/odd/" sftpnames/ --transfers 4 -q
 [ "$(cat 'sftpnames/back\slash.txt' 2>/dev/null)" = back ] && [ "$(cat 'sftpnames/-leading dash.txt' 2>/dev/null)" = dash ] \
@@ -92,7 +96,12 @@ left=$(find mv -type f | wc -l)
 kept_ok=1; for i in 4 8 12; do [ -f "mv/$(name "$i")" ] || kept_ok=0; done
 [ "$left" = 3 ] && [ "$kept_ok" = 1 ] && ok "   ... exactly the 3 sources whose destination existed are kept" \
   || fail "   ... sources kept: $left (want the 3 refused ones)"
+nfail=$(grep -c '^FAIL ' "$WORK/.out")
 F copy "s3://$B/$P/mv/" witness3/ --recursive -q >/dev/null 2>&1   # S3 -> local is checked above
+nobj=$(find witness3 -type f | wc -l)
+[ "$nfail" = 3 ] && [ "$nobj" = "$N" ] && [ $((N - left)) = $((N - 3)) ] \
+  && ok "   ... the counts match: 3 failed, $((N - 3)) sources gone, $N objects (3 kept + $((N - 3)) moved)" \
+  || fail "   ... counts: $nfail FAIL lines, $nobj objects, $left sources left"
 for i in 4 8 12; do rm -f "witness3/$(name "$i")"; done
 cp -r src src4move; for i in 4 8 12; do rm -f "src4move/$(name "$i")"; done
 if same_tree src4move witness3; then ok "   ... every moved file is in S3, byte-identical"; else fail "   ... moved files in S3" "$(head -5 "$WORK/.diff")"; fi

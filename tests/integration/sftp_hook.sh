@@ -386,7 +386,7 @@ if [ -n "$victims" ] && kill -0 "$kbf" 2>/dev/null && [ "$(find "$RHOME/kb" -typ
     || fail "--transfers 4, sshd child killed mid-batch: the batch completes (got $code)" "$(grep -v debug: kb4.log | tail -5)"
   check "  ... all 200 files byte-identical" diff -r many "$RHOME/kb"
   check "  ... no temp file left" bash -c "! find '$RHOME/kb' -name '.*.ferry-*' | grep -q ."
-  check "  ... the dead session was noticed and replaced (log)" grep -qE "is gone|closed by the|retry [0-9]" kb4.log
+  check "  ... the dead session was noticed and replaced (log)" grep -qE "is gone|closed by the|retry [0-9]|over a new connection" kb4.log
 else
   fail "--transfers 4 kill: no connection or child found, or the batch was done (port '$lport', ferry pid '$kbf')" "$(tail -3 kb4.log)"
   wait "$kbt"
