@@ -175,10 +175,14 @@ struct ferry_multi_plan {
     int stop;                   /* --fail-fast, a usage error or cancellation: take no new file */
     /* destination names taken so far (the lister's thread only) */
     ferry_nameset taken;
-    /* destination directories made so far; dirs_mu is held while one is made,
-     * so two workers never make the same one */
+    /* destination directories made so far, and the ones being made (at
+     * most one per worker): a worker that needs one being made waits on
+     * dirs_cv, so two workers never make the same one, and nobody waits
+     * for another directory's round trips; under dirs_mu */
     pthread_mutex_t dirs_mu;
+    pthread_cond_t dirs_cv;
     ferry_nameset dirs;
+    const char *making[FERRY_MULTI_TRANSFERS_MAX]; /* borrowed from the workers; NULL = free */
     int n_mkdir;                /* directories made (FERRY_LOG_DEBUG at the end) */
 };
 
@@ -197,6 +201,7 @@ ferry_status ferry_multi_plan_new(const char *src, const char *dst, const ferry_
         return ferry_error_oom(err, NULL, NULL, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->dirs_mu, NULL);
+    pthread_cond_init(&p->dirs_cv, NULL);
     ferry_nameset_init(&p->taken, o->case_insensitive);
     ferry_nameset_init(&p->dirs, 0);
     ferry_error_clear(&p->first_err);
@@ -239,6 +244,7 @@ void ferry_multi_plan_free(ferry_multi_plan *p)
         return;
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->dirs_mu);
+    pthread_cond_destroy(&p->dirs_cv);
     ferry_nameset_release(&p->taken);
     ferry_nameset_release(&p->dirs);
     free(p->src);
@@ -370,9 +376,17 @@ static void refuse_name(ferry_multi_plan *p, const char *name, const ferry_error
     free(s);
 }
 
+static int being_made(const ferry_multi_plan *p, const char *dir)
+{
+    for (int i = 0; i < FERRY_MULTI_TRANSFERS_MAX; i++)
+        if (p->making[i] && strcmp(p->making[i], dir) == 0)
+            return 1;
+    return 0;
+}
+
 /* The destination's parent directory of d (DEST/NAME), made once per batch:
- * the first worker to need it makes it while the others wait for dirs_mu,
- * then every file in it finds it in the set. */
+ * the first worker to need it makes it (outside the lock) while the others
+ * needing the same one wait, then every file in it finds it in the set. */
 static ferry_status parent_once(ferry_multi_plan *p, const char *d, ferry_error *err)
 {
     const char *slash = strrchr(d, '/');
@@ -386,16 +400,36 @@ static ferry_status parent_once(ferry_multi_plan *p, const char *d, ferry_error 
     memcpy(parent, d, plen);
     parent[plen] = '\0';
     ferry_status st = FERRY_OK;
+    int slot = -1;
     pthread_mutex_lock(&p->dirs_mu);
-    if (!ferry_nameset_find(&p->dirs, parent)) {
+    while (!ferry_nameset_find(&p->dirs, parent)) {
+        if (being_made(p, parent)) {
+            pthread_cond_wait(&p->dirs_cv, &p->dirs_mu); /* its maker broadcasts, made or failed */
+            continue;
+        }
+        for (int i = 0; i < FERRY_MULTI_TRANSFERS_MAX && slot < 0; i++)
+            if (!p->making[i])
+                slot = i;
+        if (slot < 0) { /* more makers than workers: cannot be, but never spin */
+            pthread_cond_wait(&p->dirs_cv, &p->dirs_mu);
+            continue;
+        }
+        p->making[slot] = parent;
+        break;
+    }
+    pthread_mutex_unlock(&p->dirs_mu);
+    if (slot >= 0) {
         st = make_parent(d, &p->o, err);
+        pthread_mutex_lock(&p->dirs_mu);
+        p->making[slot] = NULL;
         if (st == FERRY_OK) {
             p->n_mkdir++;
             if (ferry_nameset_add(&p->dirs, parent, NULL) < 0)
                 st = ferry_error_oom(err, NULL, NULL, NULL);
         }
+        pthread_cond_broadcast(&p->dirs_cv);
+        pthread_mutex_unlock(&p->dirs_mu);
     }
-    pthread_mutex_unlock(&p->dirs_mu);
     if (parent != small)
         free(parent);
     return st;
