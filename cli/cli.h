@@ -138,6 +138,34 @@ int cli_rules_add(cli_rules *r, int include, const char *glob, const char *verb)
 void cli_rules_free(cli_rules *r);
 /* --min-age / --max-age D into *out seconds: 0, or the usage error's code. */
 int cli_parse_age(const char *verb, const char *opt, const char *text, double *out);
+/* The options every multi-file command shares (cli/many.c): codes above
+ * any verb's own, the getopt entries (CLI_MANY_OPTIONS, for a struct option
+ * table), their help lines, and the parser: 1 when c was one of them (o or
+ * cli.json set), else 0. */
+enum { CLI_OPT_FAIL_FAST = 0x4000, CLI_OPT_SKIP_UNSAFE, CLI_OPT_CASE_INSENSITIVE, CLI_OPT_JSON };
+#define CLI_MANY_OPTIONS                                                                                     \
+    {"fail-fast", no_argument, NULL, CLI_OPT_FAIL_FAST},                                                     \
+        {"skip-unsafe-names", no_argument, NULL, CLI_OPT_SKIP_UNSAFE},                                       \
+        {"case-insensitive", no_argument, NULL, CLI_OPT_CASE_INSENSITIVE}, {"json", no_argument, NULL, CLI_OPT_JSON}
+extern const char cli_many_help[];
+int cli_many_option(int c, ferry_copy_options *o);
+/* One file's result of a multi-file command, as copy and sync print it: a
+ * line on stdout (ok/FAIL/del/skip, or the dry run's plan), or one JSON
+ * record with --json (ok, status, action, dry_run, name, source,
+ * destination, reason, bytes, bytes_read, bytes_written, seconds, error).
+ * Borrowed pointers; name, src, reason, sum, err may be NULL. */
+typedef struct cli_file_result {
+    ferry_sync_action action;
+    const char *name;           /* relative to SOURCE/DEST */
+    const char *src, *dst;
+    ferry_status status;
+    const ferry_summary *sum;
+    const ferry_error *err;     /* when status != FERRY_OK */
+    const char *reason;
+    int dry_run;
+} cli_file_result;
+void cli_print_file(const cli_file_result *r);
+
 /* Run ferry_sync (flags FERRY_SYNC_*) printing one line or JSON record per
  * file and the counts; returns the exit code.  Used by sync and by copy of
  * many files with a selection. */

@@ -93,10 +93,7 @@ static const char copy_help[] =
     CLI_S3_WRITE_HELP
     "  --transfers N           many files: files in flight at once (default 8, at most 64);\n"
     "                          --max-memory is shared among them (each gets its Nth)\n"
-    "  --fail-fast             many files: start no new file after the first failure (the\n"
-    "                          files in flight finish or fail whole)\n"
-    "  --skip-unsafe-names     many files: a listed name that is no safe destination name\n"
-    "                          ('..', '', '/abs') is a warning, not a failed file (exit 7)\n"
+    "%s"
     "  --json                  print the summary as one JSON object (stdout; stderr when\n"
     "                          DEST is stdout); many files: one JSON record per file\n"
     "  --stats D               one line every D on stderr: bytes, rows, rate, elapsed and\n"
@@ -116,10 +113,10 @@ static const char copy_help[] =
 enum {
     OPT_REPLACE = 256, OPT_QUERY, OPT_QUERY_FILE, OPT_FORMAT, OPT_COMPRESS, OPT_DECOMPRESS, OPT_LEVEL,
     OPT_NO_HEADER, OPT_SPOOL, OPT_S3_CONN, OPT_CHUNK, OPT_PART, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
-    OPT_JSON, OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
+    OPT_CREATE, OPT_NULL_STRING, OPT_RECURSIVE, OPT_MOVE, OPT_METHOD, OPT_DATA, OPT_DATA_FILE,
     OPT_HEADER, OPT_DRY_RUN, OPT_PARALLEL, OPT_SPLIT_BY, OPT_SPLIT_OUTPUT, OPT_PARTITION,
     OPT_COMPRESS_THREADS, OPT_SPLIT_RANGE, OPT_CHECKSUM, OPT_UNSIGNED, OPT_SIGNED, OPT_MAX_MEMORY, OPT_RESUME,
-    OPT_TRANSFERS, OPT_FAIL_FAST, OPT_SKIP_UNSAFE,
+    OPT_TRANSFERS,
     OPT_STATS, OPT_PROGRESS,
     OPT_INCLUDE, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING, /* issue 14 (cmd_sync.c) */
     OPT_ROW_GROUP_SIZE,
@@ -148,7 +145,6 @@ static const struct option copy_options[] = {
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"json", no_argument, NULL, OPT_JSON},
     {"create", no_argument, NULL, OPT_CREATE},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"null-string", required_argument, NULL, OPT_NULL_STRING},
@@ -170,8 +166,7 @@ static const struct option copy_options[] = {
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"resume", required_argument, NULL, OPT_RESUME},
     {"transfers", required_argument, NULL, OPT_TRANSFERS},
-    {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
-    {"skip-unsafe-names", no_argument, NULL, OPT_SKIP_UNSAFE},
+    CLI_MANY_OPTIONS, /* --fail-fast, --skip-unsafe-names, --case-insensitive, --json (cli/many.c) */
     {"stats", required_argument, NULL, OPT_STATS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"include", required_argument, NULL, OPT_INCLUDE},
@@ -312,39 +307,8 @@ static void print_file_result(const char *src, const char *dst, ferry_status st,
                               const ferry_error *err, void *ud)
 {
     (void)ud;
-    char s[1024], d[1024];
-    snprintf(s, sizeof s, "%s", src);
-    snprintf(d, sizeof d, "%s", dst);
-    ferry_scrub(s, sizeof s);
-    ferry_scrub(d, sizeof d);
-    if (cli.json) {
-        /* one record per file: source, destination, bytes, seconds, status, error */
-        fputs("{\"ok\":", stdout);
-        fputs(st == FERRY_OK ? "true" : "false", stdout);
-        fputs(st == FERRY_OK ? ",\"status\":\"ok\"" : ",\"status\":\"failed\"", stdout);
-        fputs(",\"source\":", stdout);
-        cli_json_string(stdout, s);
-        fputs(",\"destination\":", stdout);
-        cli_json_string(stdout, d);
-        fprintf(stdout, ",\"bytes\":%lld,\"bytes_read\":%lld,\"bytes_written\":%lld,\"seconds\":%.3f",
-                (long long)(sum->bytes_written > 0 ? sum->bytes_written : 0),
-                (long long)(sum->bytes_read > 0 ? sum->bytes_read : 0),
-                (long long)(sum->bytes_written > 0 ? sum->bytes_written : 0), sum->seconds);
-        if (st == FERRY_OK) {
-            fputs(",\"error\":null}\n", stdout);
-        } else {
-            fprintf(stdout, ",\"exit_code\":%d,\"error\":{\"exit_code\":%d,\"message\":", (int)st, (int)st);
-            cli_json_string(stdout, err ? err->msg : "");
-            fputs("}}\n", stdout);
-        }
-        fflush(stdout);
-    } else if (st == FERRY_OK) {
-        if (!cli.quiet)
-            printf("ok    %s -> %s (%lld bytes, %.2f s)\n", s, d, (long long)sum->bytes_written, sum->seconds);
-    } else {
-        printf("FAIL  %s -> %s: %s\n", s, d, err ? err->msg : ferry_status_name(st));
-    }
-    fflush(stdout);
+    cli_file_result r = {.action = FERRY_SYNC_COPY, .src = src, .dst = dst, .status = st, .sum = sum, .err = err};
+    cli_print_file(&r);
 }
 
 /* One result line per file on stdout; a closing count on stderr. */
@@ -467,7 +431,6 @@ int cmd_copy(int argc, char **argv)
             if ((rc = cli_opt_timeout("copy", optarg, &o.timeout)) != 0)
                 return rc;
             break;
-        case OPT_JSON: cli.json = 1; break;
         case OPT_CREATE: o.create_table = 1; break;
         case OPT_DRY_RUN: dry_run = 1; break;
         case OPT_NULL_STRING: o.null_string = optarg; break;
@@ -537,8 +500,6 @@ int cmd_copy(int argc, char **argv)
             if ((rc = cli_opt_transfers("copy", optarg, &o.transfers)) != 0)
                 return rc;
             break;
-        case OPT_FAIL_FAST: o.fail_fast = 1; break;
-        case OPT_SKIP_UNSAFE: o.skip_unsafe_names = 1; break;
         case OPT_STATS:
             stats_every = cli_parse_duration(optarg);
             if (stats_every < 0)
@@ -553,10 +514,12 @@ int cmd_copy(int argc, char **argv)
             break;
         case 'q': cli.quiet = 1; break;
         case 'h':
-            fputs(copy_help, stdout);
+            printf(copy_help, cli_many_help);
             free(query_from_file);
             return 0;
         default:
+            if (cli_many_option(c, &o))
+                break;
             free(query_from_file);
             return cli_usage("copy", "bad option");
         }

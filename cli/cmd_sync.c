@@ -54,7 +54,9 @@ static const char sync_help[] =
     "  --sse-c-copy-source-key FILE  S3 SSE-C key of an S3 SOURCE when it differs\n"
     "                          from --sse-c-key ('none': SOURCE is not SSE-C encrypted)\n"
     CLI_S3_WRITE_HELP
-    "  --json                  one JSON record per file, then one with the counts\n"
+    "%s"
+    "  --json                  one JSON record per file (as ferry copy's), then one with\n"
+    "                          the counts\n"
     "  -q, --quiet             only failures\n"
     "\n"
     "Exit code: 0 when every copy and deletion succeeded, else the first failure's;\n"
@@ -62,7 +64,7 @@ static const char sync_help[] =
 
 enum {
     OPT_INCLUDE = 256, OPT_EXCLUDE, OPT_MIN_AGE, OPT_MAX_AGE, OPT_IGNORE_EXISTING, OPT_DELETE, OPT_DRY_RUN,
-    OPT_S3_CONN, OPT_RETRIES, OPT_TIMEOUT, OPT_MAX_MEMORY, OPT_JSON,
+    OPT_S3_CONN, OPT_RETRIES, OPT_TIMEOUT, OPT_MAX_MEMORY,
     OPT_TRANSFERS,
     OPT_SSE_C_KEY, OPT_SSE_C_COPY_SOURCE_KEY /* issue 16: SSE-C */
 };
@@ -80,10 +82,10 @@ static const struct option sync_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"transfers", required_argument, NULL, OPT_TRANSFERS},
-    {"json", no_argument, NULL, OPT_JSON},
     {"sse-c-key", required_argument, NULL, OPT_SSE_C_KEY},
     {"sse-c-copy-source-key", required_argument, NULL, OPT_SSE_C_COPY_SOURCE_KEY},
     CLI_S3_WRITE_LONGOPTS,
+    CLI_MANY_OPTIONS, /* --fail-fast, --skip-unsafe-names, --case-insensitive, --json (cli/many.c) */
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -122,67 +124,14 @@ int cli_parse_age(const char *verb, const char *opt, const char *text, double *o
     return 0;
 }
 
-typedef struct out_ctx {
-    unsigned flags;
-    int is_sync;
-} out_ctx;
-
-static const char *const action_names[] = {"copy", "skip", "delete"};
-
+/* One event as copy prints a file's result (cli/many.c). */
 static void print_event(const ferry_sync_event *ev, void *ud)
 {
     (void)ud;
-    char s[1024] = "", d[1024] = "";
-    if (ev->src)
-        snprintf(s, sizeof s, "%s", ev->src);
-    if (ev->dst)
-        snprintf(d, sizeof d, "%s", ev->dst);
-    ferry_scrub(s, sizeof s);
-    ferry_scrub(d, sizeof d);
-    if (cli.json) {
-        fprintf(stdout, "{\"action\":\"%s\",\"ok\":%s,\"dry_run\":%s,\"name\":", action_names[ev->action],
-                ev->status == FERRY_OK ? "true" : "false", ev->dry_run ? "true" : "false");
-        cli_json_string(stdout, ev->name);
-        if (ev->src) {
-            fputs(",\"source\":", stdout);
-            cli_json_string(stdout, s);
-        }
-        fputs(",\"destination\":", stdout);
-        cli_json_string(stdout, d);
-        if (ev->reason) {
-            fputs(",\"reason\":", stdout);
-            cli_json_string(stdout, ev->reason);
-        }
-        if (ev->sum)
-            fprintf(stdout, ",\"bytes_read\":%lld,\"bytes_written\":%lld,\"seconds\":%.3f",
-                    (long long)ev->sum->bytes_read, (long long)ev->sum->bytes_written, ev->sum->seconds);
-        if (ev->status != FERRY_OK) {
-            fprintf(stdout, ",\"exit_code\":%d,\"error\":", (int)ev->status);
-            cli_json_string(stdout, ev->err ? ev->err->msg : ferry_status_name(ev->status));
-        }
-        fputs("}\n", stdout);
-        fflush(stdout);
-        return;
-    }
-    if (ev->status != FERRY_OK) {
-        if (ev->action == FERRY_SYNC_DELETE)
-            printf("FAIL  delete %s: %s\n", d, ev->err ? ev->err->msg : ferry_status_name(ev->status));
-        else
-            printf("FAIL  %s -> %s: %s\n", s, d, ev->err ? ev->err->msg : ferry_status_name(ev->status));
-    } else if (ev->dry_run) {
-        if (!cli.quiet)
-            printf("%-6s %s (%s)\n", action_names[ev->action], ev->name, ev->reason ? ev->reason : "");
-    } else if (ev->action == FERRY_SYNC_COPY) {
-        if (!cli.quiet)
-            printf("ok    %s -> %s (%lld bytes, %.2f s)\n", s, d, ev->sum ? (long long)ev->sum->bytes_written : 0LL,
-                   ev->sum ? ev->sum->seconds : 0.0);
-    } else if (ev->action == FERRY_SYNC_DELETE) {
-        if (!cli.quiet)
-            printf("del   %s\n", d);
-    } else if (!cli.quiet && cli.log_level >= FERRY_LOG_INFO) {
-        printf("skip  %s (%s)\n", ev->name, ev->reason ? ev->reason : "");
-    }
-    fflush(stdout);
+    cli_file_result r = {.action = ev->action, .name = ev->name, .src = ev->src, .dst = ev->dst,
+                         .status = ev->status, .sum = ev->sum, .err = ev->err, .reason = ev->reason,
+                         .dry_run = ev->dry_run};
+    cli_print_file(&r);
 }
 
 int cli_run_sync(const char *src, const char *dst, const ferry_copy_options *o, unsigned flags)
@@ -260,16 +209,16 @@ int cmd_sync(int argc, char **argv)
         case OPT_TIMEOUT: rc = cli_opt_timeout("sync", optarg, &o.timeout); break;
         case OPT_MAX_MEMORY: rc = cli_opt_max_memory("sync", optarg, &o.max_memory); break;
         case OPT_TRANSFERS: rc = cli_opt_transfers("sync", optarg, &o.transfers); break;
-        case OPT_JSON: cli.json = 1; break;
         case OPT_SSE_C_KEY: o.s3_sse_c_key_file = optarg; break;
         case OPT_SSE_C_COPY_SOURCE_KEY: o.s3_sse_c_copy_source_key_file = optarg; break;
         case 'q': cli.quiet = 1; break;
         case 'h':
-            fputs(sync_help, stdout);
+            printf(sync_help, cli_many_help);
             cli_rules_free(&rules);
             return 0;
         default:
-            rc = cli_usage("sync", "bad option");
+            if (!cli_many_option(c, &o))
+                rc = cli_usage("sync", "bad option");
         }
     }
     if (rc == 0 && argc - optind != 2)

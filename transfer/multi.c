@@ -5,7 +5,11 @@
  * file as an independent atomic transfer on one of --transfers workers, and
  * delete a source file only once its destination committed and the sizes
  * agree.  A listed name that cannot be a destination name ("..", "", an
- * absolute name) is a failed file, never dropped in silence.
+ * absolute name), or that maps to a destination name an earlier entry of
+ * the batch took (the same name listed twice; with --case-insensitive, a
+ * name equal but for case), is a failed file, never dropped in silence and
+ * never written over the first.  Each destination directory is created
+ * once per batch (a set shared by the workers), not once per file.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include "ferry/transfer.h"
 #include "transfer/move.h"
 #include "transfer/multi.h"
+#include "transfer/nameset.h"
 #include "transfer/options.h"
 #include "transfer/sync.h"
 
@@ -168,6 +173,17 @@ struct ferry_multi_plan {
     ferry_status first;
     ferry_error first_err;
     int stop;                   /* --fail-fast, a usage error or cancellation: take no new file */
+    /* destination names taken so far (the lister's thread only) */
+    ferry_nameset taken;
+    /* destination directories made so far, and the ones being made (at
+     * most one per worker): a worker that needs one being made waits on
+     * dirs_cv, so two workers never make the same one, and nobody waits
+     * for another directory's round trips; under dirs_mu */
+    pthread_mutex_t dirs_mu;
+    pthread_cond_t dirs_cv;
+    ferry_nameset dirs;
+    const char *making[FERRY_MULTI_TRANSFERS_MAX]; /* borrowed from the workers; NULL = free */
+    int n_mkdir;                /* directories made (FERRY_LOG_DEBUG at the end) */
 };
 
 static ferry_status plan_oom(ferry_multi_plan *p, ferry_error *err)
@@ -184,6 +200,10 @@ ferry_status ferry_multi_plan_new(const char *src, const char *dst, const ferry_
     if (!p)
         return ferry_error_oom(err, NULL, NULL, NULL);
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->dirs_mu, NULL);
+    pthread_cond_init(&p->dirs_cv, NULL);
+    ferry_nameset_init(&p->taken, o->case_insensitive);
+    ferry_nameset_init(&p->dirs, 0);
     ferry_error_clear(&p->first_err);
     p->o = *o;
     p->fn = fn;
@@ -223,6 +243,10 @@ void ferry_multi_plan_free(ferry_multi_plan *p)
     if (!p)
         return;
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->dirs_mu);
+    pthread_cond_destroy(&p->dirs_cv);
+    ferry_nameset_release(&p->taken);
+    ferry_nameset_release(&p->dirs);
     free(p->src);
     free(p->base);
     free(p->query);
@@ -270,6 +294,30 @@ int ferry_multi_name_safe(const char *name, const char **why)
     return 1;
 }
 
+ferry_status ferry_multi_claim_name(ferry_nameset *taken, const char *name, ferry_error *err)
+{
+    const char *why = NULL;
+    if (!ferry_multi_name_safe(name, &why))
+        return ferry_error_set(err, FERRY_ERR_DATA, "the name '%s' %s, so it has no safe destination name",
+                               name, why);
+    if (!taken)
+        return FERRY_OK;
+    const char *prior = NULL;
+    int added = ferry_nameset_add(taken, name, &prior);
+    if (added < 0)
+        return ferry_error_oom(err, NULL, NULL, "destination names");
+    if (added == 0 && strcmp(prior, name) == 0)
+        return ferry_error_set(err, FERRY_ERR_DATA,
+                               "the name '%s' was listed twice in this batch: one destination name for two "
+                               "entries, the first one copied", name);
+    if (added == 0)
+        return ferry_error_set(err, FERRY_ERR_DATA,
+                               "the name '%s' differs from '%s', listed before it, only by case, and the "
+                               "destination folds case (--case-insensitive): one destination name for two "
+                               "entries, the first one copied", name, prior);
+    return FERRY_OK;
+}
+
 /* Record one file's result and report it (serialised). */
 static void plan_result(ferry_multi_plan *p, const char *s, const char *d, ferry_status st,
                         const ferry_summary *sum, const ferry_error *one)
@@ -303,37 +351,100 @@ static int plan_stopped(ferry_multi_plan *p)
     return stop || ferry_cancelled();
 }
 
-/* The worker's memory of the last parent directory it created, so a flat
- * directory costs one mkdir per worker, not one per file. */
-typedef struct worker_state {
-    char *last_parent;      /* owned */
-} worker_state;
+/* A listed name refused (why in one): a failed file, or a warning with
+ * --skip-unsafe-names. */
+static void refuse_name(ferry_multi_plan *p, const char *name, const ferry_error *one)
+{
+    char *s = join(p->base, name);
+    if (p->o.skip_unsafe_names) {
+        ferry_log(FERRY_LOG_WARN, "skipped %s: %s", s ? s : p->base, one->msg);
+        pthread_mutex_lock(&p->mu);
+        p->n_skipped++;
+        pthread_mutex_unlock(&p->mu);
+    } else {
+        ferry_summary sum;
+        memset(&sum, 0, sizeof sum);
+        sum.rows_read = sum.rows_written = -1;
+        ferry_error failed = *one;
+        size_t n = strlen(failed.msg);
+        snprintf(failed.msg + n, sizeof failed.msg - n, ": not copied (--skip-unsafe-names makes this a warning)");
+        const char *why;
+        char *d = ferry_multi_name_safe(name, &why) ? join(p->dst_base, name) : NULL;
+        plan_result(p, s ? s : p->base, d ? d : "", FERRY_ERR_DATA, &sum, &failed);
+        free(d);
+    }
+    free(s);
+}
 
-static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e, worker_state *w)
+static int being_made(const ferry_multi_plan *p, const char *dir)
+{
+    for (int i = 0; i < FERRY_MULTI_TRANSFERS_MAX; i++)
+        if (p->making[i] && strcmp(p->making[i], dir) == 0)
+            return 1;
+    return 0;
+}
+
+/* The destination's parent directory of d (DEST/NAME), made once per batch:
+ * the first worker to need it makes it (outside the lock) while the others
+ * needing the same one wait, then every file in it finds it in the set. */
+static ferry_status parent_once(ferry_multi_plan *p, const char *d, ferry_error *err)
+{
+    const char *slash = strrchr(d, '/');
+    if (!slash || slash == d)
+        return FERRY_OK;
+    size_t plen = (size_t)(slash - d);
+    char small[512];
+    char *parent = plen < sizeof small ? small : malloc(plen + 1);
+    if (!parent)
+        return ferry_error_oom(err, NULL, NULL, NULL);
+    memcpy(parent, d, plen);
+    parent[plen] = '\0';
+    ferry_status st = FERRY_OK;
+    int slot = -1;
+    pthread_mutex_lock(&p->dirs_mu);
+    while (!ferry_nameset_find(&p->dirs, parent)) {
+        if (being_made(p, parent)) {
+            pthread_cond_wait(&p->dirs_cv, &p->dirs_mu); /* its maker broadcasts, made or failed */
+            continue;
+        }
+        for (int i = 0; i < FERRY_MULTI_TRANSFERS_MAX && slot < 0; i++)
+            if (!p->making[i])
+                slot = i;
+        if (slot < 0) { /* more makers than workers: cannot be, but never spin */
+            pthread_cond_wait(&p->dirs_cv, &p->dirs_mu);
+            continue;
+        }
+        p->making[slot] = parent;
+        break;
+    }
+    pthread_mutex_unlock(&p->dirs_mu);
+    if (slot >= 0) {
+        st = make_parent(d, &p->o, err);
+        pthread_mutex_lock(&p->dirs_mu);
+        p->making[slot] = NULL;
+        if (st == FERRY_OK) {
+            p->n_mkdir++;
+            if (ferry_nameset_add(&p->dirs, parent, NULL) < 0)
+                st = ferry_error_oom(err, NULL, NULL, NULL);
+        }
+        pthread_cond_broadcast(&p->dirs_cv);
+        pthread_mutex_unlock(&p->dirs_mu);
+    }
+    if (parent != small)
+        free(parent);
+    return st;
+}
+
+static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e)
 {
     ferry_summary sum;
     memset(&sum, 0, sizeof sum);
     sum.rows_read = sum.rows_written = -1;
     ferry_error one;
     ferry_error_clear(&one);
-    const char *why = NULL;
-    if (!ferry_multi_name_safe(e->name, &why)) {
-        char *s = join(p->base, e->name);
-        if (p->o.skip_unsafe_names) {
-            ferry_log(FERRY_LOG_WARN, "skipped %s: the name '%s' %s, so it has no safe destination name",
-                      s ? s : p->base, e->name, why);
-            pthread_mutex_lock(&p->mu);
-            p->n_skipped++;
-            pthread_mutex_unlock(&p->mu);
-            free(s);
-            return FERRY_OK;
-        }
-        ferry_error_set(&one, FERRY_ERR_DATA,
-                        "the name '%s' %s, so it has no safe destination name: not copied "
-                        "(--skip-unsafe-names makes this a warning)", e->name, why);
-        plan_result(p, s ? s : p->base, "", FERRY_ERR_DATA, &sum, &one);
-        free(s);
-        return FERRY_ERR_DATA;
+    if (ferry_multi_claim_name(NULL, e->name, &one) != FERRY_OK) {
+        refuse_name(p, e->name, &one);
+        return p->o.skip_unsafe_names ? FERRY_OK : FERRY_ERR_DATA;
     }
     char *s0 = join(p->base, e->name);
     char *s = s0 && p->query ? join(s0, p->query) : s0;
@@ -341,17 +452,8 @@ static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e, wo
         free(s0);
     char *d = p->dst_base ? join(p->dst_base, e->name) : strdup(p->dst);
     ferry_status st = (s && d) ? FERRY_OK : ferry_error_oom(&one, NULL, NULL, NULL);
-    if (st == FERRY_OK && p->dst_base) {
-        /* recursive copies: the destination's parent directory, once per worker and directory */
-        size_t plen = (size_t)(strrchr(d, '/') - d);
-        if (!w || !w->last_parent || strlen(w->last_parent) != plen || strncmp(w->last_parent, d, plen) != 0) {
-            st = make_parent(d, &p->o, &one);
-            if (st == FERRY_OK && w) {
-                free(w->last_parent);
-                w->last_parent = strndup(d, plen);
-            }
-        }
-    }
+    if (st == FERRY_OK && p->dst_base)
+        st = parent_once(p, d, &one); /* the destination's parent directory, once per batch */
     if (st == FERRY_OK) {
         ferry_copy_options fo = p->o;
         fo.source_size = e->size;
@@ -374,7 +476,7 @@ static ferry_status copy_one(ferry_multi_plan *p, const ferry_multi_entry *e, wo
 
 ferry_status ferry_multi_copy_one(ferry_multi_plan *p, const ferry_multi_entry *e)
 {
-    return copy_one(p, e, NULL);
+    return copy_one(p, e);
 }
 
 /* ---- the run: lister -> bounded queue -> workers ---------------------------------- */
@@ -404,7 +506,6 @@ static void timed_wait(pthread_cond_t *c, pthread_mutex_t *mu)
 static void *worker_main(void *arg)
 {
     run *r = arg;
-    worker_state w = {NULL};
     for (;;) {
         pthread_mutex_lock(&r->mu);
         while (r->count == 0 && !r->closed && !plan_stopped(r->p))
@@ -419,16 +520,16 @@ static void *worker_main(void *arg)
         pthread_cond_signal(&r->not_full);
         pthread_mutex_unlock(&r->mu);
         ferry_multi_entry e = {q.name, q.size, q.mtime};
-        copy_one(r->p, &e, &w);
+        copy_one(r->p, &e);
         free(q.name);
     }
-    free(w.last_parent);
     return NULL;
 }
 
 /* A status the lister's callback returns to end the listing early (fail-fast,
  * cancellation); never reported. */
 #define LIST_STOPPED FERRY_ERR_INTERRUPTED
+
 
 static ferry_status enqueue(const ferry_entry *e, void *ud, ferry_error *err)
 {
@@ -452,6 +553,20 @@ static ferry_status enqueue(const ferry_entry *e, void *ud, ferry_error *err)
             return FERRY_OK;
         if (a != 1)
             return err->status != FERRY_OK ? err->status : ferry_error_set(err, FERRY_ERR_INTERNAL, "admit failed");
+    }
+    if (r->p->dst_base) {
+        /* its own safe destination name, not one an earlier entry took */
+        ferry_error one;
+        ferry_error_clear(&one);
+        ferry_status cst = ferry_multi_claim_name(&r->p->taken, e->name, &one);
+        if (cst == FERRY_ERR_DATA) {
+            refuse_name(r->p, e->name, &one);
+            return plan_stopped(r->p) ? ferry_error_set(err, LIST_STOPPED, "listing stopped") : FERRY_OK;
+        }
+        if (cst != FERRY_OK) {
+            *err = one;
+            return cst;
+        }
     }
     char *name = strdup(e->name);
     if (!name)
@@ -546,7 +661,10 @@ ferry_status ferry_multi_run(ferry_multi_plan *p, int *n_ok, int *n_failed, ferr
     *n_ok = p->n_ok;
     *n_failed = p->n_failed;
     if (p->n_skipped)
-        ferry_log(FERRY_LOG_WARN, "%d files skipped for unsafe names (--skip-unsafe-names)", p->n_skipped);
+        ferry_log(FERRY_LOG_WARN, "%d files skipped for unsafe or colliding names (--skip-unsafe-names)",
+                  p->n_skipped);
+    if (p->dst_base)
+        ferry_log(FERRY_LOG_DEBUG, "copy: %d destination directories made (once each)", p->n_mkdir);
     if (ferry_cancelled() && p->first != FERRY_ERR_INTERRUPTED) {
         p->first = ferry_error_set(&p->first_err, FERRY_ERR_INTERRUPTED, "interrupted by signal %d",
                                    ferry_cancel_signal());

@@ -74,4 +74,12 @@ ferry_status ferry_multi_run(ferry_multi_plan *p, int *n_ok, int *n_failed, ferr
  * backslashes, newlines, UTF-8) are names like any other. */
 int ferry_multi_name_safe(const char *name, const char **why);
 
+/* Whether the listed name maps to a destination name of its own: a safe
+ * name (above) that no earlier entry of the batch took (taken: the names
+ * so far, exact or case-folded; NULL checks only the name itself; a new
+ * name is added).  FERRY_OK, FERRY_ERR_DATA with the reason in err (no
+ * advice appended), or an out-of-memory error. */
+struct ferry_nameset;
+ferry_status ferry_multi_claim_name(struct ferry_nameset *taken, const char *name, ferry_error *err);
+
 #endif

@@ -30,6 +30,8 @@
 #include "core/util.h"
 #include "ferry/log.h"
 #include "transfer/filter.h"
+#include "transfer/multi.h"
+#include "transfer/nameset.h"
 #include "transfer/options.h"
 #include "transfer/sync.h"
 
@@ -49,15 +51,8 @@ typedef struct dindex {
     uint32_t *slots;     /* 0 = empty, else entry index + 1 */
     size_t mask;         /* slot count - 1 (a power of two) */
     ferry_buf names;
+    int fold;            /* --case-insensitive: names equal but for ASCII case are one */
 } dindex;
-
-static uint32_t name_hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 static void dindex_release(dindex *x)
 {
@@ -65,7 +60,9 @@ static void dindex_release(dindex *x)
     free(x->seen);
     free(x->slots);
     ferry_buf_release(&x->names);
+    int fold = x->fold;
     memset(x, 0, sizeof *x);
+    x->fold = fold;
 }
 
 static const char *dindex_name(const dindex *x, size_t i)
@@ -78,12 +75,12 @@ static long dindex_find(const dindex *x, const char *name)
 {
     if (!x->slots)
         return -1;
-    uint32_t h = name_hash(name);
+    uint32_t h = ferry_name_hash(name, x->fold);
     for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {
         uint32_t s = x->slots[i];
         if (s == 0)
             return -1;
-        if (x->e[s - 1].hash == h && strcmp(dindex_name(x, s - 1), name) == 0)
+        if (x->e[s - 1].hash == h && ferry_name_same(dindex_name(x, s - 1), name, x->fold))
             return (long)(s - 1);
     }
 }
@@ -135,7 +132,7 @@ static int dindex_add(dindex *x, const char *name, int64_t size, int64_t mtime)
     d->size = size;
     d->mtime = mtime;
     d->off = (uint32_t)off;
-    d->hash = name_hash(name);
+    d->hash = ferry_name_hash(name, x->fold);
     x->seen[x->n] = 0;
     size_t i = d->hash & x->mask;
     while (x->slots[i])
@@ -307,6 +304,7 @@ ferry_status ferry_select_new(const char *src, const char *dst, const ferry_copy
     s->ud = ud;
     s->dry_run = (flags & FERRY_SYNC_DRY_RUN) != 0;
     s->ignore_existing = o && o->ignore_existing;
+    s->idx.fold = o && o->case_insensitive;
     ferry_status st = FERRY_OK;
     if (o && (o->n_filter_rules > 0 || o->min_age > 0 || o->max_age > 0))
         st = ferry_filter_new(o->filter_rules, o->n_filter_rules, o->min_age, o->max_age, (int64_t)time(NULL),
@@ -597,7 +595,13 @@ static void on_copied(const char *src, const char *dst, ferry_status st, const f
     ev.sum = st == FERRY_OK ? sum : NULL;
     /* the name relative to DST */
     size_t bl = r->sel->dst_base ? strlen(r->sel->dst_base) : 0;
-    ev.name = bl && strncmp(dst, r->sel->dst_base, bl) == 0 ? dst + bl : dst;
+    size_t sl = strlen(r->sel->src_base);
+    if (bl && strncmp(dst, r->sel->dst_base, bl) == 0)
+        ev.name = dst + bl;
+    else if (!dst[0] && strncmp(src, r->sel->src_base, sl) == 0)
+        ev.name = src + sl;  /* a name refused: it has no destination */
+    else
+        ev.name = dst;
     r->fn(&ev, r->ud);
 }
 
@@ -606,21 +610,65 @@ static void on_copied(const char *src, const char *dst, ferry_status st, const f
 typedef struct dry_ctx {
     ferry_select *sel;
     ferry_sync_counts *c;
+    const ferry_copy_options *o;
+    ferry_nameset taken;    /* destination names so far (multi.c's rule) */
+    ferry_status first;     /* the first refused name's status, its reason in first_err */
+    ferry_error first_err;
     ferry_buf lines;    /* buffered decisions (with --delete) */
     int buffer;
     int64_t listed;
 } dry_ctx;
+
+/* --dry-run: a listed name the copy would refuse (multi.c's rule) */
+static void refused_event(ferry_select *s, const char *name, const ferry_error *err)
+{
+    if (!s->fn)
+        return;
+    ferry_sync_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.action = FERRY_SYNC_COPY;
+    ev.name = name;
+    ev.src = compose(&s->s_text, s->src_base, name, s->src_query);
+    const char *why;
+    ev.dst = s->dst_base && ferry_multi_name_safe(name, &why) ? compose(&s->d_text, s->dst_base, name, s->dst_query) : "";
+    ev.dry_run = s->dry_run;
+    ev.status = err->status;
+    ev.err = err;
+    s->fn(&ev, s->ud);
+}
 
 static ferry_status dry_one(const ferry_entry *e, void *ud, ferry_error *err)
 {
     dry_ctx *d = ud;
     if (e->is_dir)
         return FERRY_OK;
-    if (strstr(e->name, "../") || strcmp(e->name, "..") == 0 || e->name[0] == '/')
-        return ferry_error_set(err, FERRY_ERR_DATA, "listing returned '%s', outside the listed directory", e->name);
     d->listed++;
     char why[512];
     int copy = decide(d->sel, e->name, e->size, e->mtime, why, sizeof why);
+    ferry_error one;
+    ferry_error_clear(&one);
+    ferry_status cst = copy ? ferry_multi_claim_name(&d->taken, e->name, &one) : FERRY_OK;
+    if (cst != FERRY_OK && cst != FERRY_ERR_DATA) {
+        *err = one;
+        return cst;
+    }
+    if (cst == FERRY_ERR_DATA) {
+        /* as the copy would: a failed file, or a warning with --skip-unsafe-names */
+        if (d->o->skip_unsafe_names) {
+            ferry_log(FERRY_LOG_WARN, "would skip %s%s: %s", d->sel->src_base, e->name, one.msg);
+            d->c->skipped++;
+            return FERRY_OK;
+        }
+        size_t n = strlen(one.msg);
+        snprintf(one.msg + n, sizeof one.msg - n, ": would not be copied (--skip-unsafe-names makes this a warning)");
+        d->c->failed++;
+        if (d->first == FERRY_OK) {
+            d->first = cst;
+            d->first_err = one;
+        }
+        refused_event(d->sel, e->name, &one);
+        return FERRY_OK;
+    }
     if (copy)
         d->c->copied++;
     else
@@ -642,6 +690,9 @@ static ferry_status dry_run(ferry_select *sel, const char *src, const ferry_copy
     memset(&d, 0, sizeof d);
     d.sel = sel;
     d.c = c;
+    d.o = o;
+    ferry_nameset_init(&d.taken, o->case_insensitive);
+    ferry_error_clear(&d.first_err);
     d.buffer = (flags & FERRY_SYNC_DELETE) && sel->fn;
     ferry_endpoint *ep = NULL;
     ferry_status st = ferry_endpoint_parse(src, o, 0, &ep, err);
@@ -655,8 +706,11 @@ static ferry_status dry_run(ferry_select *sel, const char *src, const ferry_copy
                              (flags & FERRY_SYNC_DELETE) ? ": nothing deleted" : "");
     const char **names = NULL;
     size_t n = 0;
-    if (st == FERRY_OK && (flags & FERRY_SYNC_DELETE))
+    if (st == FERRY_OK && (flags & FERRY_SYNC_DELETE) && d.first == FERRY_OK)
         st = extras(sel, &names, &n, err);
+    else if (st == FERRY_OK && (flags & FERRY_SYNC_DELETE))
+        ferry_log(FERRY_LOG_WARN, "--delete: nothing would be deleted, as %lld file%s would fail",
+                  (long long)c->failed, c->failed == 1 ? "" : "s");
     for (size_t i = 0; st == FERRY_OK && i < n; i++)
         delete_event(sel, names[i], FERRY_OK, NULL, c);
     for (size_t off = 0; st == FERRY_OK && off < d.lines.len;) {
@@ -667,6 +721,11 @@ static ferry_status dry_run(ferry_select *sel, const char *src, const ferry_copy
     }
     free(names);
     ferry_buf_release(&d.lines);
+    ferry_nameset_release(&d.taken);
+    if (st == FERRY_OK && d.first != FERRY_OK) {
+        *err = d.first_err;
+        st = d.first;
+    }
     return st;
 }
 

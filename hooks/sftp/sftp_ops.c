@@ -375,6 +375,10 @@ ferry_status ferry_sftp_op_mkdir(const ferry_endpoint *ep, int parents, ferry_er
     ferry_sftp_session *s = NULL;
     int reused = 0;
     ferry_status st;
+    /* one line a call: a multi-file copy makes each directory once per batch
+     * (transfer/multi.c), which tests count here */
+    ferry_log(FERRY_LOG_DEBUG, FERRY_SFTP_SYSTEM "(%s): mkdir%s '%s'", ep->conn ? ep->conn->id : "", parents ? " -p" : "",
+              path);
 again:
     st = op_connect(ep->conn, &s, &reused, err);
     if (st == FERRY_OK && !parents) {

@@ -189,6 +189,12 @@ typedef struct ferry_copy_options {
     size_t n_s3_tags;
     const char *s3_acl;               /* canned ACL (--acl), e.g. bucket-owner-full-control */
     int s3_requester_pays;            /* 1: x-amz-request-payer: requester on every request */
+    /* Multi-file copies and syncs (issue 14): DEST folds case (a Windows or
+     * macOS share, FAT): two source names equal but for ASCII case are one
+     * destination name, so the second is a collision (a failed file, or a
+     * warning with skip_unsafe_names), and a sync compares names without
+     * case (--case-insensitive).  Exact collisions are found either way. */
+    int case_insensitive;
     /* New fields go here (see the rules above). */
 } ferry_copy_options;
 

@@ -13,8 +13,10 @@
 # the destination; SFTP names with a backslash or a leading '-' copy like
 # any other (a '/' or '..' name cannot be made on SFTP); --json gives one
 # parseable record per file; --fail-fast stops after the files in flight and
-# leaves no temp file; peak RSS with --transfers 16 stays under 128 MiB (a
-# resource check, no timing).  Larger runs and timings: bench/many_files.sh.
+# leaves no temp file; sync takes the same names, options and records
+# (exit 7 with the reasons, --skip-unsafe-names, --dry-run, --fail-fast);
+# peak RSS with --transfers 16 stays under 128 MiB, and under 64 MiB for
+# 2,000 files (a resource check, no timing).  Larger runs and timings: bench/many_files.sh.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../s3_lib.sh"
 cd "$WORK"
@@ -76,6 +78,10 @@ expect_code "SFTP -> S3: $((N + 2)) files (also a backslash and a leading '-'), 
   F copy "sftp_mf:$RD/tree/" "s3://$B/$P/fromsftp/" --recursive --transfers 8 -q
 mkdir -p witness2; awsx s3 cp "s3://$B/$P/fromsftp/" witness2/ --recursive --only-show-errors >/dev/null 2>&1
 if same_tree "$RHOME/tree" witness2; then ok "   ... byte-identical (aws CLI read back)"; else fail "   ... byte-identical" "$(head -5 "$WORK/.diff")"; fi
+# and back the other way: S3 -> SFTP, the same names (spaces, unicode, glob characters, '\', '-')
+expect_code "S3 -> SFTP: $((N + 2)) files, --transfers 8, exit 0" 0 \
+  F copy "s3://$B/$P/fromsftp/" "sftp_mf:$RD/back/" --recursive --transfers 8 -q
+if same_tree "$RHOME/tree" "$RHOME/back"; then ok "   ... byte-identical, no temp file left"; else fail "   ... S3 -> SFTP byte-identical" "$(head -5 "$WORK/.diff")"; fi
 expect_code "SFTP -> local: the backslash and '-' names, exit 0" 0 \
   F copy "sftp_mf:$RD/odd/" sftpnames/ --transfers 4 -q
 [ "$(cat 'sftpnames/back\slash.txt' 2>/dev/null)" = back ] && [ "$(cat 'sftpnames/-leading dash.txt' 2>/dev/null)" = dash ] \
@@ -90,7 +96,12 @@ left=$(find mv -type f | wc -l)
 kept_ok=1; for i in 4 8 12; do [ -f "mv/$(name "$i")" ] || kept_ok=0; done
 [ "$left" = 3 ] && [ "$kept_ok" = 1 ] && ok "   ... exactly the 3 sources whose destination existed are kept" \
   || fail "   ... sources kept: $left (want the 3 refused ones)"
+nfail=$(grep -c '^FAIL ' "$WORK/.out")
 F copy "s3://$B/$P/mv/" witness3/ --recursive -q >/dev/null 2>&1   # S3 -> local is checked above
+nobj=$(find witness3 -type f | wc -l)
+[ "$nfail" = 3 ] && [ "$nobj" = "$N" ] && [ $((N - left)) = $((N - 3)) ] \
+  && ok "   ... the counts match: 3 failed, $((N - 3)) sources gone, $N objects (3 kept + $((N - 3)) moved)" \
+  || fail "   ... counts: $nfail FAIL lines, $nobj objects, $left sources left"
 for i in 4 8 12; do rm -f "witness3/$(name "$i")"; done
 cp -r src src4move; for i in 4 8 12; do rm -f "src4move/$(name "$i")"; done
 if same_tree src4move witness3; then ok "   ... every moved file is in S3, byte-identical"; else fail "   ... moved files in S3" "$(head -5 "$WORK/.diff")"; fi
@@ -141,6 +152,41 @@ EOF
 then ok "--json: one parseable record per file (source, destination, bytes, seconds, status, error), exit 7"
 else fail "--json records (exit $rc)" "$(head -3 "$WORK/j.out")"; fi
 
+# ---- sync: the same names, the same options, the same records (cli/many.c) ----------------
+(cd jail && F sync "s3://$B/$P/unsafe/" sy1/ --json >"$WORK/sy1.out" 2>"$WORK/sy1.err"); rc=$?
+if [ "$rc" = 7 ] && python3 - "$WORK/sy1.out" <<'EOF2'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+files, close = [r for r in recs if "command" not in r], [r for r in recs if "command" in r]
+assert len(files) == 5 and len(close) == 1, recs
+for r in files:
+    for k in ("source", "destination", "bytes", "seconds", "status", "error", "action", "name"):
+        assert k in r, (k, r)
+good = [r for r in files if r["status"] == "ok"]
+bad = [r for r in files if r["status"] == "failed"]
+assert len(good) == 1 and good[0]["name"] == "ok.txt" and good[0]["bytes"] == 2 and good[0]["error"] is None, good
+assert len(bad) == 4 and all(r["error"]["exit_code"] == 7 and "no safe destination name" in r["error"]["message"]
+                             for r in bad), bad
+assert sorted(r["name"] for r in bad) == sorted(["../../../x", "/abs", "a/./../../b", "./dot"]), bad
+assert close[0]["copied"] == 1 and close[0]["failed"] == 4, close
+EOF2
+then ok "sync over the unsafe keys: exit 7, the 4 names failed with their reason, copy's --json record fields"
+else fail "sync over the unsafe keys (exit $rc)" "$(head -3 "$WORK/sy1.out")" "$(tail -2 "$WORK/sy1.err")"; fi
+(cd jail && F sync "s3://$B/$P/unsafe/" sy2/ --skip-unsafe-names >"$WORK/sy2.out" 2>&1); rc=$?
+w=$(grep -c 'warn: skipped .*no safe destination name' "$WORK/sy2.out")
+[ "$rc" = 0 ] && [ "$w" = 4 ] && [ "$(cat jail/sy2/ok.txt)" = ok ] && ok "   ... sync --skip-unsafe-names: exit 0, one warning per entry" \
+  || fail "   ... sync --skip-unsafe-names (exit $rc, $w warnings)" "$(cat "$WORK/sy2.out")"
+(cd jail && F sync "s3://$B/$P/unsafe/" sy3/ --dry-run >"$WORK/sy3.out" 2>&1); rc=$?
+n=$(grep -c '^FAIL .*no safe destination name.*would not be copied' "$WORK/sy3.out")
+[ "$rc" = 7 ] && [ "$n" = 4 ] && grep -q '^copy   ok.txt' "$WORK/sy3.out" && [ ! -e jail/sy3 ] \
+  && ok "   ... sync --dry-run: the same 4 failures listed, exit 7, nothing written" \
+  || fail "   ... sync --dry-run (exit $rc, $n FAIL lines)" "$(cat "$WORK/sy3.out")"
+# keys list in byte order: '../../../x' comes first, so --fail-fast takes no other file
+(cd jail && F sync "s3://$B/$P/unsafe/" sy4/ --fail-fast --transfers 1 >"$WORK/sy4.out" 2>&1); rc=$?
+n=$(grep -c '^FAIL ' "$WORK/sy4.out")
+[ "$rc" = 7 ] && [ "$n" = 1 ] && [ ! -e jail/sy4/ok.txt ] && ok "   ... sync --fail-fast: stops at the first refused name (exit 7, ok.txt not taken)" \
+  || fail "   ... sync --fail-fast (exit $rc, $n FAIL lines)" "$(cat "$WORK/sy4.out")"
+
 # ---- --fail-fast -----------------------------------------------------------------------------
 expect_code "--fail-fast over $N existing destinations: exit 6" 6 F copy src/ down/ --recursive --transfers 4 --fail-fast
 nf=$(grep -c '^FAIL ' "$WORK/.out")
@@ -172,5 +218,14 @@ r1=$(rss t1)
 r2=$(rss t2)
 [ "$rc" = 0 ] && [ "${r2:-999999}" -lt "$LIM" ] && same_tree src mem && ok "S3 -> local, --transfers 16 --max-memory 64M: peak RSS ${r2} KiB, byte-identical" \
   || fail "S3 -> local, --transfers 16 --max-memory 64M (exit $rc, peak RSS ${r2} KiB)"
+
+# 2,000 small files with --transfers 16 at the default settings: the issue's bound, 64 MiB
+LIM64=65536; ldd "$FERRY" 2>/dev/null | grep -q libasan && LIM64=524288
+mkdir -p m2k/a m2k/b
+for i in $(seq 1 1000); do head -c 1024 /dev/urandom > "m2k/a/f $i"; head -c 1024 /dev/urandom > "m2k/b/g $i"; done
+/usr/bin/time -v -o t3 "$FERRY" copy m2k/ "s3://$B/$P/m2k/" --recursive --transfers 16 -q >/dev/null 2>&1; rc=$?
+r3=$(rss t3)
+[ "$rc" = 0 ] && [ "${r3:-999999}" -lt "$LIM64" ] && ok "2,000 files local -> S3, --transfers 16: peak RSS ${r3} KiB < $((LIM64 / 1024)) MiB" \
+  || fail "2,000 files local -> S3, --transfers 16 (exit $rc, peak RSS ${r3} KiB, bound $((LIM64 / 1024)) MiB)"
 
 finish

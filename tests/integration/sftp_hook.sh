@@ -322,6 +322,11 @@ few_handshakes() { local n; n=$(handshakes "$1"); [ "$n" -ge 1 ] && [ "$n" -le 5
 check "200 files local -> sftp: byte-identical" bash -c \
   "timeout 120 '$FERRY' --log-level debug copy many 'sftp_it:$RD/many' --recursive --transfers 4 -q 2> many_up.log && diff -r many '$RHOME/many'"
 check "  ... over 1 to 5 SSH handshakes (got $(handshakes many_up.log))" few_handshakes many_up.log
+# each destination directory is made once for the batch (a set the 4
+# transfers share, transfer/multi.c), not once per file or per transfer:
+# 'many' and 'many/sub dir', one "mkdir -p" each (the hook logs every call)
+mk=$(grep -c "): mkdir -p '" many_up.log)
+check "  ... 2 directories, 2 mkdir calls for 200 files and 4 transfers (got $mk)" test "$mk" = 2
 check "200 files sftp -> local: byte-identical" bash -c \
   "timeout 120 '$FERRY' --log-level debug copy 'sftp_it:$RD/many/' many_back/ --recursive --transfers 4 -q 2> many_down.log && diff -r many many_back"
 check "  ... over 1 to 5 SSH handshakes (got $(handshakes many_down.log))" few_handshakes many_down.log
@@ -358,6 +363,42 @@ if [ -n "$victims" ] && kill -0 "$kbf" 2>/dev/null; then
 else
   fail "sshd child mid-batch: no connection or child found (port '$lport', ferry pid '$kbf')" "$(tail -3 kb.log)"
   wait "$kbt"
+fi
+
+# --transfers 4: four sessions at once; one of them is ours to kill: the
+# first ferry connection `ss` shows, by its source port, and only the sshd
+# processes on the other end of that one connection (per-connection
+# children of the harness's sshd, never the listener).  The file that
+# session was on fails over to a new session (or is retried), the batch
+# completes with exit 0, byte for byte, without a temp file.
+# A quiet machine may finish the 200 files before the kill lands: then that
+# attempt proves nothing and is made again (at most 3 times), never passed.
+killed=
+for attempt in 1 2 3; do
+  rm -rf "$RHOME/kb"
+  timeout -k 5 120 "$FERRY" --log-level debug copy many "sftp_it:$RD/kb" --recursive --transfers 4 -q 2> kb4.log &
+  kbt=$!
+  kbf=; for _ in $(seq 50); do kbf=$(ps -o pid= --ppid "$kbt" | tr -d ' '); [ -n "$kbf" ] && break; sleep 0.02; done
+  for _ in $(seq 400); do [ "$(find "$RHOME/kb" -type f 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.01; done
+  lport=$(ss -Htnp state established "( dport = :$SFTP_PORT )" 2>/dev/null | grep "pid=$kbf," | awk '{print $3}' | sed 's/.*://' | head -1)
+  victims=
+  [ -n "$lport" ] && victims=$(ss -Htnp state established "( sport = :$SFTP_PORT and dport = :$lport )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | grep -vx "${SSHD_MAIN:-none}")
+  if [ -n "$victims" ] && kill -0 "$kbf" 2>/dev/null && [ "$(find "$RHOME/kb" -type f 2>/dev/null | wc -l)" -lt 200 ]; then
+    kill -9 $victims
+    wait "$kbt"; code=$?
+    killed=$attempt
+    break
+  fi
+  wait "$kbt"
+done
+if [ -n "$killed" ]; then
+  [ "$code" = 0 ] && ok "--transfers 4, one session's sshd child killed mid-batch: the batch completes (exit 0, attempt $killed)" \
+    || fail "--transfers 4, sshd child killed mid-batch: the batch completes (got $code)" "$(grep -v debug: kb4.log | tail -5)"
+  check "  ... all 200 files byte-identical" diff -r many "$RHOME/kb"
+  check "  ... no temp file left" bash -c "! find '$RHOME/kb' -name '.*.ferry-*' | grep -q ."
+  check "  ... the dead session was noticed and replaced (log)" grep -qE "is gone|closed by the|retry [0-9]|over a new connection" kb4.log
+else
+  fail "--transfers 4 kill: in 3 attempts no connection or child found before the batch was done (port '$lport', ferry pid '$kbf')" "$(tail -3 kb4.log)"
 fi
 check "shared sshd still up after the child was killed" bash -c "kill -0 '$SSHD_MAIN' && timeout 30 '$FERRY' conn test sftp_it"
 rm -rf "$RHOME/kb" "$RHOME/many"

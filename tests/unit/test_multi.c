@@ -5,7 +5,10 @@
  * (a given-back handle is handed out again; one with handles attached is
  * not kept), and a local directory copied with 4 transfers and --move
  * through the bounded queue (every file once, sources gone, results counted,
- * an unsafe name failed with exit 7).
+ * an unsafe name failed with exit 7), and the destination names of a batch
+ * (transfer/nameset.c): a name listed twice, or with case_insensitive one
+ * equal but for case, is a failed file (exit 7) and never written over the
+ * first; without case_insensitive both copy.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "ferry/transfer.h"
 #include "hooks/curl/curl_engine.h"
 #include "transfer/multi.h"
+#include "transfer/nameset.h"
 
 static void test_names(void)
 {
@@ -133,8 +137,100 @@ static void test_local_move(void)
     CHECK(system(cmd) == 0);
 }
 
+static void test_claims(void)
+{
+    ferry_nameset exact, folded;
+    ferry_nameset_init(&exact, 0);
+    ferry_nameset_init(&folded, 1);
+    ferry_error err;
+    ferry_error_clear(&err);
+    CHECK_INTEQ(ferry_multi_claim_name(&exact, "Dir/A.txt", &err), FERRY_OK);
+    CHECK_INTEQ(ferry_multi_claim_name(&exact, "dir/a.txt", &err), FERRY_OK);   /* case matters */
+    CHECK_INTEQ(ferry_multi_claim_name(&exact, "Dir/A.txt", &err), FERRY_ERR_DATA); /* listed twice */
+    CHECK(strstr(err.msg, "listed twice") != NULL);
+    CHECK_INTEQ(ferry_multi_claim_name(&exact, "a/./b", &err), FERRY_ERR_DATA);  /* unsafe, never taken */
+    CHECK(strstr(err.msg, "no safe destination name") != NULL);
+    CHECK_INTEQ(ferry_multi_claim_name(&folded, "Dir/A.txt", &err), FERRY_OK);
+    CHECK_INTEQ(ferry_multi_claim_name(&folded, "dir/a.TXT", &err), FERRY_ERR_DATA);
+    CHECK(strstr(err.msg, "only by case") && strstr(err.msg, "'Dir/A.txt'"));
+    CHECK_INTEQ(ferry_multi_claim_name(&folded, "dir/b.txt", &err), FERRY_OK);
+    CHECK_INTEQ(ferry_multi_claim_name(&folded, "Ü.txt", &err), FERRY_OK);     /* ASCII folding only */
+    CHECK_INTEQ(ferry_multi_claim_name(&folded, "ü.txt", &err), FERRY_OK);
+    CHECK_INTEQ(ferry_multi_claim_name(NULL, "x", &err), FERRY_OK);
+    /* many names: the table grows and finds each one again */
+    char name[64];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "d%d/File %d", i % 7, i);
+        CHECK_INTEQ(ferry_nameset_add(&folded, name, NULL), 1);
+    }
+    CHECK(ferry_nameset_find(&folded, "D2/FILE 1234") != NULL && strcmp(ferry_nameset_find(&folded, "D2/FILE 1234"),
+                                                                     "d2/File 1234") == 0);
+    CHECK(ferry_nameset_find(&exact, "D3/FILE 1234") == NULL);
+    ferry_nameset_release(&exact);
+    ferry_nameset_release(&folded);
+}
+
+/* A local tree with 'A.txt'/'a.txt' and 'Sub/x'/'sub/x': with
+ * case_insensitive the second of each pair is a failed file (exit 7), the
+ * first copied and kept; without it all four copy. */
+static void test_case_collisions(void)
+{
+    char dir[] = "/tmp/ferry-test-case-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[600];
+    static const char *const names[] = {"src/A.txt", "src/a.txt", "src/Sub/x", "src/sub/x"};
+    snprintf(path, sizeof path, "%s/src", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/src/Sub", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/src/sub", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fprintf(f, "%d\n", i);
+            fclose(f);
+        }
+    }
+    char src_arg[600], dst[600];
+    snprintf(src_arg, sizeof src_arg, "%s/src/", dir);
+    for (int fold = 0; fold <= 1; fold++) {
+        snprintf(dst, sizeof dst, "%s/dst%d", dir, fold);
+        ferry_copy_options o;
+        ferry_copy_options_init(&o);
+        o.transfers = 3;
+        o.recursive = 1;
+        o.case_insensitive = fold;
+        ferry_error err;
+        ferry_error_clear(&err);
+        counts c = {0, 0, 0};
+        int n_ok = 0, n_failed = 0;
+        ferry_status st = ferry_copy_many(src_arg, dst, &o, on_result, &c, &n_ok, &n_failed, &err);
+        CHECK_INTEQ(st, fold ? FERRY_ERR_DATA : FERRY_OK);
+        CHECK_INTEQ(n_ok, fold ? 2 : 4);
+        CHECK_INTEQ(n_failed, fold ? 2 : 0);
+        if (fold)
+            CHECK(strstr(err.msg, "only by case") != NULL);
+        /* skip_unsafe_names: warnings, exit 0 */
+        if (fold) {
+            snprintf(dst, sizeof dst, "%s/dst-skip", dir);
+            o.skip_unsafe_names = 1;
+            CHECK_INTEQ(ferry_copy_many(src_arg, dst, &o, on_result, &c, &n_ok, &n_failed, &err), FERRY_OK);
+            CHECK_INTEQ(n_ok, 2);
+            CHECK_INTEQ(n_failed, 0);
+        }
+    }
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
+    RUN(test_claims);
+    RUN(test_case_collisions);
     RUN(test_names);
     RUN(test_pool);
     RUN(test_local_move);
