@@ -246,15 +246,18 @@ ferry_status ferry_s3_ssec_explain(ferry_s3_ssec *s, const char *op, long http_s
     const ferry_s3_ssec_key *k = (what & FERRY_S3_SSEC_SOURCE) ? (s ? &s->source : NULL) : (s ? &s->object : NULL);
     int keyed = k && k->set;
     code = code ? code : "";
+    /* no error code: only a HEAD's answer has no body to carry one; a GET's
+     * bodiless or non-S3 (a proxy's HTML) 400 is not about keys */
+    int no_code = code[0] == '\0' && strcmp(op, "HeadObject") == 0;
     const char *hint = NULL;
-    if (!keyed && http_status == 400 && (code[0] == '\0' || strcmp(code, "InvalidRequest") == 0 ||
+    if (!keyed && http_status == 400 && (no_code || strcmp(code, "InvalidRequest") == 0 ||
                                          strcmp(code, "InvalidArgument") == 0))
         hint = (what & FERRY_S3_SSEC_SOURCE)
                    ? "the copy source is encrypted with SSE-C: its key is needed (--sse-c-copy-source-key "
                      "FILE, --sse-c-key FILE or the connection extra sse_customer_key)"
                    : "the object is encrypted with SSE-C: an SSE-C key is needed (--sse-c-key FILE or the "
                      "connection extra sse_customer_key)";
-    else if (keyed && (http_status == 403 || code[0] == '\0' || strcmp(code, "InvalidRequest") == 0 ||
+    else if (keyed && (http_status == 403 || no_code || strcmp(code, "InvalidRequest") == 0 ||
                        strcmp(code, "InvalidArgument") == 0 || strcmp(code, "AccessDenied") == 0))
         hint = (what & FERRY_S3_SSEC_SOURCE)
                    ? "the SSE-C key given for the copy source does not match the object's (or the "

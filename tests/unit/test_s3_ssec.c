@@ -230,6 +230,13 @@ static void test_explain(void)
     snprintf(d, sizeof d, "HTTP 403 AccessDenied");
     CHECK_INTEQ(ferry_s3_ssec_explain(&s, "HeadObject", 403, "AccessDenied", FERRY_ERR_CONNECT, d, sizeof d),
                 FERRY_ERR_CONNECT);
+    /* a GET's 400 without an S3 error code (a proxy's HTML page) is no key
+     * matter, key or not: unchanged (integration/bad_inputs: exit 7) */
+    snprintf(d, sizeof d, "HTTP 400 Bad Request: '<html>'");
+    CHECK_INTEQ(ferry_s3_ssec_explain(NULL, "GetObject", 400, "", FERRY_ERR_DATA, d, sizeof d), FERRY_ERR_DATA);
+    CHECK_STREQ(d, "HTTP 400 Bad Request: '<html>'");
+    CHECK_INTEQ(ferry_s3_ssec_explain(&s, "GetObject", 400, NULL, FERRY_ERR_DATA, d, sizeof d), FERRY_ERR_DATA);
+    CHECK_STREQ(d, "HTTP 400 Bad Request: '<html>'");
     /* not a key matter: unchanged */
     snprintf(d, sizeof d, "HTTP 404 NoSuchKey");
     CHECK_INTEQ(ferry_s3_ssec_explain(&s, "GetObject", 404, "NoSuchKey", FERRY_ERR_NOT_FOUND, d, sizeof d),
